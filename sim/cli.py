@@ -2,8 +2,50 @@
 
 from __future__ import annotations
 
-from millwright.cli_groups import CliGroups
+import asyncio
+from typing import Any
+
+import typer
+
+from millwright.cli_groups import CliGroups, app_context
+
+DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 
 
 def register(groups: CliGroups) -> None:
     """Add this package's commands to the CLI."""
+
+    @groups.root.command("sim")
+    def sim_command(
+        ctx: typer.Context,
+        speed: float | None = typer.Option(
+            None, help="Plant seconds per wall second (3600: an hour per second; inf: unpaced)."
+        ),
+        seed: int | None = typer.Option(None, help="Same seed, same lives, noise and events."),
+        machines: int | None = typer.Option(None, min=1, help="Number of simulated machines."),
+        hours: float | None = typer.Option(
+            None, min=0, help="Stop after this much plant time (default: run until Ctrl-C)."
+        ),
+    ) -> None:
+        """Run the simulated plant, publishing over MQTT and serving OPC-UA."""
+        from sim.config import SimConfig
+        from sim.errors import SimError
+        from sim.service import serve
+        from sim.sinks import LoggingEventSink
+
+        settings = app_context(ctx).settings
+        updates: dict[str, Any] = {"speed": speed, "seed": seed, "machines": machines}
+        values = settings.sim.model_dump() | {k: v for k, v in updates.items() if v is not None}
+        config = SimConfig.model_validate(values)
+        try:
+            asyncio.run(
+                serve(
+                    config,
+                    mqtt_url=settings.mqtt_url or DEFAULT_MQTT_URL,
+                    hours=hours,
+                    event_sinks=[LoggingEventSink()],
+                )
+            )
+        except SimError as exc:
+            typer.echo(f"millwright sim: {exc}", err=True)
+            raise typer.Exit(1) from exc

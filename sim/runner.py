@@ -34,6 +34,9 @@ class OrderInbox:
     def put(self, order: MaintenanceOrder) -> None:
         self._queue.put(order)
 
+    def __len__(self) -> int:
+        return self._queue.qsize()
+
     def drain(self) -> list[MaintenanceOrder]:
         orders = []
         while True:
