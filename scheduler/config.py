@@ -25,6 +25,17 @@ class SchedulerConfig(BaseModel):
     weight_maintenance_late: float = Field(default=10_000.0, ge=0)
     weight_change: float = Field(default=0.1, ge=0)
     weight_change_machine: float = Field(default=5.0, ge=0)
+    # Orchestration and MES API (scheduler/service.py, scheduler/api/); time unit: minutes.
+    horizon_hours: float = Field(default=168.0, gt=0, le=24 * 90, description="Plan horizon.")
+    frozen_minutes: int = Field(
+        default=60, ge=0, description="Planned work starting this soon stays put on reschedule."
+    )
+    crew_size: int = Field(default=1, ge=0, le=1000, description="Maintainers available.")
+    worker_poll_s: float = Field(default=2.0, gt=0, description="Idle wait of the worker.")
+    api_host: str = Field(default="127.0.0.1", description="`millwright serve` bind address.")
+    api_port: int = Field(default=8000, ge=1, le=65535)
+    api_max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Request limit.")
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0, description="Keys kept this long.")
 
     def weights(self) -> ObjectiveWeights:
         """The objective weights as the pure record the model takes."""

@@ -1,0 +1,91 @@
+"""The weighted objective: tardiness + maintenance + expected failure + makespan, plus the
+heavy maintenance-lateness penalty and the secondary plan-change terms when rescheduling.
+
+Coefficients come from `ObjectiveWeights.coef`, the same arithmetic `scheduler.evaluate` uses
+on a finished plan, so a dispatching rule's plan and the solver's are scored alike.
+"""
+
+from __future__ import annotations
+
+from ortools.sat.python import cp_model
+
+from scheduler.cpsat.constraints import Constraints
+from scheduler.cpsat.variables import Variables
+from scheduler.problem import Problem
+from scheduler.risk import failure_cost
+
+
+def set_objective(problem: Problem, variables: Variables, constraints: Constraints) -> None:
+    """Minimise the weighted sum; terms with zero weight add no variables."""
+    w, model = problem.weights, variables.model
+    terms: list[cp_model.LinearExprT] = []
+    if w.makespan:
+        assert variables.makespan is not None
+        terms.append(w.coef(w.makespan) * variables.makespan)
+    if w.tardiness:
+        terms += _tardiness(problem, variables)
+    terms.append(sum(w.coef(w.maintenance, t.cost) for t in problem.maintenance))
+    for task in problem.maintenance:
+        late = variables.maint[task.name].late
+        if late is not None:
+            terms.append(w.coef(w.maintenance_late) * late)
+    if w.expected_failure:
+        terms += _expected_failure(problem, variables, constraints)
+    terms += _changes(problem, variables)
+    model.minimize(sum(terms))
+
+
+def _tardiness(problem: Problem, variables: Variables) -> list[cp_model.LinearExprT]:
+    w, terms = problem.weights, []
+    for job in problem.jobs:
+        ops = problem.job_operations(job.name)
+        if job.due is None or not ops or not job.weight:
+            continue
+        tardy = variables.model.new_int_var(0, variables.upper, f"tardy_{job.name}")
+        variables.model.add(tardy >= variables.ops[ops[-1].key].end - job.due)
+        terms.append(w.coef(w.tardiness * job.weight) * tardy)
+    return terms
+
+
+def _expected_failure(
+    problem: Problem, variables: Variables, constraints: Constraints
+) -> list[cp_model.LinearExprT]:
+    """Hazard x duration x job value for work on a risky machine not yet maintained."""
+    w, model, terms = problem.weights, variables.model, []
+    for risk in problem.risks:
+        for op in problem.operations:
+            duration = op.options.get(risk.machine)
+            if duration is None:
+                continue
+            coef = w.coef(w.expected_failure, failure_cost(problem, risk.machine, op.job, duration))
+            if coef == 0:
+                continue
+            present = variables.ops[op.key].presence[risk.machine]
+            before = constraints.before_reset.get((op.key, risk.machine))
+            if before is None:
+                terms.append(coef * present)  # no maintenance: all work here is exposed
+            elif present is True:
+                terms.append(coef * before)
+            else:
+                exposed = model.new_bool_var(f"exposed_{op.label}_{risk.machine}")
+                model.add_bool_or([~present, ~before, exposed])
+                terms.append(coef * exposed)
+    return terms
+
+
+def _changes(problem: Problem, variables: Variables) -> list[cp_model.LinearExprT]:
+    """Secondary: moving a previously planned, unfrozen operation costs a little."""
+    w, model, terms = problem.weights, variables.model, []
+    frozen = problem.frozen()
+    for planned in problem.previous:
+        if planned.key in frozen:
+            continue
+        v = variables.ops[planned.key]
+        if w.change:
+            shift = model.new_int_var(0, variables.upper + abs(planned.start), "shift")
+            model.add_abs_equality(shift, v.start - planned.start)
+            terms.append(w.coef(w.change) * shift)
+        present = v.presence[planned.machine]
+        if w.change_machine and present is not True:
+            terms.append(w.coef(w.change_machine) * (1 - present))
+    return terms

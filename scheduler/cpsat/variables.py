@@ -1,0 +1,97 @@
+"""Decision variables of the CP-SAT model.
+
+An operation with one eligible machine gets a plain interval (no presence literal): on a
+classic job shop the model is then exactly the textbook one, which keeps propagation tight.
+With `explain=True`, release dates and the horizon become assumption-guarded constraints
+instead of variable domains, so an infeasible core can name them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ortools.sat.python import cp_model
+
+from scheduler.problem import Operation, Problem
+
+OpKey = tuple[str, int]
+
+
+@dataclass
+class OpVars:
+    start: cp_model.IntVar
+    end: cp_model.IntVar
+    intervals: dict[str, cp_model.IntervalVar]
+    presence: dict[str, cp_model.IntVar | bool]  # True when the machine is the only option
+
+
+@dataclass
+class MaintVars:
+    start: cp_model.IntVar
+    end: cp_model.IntVar
+    interval: cp_model.IntervalVar
+    late: cp_model.IntVar | None = None
+
+
+@dataclass
+class Variables:
+    model: cp_model.CpModel
+    ops: dict[OpKey, OpVars] = field(default_factory=dict)
+    maint: dict[str, MaintVars] = field(default_factory=dict)
+    makespan: cp_model.IntVar | None = None
+    upper: int = 0
+    explain: bool = False
+
+    @classmethod
+    def build(cls, model: cp_model.CpModel, problem: Problem, explain: bool = False) -> Variables:
+        upper = horizon_upper(problem, explain)
+        self = cls(model=model, upper=upper, explain=explain)
+        frozen = problem.frozen()
+        for op in problem.operations:
+            self.ops[op.key] = self._op(problem, op, frozen.get(op.key) is not None)
+        for task in problem.maintenance:
+            low = 0 if explain else task.release
+            start = model.new_int_var(low, upper - task.duration, f"start_{task.name}")
+            end = model.new_int_var(low + task.duration, upper, f"end_{task.name}")
+            interval = model.new_interval_var(start, task.duration, end, f"iv_{task.name}")
+            self.maint[task.name] = MaintVars(start, end, interval)
+        self.makespan = model.new_int_var(0, upper, "makespan")
+        return self
+
+    def _op(self, problem: Problem, op: Operation, frozen: bool) -> OpVars:
+        m, name = self.model, op.label
+        low = 0 if self.explain or frozen else problem.job(op.job).release
+        if frozen:
+            low = min(low, min(p.start for p in problem.previous if p.key == op.key))
+        shortest, longest = min(op.options.values()), max(op.options.values())
+        start = m.new_int_var(low, self.upper - shortest, f"start_{name}")
+        end = m.new_int_var(low + shortest, self.upper, f"end_{name}")
+        if len(op.options) == 1:
+            ((machine, duration),) = op.options.items()
+            interval = m.new_interval_var(start, duration, end, f"iv_{name}_{machine}")
+            return OpVars(start, end, {machine: interval}, {machine: True})
+        intervals, presence = {}, {}
+        for machine, duration in op.options.items():
+            lit = m.new_bool_var(f"on_{name}_{machine}")
+            intervals[machine] = m.new_optional_fixed_size_interval_var(
+                start, duration, lit, f"iv_{name}_{machine}"
+            )
+            m.add(end == start + duration).only_enforce_if(lit)
+            presence[machine] = lit
+        m.add_exactly_one(presence.values())
+        if shortest == longest:
+            m.add(end == start + shortest)
+        return OpVars(start, end, intervals, presence)
+
+
+def horizon_upper(problem: Problem, explain: bool) -> int:
+    """Variable upper bound: the horizon, or (explaining) far enough past it that only the
+    assumption-guarded horizon constraint can make the model infeasible."""
+    if not explain:
+        return problem.horizon
+    work = sum(max(op.options.values()) for op in problem.operations)
+    work += sum(t.duration for t in problem.maintenance)
+    setups = sum(s.duration for s in problem.setups)
+    closed = sum(e - s for m in problem.machines for s, e in m.unavailable)
+    latest = max([j.release for j in problem.jobs] + [t.release for t in problem.maintenance])
+    return problem.horizon + work + setups + closed + latest + 1

@@ -1,0 +1,77 @@
+"""Score any plan under the problem's objective, with the solver's exact integer arithmetic.
+
+Used to fill `Plan.costs`, to check the solver against itself in tests, and to score a
+dispatching rule's plan fairly (expected failure cost included) in the benchmark.
+"""
+
+from __future__ import annotations
+
+from scheduler.plan import Plan, Violation
+from scheduler.problem import Problem
+from scheduler.risk import failure_cost, reset_task
+
+
+def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
+    """Scaled integer cost of each objective term, plus `total`."""
+    w = problem.weights
+    costs = dict.fromkeys(
+        ("makespan", "tardiness", "maintenance", "maintenance_late", "expected_failure", "change"),
+        0,
+    )
+    costs["makespan"] = w.coef(w.makespan) * plan.makespan if w.makespan else 0
+    done = {(o.job, o.seq): o for o in plan.operations}
+    if w.tardiness:
+        for outcome in plan.jobs:
+            job = problem.job(outcome.job)
+            if job.due is not None and job.weight:
+                costs["tardiness"] += w.coef(w.tardiness * job.weight) * outcome.tardiness
+    maint = {m.name: m for m in plan.maintenance}
+    for task in problem.maintenance:
+        costs["maintenance"] += w.coef(w.maintenance, task.cost)
+        if task.deadline is not None and task.name in maint:
+            late = max(0, maint[task.name].end - task.deadline)
+            costs["maintenance_late"] += w.coef(w.maintenance_late) * late
+    if w.expected_failure:
+        for risk in problem.risks:
+            task = reset_task(problem, risk.machine)
+            cleared = maint[task.name].start if task and task.name in maint else None
+            for op in plan.operations:
+                if op.machine != risk.machine or (cleared is not None and op.start >= cleared):
+                    continue
+                cost = failure_cost(problem, op.machine, op.job, op.end - op.start)
+                costs["expected_failure"] += w.coef(w.expected_failure, cost)
+    frozen = problem.frozen()
+    for planned in problem.previous:
+        now = done.get(planned.key)
+        if planned.key in frozen or now is None:
+            continue
+        costs["change"] += w.coef(w.change) * abs(now.start - planned.start)
+        if now.machine != planned.machine and len(_options(problem, planned.key)) > 1:
+            costs["change"] += w.coef(w.change_machine)
+    costs["total"] = sum(costs.values())
+    return costs
+
+
+def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
+    """Risk-driven maintenance finishing after its deadline (rul_low): never silent."""
+    found = []
+    for m in plan.maintenance:
+        task = next(t for t in problem.maintenance if t.name == m.name)
+        if task.deadline is not None and m.end > task.deadline:
+            found.append(
+                Violation(
+                    constraint="maintenance_deadline",
+                    subject=task.machine,
+                    amount=m.end - task.deadline,
+                    message=(
+                        f"maintenance {task.name} on {task.machine} ends at {m.end}, "
+                        f"{m.end - task.deadline} after its deadline {task.deadline}"
+                        + (f" ({task.cause})" if task.cause else "")
+                    ),
+                )
+            )
+    return found
+
+
+def _options(problem: Problem, key: tuple[str, int]) -> dict[str, int]:
+    return next(op.options for op in problem.operations if op.key == key)

@@ -1,0 +1,82 @@
+"""Validation of the problem records: one clear ValueError per kind of bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from scheduler.objective_weights import ObjectiveWeights
+from scheduler.problem import (
+    Job,
+    Machine,
+    MachineRisk,
+    MaintenanceTask,
+    Operation,
+    PlannedOperation,
+    Problem,
+    SetupTime,
+)
+
+
+def _problem(**overrides: object) -> Problem:
+    values: dict[str, object] = {
+        "machines": (Machine("A"), Machine("B")),
+        "jobs": (Job("j"),),
+        "operations": (Operation("j", 0, {"A": 3}), Operation("j", 1, {"B": 2})),
+        "horizon": 100,
+    }
+    values.update(overrides)
+    return Problem(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Machine(""), "non-empty name"),
+        (lambda: Machine("A", unavailable=((5, 5),)), "is empty"),
+        (lambda: Job("j", release=-1), "negative"),
+        (lambda: Job("j", weight=-1), "weight"),
+        (lambda: Job("j", release=10, deadline=5), "deadline"),
+        (lambda: Operation("j", 0, {}), "no eligible machine"),
+        (lambda: Operation("j", 0, {"A": 0}), "must be > 0"),
+        (lambda: Operation("j", -1, {"A": 1}), "seq"),
+        (lambda: SetupTime("A", "x", "x", 3), "two different jobs"),
+        (lambda: SetupTime("A", "x", "y", -3), "negative"),
+        (lambda: MaintenanceTask("t", "A", duration=0), "duration"),
+        (lambda: MaintenanceTask("t", "A", duration=5, crew=0), "crew"),
+        (lambda: MachineRisk("A", p_fail=1.0), "p_fail"),
+        (lambda: MachineRisk("A", p_fail=0.1, rul_low=-1), "rul_low"),
+        (lambda: MachineRisk("A", p_fail=0.1, hazard=-1.0), "hazard"),
+        (lambda: ObjectiveWeights(makespan=-1), "makespan"),
+        (lambda: _problem(horizon=0), "horizon"),
+        (lambda: _problem(machines=(Machine("A"), Machine("A"))), "appears twice"),
+        (lambda: _problem(operations=(Operation("x", 0, {"A": 1}),)), "unknown job"),
+        (lambda: _problem(operations=(Operation("j", 0, {"Z": 1}),)), "unknown machine"),
+        (lambda: _problem(operations=(Operation("j", 1, {"A": 1}),)), "seqs must be 0..n-1"),
+        (lambda: _problem(risks=(MachineRisk("Z", 0.1),)), "unknown machine"),
+        (lambda: _problem(maintenance=(MaintenanceTask("t", "Z", 5),)), "unknown machine"),
+        (lambda: _problem(setups=(SetupTime("A", "j", "q", 1),)), "unknown job"),
+        (
+            lambda: _problem(previous=(PlannedOperation("j", 0, "B", 0),)),
+            "ineligible machine",
+        ),
+    ],
+)
+def test_invalid_records_raise_one_sentence(build, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_hazard_follows_from_p_fail_when_not_given() -> None:
+    risk = MachineRisk("A", p_fail=0.5, window=100)
+    assert risk.rate == pytest.approx(math.log(2) / 100)
+    assert MachineRisk("A", p_fail=0.5, hazard=0.01).rate == 0.01
+
+
+def test_frozen_operations_are_those_started_before_the_window_end() -> None:
+    problem = _problem(
+        previous=(PlannedOperation("j", 0, "A", 0), PlannedOperation("j", 1, "B", 10)),
+        frozen_until=5,
+    )
+    assert set(problem.frozen()) == {("j", 0)}
