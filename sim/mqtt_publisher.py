@@ -202,7 +202,7 @@ class MqttPublisher:
         self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage
     ) -> None:
         try:
-            order = parse_order(message.payload)
+            order = parse_order(bytes(message.payload))
         except OrderPayloadError as exc:
             self.rejected_orders += 1
             log.warning("ignored message on %s: %s", message.topic, exc)

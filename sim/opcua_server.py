@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from asyncua import Server, ua
 
@@ -32,9 +33,18 @@ _STATE_AFTER = {
 }
 
 
+def node_id(ns: int, name: str) -> ua.NodeId:
+    """A string node id in namespace ``ns`` (asyncua's typed aliases hidden from callers)."""
+    return ua.NodeId(cast(ua.String, name), cast(ua.Int16, ns))
+
+
 def sensor_node_id(ns: int, machine: str, sensor: str) -> ua.NodeId:
     """The node id of a machine's sensor variable."""
-    return ua.NodeId(f"{machine}.{sensor}", ns)
+    return node_id(ns, f"{machine}.{sensor}")
+
+
+def _ua_time(value: datetime) -> ua.DateTime:
+    return cast(ua.DateTime, value)
 
 
 class OpcUaPlantServer:
@@ -79,14 +89,14 @@ class OpcUaPlantServer:
     async def _build(self, server: Server) -> None:
         ns = self.ns
         plant = await server.nodes.objects.add_folder(
-            ua.NodeId("plant", ns), ua.QualifiedName("Plant", ns)
+            node_id(ns, "plant"), ua.QualifiedName("Plant", ns)
         )
         waiting = ua.DataValue(
             ua.Variant(float("nan"), ua.VariantType.Double),
-            StatusCode=ua.StatusCode(ua.StatusCodes.BadWaitingForInitialData),
+            StatusCode=ua.StatusCode(cast(ua.UInt32, ua.StatusCodes.BadWaitingForInitialData)),
         )
         for m in self._machines:
-            folder = await plant.add_folder(ua.NodeId(m.id, ns), ua.QualifiedName(m.id, ns))
+            folder = await plant.add_folder(node_id(ns, m.id), ua.QualifiedName(m.id, ns))
             for s in self._sensors:
                 node = await folder.add_variable(
                     sensor_node_id(ns, m.id, s.id),
@@ -99,12 +109,12 @@ class OpcUaPlantServer:
                 )
                 await server.write_attribute_value(node.nodeid, waiting)
             await folder.add_variable(
-                ua.NodeId(f"{m.id}.state", ns),
+                node_id(ns, f"{m.id}.state"),
                 ua.QualifiedName("state", ns),
                 ua.Variant(MachineState.RUNNING.value, ua.VariantType.String),
             )
             await folder.add_property(
-                ua.NodeId(f"{m.id}.line", ns), ua.QualifiedName("line", ns), m.line
+                node_id(ns, f"{m.id}.line"), ua.QualifiedName("line", ns), m.line
             )
 
     async def stop(self) -> None:
@@ -126,8 +136,8 @@ class OpcUaPlantServer:
             for sensor, value in s.values.items():
                 dv = ua.DataValue(
                     ua.Variant(value, ua.VariantType.Double),
-                    SourceTimestamp=s.ts,
-                    ServerTimestamp=now,
+                    SourceTimestamp=_ua_time(s.ts),
+                    ServerTimestamp=_ua_time(now),
                 )
                 await server.write_attribute_value(sensor_node_id(self.ns, s.machine, sensor), dv)
             if self._state.get(s.machine, MachineState.RUNNING) is not MachineState.RUNNING:
@@ -141,8 +151,10 @@ class OpcUaPlantServer:
 
     async def _write_state(self, machine: str, state: MachineState, ts: datetime) -> None:
         self._state[machine] = state
-        dv = ua.DataValue(ua.Variant(state.value, ua.VariantType.String), SourceTimestamp=ts)
-        await self._require().write_attribute_value(ua.NodeId(f"{machine}.state", self.ns), dv)
+        dv = ua.DataValue(
+            ua.Variant(state.value, ua.VariantType.String), SourceTimestamp=_ua_time(ts)
+        )
+        await self._require().write_attribute_value(node_id(self.ns, f"{machine}.state"), dv)
 
     def _require(self) -> Server:
         if self._server is None:

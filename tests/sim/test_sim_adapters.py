@@ -66,13 +66,17 @@ class _Subscriber:
         self.client.loop_stop()
 
 
+@pytest.mark.parametrize("max_inflight", [50_000, 3])
 def test_mqtt_subscriber_receives_exactly_what_the_core_sampled(
-    sim_mqtt_broker: tuple[str, int], topic_prefix: str
+    sim_mqtt_broker: tuple[str, int], topic_prefix: str, max_inflight: int
 ) -> None:
     host, port = sim_mqtt_broker
     sub = _Subscriber(host, port, f"{topic_prefix}/#")
     publisher = MqttPublisher(
-        MqttTarget(host, port), prefix=topic_prefix, client_id=f"{topic_prefix}-pub"
+        MqttTarget(host, port),
+        prefix=topic_prefix,
+        client_id=f"{topic_prefix}-pub",
+        max_inflight=max_inflight,
     )
     plant, sink = _plant(), RecordingSink()
     with publisher:
@@ -85,6 +89,7 @@ def test_mqtt_subscriber_receives_exactly_what_the_core_sampled(
             )
         )
         assert publisher.flush(10)
+        assert publisher.pending == 0 and publisher.published == 8 * 22
     expected_per_sensor = {
         (f"{topic_prefix}/{s.line}/{s.machine}/{sensor}", s.ts.isoformat(), value)
         for s in sink.samples
