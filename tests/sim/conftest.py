@@ -1,4 +1,7 @@
-"""Fixtures for the simulator's adapter tests: the local Mosquitto and a free OPC-UA port."""
+"""Fixtures for the simulator's adapter tests: unique topic prefixes and a free OPC-UA port.
+
+The broker itself is the shared ``mqtt_broker`` fixture of ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +9,6 @@ import socket
 import uuid
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def sim_mqtt_broker() -> tuple[str, int]:
-    """The Mosquitto broker this machine runs on 127.0.0.1:1883 (host, port)."""
-    host, port = "127.0.0.1", 1883
-    with socket.create_connection((host, port), timeout=2):
-        pass
-    return host, port
 
 
 @pytest.fixture

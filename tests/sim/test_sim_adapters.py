@@ -68,9 +68,9 @@ class _Subscriber:
 
 @pytest.mark.parametrize("max_inflight", [50_000, 3])
 def test_mqtt_subscriber_receives_exactly_what_the_core_sampled(
-    sim_mqtt_broker: tuple[str, int], topic_prefix: str, max_inflight: int
+    mqtt_broker: tuple[str, int], topic_prefix: str, max_inflight: int
 ) -> None:
-    host, port = sim_mqtt_broker
+    host, port = mqtt_broker
     sub = _Subscriber(host, port, f"{topic_prefix}/#")
     publisher = MqttPublisher(
         MqttTarget(host, port),
@@ -115,9 +115,9 @@ def test_mqtt_subscriber_receives_exactly_what_the_core_sampled(
 
 
 def test_maintenance_orders_arrive_on_the_command_topic(
-    sim_mqtt_broker: tuple[str, int], topic_prefix: str
+    mqtt_broker: tuple[str, int], topic_prefix: str
 ) -> None:
-    host, port = sim_mqtt_broker
+    host, port = mqtt_broker
     inbox = OrderInbox()
     publisher = MqttPublisher(
         MqttTarget(host, port),

@@ -26,9 +26,9 @@ def _app(settings: Settings) -> typer.Typer:
 
 
 def test_sim_command_publishes_for_the_requested_plant_hours(
-    sim_mqtt_broker: tuple[str, int], topic_prefix: str, free_port: int
+    mqtt_broker: tuple[str, int], topic_prefix: str, free_port: int
 ) -> None:
-    host, port = sim_mqtt_broker
+    host, port = mqtt_broker
     received: list[str] = []
     sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
     sub.on_message = lambda c, u, m: received.append(m.topic)
