@@ -9,12 +9,9 @@ amqtt.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +20,7 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from millwright.broker import EmbeddedBroker, port_open
 from millwright.storage.database import Database
 from millwright.storage.migrate import upgrade
 
@@ -122,62 +120,18 @@ def database(database_url: str) -> Iterator[Database]:
 # --- MQTT ---------------------------------------------------------------------------------
 
 
-def _port_open(host: str, port: int) -> bool:
-    try:
-        socket.create_connection((host, port), timeout=1).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def mqtt_broker() -> Iterator[tuple[str, int]]:
-    """(host, port) of a running MQTT broker."""
-    if _port_open("127.0.0.1", 1883):
+    """(host, port) of a running MQTT broker: the local one, else one started here."""
+    if port_open("127.0.0.1", 1883):
         yield ("127.0.0.1", 1883)
         return
-    if shutil.which("mosquitto") or Path("/usr/sbin/mosquitto").exists():
-        from tests.support.mosquitto_proc import PrivateMosquitto
-
-        broker = PrivateMosquitto()
-        broker.start()
-        try:
-            yield ("127.0.0.1", broker.port)
-        finally:
-            broker.destroy()
-        return
-    yield from _amqtt_broker()
-
-
-def _amqtt_broker() -> Iterator[tuple[str, int]]:
-    from amqtt.broker import Broker
-
-    from tests.support.postgres_proc import free_port
-
-    port = free_port()
-    config = {
-        "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
-        "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
-    }
-    loop = asyncio.new_event_loop()
-    broker = Broker(config, loop=loop)
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(broker.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    started.wait(10)
+    broker = EmbeddedBroker()
+    broker.start()
     try:
-        yield ("127.0.0.1", port)
+        yield (broker.host, broker.port)
     finally:
-        asyncio.run_coroutine_threadsafe(broker.shutdown(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
+        broker.stop()
 
 
 @pytest.fixture
