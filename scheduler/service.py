@@ -1,0 +1,230 @@
+"""Solve orchestration: schedule requests are rows, a worker turns them into plans.
+
+The API only inserts a `schedules` row in state `requested`; any number of workers
+(`millwright schedule run`) claim rows with `FOR UPDATE SKIP LOCKED`, so a request is solved
+exactly once even with several workers, and a request survives an API restart. The solve runs
+outside any transaction (it takes seconds); the plan is written in one transaction that also
+marks it current. A worker that dies mid-solve leaves its claim behind; after a grace period
+the claim is re-queued.
+
+State machine of a schedule: requested -> solving -> done | failed (failed also when the input
+is bad or the solver found no plan; the row says why, the worker carries on).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from millwright.storage.database import Database
+from scheduler.config import SchedulerConfig
+from scheduler.cpsat import solve
+from scheduler.plan import Result
+from scheduler.store import LoadedProblem, load_problem, plan_summary, save_plan
+
+log = logging.getLogger(__name__)
+
+MAX_TIME_LIMIT_S = 600.0  # the most a single request may ask the solver for
+
+_COLUMNS = (
+    "id, state, requested_at, requested_by, solver_status, objective, bound, runtime_s,"
+    " plan_start, is_current, summary, error, finished_at, time_limit_s"
+)
+
+
+@dataclass(frozen=True)
+class ScheduleRecord:
+    """One schedule request and, once solved, its outcome."""
+
+    id: int
+    state: str
+    requested_at: datetime
+    requested_by: str | None
+    solver_status: str | None
+    objective: float | None
+    bound: float | None
+    runtime_s: float | None
+    plan_start: datetime | None
+    is_current: bool
+    summary: dict[str, Any]
+    error: str | None
+    finished_at: datetime | None
+    time_limit_s: float | None
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> ScheduleRecord:
+        return cls(*row)
+
+
+def request_schedule(
+    database: Database, requested_by: str | None, time_limit_s: float | None = None
+) -> ScheduleRecord:
+    """Queue a (re)schedule. A request still waiting with the same time limit is reused: two
+    reschedules asked for before a worker picks either up would solve the same snapshot."""
+    with database.connection() as conn:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x4D575251,))  # "MWRQ"
+        row = conn.execute(
+            f"SELECT {_COLUMNS} FROM schedules WHERE state = 'requested'"
+            " AND time_limit_s IS NOT DISTINCT FROM %s ORDER BY requested_at DESC LIMIT 1",
+            (time_limit_s,),
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                "INSERT INTO schedules (requested_by, time_limit_s) VALUES (%s, %s)"
+                f" RETURNING {_COLUMNS}",
+                (requested_by, time_limit_s),
+            ).fetchone()
+        assert row is not None
+        return ScheduleRecord.from_row(row)
+
+
+def get_schedule(database: Database, schedule_id: int) -> ScheduleRecord | None:
+    rows = database.execute(f"SELECT {_COLUMNS} FROM schedules WHERE id = %s", (schedule_id,))
+    return ScheduleRecord.from_row(rows[0]) if rows else None
+
+
+def list_schedules(database: Database, limit: int = 20, offset: int = 0) -> list[ScheduleRecord]:
+    rows = database.execute(
+        f"SELECT {_COLUMNS} FROM schedules ORDER BY id DESC LIMIT %s OFFSET %s", (limit, offset)
+    )
+    return [ScheduleRecord.from_row(row) for row in rows]
+
+
+def claim_next(database: Database, worker: str) -> int | None:
+    """Take the oldest requested schedule for this worker; None when the queue is empty."""
+    rows = database.execute(
+        "UPDATE schedules SET state = 'solving', claimed_at = now(), claimed_by = %s"
+        " WHERE id = (SELECT id FROM schedules WHERE state = 'requested'"
+        "   ORDER BY requested_at, id FOR UPDATE SKIP LOCKED LIMIT 1)"
+        " RETURNING id",
+        (worker,),
+    )
+    return int(rows[0][0]) if rows else None
+
+
+def requeue_stale(database: Database, older_than_s: float) -> int:
+    """Put back claims older than `older_than_s` (their worker died); returns how many."""
+    rows = database.execute(
+        "UPDATE schedules SET state = 'requested', claimed_at = NULL, claimed_by = NULL"
+        " WHERE state = 'solving' AND claimed_at < now() - make_interval(secs => %s)"
+        " RETURNING id",
+        (older_than_s,),
+    )
+    for (schedule_id,) in rows:
+        log.warning("re-queued schedule %s: its worker stopped answering", schedule_id)
+    return len(rows)
+
+
+def solve_schedule(
+    database: Database, config: SchedulerConfig, schedule_id: int, now: datetime | None = None
+) -> ScheduleRecord:
+    """Load, solve and store one claimed schedule; never raises for bad input or no plan."""
+    now = now or datetime.now(UTC)
+    rows = database.execute("SELECT time_limit_s FROM schedules WHERE id = %s", (schedule_id,))
+    limit = rows[0][0] if rows and rows[0][0] is not None else config.time_limit_s
+    try:
+        with database.connection() as conn:
+            loaded = load_problem(conn, config, now)
+    except ValueError as exc:  # the data cannot form a valid problem: say so, carry on
+        log.warning("schedule %s: invalid problem: %s", schedule_id, exc)
+        _fail(database, schedule_id, None, None, f"invalid problem: {exc}")
+    else:
+        result = solve(loaded.problem, limit, config.num_workers)
+        log.info(
+            "schedule %s: %s, objective %s, bound %s, %.2f s",
+            schedule_id, result.status.value, result.objective, result.bound, result.runtime,
+        )  # fmt: skip
+        if result.plan is not None:
+            with database.connection() as conn:
+                save_plan(conn, schedule_id, loaded, result)
+        else:
+            reason = "; ".join(result.explanations) or (
+                f"no plan found ({result.status.value}) within {limit:g} s"
+            )
+            _fail(database, schedule_id, loaded, result, reason)
+    record = get_schedule(database, schedule_id)
+    assert record is not None
+    return record
+
+
+def _fail(
+    database: Database,
+    schedule_id: int,
+    loaded: LoadedProblem | None,
+    result: Result | None,
+    error: str,
+) -> None:
+    from psycopg.types.json import Jsonb
+
+    summary = plan_summary(loaded, result) if loaded and result else {}
+    database.execute(
+        "UPDATE schedules SET state = 'failed', solver_status = %s, runtime_s = %s,"
+        " plan_start = %s, summary = %s, error = %s, finished_at = now() WHERE id = %s",
+        (
+            result.status.value if result else None,
+            result.runtime if result else None,
+            loaded.plan_start if loaded else None,
+            Jsonb(summary),
+            error,
+            schedule_id,
+        ),
+    )
+
+
+def run_once(
+    database: Database, config: SchedulerConfig, worker: str | None = None
+) -> ScheduleRecord | None:
+    """Solve the oldest waiting request, if any."""
+    schedule_id = claim_next(database, worker or worker_name())
+    if schedule_id is None:
+        return None
+    try:
+        return solve_schedule(database, config, schedule_id)
+    except Exception as exc:  # a bug or lost database must not leave the row 'solving'
+        log.exception("schedule %s failed", schedule_id)
+        try:
+            _fail(database, schedule_id, None, None, f"internal error: {type(exc).__name__}")
+        except Exception:
+            log.exception("could not record the failure of schedule %s", schedule_id)
+        raise
+
+
+def run_worker(
+    database: Database,
+    config: SchedulerConfig,
+    stop: threading.Event | None = None,
+    once: bool = False,
+) -> int:
+    """Solve requests until `stop` is set (or, with `once`, until the queue is empty).
+
+    Returns how many schedules were processed. Claims older than three of the longest time
+    limits plus a minute are taken back from dead workers before each claim.
+    """
+    stop = stop or threading.Event()
+    worker = worker_name()
+    done = 0
+    while not stop.is_set():
+        requeue_stale(database, max(config.time_limit_s, MAX_TIME_LIMIT_S) * 3 + 60)
+        try:
+            record = run_once(database, config, worker)
+        except Exception:
+            if once:
+                raise
+            stop.wait(config.worker_poll_s)
+            continue
+        if record is not None:
+            done += 1
+            continue
+        if once:
+            break
+        stop.wait(config.worker_poll_s)
+    return done
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"

@@ -1,0 +1,78 @@
+"""A small seeded plant shared by the service and API tests (no tests of its own).
+
+Three machines, M3 with a risk score whose `rul_low` falls inside the plan horizon, and a way
+to add jobs with plain SQL so the service tests do not depend on the API.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from millwright.storage.database import Database
+from scheduler.config import SchedulerConfig
+
+NOW = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
+
+# Short limits keep the suite fast; the plant is small enough to solve optimally anyway.
+CONFIG = SchedulerConfig(
+    time_limit_s=5.0, horizon_hours=24, frozen_minutes=30, crew_size=1,
+    maintenance_duration=60, worker_poll_s=0.05,
+)  # fmt: skip
+
+
+def seed_machines(
+    database: Database, names: tuple[str, ...] = ("M1", "M2", "M3")
+) -> dict[str, int]:
+    ids = {}
+    for name in names:
+        rows = database.execute(
+            "INSERT INTO machines (name, line) VALUES (%s, 'L1') RETURNING id", (name,)
+        )
+        ids[name] = int(rows[0][0])
+    return ids
+
+
+def seed_risk(
+    database: Database,
+    machine_id: int,
+    *,
+    p_fail: float = 0.4,
+    rul_low_hours: float | None = 5.0,
+    at: datetime = NOW,
+) -> None:
+    database.execute(
+        "INSERT INTO risk_scores (ts, machine_id, model_version, horizon_hours, p_fail, rul,"
+        " rul_low, top_features) VALUES (%s, %s, 'v1', 24, %s, %s, %s, %s)",
+        (at, machine_id, p_fail, None if rul_low_hours is None else rul_low_hours * 2,
+         rul_low_hours, '[{"feature": "vibration_rms", "weight": 0.7}]'),
+    )  # fmt: skip
+
+
+def seed_job(
+    database: Database,
+    external_id: str,
+    routing: list[dict[int, int]],
+    *,
+    release: datetime = NOW,
+    due: datetime = NOW + timedelta(hours=8),
+    value: float = 1.0,
+) -> int:
+    """A job whose step i may run on routing[i] (machine id -> duration in seconds)."""
+    rows = database.execute(
+        "INSERT INTO jobs (external_id, release_at, due_at, value) VALUES (%s, %s, %s, %s)"
+        " RETURNING id",
+        (external_id, release, due, value),
+    )
+    job_id = int(rows[0][0])
+    for seq, options in enumerate(routing):
+        op = database.execute(
+            "INSERT INTO operations (job_id, seq, name) VALUES (%s, %s, %s) RETURNING id",
+            (job_id, seq, f"step {seq}"),
+        )
+        for machine_id, duration in options.items():
+            database.execute(
+                "INSERT INTO operation_options (operation_id, machine_id, duration_s)"
+                " VALUES (%s, %s, %s)",
+                (op[0][0], machine_id, duration),
+            )
+    return job_id

@@ -1,0 +1,140 @@
+"""Orchestration against real PostgreSQL and the real solver: load, solve, store, claim."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from millwright.storage.database import Database
+from scheduler import service
+from scheduler.store import load_problem
+from tests.scheduler.test_api_plant import CONFIG, NOW, seed_job, seed_machines, seed_risk
+
+
+def _assignments(database: Database, schedule_id: int) -> list[tuple]:
+    return database.execute(
+        "SELECT a.kind, m.name, o.seq, j.external_id, a.start_at, a.end_at, a.reason"
+        " FROM schedule_assignments a JOIN machines m ON m.id = a.machine_id"
+        " LEFT JOIN operations o ON o.id = a.operation_id LEFT JOIN jobs j ON j.id = o.job_id"
+        " WHERE a.schedule_id = %s ORDER BY a.start_at, m.name",
+        (schedule_id,),
+    )
+
+
+def test_load_problem_converts_rows_to_minutes(database: Database) -> None:
+    ids = seed_machines(database)
+    seed_risk(database, ids["M3"], rul_low_hours=5)
+    seed_job(database, "J1", [{ids["M1"]: 600}, {ids["M2"]: 90, ids["M3"]: 60}])
+    database.execute(
+        "INSERT INTO machine_downtime (machine_id, start_at, end_at) VALUES (%s, %s, %s)",
+        (ids["M2"], NOW + timedelta(hours=1), NOW + timedelta(hours=2)),
+    )
+    with database.connection() as conn:
+        loaded = load_problem(conn, CONFIG, NOW + timedelta(seconds=30))
+    problem = loaded.problem
+    assert loaded.plan_start == NOW
+    assert problem.horizon == 24 * 60
+    assert [(op.job, op.seq, op.options) for op in problem.operations] == [
+        ("J1", 0, {"M1": 10}),
+        ("J1", 1, {"M2": 2, "M3": 1}),
+    ]
+    assert problem.job("J1").due == 8 * 60
+    assert next(m for m in problem.machines if m.name == "M2").unavailable == ((60, 120),)
+    (risk,) = problem.risks
+    assert (risk.machine, risk.rul_low, risk.window) == ("M3", 300, 1440)
+    (task,) = problem.maintenance
+    assert (task.machine, task.deadline, task.duration) == ("M3", 300, 60)
+
+
+def test_worker_solves_request_and_marks_plan_current(database: Database) -> None:
+    ids = seed_machines(database)
+    seed_risk(database, ids["M3"], rul_low_hours=5)
+    seed_job(database, "J1", [{ids["M1"]: 1200}, {ids["M2"]: 1800, ids["M3"]: 1800}])
+    first = service.request_schedule(database, "alice", time_limit_s=3)
+    assert first.state == "requested"
+    assert service.request_schedule(database, "bob", time_limit_s=3).id == first.id  # reused
+    claimed = service.claim_next(database, "w1")
+    assert claimed == first.id
+    done = service.solve_schedule(database, CONFIG, claimed, now=NOW)
+    assert (done.state, done.is_current, done.solver_status) == ("done", True, "optimal")
+    assert done.objective is not None and done.bound is not None and done.runtime_s > 0
+    rows = _assignments(database, done.id)
+    maintenance = [r for r in rows if r[0] == "maintenance"]
+    assert len(maintenance) == 1 and maintenance[0][1] == "M3"
+    assert maintenance[0][5] <= NOW + timedelta(hours=5)  # finishes before rul_low
+    assert maintenance[0][6]["risk"]["rul_low_hours"] == 5
+    ops = {(r[3], r[2]): r for r in rows if r[0] == "operation"}
+    assert ops[("J1", 1)][1] == "M2"  # moved off the risky machine
+    assert "M3" in ops[("J1", 1)][6]["text"]
+    assert done.summary["jobs"][0]["job"] == "J1"
+
+    second = service.request_schedule(database, "alice", time_limit_s=3)
+    assert second.id != first.id
+    service.solve_schedule(database, CONFIG, service.claim_next(database, "w2") or 0, now=NOW)
+    current = database.execute("SELECT id FROM schedules WHERE is_current")
+    assert current == [(second.id,)]
+
+
+def test_frozen_window_keeps_imminent_work_in_place(database: Database) -> None:
+    ids = seed_machines(database, ("M1", "M2"))
+    seed_job(database, "J1", [{ids["M1"]: 600, ids["M2"]: 600}])
+    first = service.request_schedule(database, None, time_limit_s=2)
+    service.solve_schedule(database, CONFIG, first.id, now=NOW)
+    (before,) = [r for r in _assignments(database, first.id) if r[0] == "operation"]
+    # A more urgent job for the same machine arrives a minute later; J1 starts inside the
+    # 30 min frozen window, so it keeps its machine and goes first (as soon as possible).
+    seed_job(database, "J2", [{ids[before[1]]: 600}], due=NOW + timedelta(minutes=11))
+    second = service.request_schedule(database, None, time_limit_s=2)
+    service.solve_schedule(database, CONFIG, second.id, now=NOW + timedelta(minutes=1))
+    after = {r[3]: r for r in _assignments(database, second.id) if r[0] == "operation"}
+    assert (after["J1"][1], after["J1"][4]) == (before[1], NOW + timedelta(minutes=1))
+    assert after["J2"][4] == after["J1"][5]
+
+
+def test_running_operation_is_pinned_and_done_steps_drop_out(database: Database) -> None:
+    ids = seed_machines(database, ("M1", "M2"))
+    job = seed_job(database, "J1", [{ids["M1"]: 600}, {ids["M1"]: 600, ids["M2"]: 600}])
+    database.execute(
+        "UPDATE operations SET status = 'in_progress', machine_id = %s, started_at = %s"
+        " WHERE job_id = %s AND seq = 0",
+        (ids["M1"], NOW - timedelta(minutes=4), job),
+    )
+    with database.connection() as conn:
+        loaded = load_problem(conn, CONFIG, NOW)
+    (running,) = loaded.problem.previous
+    assert (running.seq, running.machine, running.start) == (0, "M1", -4)
+    assert loaded.problem.frozen().keys() == {("J1", 0)}
+
+
+def test_infeasible_input_fails_with_explanation(database: Database) -> None:
+    ids = seed_machines(database, ("M1",))
+    database.execute("UPDATE machines SET status = 'offline'")
+    seed_job(database, "J1", [{ids["M1"]: 600}])
+    record = service.request_schedule(database, None, time_limit_s=2)
+    processed = service.run_worker(database, CONFIG, once=True)
+    assert processed == 1
+    failed = service.get_schedule(database, record.id)
+    assert failed is not None and failed.state == "failed"
+    assert failed.solver_status == "infeasible"
+    assert "J1/0" in (failed.error or "")
+
+
+def test_stale_claim_is_requeued_and_worker_stops_on_event(database: Database) -> None:
+    seed_machines(database, ("M1",))
+    record = service.request_schedule(database, None)
+    assert service.claim_next(database, "dead") == record.id
+    assert service.claim_next(database, "other") is None  # already claimed
+    database.execute("UPDATE schedules SET claimed_at = now() - interval '1 hour'")
+    assert service.requeue_stale(database, 60) == 1
+    stop = threading.Event()
+    thread = threading.Thread(target=service.run_worker, args=(database, CONFIG, stop))
+    thread.start()
+    for _ in range(200):
+        current = service.get_schedule(database, record.id)
+        if current is not None and current.state == "done":
+            break
+        stop.wait(0.05)
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert service.get_schedule(database, record.id).state == "done"  # type: ignore[union-attr]
