@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import itertools
 
-from conftest import PLAIN
-
 from scheduler.cpsat import solve
 from scheduler.plan import SolveStatus
 from scheduler.problem import (
@@ -18,6 +16,7 @@ from scheduler.problem import (
     Problem,
     SetupTime,
 )
+from tests.scheduler.helpers import PLAIN
 
 LIMIT = 5.0
 
