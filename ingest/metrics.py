@@ -1,0 +1,184 @@
+"""Collector metrics (one Prometheus registry per pipeline) and the health/metrics endpoint.
+
+A registry per pipeline rather than the process-global one, so tests and benchmarks can run
+several pipelines in one process and read each one's figures exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+
+log = logging.getLogger(__name__)
+
+_PREFIX = "millwright_ingest"
+
+
+class CollectorMetrics:
+    """Counters and gauges every collector and the pipeline update.
+
+    ``source`` labels are the configured source names (a handful), never topics or tags, so
+    the label set stays small.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.messages = Counter(
+            f"{_PREFIX}_messages_received", "Protocol messages received.", ["source"], registry=r
+        )
+        self.received = Counter(
+            f"{_PREFIX}_readings_received", "Readings decoded.", ["source"], registry=r
+        )
+        self.written = Counter(f"{_PREFIX}_readings_written", "New rows committed.", registry=r)
+        self.duplicates = Counter(
+            f"{_PREFIX}_readings_duplicate", "Readings already stored (re-deliveries).", registry=r
+        )
+        self.rejected = Counter(
+            f"{_PREFIX}_readings_rejected", "Readings the writer refused.", registry=r
+        )
+        self.dead_lettered = Counter(
+            f"{_PREFIX}_dead_letters", "Messages or readings dead-lettered.", ["source"], registry=r
+        )
+        self.buffered = Gauge(
+            f"{_PREFIX}_buffered_readings", "Readings waiting in the on-disk buffer.", registry=r
+        )
+        self.buffer_oldest_age = Gauge(
+            f"{_PREFIX}_buffer_oldest_age_seconds",
+            "Age of the oldest buffered batch (0 when empty).",
+            registry=r,
+        )
+        self.buffer_dropped = Counter(
+            f"{_PREFIX}_buffer_dropped_readings",
+            "Buffered readings dropped by the drop_oldest policy.",
+            registry=r,
+        )
+        self.buffer_refused = Counter(
+            f"{_PREFIX}_buffer_refused_batches",
+            "Batches refused by a full buffer under stop_acknowledging (kept unacknowledged).",
+            registry=r,
+        )
+        self.replayed = Counter(
+            f"{_PREFIX}_buffer_replayed_readings",
+            "Buffered readings written after an outage.",
+            registry=r,
+        )
+        self.pending = Gauge(
+            f"{_PREFIX}_pending_readings", "Readings in memory, not yet committed.", registry=r
+        )
+        self.lag = Gauge(
+            f"{_PREFIX}_source_lag_seconds",
+            "Commit time minus the newest reading timestamp of the source's last batch.",
+            ["source"],
+            registry=r,
+        )
+        self.batches = Counter(f"{_PREFIX}_batches_committed", "Batches committed.", registry=r)
+        self.write_failures = Counter(
+            f"{_PREFIX}_write_failures", "Batch writes that failed (then buffered).", registry=r
+        )
+        self.database_up = Gauge(
+            f"{_PREFIX}_database_up", "1 when the last database write succeeded.", registry=r
+        )
+        self.connected = Gauge(
+            f"{_PREFIX}_source_connected",
+            "1 while the source's connection is up.",
+            ["source"],
+            registry=r,
+        )
+        self.queue_overflows = Counter(
+            f"{_PREFIX}_queue_overflows",
+            "Server-side queue overflows detected (OPC-UA monitored items).",
+            ["source"],
+            registry=r,
+        )
+        self.sequence_gaps = Counter(
+            f"{_PREFIX}_sequence_gaps",
+            "Sequence gaps detected (Sparkplug B seq).",
+            ["source"],
+            registry=r,
+        )
+        self.events = Counter(f"{_PREFIX}_events", "Machine events recorded.", ["kind"], registry=r)
+
+    def value(self, name: str, **labels: str) -> float:
+        """Current value of a sample by metric name (tests and health read it)."""
+        found = self.registry.get_sample_value(name, labels or None)
+        return float(found) if found is not None else 0.0
+
+
+class MetricsServer:
+    """``/metrics`` (Prometheus text) and ``/health`` (JSON) on a small threaded HTTP server.
+
+    ``health`` returns a dict with a boolean ``ok``; the endpoint answers 200 when it is true
+    and 503 otherwise, so orchestrators can use it as a liveness/readiness probe.
+    """
+
+    def __init__(
+        self,
+        metrics: CollectorMetrics,
+        health: Callable[[], dict[str, Any]],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 9108,
+    ) -> None:
+        self._metrics = metrics
+        self._health = health
+        handler = self._handler()
+        self._server = ThreadingHTTPServer((host, port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="ingest-metrics", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("metrics and health on http://%s:%d/", *self._server.server_address[:2])
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        metrics, health = self._metrics, self._health
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.startswith("/metrics"):
+                    self._send(200, CONTENT_TYPE_LATEST, generate_latest(metrics.registry))
+                elif self.path.startswith("/health"):
+                    try:
+                        state = health()
+                    except Exception as exc:  # a probe must answer, not crash
+                        state = {"ok": False, "error": str(exc)}
+                    body = json.dumps(state, default=str).encode()
+                    self._send(200 if state.get("ok") else 503, "application/json", body)
+                else:
+                    self._send(404, "text/plain", b"try /metrics or /health\n")
+
+            def _send(self, status: int, content_type: str, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug("metrics http: " + format, *args)
+
+        return Handler
