@@ -1,0 +1,123 @@
+"""Database sinks for the simulator: ground-truth events and machine state, and a direct
+reading sink for generating history without a broker (the demo's bundled training plant).
+
+Events are written idempotently (the events table is unique on machine, kind, ts, source), so
+a restarted simulator never doubles its ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+
+from millwright.storage import Database, ReadingColumns, ReadingsWriter
+from sim.records import Event, EventKind, Sample
+
+SOURCE = "sim"
+_STORED_KINDS = {EventKind.FAILURE, EventKind.REPAIR, EventKind.MAINTENANCE}
+_STATUS_AFTER = {
+    EventKind.FAILURE: "down",
+    EventKind.REPAIR: "down",
+    EventKind.MAINTENANCE: "maintenance",
+}
+
+
+class DatabaseEventSink:
+    """Stores failure, repair and maintenance events and keeps ``machines.status`` current.
+
+    It is also a reading sink: a machine that produces samples again is running again.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def register_machines(self, machines: Sequence[tuple[str, str]]) -> None:
+        """(machine, line) pairs, registered or updated before the first reading arrives."""
+        with self._database.connection() as conn:
+            for machine, line in machines:
+                conn.execute(
+                    "INSERT INTO machines (name, line) VALUES (%s, %s)"
+                    " ON CONFLICT (name) DO UPDATE SET line = EXCLUDED.line",
+                    (machine, line),
+                )
+
+    def write_events(self, events: Sequence[Event]) -> None:
+        stored = [e for e in events if e.kind in _STORED_KINDS]
+        if not stored:
+            return
+        with self._database.connection() as conn:
+            for event in stored:
+                details = {k: _plain(v) for k, v in event.details.items()}
+                conn.execute(
+                    "INSERT INTO machines (name, line) VALUES (%s, %s)"
+                    " ON CONFLICT (name) DO NOTHING",
+                    (event.machine, event.line),
+                )
+                conn.execute(
+                    "INSERT INTO events (ts, machine_id, kind, ends_at, source, details)"
+                    " SELECT %s, id, %s, %s, %s, %s::jsonb FROM machines WHERE name = %s"
+                    " ON CONFLICT (machine_id, kind, ts, source) DO NOTHING",
+                    (
+                        event.ts,
+                        event.kind.value,
+                        event.ends_at,
+                        SOURCE,
+                        json.dumps(details),
+                        event.machine,
+                    ),
+                )
+                conn.execute(
+                    "UPDATE machines SET status = %s, status_since = %s WHERE name = %s",
+                    (_STATUS_AFTER[event.kind], event.ts, event.machine),
+                )
+
+    def write_samples(self, samples: Sequence[Sample]) -> None:
+        """Only running machines produce samples: a sample ends a repair or maintenance."""
+        if not samples:
+            return
+        self._database.execute(
+            "UPDATE machines SET status = 'running', status_since = %s"
+            " WHERE name = ANY(%s) AND status <> 'running'",
+            (samples[0].ts, sorted({s.machine for s in samples})),
+        )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
+
+
+class DatabaseReadingSink:
+    """Writes samples straight through the bulk writer: for generating history fast."""
+
+    def __init__(self, writer: ReadingsWriter) -> None:
+        self._writer = writer
+
+    def write_samples(self, samples: Sequence[Sample]) -> None:
+        machines: list[str] = []
+        sensors: list[str] = []
+        stamps: list[np.datetime64] = []
+        values: list[float] = []
+        for sample in samples:
+            ts = np.datetime64(sample.ts.replace(tzinfo=None), "us")
+            for sensor, value in sample.values.items():
+                machines.append(sample.machine)
+                sensors.append(sensor)
+                stamps.append(ts)
+                values.append(value)
+        if not values:
+            return
+        n = len(values)
+        self._writer.write(
+            ReadingColumns(
+                machine=np.array(machines, dtype=object),
+                sensor=np.array(sensors, dtype=object),
+                ts=np.array(stamps, dtype="datetime64[us]"),
+                value=np.array(values, dtype=np.float64),
+                quality=np.zeros(n, dtype=np.int16),
+                naive=np.zeros(n, dtype=bool),
+            )
+        )
