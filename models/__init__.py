@@ -1,1 +1,5 @@
-"""Failure-risk and remaining-useful-life models: training, leak-free validation, the model registry, scoring with explanations, drift, and the C-MAPSS evaluation."""
+"""Failure risk and remaining useful life.
+
+Owns training, leak-free validation, the model registry, scoring with explanations, drift and
+the C-MAPSS evaluation.
+"""

@@ -1,0 +1,117 @@
+"""Remaining useful life: a central estimate and a low quantile.
+
+The scheduler plans maintenance before ``rul_low``, so the low quantile matters as much as the
+central estimate: a 10 % quantile says "nine times in ten the machine lasts at least this long".
+Two LightGBM boosters are fitted on the same features, one for the centre (L2 by default, or
+``objective='quantile'`` at 0.5 for a median) and one with the pinball loss at ``quantile``.
+Predictions are clipped at 0 and ``rul_low`` never exceeds ``rul``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from lightgbm import Booster, LGBMRegressor
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from models.errors import ModelInputError
+from models.lgbm import (
+    aligned_matrix,
+    booster_params,
+    check_fitted,
+    feature_columns,
+    target_vector,
+)
+
+
+class RulRegressor(RegressorMixin, BaseEstimator):
+    """RUL from a features frame: ``predict`` gives ``rul``, ``predict_low`` gives ``rul_low``.
+
+    ``quantile=None`` skips the low-quantile booster (benchmarks that only score the centre).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_estimators: int = 300,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        max_depth: int = -1,
+        min_child_samples: int = 20,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        objective: Literal["l2", "median"] = "l2",
+        quantile: float | None = 0.1,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.max_depth = max_depth
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.objective = objective
+        self.quantile = quantile
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _regressor(self, alpha: float | None) -> LGBMRegressor:
+        params = booster_params(
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            max_depth=self.max_depth,
+            min_child_samples=self.min_child_samples,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            seed=self.seed,
+            n_jobs=self.n_jobs,
+        )
+        if alpha is None:
+            return LGBMRegressor(objective="l2", **params)
+        return LGBMRegressor(objective="quantile", alpha=alpha, **params)
+
+    def fit(self, X: pd.DataFrame, y: object) -> RulRegressor:
+        """Learn from features ``X`` and the remaining useful life ``y`` (any time unit)."""
+        if self.objective not in ("l2", "median"):
+            raise ModelInputError(f"objective must be 'l2' or 'median', got {self.objective!r}")
+        if self.quantile is not None and not 0.0 < self.quantile < 0.5:
+            raise ModelInputError(f"quantile must be in (0, 0.5), got {self.quantile}")
+        columns = feature_columns(X)
+        target = target_vector(y, len(X), "RUL")
+        matrix = aligned_matrix(X, columns)
+        centre = self._regressor(0.5 if self.objective == "median" else None)
+        self.centre_ = centre.fit(matrix, target)
+        if self.quantile is not None:
+            self.low_ = self._regressor(self.quantile).fit(matrix, target)
+        self.feature_names_in_ = np.asarray(columns, dtype=object)
+        self.n_features_in_ = len(columns)
+        return self
+
+    @property
+    def booster_(self) -> Booster:
+        """The central LightGBM booster (used for explanations and the registry)."""
+        check_fitted(self, "centre_")
+        return self.centre_.booster_
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Central RUL estimate per row, >= 0."""
+        check_fitted(self, "centre_")
+        matrix = aligned_matrix(X, list(self.feature_names_in_))
+        return np.clip(self.centre_.predict(matrix), 0.0, None)
+
+    def predict_low(self, X: pd.DataFrame) -> np.ndarray:
+        """The ``quantile`` lower bound of RUL per row, >= 0 and <= :meth:`predict`."""
+        check_fitted(self, "centre_")
+        if not hasattr(self, "low_"):
+            raise ModelInputError("this RulRegressor was fitted with quantile=None")
+        matrix = aligned_matrix(X, list(self.feature_names_in_))
+        low = np.clip(self.low_.predict(matrix), 0.0, None)
+        return np.minimum(low, np.clip(self.centre_.predict(matrix), 0.0, None))
