@@ -32,6 +32,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from ingest.opcua.config import OpcUaSourceConfig
 from ingest.topics import TopicTemplate
 
 
@@ -173,10 +174,13 @@ class IngestConfig(BaseModel):
     buffer: BufferConfig = Field(default_factory=BufferConfig)
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     mqtt: list[MqttSourceConfig] = Field(default_factory=list)
+    opcua: list[OpcUaSourceConfig] = Field(
+        default_factory=list, description="OPC-UA servers, see ingest.opcua.config."
+    )
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> IngestConfig:
-        names = [s.name for s in self.mqtt]
+        names = [s.name for s in self.mqtt] + [s.name for s in self.opcua]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise ValueError(f"source names must be unique; repeated: {', '.join(duplicated)}")
