@@ -118,7 +118,7 @@ def enqueue(
     *,
     only: str | None = None,
 ) -> list[str]:
-    """Insert one delivery per subscribed, enabled endpoint; returns the delivery ids.
+    """Insert one delivery per subscribed endpoint; returns the delivery ids.
 
     Runs in the caller's transaction, next to the alert change it announces.
     """
@@ -130,8 +130,9 @@ def enqueue(
     for endpoint in config.endpoints:
         if only is not None and endpoint.name != only:
             continue
-        if only is None and (endpoint.name in disabled or event.type not in endpoint.events):
+        if only is None and event.type not in endpoint.events:
             continue
+        # A disabled endpoint's deliveries are parked, not dropped: re-enabling sends them.
         delivery_id = new_delivery_id()
         conn.execute(
             "INSERT INTO webhook_deliveries (id, alert_id, endpoint, event_type, payload, state)"
