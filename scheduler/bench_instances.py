@@ -39,7 +39,7 @@ def risk_bench_problem(
             operations.append(Operation(f"J{j:02d}", s, options))
             work += base
         release = rng.randint(0, 120)
-        due = release + work + rng.randint(60, 600)
+        due = release + work + rng.randint(200, 1200)
         job_list.append(
             Job(
                 f"J{j:02d}",

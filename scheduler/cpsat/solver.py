@@ -20,9 +20,11 @@ from scheduler.plan_builder import build_plan
 from scheduler.precheck import precheck
 from scheduler.problem import Problem
 
-# Stronger no-overlap propagation: on job shops it is what proves ft10 optimal in seconds on two
-# workers (the default portfolio stalls at a bound near 810).
-DEFAULT_PARAMS: dict[str, object] = {"use_strong_propagation_in_disjunctive": True}
+# Stronger no-overlap propagation: on classic job shops it is what proves ft10 optimal in seconds
+# on two workers (the default portfolio stalls at a bound near 810). On flexible shops with many
+# optional intervals it slows presolve enough to delay the first plan past 2 s, so it is only
+# switched on when every operation has a single eligible machine.
+JOB_SHOP_PARAMS: dict[str, object] = {"use_strong_propagation_in_disjunctive": True}
 
 _STATUS = {
     cp_model.OPTIMAL: SolveStatus.OPTIMAL,
@@ -72,7 +74,7 @@ def solve(
     constraints.add_constraints()
     set_objective(problem, variables, constraints)
     if hint:
-        budget = hint_budget_s if hint_budget_s is not None else min(0.5, time_limit_s / 20)
+        budget = hint_budget_s if hint_budget_s is not None else min(0.3, time_limit_s / 20)
         add_hints(problem, variables, budget)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(
@@ -80,7 +82,8 @@ def solve(
     )
     solver.parameters.num_workers = num_workers
     solver.parameters.log_search_progress = log
-    for name, value in {**DEFAULT_PARAMS, **params}.items():
+    classic = all(len(op.options) == 1 for op in problem.operations)
+    for name, value in {**(JOB_SHOP_PARAMS if classic else {}), **params}.items():
         setattr(solver.parameters, name, value)
     callback = _FirstSolution(started)
     status = _STATUS.get(solver.solve(model, callback), SolveStatus.UNKNOWN)
