@@ -1,0 +1,233 @@
+"""Payload decoders for MQTT: bytes in, reading rows and dead-letter reasons out. No I/O.
+
+Formats (``format`` of a subscription):
+
+* ``number``: a bare number, ``21.5`` — machine and sensor come from the topic, the
+  timestamp is the receive time (flagged with ``Quality.RECEIVE_TIME``);
+* ``json``: ``{"ts": …, "value": …}`` (optional ``sensor``, ``machine``, ``quality``), and
+  batches: a list of such objects; ``{"readings": [...]}``; ``{"ts": …, "values": {sensor:
+  value, …}}`` (many sensors, one time); ``{"ts": [t1, …], "values": {sensor: [v1, …], …}}``
+  (many sensors, many times — the cheapest shape to decode per reading);
+* ``auto``: JSON when the payload starts with ``{`` or ``[``, else a bare number.
+
+Timestamps are ISO-8601 with a zone (``2024-05-01T12:00:00Z``) or epoch milliseconds; a
+missing timestamp takes the receive time and is flagged. A naive ISO timestamp is refused —
+guessing its zone would silently shift data by hours.
+
+Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.pipeline`). A batch
+with some bad items keeps its good readings and reports one reason for the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ingest.pipeline import Row, to_epoch_us
+from millwright.storage import Quality
+
+_MIN_US = 0
+_MAX_US = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z
+_RECEIVE = int(Quality.RECEIVE_TIME)
+_QUALITY_NAMES = {"good": 0, "uncertain": 1, "bad": 2}
+_MAX_NAME = 200
+_MAX_REASONS = 3
+
+
+class _Bad(Exception):
+    """One item's problem (internal; becomes part of a dead-letter reason)."""
+
+
+@dataclass(slots=True)
+class Decoded:
+    """What one payload produced: readings, and a reason when (part of) it was unusable."""
+
+    rows: list[Row] = field(default_factory=list)
+    reason: str | None = None
+
+
+def decode(
+    payload: bytes,
+    fmt: str,
+    *,
+    machine: str | None,
+    sensor: str | None,
+    receive_us: int,
+) -> Decoded:
+    """Decode one payload; never raises for bad input (the reason says what was wrong)."""
+    try:
+        if fmt == "number" or (fmt == "auto" and payload[:1] not in (b"{", b"[", b" ", b"\n")):
+            return _number(payload, machine, sensor, receive_us)
+        if fmt in ("json", "auto"):
+            return _json(payload, machine, sensor, receive_us)
+    except _Bad as exc:
+        return Decoded(reason=str(exc))
+    except RecursionError:
+        return Decoded(reason="payload is nested too deeply")
+    return Decoded(reason=f"unknown payload format {fmt!r}")
+
+
+def _number(payload: bytes, machine: str | None, sensor: str | None, receive_us: int) -> Decoded:
+    if machine is None or sensor is None:
+        raise _Bad("a bare number needs machine and sensor from the topic or configuration")
+    try:
+        value = float(payload)
+    except (ValueError, OverflowError):
+        raise _Bad(f"payload {_preview(payload)} is not a number") from None
+    if not math.isfinite(value):
+        raise _Bad(f"payload {_preview(payload)} is not a finite number")
+    return Decoded([(machine, sensor, receive_us, value, _RECEIVE)])
+
+
+def _json(payload: bytes, machine: str | None, sensor: str | None, receive_us: int) -> Decoded:
+    try:
+        doc = json.loads(payload)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Bad(f"payload is not valid JSON: {exc}") from None
+    if isinstance(doc, dict):
+        if "value" in doc:  # the common single-reading shape first: the hot path
+            return Decoded([_item(doc, machine, sensor, receive_us)])
+        if "values" in doc:
+            return _values(doc, machine, receive_us)
+        if "readings" in doc:
+            return _items(doc["readings"], machine, sensor, receive_us, "readings")
+        raise _Bad("JSON object needs 'value', 'values' or 'readings'")
+    if isinstance(doc, list):
+        return _items(doc, machine, sensor, receive_us, "")
+    if isinstance(doc, int | float) and not isinstance(doc, bool):
+        return _number(payload, machine, sensor, receive_us)
+    raise _Bad(f"JSON payload is a {type(doc).__name__}, expected an object or a list")
+
+
+def _items(
+    items: Any, machine: str | None, sensor: str | None, receive_us: int, where: str
+) -> Decoded:
+    if not isinstance(items, list):
+        raise _Bad(f"'{where}' must be a list")
+    rows: list[Row] = []
+    reasons: list[str] = []
+    for i, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise _Bad("must be an object")
+            rows.append(_item(item, machine, sensor, receive_us))
+        except _Bad as exc:
+            reasons.append(f"{where}[{i}]: {exc}")
+    return Decoded(rows, _summary(reasons, len(items)))
+
+
+def _item(item: dict[str, Any], machine: str | None, sensor: str | None, receive_us: int) -> Row:
+    m = _name(item.get("machine", machine), "machine")
+    s = _name(item.get("sensor", sensor), "sensor")
+    value = _value(item.get("value"))
+    quality = _quality(item.get("quality", 0))
+    ts = item.get("ts")
+    if ts is None:
+        return (m, s, receive_us, value, quality | _RECEIVE)
+    return (m, s, _timestamp(ts), value, quality)
+
+
+def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decoded:
+    values = doc["values"]
+    if not isinstance(values, dict) or not values:
+        raise _Bad("'values' must be a non-empty object of sensor: value")
+    m = _name(doc.get("machine", machine), "machine")
+    quality = _quality(doc.get("quality", 0))
+    ts = doc.get("ts")
+    rows: list[Row] = []
+    reasons: list[str] = []
+    if isinstance(ts, list):  # columnar: many timestamps, a list of values per sensor
+        times = [_timestamp(t) for t in ts]
+        for sensor, column in values.items():
+            try:
+                s = _name(sensor, "sensor")
+                if not isinstance(column, list) or len(column) != len(times):
+                    raise _Bad(f"needs a list of {len(times)} values (one per ts)")
+                rows.extend(
+                    (m, s, t, _value(v), quality) for t, v in zip(times, column, strict=True)
+                )
+            except _Bad as exc:
+                reasons.append(f"values[{sensor!r}]: {exc}")
+        return Decoded(rows, _summary(reasons, len(values)))
+    if ts is None:
+        t, quality = receive_us, quality | _RECEIVE
+    else:
+        t = _timestamp(ts)
+    for sensor, v in values.items():
+        try:
+            rows.append((m, _name(sensor, "sensor"), t, _value(v), quality))
+        except _Bad as exc:
+            reasons.append(f"values[{sensor!r}]: {exc}")
+    return Decoded(rows, _summary(reasons, len(values)))
+
+
+def _name(value: Any, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise _Bad(f"no {what} (not in the topic, the configuration or the payload)")
+    if len(value) > _MAX_NAME or "\x00" in value:
+        raise _Bad(f"{what} name is longer than {_MAX_NAME} characters or contains NUL")
+    return value
+
+
+def _value(value: Any) -> float:
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        raise _Bad(f"value {value!r} is not a finite number")
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:
+            raise _Bad("value is too large") from None
+    raise _Bad(f"value {_preview(value)} is not a number")
+
+
+def _quality(value: Any) -> int:
+    if isinstance(value, str) and value.lower() in _QUALITY_NAMES:
+        return _QUALITY_NAMES[value.lower()]
+    if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1, 2):
+        return value
+    raise _Bad(f"quality {_preview(value)} is not good/uncertain/bad or 0/1/2")
+
+
+def _timestamp(ts: Any) -> int:
+    """Epoch microseconds from epoch milliseconds (number or digits) or ISO-8601 with zone."""
+    if isinstance(ts, bool):
+        raise _Bad("timestamp must be epoch milliseconds or ISO-8601, not a boolean")
+    if isinstance(ts, str) and ts.isdigit():
+        ts = int(ts)
+    if isinstance(ts, int | float):
+        if not (math.isfinite(ts) and 0 <= ts <= _MAX_US // 1000):
+            raise _Bad(f"timestamp {_preview(ts)} is outside 1970..9999 in epoch milliseconds")
+        us = round(ts * 1000)
+    elif isinstance(ts, str):
+        try:
+            parsed = datetime.fromisoformat(ts)
+        except ValueError:
+            raise _Bad(f"timestamp {_preview(ts)} is not ISO-8601 or epoch milliseconds") from None
+        if parsed.tzinfo is None:
+            raise _Bad(f"timestamp {ts!r} has no timezone (add Z or +hh:mm)")
+        us = to_epoch_us(parsed)
+    else:
+        raise _Bad(f"timestamp {_preview(ts)} is not ISO-8601 or epoch milliseconds")
+    if not _MIN_US <= us <= _MAX_US:
+        raise _Bad(f"timestamp {ts!r} is outside 1970..9999")
+    return us
+
+
+def _summary(reasons: list[str], total: int) -> str | None:
+    if not reasons:
+        return None
+    shown = "; ".join(reasons[:_MAX_REASONS])
+    more = f" (+{len(reasons) - _MAX_REASONS} more)" if len(reasons) > _MAX_REASONS else ""
+    return f"{len(reasons)} of {total} items unusable: {shown}{more}"
+
+
+def _preview(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

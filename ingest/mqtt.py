@@ -1,0 +1,252 @@
+"""The MQTT collector: paho-mqtt 2.x client → decoders → the shared pipeline.
+
+At-least-once end to end: the client runs with ``manual_ack=True`` and a message is
+acknowledged (PUBACK) only from the pipeline's ``on_committed`` callback, i.e. once its
+readings are committed in PostgreSQL or durably in the on-disk buffer. A collector that dies
+before that leaves the message unacknowledged in its persistent session (fixed client id,
+clean start off, session expiry), so the broker delivers it again when the collector
+returns; the idempotent writer makes the re-delivery a no-op.
+
+Flow control: MQTT 5 ``Receive Maximum`` caps how many unacknowledged QoS 1 messages the
+broker sends us; MQTT 5 ``Maximum Packet Size`` makes the broker drop messages too large to
+be worth receiving. Payloads above ``max_payload_bytes`` that still arrive are
+dead-lettered (cut). With MQTT 3.1.1 the broker's own in-flight limit applies (Mosquitto:
+``max_inflight_messages``, 20 by default — raise it, since acknowledgements wait for the
+batch commit).
+
+The per-message path is deliberately short (topic match from a cache, one decode, one
+append under the pipeline's lock); everything heavier runs on the pipeline's writer thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ingest.config import MqttSourceConfig, SubscriptionConfig
+from ingest.decoders import decode
+from ingest.errors import IngestConfigError, PipelineStopped
+from ingest.metrics import CollectorMetrics
+from ingest.pipeline import Pipeline
+from ingest.sparkplug import SparkplugDecoder, SparkplugResult
+from ingest.topics import TopicTemplate
+
+log = logging.getLogger(__name__)
+
+
+class MqttCollector:
+    """One broker connection with its subscriptions, feeding one :class:`Pipeline`."""
+
+    def __init__(
+        self, config: MqttSourceConfig, pipeline: Pipeline, metrics: CollectorMetrics
+    ) -> None:
+        self.config = config
+        self.name = config.name
+        self._pipeline = pipeline
+        self._metrics = metrics
+        self._subs: list[tuple[TopicTemplate, SubscriptionConfig]] = [
+            (TopicTemplate(s.topic), s) for s in config.subscriptions
+        ]
+        self._sparkplug = SparkplugDecoder(machine_from=config.sparkplug_machine)
+        self._messages = metrics.messages.labels(self.name)
+        self._connected_gauge = metrics.connected.labels(self.name)
+        self._connected = threading.Event()
+        self._last_message: float | None = None
+        self._last_error: str | None = None
+        self.client = self._make_client()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        c = self.config
+        v5 = c.protocol == "5"
+        client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=c.effective_client_id,
+            clean_session=None if v5 else c.clean_start,
+            protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+            manual_ack=True,
+        )
+        if c.username is not None:
+            client.username_pw_set(
+                c.username, c.password.get_secret_value() if c.password else None
+            )
+        if c.tls is not None:
+            for path in (c.tls.ca_file, c.tls.cert_file, c.tls.key_file):
+                if path is not None and not path.is_file():
+                    raise IngestConfigError(f"source {c.name}: TLS file {path} does not exist")
+            client.tls_set(
+                ca_certs=str(c.tls.ca_file) if c.tls.ca_file else None,
+                certfile=str(c.tls.cert_file) if c.tls.cert_file else None,
+                keyfile=str(c.tls.key_file) if c.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
+            client.tls_insecure_set(c.tls.insecure)
+        client.reconnect_delay_set(
+            min_delay=max(1, round(c.reconnect_min_s)), max_delay=max(1, round(c.reconnect_max_s))
+        )
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_connect_fail = self._on_connect_fail
+        return client
+
+    def _connect_properties(self) -> Properties | None:
+        if self.config.protocol != "5":
+            return None
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.session_expiry_s
+        props.ReceiveMaximum = self.config.receive_maximum
+        props.MaximumPacketSize = self.config.max_packet_bytes
+        return props
+
+    def start(self) -> None:
+        """Connect in the background; paho reconnects with backoff on its own thread."""
+        c = self.config
+        kwargs: dict[str, Any] = {"keepalive": c.keepalive_s}
+        if c.protocol == "5":
+            kwargs["clean_start"] = c.clean_start
+            kwargs["properties"] = self._connect_properties()
+        self.client.connect_async(c.host, c.port, **kwargs)
+        self.client.loop_start()
+        log.info(
+            "source %s: connecting to %s:%d as %s (MQTT %s)",
+            c.name,
+            c.host,
+            c.port,
+            c.effective_client_id,
+            c.protocol,
+        )
+
+    def wait_connected(self, timeout: float = 10) -> bool:
+        return self._connected.wait(timeout)
+
+    def stop(self) -> None:
+        """Disconnect; unacknowledged messages stay in the broker session for next time."""
+        self.client.disconnect()
+        self.client.loop_stop()
+        self._connected.clear()
+        self._connected_gauge.set(0)
+
+    def health(self) -> dict[str, Any]:
+        last = self._last_message
+        return {
+            "connected": self._connected.is_set(),
+            "last_message_age_s": None if last is None else round(time.monotonic() - last, 3),
+            "last_error": self._last_error,
+        }
+
+    # --- paho callbacks (network thread) ------------------------------------------------
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        if reason.is_failure:
+            self._last_error = f"broker refused the connection: {reason}"
+            log.error("source %s: %s", self.name, self._last_error)
+            return
+        subscriptions = [(t.subscription(self.config.shared_group), s.qos) for t, s in self._subs]
+        client.subscribe(subscriptions)
+        self._connected.set()
+        self._connected_gauge.set(1)
+        self._last_error = None
+        log.info(
+            "source %s: connected (session present: %s), subscribed to %s",
+            self.name,
+            getattr(flags, "session_present", None),
+            ", ".join(f for f, _ in subscriptions),
+        )
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        self._last_error = "cannot reach the broker"
+        log.warning(
+            "source %s: cannot reach %s:%d; retrying", self.name, self.config.host, self.config.port
+        )
+
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
+        was = self._connected.is_set()
+        self._connected.clear()
+        self._connected_gauge.set(0)
+        if was:
+            log.warning("source %s: disconnected (%s); reconnecting", self.name, reason)
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        self._messages.inc()
+        self._last_message = time.monotonic()
+        ack = partial(client.ack, msg.mid, msg.qos) if msg.qos else None
+        try:
+            self._handle(msg.topic, msg.payload, ack)
+        except PipelineStopped:
+            pass  # not acknowledged: the broker re-delivers to the next session
+        except Exception:  # bad input must never kill the network thread
+            log.exception("source %s: unexpected error handling a message", self.name)
+            self._pipeline.dead_letter(
+                self.name, msg.topic, msg.payload, "collector error (see logs)", ack
+            )
+
+    def _handle(self, topic: str, payload: bytes, ack: Any) -> None:
+        pipeline = self._pipeline
+        if len(payload) > self.config.max_payload_bytes:
+            reason = (
+                f"payload of {len(payload)} bytes exceeds max_payload_bytes"
+                f" ({self.config.max_payload_bytes})"
+            )
+            pipeline.dead_letter(self.name, topic, payload[:1024], reason, ack)
+            return
+        for template, sub in self._subs:  # noqa: B007 - sub is used after the break
+            fields = template.match(topic)
+            if fields is not None:
+                break
+        else:
+            pipeline.dead_letter(self.name, topic, payload, "topic matches no template", ack)
+            return
+        receive_us = time.time_ns() // 1000
+        if sub.format == "sparkplug":
+            self._sparkplug_message(topic, payload, receive_us, ack)
+            return
+        decoded = decode(
+            payload,
+            sub.format,
+            machine=fields.get("machine") or sub.machine,
+            sensor=fields.get("sensor") or sub.sensor,
+            receive_us=receive_us,
+        )
+        if decoded.reason is None:
+            pipeline.submit_rows(self.name, decoded.rows, ack)
+            return
+        if decoded.rows:
+            pipeline.submit_rows(self.name, decoded.rows)
+        pipeline.dead_letter(self.name, topic, payload, decoded.reason, ack)
+
+    def _sparkplug_message(self, topic: str, payload: bytes, receive_us: int, ack: Any) -> None:
+        result: SparkplugResult = self._sparkplug.decode(topic, payload, receive_us)
+        pipeline = self._pipeline
+        for event in result.events:
+            ts = datetime.fromtimestamp(event.ts_us / 1_000_000, UTC)
+            pipeline.record_event(
+                event.machine, event.kind, ts, details=event.details, source=self.name
+            )
+            if event.kind == "gap":
+                self._metrics.sequence_gaps.labels(self.name).inc()
+                log.warning("source %s: Sparkplug sequence gap %s", self.name, event.details)
+            else:
+                status = "offline" if event.kind == "offline" else "running"
+                pipeline.set_machine_status(event.machine, status, ts)
+        if result.reason is None:
+            pipeline.submit_rows(self.name, result.rows, ack)
+            return
+        if result.rows:
+            pipeline.submit_rows(self.name, result.rows)
+        pipeline.dead_letter(self.name, topic, payload, result.reason, ack)

@@ -1,0 +1,151 @@
+"""Each payload format end to end through the real Mosquitto into PostgreSQL: exact rows."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.dead_letters import read_dead_letters
+from millwright.storage import Database
+from tests.ingest.conftest import readings_of, source_config, wait_for
+
+TS = "2024-05-01T12:00:00+00:00"
+TS_MS = 1714564800000
+
+
+def _start(
+    u: str,
+    mqtt_broker: Any,
+    runtime: Any,
+    collector_factory: Any,
+    fmt: str = "auto",
+    template: str | None = None,
+) -> None:
+    template = template or f"t{u}/{{line}}/{{machine}}/{{sensor}}"
+    config = source_config(f"s{u}", *mqtt_broker, [{"topic": template, "format": fmt}])
+    collector_factory(config, runtime)
+
+
+def test_bare_number_takes_receive_time_and_is_flagged(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    publisher: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    _start(unique, mqtt_broker, runtime, collector_factory)
+    before = datetime.now(UTC)
+    publisher.publish(f"t{unique}/L1/m{unique}/temp", b"21.5")
+    rows = wait_for(lambda: readings_of(database, f"m{unique}"))
+    ((machine, sensor, ts, value, quality),) = rows
+    assert (machine, sensor, value, quality) == (f"m{unique}", "temp", 21.5, 8)
+    assert before <= datetime.fromisoformat(ts) <= datetime.now(UTC)
+
+
+def test_json_single_iso_and_epoch_ms(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    publisher: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    _start(unique, mqtt_broker, runtime, collector_factory, fmt="json")
+    publisher.publish(f"t{unique}/L1/m{unique}/temp", json.dumps({"ts": TS, "value": 1.5}))
+    publisher.publish(f"t{unique}/L1/m{unique}/temp", json.dumps({"ts": TS_MS + 1000, "value": 2}))
+    publisher.publish(
+        f"t{unique}/L1/m{unique}/rpm", json.dumps({"ts": TS, "value": 3, "quality": "bad"})
+    )
+    expected = {
+        (f"m{unique}", "temp", TS, 1.5, 0),
+        (f"m{unique}", "temp", "2024-05-01T12:00:01+00:00", 2.0, 0),
+        (f"m{unique}", "rpm", TS, 3.0, 2),
+    }
+    wait_for(lambda: len(readings_of(database, f"m{unique}")) == 3)
+    assert readings_of(database, f"m{unique}") == expected
+
+
+def test_json_batches_many_sensors_and_many_timestamps(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    publisher: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    _start(
+        unique,
+        mqtt_broker,
+        runtime,
+        collector_factory,
+        template=f"t{unique}/{{line}}/{{machine}}/#",
+    )
+    m = f"m{unique}"
+    publisher.publish(f"t{unique}/L1/{m}/batch", json.dumps({"ts": TS, "values": {"a": 1, "b": 2}}))
+    publisher.publish(
+        f"t{unique}/L1/{m}/cols",
+        json.dumps({"ts": [TS_MS + 1000, TS_MS + 2000], "values": {"a": [3, 4], "b": [5, 6]}}),
+    )
+    publisher.publish(
+        f"t{unique}/L1/{m}/list",
+        json.dumps(
+            [
+                {"sensor": "c", "ts": TS_MS, "value": 7},
+                {"sensor": "c", "ts": TS_MS + 1000, "value": 8},
+            ]
+        ),
+    )
+    publisher.publish(
+        f"t{unique}/L1/{m}/readings",
+        json.dumps({"readings": [{"sensor": "d", "ts": TS, "value": 9}]}),
+    )
+    t1, t2 = "2024-05-01T12:00:01+00:00", "2024-05-01T12:00:02+00:00"
+    expected = {
+        (m, "a", TS, 1.0, 0),
+        (m, "b", TS, 2.0, 0),
+        (m, "a", t1, 3.0, 0),
+        (m, "a", t2, 4.0, 0),
+        (m, "b", t1, 5.0, 0),
+        (m, "b", t2, 6.0, 0),
+        (m, "c", TS, 7.0, 0),
+        (m, "c", t1, 8.0, 0),
+        (m, "d", TS, 9.0, 0),
+    }
+    wait_for(lambda: len(readings_of(database, m)) == len(expected))
+    assert readings_of(database, m) == expected
+
+
+def test_bad_messages_become_dead_letters_and_good_ones_still_flow(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    publisher: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    _start(
+        unique,
+        mqtt_broker,
+        runtime,
+        collector_factory,
+        template=f"t{unique}/{{line}}/{{machine}}/{{sensor}}",
+    )
+    m = f"m{unique}"
+    # a second subscription-less topic under the same prefix cannot exist; use a deeper topic
+    publisher.publish(f"t{unique}/L1/{m}/temp", b"not a number")
+    publisher.publish(f"t{unique}/L1/{m}/temp", b'{"ts": 1, "value": ')
+    publisher.publish(f"t{unique}/L1/{m}/temp", json.dumps({"ts": TS, "value": "hot"}))
+    publisher.publish(
+        f"t{unique}/L1/{m}/temp", json.dumps({"ts": "2024-05-01T12:00:00", "value": 1})
+    )
+    publisher.publish(f"t{unique}/L1/{m}/temp", json.dumps({"ts": TS, "value": 42}))
+    wait_for(lambda: len(read_dead_letters(database, source=f"s{unique}")) == 4)
+    reasons = [d.reason for d in read_dead_letters(database, source=f"s{unique}")]
+    assert "is not a number" in reasons[0]
+    assert "not valid JSON" in reasons[1]
+    assert "'hot' is not a number" in reasons[2]
+    assert "has no timezone" in reasons[3]
+    wait_for(lambda: readings_of(database, m) == {(m, "temp", TS, 42.0, 0)})
+    assert runtime.metrics.value("millwright_ingest_dead_letters_total", source=f"s{unique}") == 4
