@@ -94,7 +94,7 @@ def bench_jssp(
         )
 
     rows = jssp_compare(directory, names or HARD_SUBSET, time_limit, config.num_workers, show)
-    summary = {
+    summary: dict[str, Any] = {
         "instances": len(rows),
         "time_limit_s": time_limit,
         "textbook_mean_gap_pct": _mean(r["textbook_gap"] for r in rows),

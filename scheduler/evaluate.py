@@ -33,8 +33,8 @@ def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
             costs["maintenance_late"] += w.coef(w.maintenance_late) * late
     if w.expected_failure:
         for risk in problem.risks:
-            task = reset_task(problem, risk.machine)
-            cleared = maint[task.name].start if task and task.name in maint else None
+            reset = reset_task(problem, risk.machine)
+            cleared = maint[reset.name].start if reset and reset.name in maint else None
             for op in plan.operations:
                 if op.machine != risk.machine or (cleared is not None and op.start >= cleared):
                     continue
@@ -56,17 +56,17 @@ def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
     """Risk-driven maintenance finishing after its deadline (rul_low): never silent."""
     found = []
     for m in plan.maintenance:
-        task = next(t for t in problem.maintenance if t.name == m.name)
-        if task.deadline is not None and m.end > task.deadline:
+        spec = next(t for t in problem.maintenance if t.name == m.name)
+        if spec.deadline is not None and m.end > spec.deadline:
             found.append(
                 Violation(
                     constraint="maintenance_deadline",
-                    subject=task.machine,
-                    amount=m.end - task.deadline,
+                    subject=spec.machine,
+                    amount=m.end - spec.deadline,
                     message=(
-                        f"maintenance {task.name} on {task.machine} ends at {m.end}, "
-                        f"{m.end - task.deadline} after its deadline {task.deadline}"
-                        + (f" ({task.cause})" if task.cause else "")
+                        f"maintenance {spec.name} on {spec.machine} ends at {m.end}, "
+                        f"{m.end - spec.deadline} after its deadline {spec.deadline}"
+                        + (f" ({spec.cause})" if spec.cause else "")
                     ),
                 )
             )

@@ -218,12 +218,12 @@ class Problem:
             _require({setup.from_job, setup.to_job} <= jobs, "setup refers to an unknown job")
         ops = {op.key: op for op in self.operations}
         for planned in self.previous:
-            op = ops.get(planned.key)
-            _require(op is not None, f"previous plan has unknown operation {planned.key}")
-            assert op is not None
+            known = ops.get(planned.key)
+            _require(known is not None, f"previous plan has unknown operation {planned.key}")
+            assert known is not None
             _require(
-                planned.machine in op.options,
-                f"previous plan puts {op.label} on ineligible machine {planned.machine}",
+                planned.machine in known.options,
+                f"previous plan puts {known.label} on ineligible machine {planned.machine}",
             )
 
     def job(self, name: str) -> Job:

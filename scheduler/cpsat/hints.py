@@ -39,7 +39,7 @@ def add_hints(problem: Problem, variables: Variables, budget_s: float = 0.5) -> 
         v = variables.ops[key]
         model.add_hint(v.start, start)
         for option, present in v.presence.items():
-            if present is not True:
+            if not isinstance(present, bool):
                 model.add_hint(present, option == machine)
     for name, start in maint.items():
         model.add_hint(variables.maint[name].start, start)

@@ -7,7 +7,7 @@ on a finished plan, so a dispatching rule's plan and the solver's are scored ali
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
+from typing import Any
 
 from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.variables import Variables
@@ -18,7 +18,7 @@ from scheduler.risk import failure_cost
 def set_objective(problem: Problem, variables: Variables, constraints: Constraints) -> None:
     """Minimise the weighted sum; terms with zero weight add no variables."""
     w, model = problem.weights, variables.model
-    terms: list[cp_model.LinearExprT] = []
+    terms: list[Any] = []
     if w.makespan:
         assert variables.makespan is not None
         terms.append(w.coef(w.makespan) * variables.makespan)
@@ -35,8 +35,8 @@ def set_objective(problem: Problem, variables: Variables, constraints: Constrain
     model.minimize(sum(terms))
 
 
-def _tardiness(problem: Problem, variables: Variables) -> list[cp_model.LinearExprT]:
-    w, terms = problem.weights, []
+def _tardiness(problem: Problem, variables: Variables) -> list[Any]:
+    w, terms = problem.weights, list[Any]()
     for job in problem.jobs:
         ops = problem.job_operations(job.name)
         if job.due is None or not ops or not job.weight:
@@ -49,9 +49,9 @@ def _tardiness(problem: Problem, variables: Variables) -> list[cp_model.LinearEx
 
 def _expected_failure(
     problem: Problem, variables: Variables, constraints: Constraints
-) -> list[cp_model.LinearExprT]:
+) -> list[Any]:
     """Hazard x duration x job value for work on a risky machine not yet maintained."""
-    w, model, terms = problem.weights, variables.model, []
+    w, model, terms = problem.weights, variables.model, list[Any]()
     for risk in problem.risks:
         for op in problem.operations:
             duration = op.options.get(risk.machine)
@@ -73,9 +73,9 @@ def _expected_failure(
     return terms
 
 
-def _changes(problem: Problem, variables: Variables) -> list[cp_model.LinearExprT]:
+def _changes(problem: Problem, variables: Variables) -> list[Any]:
     """Secondary: moving a previously planned, unfrozen operation costs a little."""
-    w, model, terms = problem.weights, variables.model, []
+    w, model, terms = problem.weights, variables.model, list[Any]()
     frozen = problem.frozen()
     for planned in problem.previous:
         if planned.key in frozen:

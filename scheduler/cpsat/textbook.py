@@ -31,6 +31,7 @@ def solve_textbook(instance: JsspInstance, time_limit_s: float, num_workers: int
             if previous_end is not None:
                 model.add(start >= previous_end)
             previous_end = end
+        assert previous_end is not None
         ends.append(previous_end)
     for intervals in per_machine.values():
         model.add_no_overlap(intervals)

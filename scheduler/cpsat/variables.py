@@ -70,7 +70,8 @@ class Variables:
             ((machine, duration),) = op.options.items()
             interval = m.new_interval_var(start, duration, end, f"iv_{name}_{machine}")
             return OpVars(start, end, {machine: interval}, {machine: True})
-        intervals, presence = {}, {}
+        intervals: dict[str, cp_model.IntervalVar] = {}
+        presence: dict[str, cp_model.IntVar | bool] = {}
         for machine, duration in op.options.items():
             lit = m.new_bool_var(f"on_{name}_{machine}")
             intervals[machine] = m.new_optional_fixed_size_interval_var(
