@@ -1,1 +1,7 @@
-"""Feature definitions (a versioned registry), incremental and backfill feature jobs, and labels (failure within horizon, remaining useful life) from events."""
+"""Features: the versioned definition registry, the feature math, incremental and backfill
+feature jobs, the feature store, and labels (failure within a horizon, remaining useful life)
+from events.
+
+Models read through :func:`features.frames.load_training_frame` and
+:func:`features.frames.latest_features`.
+"""

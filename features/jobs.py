@@ -1,0 +1,296 @@
+"""Feature jobs: incremental runs and backfills, chunked by machine and time.
+
+A run computes, per machine, every grid instant after its watermark up to the plant clock
+(the newest reading, minus ``settle_minutes``); a backfill computes a given range. Both read
+only what the instants need — their readings since the first instant minus the longest
+window, the machines' events, stored baselines — compute with :func:`compute_features` (the
+same function online scoring and training use) and store rows and watermarks together, so
+a second run finds nothing to do and writes nothing.
+
+While one chunk is computed the next one's readings are already being read (one background
+thread): the database and numpy then work at the same time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from features.baselines import Baselines, baseline_periods, baseline_stats
+from features.compute import ceil_to_grid, compute_features, floor_to_grid
+from features.config import FeaturesConfig
+from features.definitions import FeatureDefinition
+from features.errors import NoSensorsError
+from features.inputs import (
+    first_readings,
+    latest_readings,
+    machine_ids,
+    read_events,
+    read_sensors,
+)
+from features.machine_events import to_us
+from features.store import FeatureStore
+from millwright.storage import Database, read_readings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a run or backfill did: rows computed and newly stored, readings read."""
+
+    version: str
+    machines: int
+    rows: int
+    written: int
+    readings: int
+    seconds: float
+    through: datetime | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "machines": self.machines,
+            "rows": self.rows,
+            "written": self.written,
+            "readings": self.readings,
+            "seconds": round(self.seconds, 3),
+            "through": self.through.isoformat() if self.through else None,
+        }
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    machines: list[int]
+    start: datetime
+    end: datetime
+    advance: bool
+
+    def rows(self, cadence: timedelta) -> int:
+        return len(self.machines) * (int((self.end - self.start) / cadence) + 1)
+
+
+def resolve_definition(database: Database, config: FeaturesConfig) -> FeatureDefinition:
+    """The definition for the settings: pinned sensors, or every sensor name registered."""
+    names = config.sensors or sorted(set(read_sensors(database)["sensor"]))
+    if not names:
+        raise NoSensorsError(
+            "no sensors are registered and features.sensors is unset; ingest readings first"
+        )
+    return FeatureDefinition.from_config(config, names)
+
+
+class FeatureJob:
+    """Computes and stores the features of one definition."""
+
+    def __init__(
+        self,
+        database: Database,
+        config: FeaturesConfig,
+        definition: FeatureDefinition | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        self._database = database
+        self._config = config
+        self.definition = definition or resolve_definition(database, config)
+        self.store = FeatureStore(database)
+        self.version = self.store.register(self.definition)
+        self._progress = progress
+
+    # --- public verbs --------------------------------------------------------------------
+
+    def run(
+        self, *, until: datetime | None = None, machines: Sequence[int] | None = None
+    ) -> JobResult:
+        """Compute every instant after each machine's watermark up to ``until`` (default: the
+        plant clock minus ``settle_minutes``). Machines without readings are skipped."""
+        started = time.perf_counter()
+        machines = list(machines) if machines is not None else machine_ids(self._database)
+        cadence = self.definition.cadence
+        if until is None:
+            latest = latest_readings(self._database, machines)
+            if not latest:
+                return self._result(0, 0, 0, 0, started, None)
+            until = max(latest.values()) - timedelta(minutes=self._config.settle_minutes)
+        until = floor_to_grid(until, cadence)
+        marks = self.store.watermarks(self.version, machines)
+        origins = first_readings(self._database, machines)
+        starts = {}
+        for m in machines:
+            if m in marks:
+                starts[m] = marks[m] + cadence
+            elif m in origins:
+                starts[m] = floor_to_grid(origins[m], cadence) + cadence
+        return self._execute(starts, until, origins, advance=lambda _s, _m: True, started=started)
+
+    def backfill(
+        self, start: datetime, end: datetime, *, machines: Sequence[int] | None = None
+    ) -> JobResult:
+        """Compute the grid instants in ``[start, end]`` (existing rows are kept). A
+        machine's watermark moves to ``end`` when the backfill joins up with it (or it had
+        none), so later runs continue after the backfill without leaving a gap."""
+        started = time.perf_counter()
+        machines = list(machines) if machines is not None else machine_ids(self._database)
+        cadence = self.definition.cadence
+        first, last = ceil_to_grid(start, cadence), floor_to_grid(end, cadence)
+        marks = self.store.watermarks(self.version, machines)
+        origins = first_readings(self._database, machines)
+        starts = {
+            m: max(first, floor_to_grid(origins[m], cadence) + cadence)
+            for m in machines
+            if m in origins
+        }
+
+        def joins(_first: datetime, machine: int) -> bool:
+            mark = marks.get(machine)
+            return mark is None or mark + cadence >= starts[machine]
+
+        return self._execute(starts, last, origins, advance=joins, started=started)
+
+    # --- planning and execution ----------------------------------------------------------
+
+    def _plan(
+        self, starts: dict[int, datetime], end: datetime, advance: Callable[[datetime, int], bool]
+    ) -> list[_Chunk]:
+        cadence = self.definition.cadence
+        step = max(int(timedelta(hours=self._config.chunk_hours) / cadence), 1) * cadence
+        by_start: dict[datetime, list[int]] = {}
+        for machine, first in starts.items():
+            if first <= end:
+                by_start.setdefault(first, []).append(machine)
+        chunks = []
+        size = self._config.machines_per_chunk
+        for first, group in sorted(by_start.items()):
+            for i in range(0, len(group), size):
+                members = sorted(group[i : i + size])
+                t = first
+                while t <= end:
+                    last = min(t + step - cadence, end)
+                    flags = {advance(first, m) for m in members}
+                    chunks.append(_Chunk(members, t, last, all(flags)))
+                    t = last + cadence
+        return chunks
+
+    def _read(self, chunk: _Chunk) -> pd.DataFrame:
+        return read_readings(
+            self._database,
+            start=chunk.start - self.definition.lookback,
+            end=chunk.end,
+            machine_ids=chunk.machines,
+        )
+
+    def _execute(
+        self,
+        starts: dict[int, datetime],
+        end: datetime,
+        origins: dict[int, datetime],
+        *,
+        advance: Callable[[datetime, int], bool],
+        started: float,
+    ) -> JobResult:
+        chunks = self._plan(starts, end, advance)
+        total = sum(c.rows(self.definition.cadence) for c in chunks)
+        sensors = read_sensors(self._database)
+        done = written = readings = 0
+        events_of: dict[tuple[int, ...], pd.DataFrame] = {}
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-read") as pool:
+            pending: Future[pd.DataFrame] | None = (
+                pool.submit(self._read, chunks[0]) if chunks else None
+            )
+            for i, chunk in enumerate(chunks):
+                assert pending is not None
+                frame_in = pending.result()
+                pending = pool.submit(self._read, chunks[i + 1]) if i + 1 < len(chunks) else None
+                key = tuple(chunk.machines)
+                if key not in events_of:
+                    events_of[key] = read_events(self._database, chunk.machines, end)
+                events = events_of[key]
+                baselines = self._baselines(chunk, events, origins, sensors, frame_in)
+                frame = compute_features(
+                    self.definition,
+                    frame_in,
+                    sensors=sensors,
+                    machine_ids=chunk.machines,
+                    start=chunk.start,
+                    end=chunk.end,
+                    events=events,
+                    origins=origins,
+                    baselines=baselines,
+                )
+                through = {m: chunk.end for m in chunk.machines} if chunk.advance else None
+                written += self.store.write(self.version, frame, through=through)
+                done += len(frame)
+                readings += len(frame_in)
+                if self._progress is not None:
+                    self._progress(done, total)
+                log.debug("features %s: %d/%d rows", self.version, done, total)
+        machines = len({m for c in chunks for m in c.machines})
+        return self._result(machines, done, written, readings, started, end if chunks else None)
+
+    def _baselines(
+        self,
+        chunk: _Chunk,
+        events: pd.DataFrame,
+        origins: dict[int, datetime],
+        sensors: pd.DataFrame,
+        readings: pd.DataFrame,
+    ) -> Baselines:
+        """Stored baselines of the chunk's periods; missing ones computed (from the chunk's
+        readings when they cover the period, else read) and stored."""
+        n_sensors = len(self.definition.sensors)
+        periods = baseline_periods(
+            self.definition, events, origins, chunk.machines, chunk.start, chunk.end
+        )
+        stored = self.store.baselines(self.version, chunk.machines, n_sensors)
+        if periods.empty:
+            return stored
+        known = stored.index()
+        starts = to_us(periods["start"])
+        missing = periods[
+            [
+                (int(m), int(s)) not in known
+                for m, s in zip(periods["machine_id"], starts, strict=True)
+            ]
+        ]
+        if missing.empty:
+            return stored
+        # Periods inside the loaded readings are computed from them; others are read alone
+        # (never both: a row counted twice would skew the baseline).
+        inside = (missing["start"] >= chunk.start - self.definition.lookback) & (
+            missing["end"] <= chunk.end
+        )
+        fresh = baseline_stats(self.definition, readings, sensors, missing[inside])
+        for row in missing[~inside].itertuples(index=False):
+            alone = read_readings(
+                self._database, start=row.start, end=row.end, machine_ids=[row.machine_id]
+            )
+            period = (
+                missing[~inside]
+                .iloc[[0]]
+                .assign(machine_id=row.machine_id, start=row.start, end=row.end)
+            )
+            fresh = fresh.concat(baseline_stats(self.definition, alone, sensors, period))
+        self.store.save_baselines(self.version, fresh)
+        return stored.concat(fresh)
+
+    def _result(
+        self,
+        machines: int,
+        rows: int,
+        written: int,
+        readings: int,
+        started: float,
+        through: datetime | None,
+    ) -> JobResult:
+        return JobResult(
+            self.version, machines, rows, written, readings, time.perf_counter() - started, through
+        )

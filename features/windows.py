@@ -1,0 +1,204 @@
+"""Rolling-window statistics on a grid of cadence bins, exact and independent of history.
+
+Why bins and composition rather than cumulative sums: a cumulative sum makes the value at an
+instant depend (in its last bits) on where the loaded history starts, so training (bulk
+history) and online scoring (only the latest window) would disagree. Here every statistic of
+a window is built only from the bins inside it, in a fixed order:
+
+1. readings are reduced to per-bin aggregates (count, means, centred second moments, min,
+   max, last, EWMA sums) with ``np.*.reduceat``, one pass over the rows;
+2. a window of ``K`` bins is composed from ``m`` sub-windows of ``K/m`` bins with Chan's
+   parallel formulas (numerically stable: moments are centred, times are relative to the
+   window end), following the prime factors of ``m`` — a 24 h window of 10-minute bins costs
+   six small compositions, not 144 additions.
+
+Times inside a window are hours relative to its end (negative), so a slope is in units per
+hour and its numbers stay small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+US_PER_HOUR = 3_600_000_000
+
+
+@dataclass
+class Aggregates:
+    """Moments of the samples in the window ending at each bin; arrays of shape (cells, bins).
+
+    ``mt``/``mv`` are the mean time (hours from the window end) and mean value; ``m2v``,
+    ``m2t`` and ``ctv`` are centred sums of squares and co-products; ``ew_n``/``ew_s`` are the
+    decay-weighted count and sum; ``last_t`` is the newest sample's time (hours, negative).
+    Empty windows have n = 0, zero moments, mn = +inf, mx = -inf, last = NaN.
+    """
+
+    n: np.ndarray
+    mt: np.ndarray
+    mv: np.ndarray
+    m2v: np.ndarray
+    m2t: np.ndarray
+    ctv: np.ndarray
+    mn: np.ndarray
+    mx: np.ndarray
+    ew_n: np.ndarray
+    ew_s: np.ndarray
+    last_v: np.ndarray
+    last_t: np.ndarray
+
+
+_FILL = {
+    "n": 0.0,
+    "mt": 0.0,
+    "mv": 0.0,
+    "m2v": 0.0,
+    "m2t": 0.0,
+    "ctv": 0.0,
+    "mn": np.inf,
+    "mx": -np.inf,
+    "ew_n": 0.0,
+    "ew_s": 0.0,
+    "last_v": np.nan,
+    "last_t": np.nan,
+}
+
+
+def bin_aggregates(
+    cell: np.ndarray, tau: np.ndarray, value: np.ndarray, n_cells: int, n_bins: int
+) -> Aggregates:
+    """Per-bin aggregates from rows already grouped by ``cell`` (= series * n_bins + bin) and
+    in time order within a cell. ``tau`` is each row's time in hours from its bin's end."""
+    size = n_cells * n_bins
+    out = {name: np.full(size, fill) for name, fill in _FILL.items()}
+    if len(cell):
+        starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+        counts = np.diff(np.r_[starts, len(cell)])
+        where = cell[starts]
+        n = counts.astype(np.float64)
+        mv = np.add.reduceat(value, starts) / n
+        mt = np.add.reduceat(tau, starts) / n
+        dv = value - np.repeat(mv, counts)
+        dt = tau - np.repeat(mt, counts)
+        last = starts + counts - 1
+        out["n"][where] = n
+        out["mv"][where] = mv
+        out["mt"][where] = mt
+        out["m2v"][where] = np.add.reduceat(dv * dv, starts)
+        out["m2t"][where] = np.add.reduceat(dt * dt, starts)
+        out["ctv"][where] = np.add.reduceat(dt * dv, starts)
+        out["mn"][where] = np.minimum.reduceat(value, starts)
+        out["mx"][where] = np.maximum.reduceat(value, starts)
+        out["ew_n"][where] = n
+        out["ew_s"][where] = n * mv
+        out["last_v"][where] = value[last]
+        out["last_t"][where] = tau[last]
+    return Aggregates(**{k: v.reshape(n_cells, n_bins) for k, v in out.items()})
+
+
+def _shift(x: np.ndarray, bins: int, fill: float) -> np.ndarray:
+    """``x`` moved ``bins`` later along the time axis; the vacated bins hold ``fill``."""
+    if bins == 0:
+        return x
+    out = np.full_like(x, fill)
+    if bins < x.shape[1]:
+        out[:, bins:] = x[:, :-bins]
+    return out
+
+
+def _compose_once(agg: Aggregates, k: int, m: int, bin_hours: float, decay: float) -> Aggregates:
+    """Windows of ``m * k`` bins from ``m`` adjacent windows of ``k`` bins (Chan et al.)."""
+    parts = [
+        Aggregates(
+            **{f.name: _shift(getattr(agg, f.name), j * k, _FILL[f.name]) for f in fields(agg)}
+        )
+        for j in range(m)
+    ]
+    offsets = [-j * k * bin_hours for j in range(m)]
+    n = parts[0].n.copy()
+    s_t = parts[0].n * parts[0].mt
+    s_v = parts[0].n * parts[0].mv
+    for p, o in zip(parts[1:], offsets[1:], strict=True):
+        n += p.n
+        s_t += p.n * (p.mt + o)
+        s_v += p.n * p.mv
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mt = np.where(n > 0, s_t / n, 0.0)
+        mv = np.where(n > 0, s_v / n, 0.0)
+    m2v = np.zeros_like(n)
+    m2t = np.zeros_like(n)
+    ctv = np.zeros_like(n)
+    mn = parts[0].mn.copy()
+    mx = parts[0].mx.copy()
+    ew_n = parts[0].ew_n.copy()
+    ew_s = parts[0].ew_s.copy()
+    for j, (p, o) in enumerate(zip(parts, offsets, strict=True)):
+        d_t = p.mt + o - mt
+        d_v = p.mv - mv
+        m2v += p.m2v + p.n * d_v * d_v
+        m2t += p.m2t + p.n * d_t * d_t
+        ctv += p.ctv + p.n * d_t * d_v
+        if j:
+            np.minimum(mn, p.mn, out=mn)
+            np.maximum(mx, p.mx, out=mx)
+            weight = decay ** (j * k)
+            ew_n += weight * p.ew_n
+            ew_s += weight * p.ew_s
+    last_v = parts[-1].last_v.copy()
+    last_t = parts[-1].last_t + offsets[-1]
+    for p, o in zip(parts[-2::-1], offsets[-2::-1], strict=True):  # older to newer
+        seen = p.n > 0
+        last_v = np.where(seen, p.last_v, last_v)
+        last_t = np.where(seen, p.last_t + o, last_t)
+    return Aggregates(n, mt, mv, m2v, m2t, ctv, mn, mx, ew_n, ew_s, last_v, last_t)
+
+
+def _prime_factors(m: int) -> list[int]:
+    out, p = [], 2
+    while p * p <= m:
+        while m % p == 0:
+            out.append(p)
+            m //= p
+        p += 1
+    if m > 1:
+        out.append(m)
+    return out
+
+
+def window_aggregates(
+    bins: Aggregates, sizes: list[int], bin_hours: float, decay: float
+) -> dict[int, Aggregates]:
+    """Aggregates for windows of each size (in bins), reusing the largest divisor computed."""
+    done: dict[int, Aggregates] = {1: bins}
+    for size in sorted(sizes):
+        k = max(d for d in done if size % d == 0)
+        agg = done[k]
+        for p in _prime_factors(size // k):
+            agg = _compose_once(agg, k, p, bin_hours, decay)
+            k *= p
+        done[size] = agg
+    return {size: done[size] for size in sizes}
+
+
+def window_stats(
+    agg: Aggregates, baseline_mean: np.ndarray, baseline_std: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The WINDOW_STATS of :mod:`features.definitions` from one window's aggregates."""
+    n = agg.n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, agg.mv, np.nan)
+        std = np.where(n > 1, np.sqrt(np.maximum(agg.m2v, 0.0) / (n - 1)), np.nan)
+        slope = np.where((n > 1) & (agg.m2t > 1e-14), agg.ctv / agg.m2t, np.nan)
+        ewma = np.where(agg.ew_n > 0, agg.ew_s / agg.ew_n, np.nan)
+        dev = np.where(baseline_std > 0, (mean - baseline_mean) / baseline_std, np.nan)
+    return {
+        "count": n,
+        "mean": mean,
+        "std": std,
+        "min": np.where(n > 0, agg.mn, np.nan),
+        "max": np.where(n > 0, agg.mx, np.nan),
+        "slope": slope,
+        "ewma": ewma,
+        "dev": dev,
+    }
