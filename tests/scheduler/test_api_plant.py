@@ -6,10 +6,18 @@ to add jobs with plain SQL so the service tests do not depend on the API.
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import uvicorn
 
 from millwright.storage.database import Database
 from scheduler.config import SchedulerConfig
+from tests.support.postgres_proc import free_port
 
 NOW = datetime(2030, 1, 7, 6, 0, tzinfo=UTC)
 
@@ -76,3 +84,22 @@ def seed_job(
                 (op[0][0], machine_id, duration),
             )
     return job_id
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run `app` under uvicorn on a free port in a thread; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
