@@ -79,6 +79,7 @@ class Receiver:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        self._server.block_on_close = False  # a held request must not stall the teardown
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
