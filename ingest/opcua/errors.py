@@ -2,23 +2,26 @@
 
 ::
 
-    OpcUaError
-     ├── OpcUaConnectionError          server unreachable, refused or timed out
-     ├── OpcUaSecurityError            the connection would not be secure as configured
-     │    ├── PolicyNotOffered         the server has no endpoint with this policy and mode
-     │    ├── UntrustedServerCertificate  the server certificate is not in the trust list
-     │    ├── InsecurePassword         a password would cross the wire in clear
-     │    ├── ClientCertificateError   our certificate/key cannot be loaded or was rejected
-     │    └── AuthenticationFailed     the server refused the user identity
-     └── NodeResolutionError           a configured node does not exist on the server
+    IngestError (ingest.errors)
+     └── OpcUaError
+          ├── OpcUaConnectionError          server unreachable, refused or timed out
+          ├── OpcUaSecurityError            not secure as configured: refused
+          │    ├── PolicyNotOffered         no endpoint with this policy and mode
+          │    ├── UntrustedServerCertificate  server certificate not in the trust list
+          │    ├── InsecurePassword         a password would cross the wire in clear
+          │    ├── ClientCertificateError   our certificate/key unusable or rejected
+          │    └── AuthenticationFailed     the server refused the user identity
+          └── NodeResolutionError           a configured node is not on the server
 
 Each message names the source, what was wrong and what is expected.
 """
 
 from __future__ import annotations
 
+from ingest.errors import IngestError
 
-class OpcUaError(Exception):
+
+class OpcUaError(IngestError):
     """Base of the OPC-UA collector's errors."""
 
 

@@ -79,9 +79,10 @@ def load_trusted_thumbprints(locations: list[Path]) -> set[str]:
     """Thumbprints of every .der/.pem/.crt certificate in the given files and directories."""
     found: set[str] = set()
     for location in locations:
-        files = sorted(location.iterdir()) if location.is_dir() else [location]
+        scanned = location.is_dir()
+        files = sorted(location.iterdir()) if scanned else [location]
         for path in files:
-            if path.suffix.lower() not in {".der", ".pem", ".crt", ".cer"}:
+            if scanned and path.suffix.lower() not in {".der", ".pem", ".crt", ".cer"}:
                 continue
             try:
                 data = path.read_bytes()
@@ -91,6 +92,11 @@ def load_trusted_thumbprints(locations: list[Path]) -> set[str]:
                     else x509.load_der_x509_certificate(data)
                 )
             except (OSError, ValueError) as exc:
+                if scanned:  # a directory may hold keys or CRLs too: skip, but say so
+                    log.warning(
+                        "trust directory %s: %s is not a certificate, skipped", location, path.name
+                    )
+                    continue
                 raise OpcUaSecurityError(
                     f"trusted certificate {path} cannot be read: {exc}; expected a DER or PEM"
                     " X.509 certificate"

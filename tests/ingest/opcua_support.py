@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -55,7 +56,11 @@ def make_cert(directory: Path, name: str, uri: str, *, server: bool) -> CertPair
         .not_valid_after(now + timedelta(days=2))
         .add_extension(
             x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier(uri), x509.DNSName("localhost")]
+                [
+                    x509.UniformResourceIdentifier(uri),
+                    x509.DNSName("localhost"),
+                    x509.DNSName(socket.gethostname()),
+                ]
             ),
             critical=False,
         )
@@ -263,3 +268,24 @@ async def eventually(predicate: Any, timeout_s: float = 10, step_s: float = 0.05
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(step_s)
+
+
+class ThreadedServer:
+    """A :class:`TestServer` on its own event loop thread, so one server can serve several
+    tests (each test runs its client in its own ``asyncio.run``)."""
+
+    def __init__(self, server: TestServer) -> None:
+        self.server = server
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> TestServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(60)
+        return self.server
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
