@@ -182,7 +182,8 @@ def step(rule: Rule, state: EpisodeState, score: Score) -> tuple[EpisodeState, T
     held = _held(rule.min_duration, ts)
     state = replace(state, above_since=above_since, critical_since=critical_since, last_ts=ts)
 
-    if state.severity is None:
+    current = state.severity
+    if current is None:
         if not held(above_since):
             return state, None
         severity = Severity.CRITICAL if held(critical_since) else Severity.WARNING
@@ -191,7 +192,7 @@ def step(rule: Rule, state: EpisodeState, score: Score) -> tuple[EpisodeState, T
 
     if not rule.is_clear(score):
         state = replace(state, clear_since=None)
-        if state.severity is Severity.WARNING and held(critical_since):
+        if current is Severity.WARNING and held(critical_since):
             escalated = replace(state, severity=Severity.CRITICAL)
             kind = TransitionKind.ESCALATE
             return escalated, Transition(kind, rule.name, Severity.CRITICAL, ts, score)
@@ -201,7 +202,7 @@ def step(rule: Rule, state: EpisodeState, score: Score) -> tuple[EpisodeState, T
     if ts - clear_since < rule.clear_duration:
         return replace(state, clear_since=clear_since), None
     resolved = EpisodeState(last_ts=ts)
-    return resolved, Transition(TransitionKind.RESOLVE, rule.name, state.severity, ts, score)
+    return resolved, Transition(TransitionKind.RESOLVE, rule.name, current, ts, score)
 
 
 def _held(duration: timedelta, now: datetime) -> Callable[[datetime | None], bool]:
