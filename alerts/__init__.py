@@ -44,6 +44,7 @@ from alerts.outbox import (
 from alerts.service import (
     EvaluationReport,
     acknowledge,
+    check_endpoints,
     dashboard_url,
     evaluate_latest,
     send_test,
@@ -85,6 +86,7 @@ __all__ = [
     "UnknownEndpoint",
     "acknowledge",
     "attempts_of",
+    "check_endpoints",
     "check_target",
     "dashboard_url",
     "disabled_endpoints",

@@ -112,10 +112,13 @@ def run_command(
 ) -> None:
     """Evaluate new risk scores into episodes and deliver the webhook outbox."""
     from alerts.dispatcher import Dispatcher
-    from alerts.service import evaluate_latest
+    from alerts.service import check_endpoints, evaluate_latest
 
     context = app_context(ctx)
     settings = context.settings
+    for name, problem in check_endpoints(settings.alerts).items():
+        if problem:
+            typer.echo(f"endpoint {name}: {problem} (its deliveries will go dead)", err=True)
     database = context.database()
     pause = interval if interval is not None else settings.alerts.interval_s
     stop = threading.Event()

@@ -104,6 +104,10 @@ class Dispatcher:
                 break
             outcome = self.attempt(delivery)
             settle(self._database, delivery, outcome)
+            if outcome.state is DeliveryState.DISABLED:
+                # After settling, so this delivery keeps its attempt count and error.
+                parked = disable_endpoint(self._database, delivery.endpoint, outcome.error or "")
+                log.warning("endpoint %s disabled (410 Gone); %d parked", delivery.endpoint, parked)
             report.outcomes.append((delivery.id, outcome))
             match outcome.state:
                 case DeliveryState.DELIVERED:
@@ -152,8 +156,6 @@ class Dispatcher:
             return Settlement(status, latency, None, DeliveryState.DELIVERED)
         if status == 410:
             reason = f"endpoint answered 410 Gone to delivery {delivery.id}"
-            disable_endpoint(self._database, endpoint.name, reason)
-            log.warning("endpoint %s disabled: %s", endpoint.name, reason)
             return Settlement(status, latency, reason, DeliveryState.DISABLED)
         error = f"HTTP {status}: {snippet}" if snippet else f"HTTP {status}"
         return self._failed(endpoint, delivery, status, latency, error, retry_after)

@@ -22,7 +22,7 @@ import psycopg
 from alerts.config import AlertsConfig
 from alerts.dispatcher import Dispatcher
 from alerts.episodes import Score, Transition, TransitionKind, evaluate
-from alerts.errors import UnknownEndpoint
+from alerts.errors import TargetError, UnknownEndpoint
 from alerts.impact import late_orders_if_failed, maintenance_window
 from alerts.outbox import Delivery, enqueue, get_delivery
 from alerts.payload import AlertData, MachinePublic, RiskPublic, WebhookEvent, normalise_features
@@ -36,7 +36,7 @@ from alerts.store import (
     record_transition,
     save_episode_state,
 )
-from alerts.targets import Resolver, system_resolver
+from alerts.targets import Resolver, check_target, system_resolver
 from millwright.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -233,3 +233,25 @@ def send_test(
     delivery = get_delivery(database, delivery_id)
     assert delivery is not None
     return delivery
+
+
+def check_endpoints(
+    config: AlertsConfig, *, resolver: Resolver = system_resolver
+) -> dict[str, str | None]:
+    """Each endpoint's SSRF verdict now (name → problem, None when fine), for start-up.
+
+    The dispatcher checks again before every send; this tells the operator early.
+    """
+    verdicts: dict[str, str | None] = {}
+    for endpoint in config.endpoints:
+        try:
+            check_target(
+                endpoint.url,
+                allow_private=endpoint.allow_private,
+                allow_metadata=endpoint.allow_metadata,
+                resolver=resolver,
+            )
+            verdicts[endpoint.name] = None
+        except TargetError as exc:
+            verdicts[endpoint.name] = str(exc)
+    return verdicts

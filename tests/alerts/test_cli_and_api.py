@@ -93,9 +93,10 @@ def test_public_api_is_pinned() -> None:
             "MalformedSignature", "Rule", "RuleConfig", "Score", "Severity", "SignatureError",
             "SignatureMismatch", "StaleTimestamp", "TargetError", "TargetRefused",
             "TargetUnresolvable", "Transition", "TransitionKind", "UnknownEndpoint",
-            "acknowledge", "attempts_of", "check_target", "dashboard_url", "disabled_endpoints",
-            "enable_endpoint", "evaluate", "evaluate_latest", "generate_secret", "get_alert",
-            "list_alerts", "list_deliveries", "send_test", "sign", "verify", "webhook_headers",
+            "acknowledge", "attempts_of", "check_endpoints", "check_target", "dashboard_url",
+            "disabled_endpoints", "enable_endpoint", "evaluate", "evaluate_latest",
+            "generate_secret", "get_alert", "list_alerts", "list_deliveries", "send_test", "sign",
+            "verify", "webhook_headers",
         ]
     )  # fmt: skip
     for name in alerts.__all__:

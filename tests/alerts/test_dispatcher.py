@@ -84,6 +84,8 @@ def test_410_disables_the_endpoint_and_parks_its_queue(
     with Dispatcher(database, config) as dispatcher:
         report = dispatcher.dispatch_due()
         assert report.disabled == 1 and report.attempts == 1
+        gone = get_delivery(database, first)
+        assert gone is not None and gone.attempts == 1 and "410" in (gone.last_error or "")
         assert "rx" in disabled_endpoints(database)
         states = {d: get_delivery(database, d).state for d in (first, second)}  # type: ignore[union-attr]
         assert set(states.values()) == {DeliveryState.DISABLED}

@@ -66,3 +66,19 @@ def test_unresolvable_and_non_http_urls() -> None:
         check_target("http://no-such-host.invalid/hook")
     with pytest.raises(TargetRefused):
         check_target("ftp://example.com/x")
+
+
+def test_check_endpoints_reports_each_verdict() -> None:
+    from alerts.config import AlertsConfig, EndpointConfig
+    from alerts.service import check_endpoints
+
+    secret = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    config = AlertsConfig(
+        endpoints=[
+            EndpointConfig(name="meta", url="http://169.254.169.254/", secrets=secret),
+            EndpointConfig(name="lan", url="http://10.0.0.2/", secrets=secret, allow_private=True),
+        ]
+    )
+    verdicts = check_endpoints(config)
+    assert verdicts["lan"] is None
+    assert verdicts["meta"] is not None and "metadata" in verdicts["meta"]
