@@ -1,0 +1,99 @@
+"""The dashboard factory: settings and a database in, a self-contained Dash app out.
+
+`create_dashboard` builds its own Flask server (sessions, sign-in, the request guard) and its
+own Dash app on it, with no module-level state, so it can be served alone
+(`millwright dashboard`), mounted beside the API, or created many times in one test process.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dash
+import flask
+import pandas as pd
+
+from dashboard import auth, router
+from dashboard.callbacks import alerts, machine, overview, schedule
+from dashboard.context import DashboardContext
+from dashboard.layouts import alerts as alerts_layout
+from dashboard.layouts import machine as machine_layout
+from dashboard.layouts import overview as overview_layout
+from dashboard.layouts import schedule as schedule_layout
+from dashboard.layouts.shell import shell_layout
+from millwright.settings import Settings
+from millwright.storage.database import Database
+from millwright.users import UserStore
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+def create_dashboard(
+    settings: Settings, database: Database, *, bind_host: str | None = None
+) -> dash.Dash:
+    """Build the dashboard. ``bind_host`` (when known) lets ``require_login=auto`` tell
+    whether the app is reachable beyond this machine; `app.server` is the WSGI app to serve."""
+    config = settings.dashboard
+    login_required = config.login_required(settings.public_url, bind_host)
+    server = flask.Flask("dashboard")
+    if config.secret_key is not None:
+        server.secret_key = config.secret_key.get_secret_value()
+    else:
+        server.secret_key = secrets.token_urlsafe(32)
+        if login_required:
+            log.warning(
+                "dashboard.secret_key is not set: using a random key, so sign-ins end when the"
+                " process restarts; set MILLWRIGHT_DASHBOARD__SECRET_KEY in production"
+            )
+    auth.install_auth(
+        server,
+        UserStore(database),
+        required=login_required,
+        base_path=config.base_path,
+        secure=urlsplit(settings.public_url).scheme == "https",
+    )
+    app = dash.Dash(
+        "dashboard",
+        server=server,
+        url_base_pathname=config.base_path,
+        assets_folder=str(ASSETS),
+        title="Millwright",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+    )
+
+    def layout() -> object:
+        user = auth.request_user() if flask.has_request_context() else None
+        return shell_layout(config, user, login_required=login_required)
+
+    app.layout = layout
+    # Every page's components, so Dash can check callbacks against ids the router inserts.
+    app.validation_layout = dash.html.Div(
+        [
+            shell_layout(config, None, login_required=login_required),
+            overview_layout.layout(),
+            schedule_layout.layout(can_reschedule=False),
+            alerts_layout.layout(),
+            _machine_validation_layout(),
+        ]
+    )
+    context = DashboardContext(settings=settings, database=database)
+    for module in (router, overview, machine, schedule, alerts):
+        module.register(app, context)
+    log.info(
+        "dashboard created (sign-in %s, refresh %.0f s)",
+        "required" if login_required else "not required",
+        config.refresh_s,
+    )
+    return app
+
+
+def _machine_validation_layout() -> object:
+    sample = {"id": 0, "name": "-", "line": "", "machine_class": ""}
+    return machine_layout.layout(sample, pd.DataFrame(columns=["id", "name", "unit"]), "24h")

@@ -1,0 +1,23 @@
+"""What every callback needs, built once by `create_dashboard` and passed down (no globals)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dashboard.config import DashboardConfig
+from millwright.settings import Settings
+from millwright.storage.database import Database
+
+
+@dataclass(frozen=True)
+class DashboardContext:
+    settings: Settings
+    database: Database
+
+    @property
+    def config(self) -> DashboardConfig:
+        return self.settings.dashboard
+
+    @property
+    def base_path(self) -> str:
+        return self.settings.dashboard.base_path

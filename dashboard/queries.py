@@ -1,0 +1,286 @@
+"""What the dashboard reads: named, parameterised SQL returning DataFrames.
+
+Read-only on purpose: changes (acknowledging an alert, requesting a schedule) go through the
+packages that own those tables (`alerts.service`, `scheduler.service`). Every query runs with
+the session time zone set to UTC so timestamps come back tz-aware in UTC whatever the server's
+default is. Heavy lifting (latest row per machine, downsampling) happens in the database,
+where the `(machine_id, sensor_id, ts)` and `(machine_id, ts DESC)` indexes make it cheap.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from dashboard.downsample import hourly_view_applies
+from millwright.storage.database import Database
+
+BUCKET_ORIGIN = "2000-01-01 00:00:00+00"  # same origin as the readings_1h view
+
+
+def _frame(database: Database, sql: str, params: Any = None) -> pd.DataFrame:
+    with database.connection() as conn, conn.cursor() as cur:
+        cur.execute("SET LOCAL TIME ZONE 'UTC'")
+        cur.execute(sql, params)
+        columns = [d.name for d in cur.description or []]
+        rows = cur.fetchall()
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _one(database: Database, sql: str, params: Any = None) -> dict[str, Any] | None:
+    frame = _frame(database, sql, params)
+    if frame.empty:
+        return None
+    return {str(k): _plain(v) for k, v in frame.iloc[0].items()}
+
+
+def _plain(value: Any) -> Any:
+    """pandas' NaN/NaT for SQL NULL back to None, so callers test ``is None``."""
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):  # lists and dicts are never "NA"
+        pass
+    return value
+
+
+# --- plant overview -----------------------------------------------------------------------
+
+_OVERVIEW = """
+SELECT m.id, m.name, COALESCE(m.line, '') AS line, m.machine_class, m.status, m.status_since,
+       r.ts AS risk_ts, r.model_version, r.p_fail, r.rul, r.rul_low,
+       COALESCE(a.open_alerts, 0) AS open_alerts,
+       COALESCE(a.critical_alerts, 0) AS critical_alerts,
+       COALESCE(a.unacked_alerts, 0) AS unacked_alerts,
+       d.last_reading_at
+FROM machines m
+LEFT JOIN LATERAL (
+    SELECT ts, model_version, p_fail, rul, rul_low FROM risk_scores
+    WHERE machine_id = m.id ORDER BY ts DESC LIMIT 1
+) r ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS open_alerts,
+           count(*) FILTER (WHERE severity = 'critical') AS critical_alerts,
+           count(*) FILTER (WHERE acked_at IS NULL) AS unacked_alerts
+    FROM alerts WHERE machine_id = m.id AND state <> 'resolved'
+) a ON true
+LEFT JOIN LATERAL (
+    SELECT max(l.ts) AS last_reading_at
+    FROM sensors s
+    CROSS JOIN LATERAL (
+        SELECT ts FROM readings
+        WHERE machine_id = m.id AND sensor_id = s.id ORDER BY ts DESC LIMIT 1
+    ) l
+    WHERE s.machine_id = m.id
+) d ON true
+ORDER BY line, m.name
+"""
+
+
+def plant_overview(database: Database) -> pd.DataFrame:
+    """One row per machine: status, latest risk, open alerts and when data last arrived.
+
+    The newest reading is found per sensor through the unique index (a backwards index scan
+    per sensor), never by scanning a machine's history.
+    """
+    return _frame(database, _OVERVIEW)
+
+
+# --- one machine --------------------------------------------------------------------------
+
+
+def machine_by_name(database: Database, name: str) -> dict[str, Any] | None:
+    return _one(
+        database,
+        "SELECT id, name, COALESCE(line, '') AS line, machine_class, status, status_since"
+        " FROM machines WHERE name = %s",
+        (name,),
+    )
+
+
+def machine_sensors(database: Database, machine_id: int) -> pd.DataFrame:
+    return _frame(
+        database,
+        "SELECT id, name, COALESCE(unit, '') AS unit FROM sensors WHERE machine_id = %s"
+        " ORDER BY name",
+        (machine_id,),
+    )
+
+
+_TRENDS_RAW = """
+SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit,
+       date_bin(%(bucket)s, r.ts, %(origin)s::timestamptz) AS bucket,
+       avg(r.value) AS avg, min(r.value) AS min, max(r.value) AS max, count(*) AS n
+FROM readings r JOIN sensors s ON s.id = r.sensor_id
+WHERE r.machine_id = %(machine)s AND r.sensor_id = ANY(%(sensors)s)
+  AND r.ts >= %(start)s AND r.ts < %(end)s
+GROUP BY 1, 2, 3
+ORDER BY s.name, 3
+"""
+
+# Re-aggregates the hourly view to wider buckets; the average is weighted by sample count.
+_TRENDS_HOURLY = """
+SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit,
+       date_bin(%(bucket)s, h.bucket, %(origin)s::timestamptz) AS bucket,
+       sum(h.avg * h.n) / NULLIF(sum(h.n), 0) AS avg, min(h.min) AS min, max(h.max) AS max,
+       sum(h.n) AS n
+FROM readings_1h h JOIN sensors s ON s.id = h.sensor_id
+WHERE h.machine_id = %(machine)s AND h.sensor_id = ANY(%(sensors)s)
+  AND h.bucket >= %(start)s AND h.bucket < %(end)s
+GROUP BY 1, 2, 3
+ORDER BY s.name, 3
+"""
+
+
+def sensor_trends(
+    database: Database,
+    machine_id: int,
+    sensor_ids: list[int],
+    start: datetime,
+    end: datetime,
+    bucket: timedelta,
+    *,
+    use_hourly_view: bool = False,
+) -> pd.DataFrame:
+    """Per sensor and bucket: average, min and max of the readings in ``[start, end)``.
+
+    ``use_hourly_view`` reads the `readings_1h` continuous aggregate when TimescaleDB keeps
+    one and the bucket is whole hours; on plain PostgreSQL that view is computed on the fly
+    over all history, so the raw table with its time predicate is faster there.
+    """
+    if not sensor_ids:
+        return pd.DataFrame(columns=["sensor", "unit", "bucket", "avg", "min", "max", "n"])
+    sql = _TRENDS_HOURLY if use_hourly_view and hourly_view_applies(bucket) else _TRENDS_RAW
+    params = {
+        "bucket": bucket,
+        "origin": BUCKET_ORIGIN,
+        "machine": machine_id,
+        "sensors": list(sensor_ids),
+        "start": start,
+        "end": end,
+    }
+    return _frame(database, sql, params)
+
+
+def risk_history(
+    database: Database, machine_id: int, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """Risk scores of a machine in ``[start, end)``, oldest first, with the model version."""
+    return _frame(
+        database,
+        "SELECT ts, model_version, p_fail, rul, rul_low FROM risk_scores"
+        " WHERE machine_id = %s AND ts >= %s AND ts < %s ORDER BY ts",
+        (machine_id, start, end),
+    )
+
+
+def latest_risk(database: Database, machine_id: int) -> dict[str, Any] | None:
+    """The newest risk score with its top contributing features (raw jsonb)."""
+    return _one(
+        database,
+        "SELECT ts, model_version, horizon_hours, p_fail, rul, rul_low, top_features"
+        " FROM risk_scores WHERE machine_id = %s ORDER BY ts DESC LIMIT 1",
+        (machine_id,),
+    )
+
+
+def machine_events(
+    database: Database, machine_id: int, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """Events and alert openings of a machine in the range, as one time-ordered list.
+
+    Alerts appear as kind ``alert`` so the time axis shows when an episode began next to the
+    failures and maintenance that explain it.
+    """
+    return _frame(
+        database,
+        """
+        SELECT ts, ends_at, kind, source, details::text AS detail FROM events
+        WHERE machine_id = %(m)s AND ts < %(end)s AND COALESCE(ends_at, ts) >= %(start)s
+        UNION ALL
+        SELECT opened_at, resolved_at, 'alert', rule, severity || ' · ' || state FROM alerts
+        WHERE machine_id = %(m)s AND opened_at < %(end)s
+          AND COALESCE(resolved_at, %(end)s) >= %(start)s
+        ORDER BY 1
+        """,
+        {"m": machine_id, "start": start, "end": end},
+    )
+
+
+# --- schedule -----------------------------------------------------------------------------
+
+
+def current_schedule(database: Database) -> dict[str, Any] | None:
+    """The plan marked current, or None when nothing has been solved yet."""
+    return _one(
+        database,
+        "SELECT id, state, solver_status, objective, requested_at, requested_by, finished_at,"
+        " plan_start, summary FROM schedules WHERE is_current",
+    )
+
+
+def pending_request(database: Database) -> dict[str, Any] | None:
+    """The newest schedule request still waiting or solving (shown next to the button)."""
+    return _one(
+        database,
+        "SELECT id, state, requested_at, requested_by FROM schedules"
+        " WHERE state IN ('requested', 'solving') ORDER BY requested_at DESC LIMIT 1",
+    )
+
+
+_ASSIGNMENTS = """
+SELECT sa.id, sa.kind, m.name AS machine, COALESCE(m.line, '') AS line,
+       sa.start_at, sa.end_at, j.external_id AS job, j.due_at, j.weight,
+       o.seq, o.name AS operation, sa.reason,
+       max(sa.end_at) FILTER (WHERE sa.kind = 'operation')
+           OVER (PARTITION BY o.job_id) AS job_end
+FROM schedule_assignments sa
+JOIN machines m ON m.id = sa.machine_id
+LEFT JOIN operations o ON o.id = sa.operation_id
+LEFT JOIN jobs j ON j.id = o.job_id
+WHERE sa.schedule_id = %s
+ORDER BY line, machine, sa.start_at
+"""
+
+
+def schedule_assignments(database: Database, schedule_id: int) -> pd.DataFrame:
+    """The plan's bars: operations (with job, due date and the job's planned end) and
+    maintenance (with the risk that drove it in ``reason``). ``late`` is derived here."""
+    frame = _frame(database, _ASSIGNMENTS, (schedule_id,))
+    if frame.empty:
+        frame["late"] = pd.Series(dtype=bool)
+        frame["lateness_min"] = pd.Series(dtype=float)
+        return frame
+    job_end = pd.to_datetime(frame["job_end"], utc=True)
+    due = pd.to_datetime(frame["due_at"], utc=True)
+    lateness = (job_end - due).dt.total_seconds() / 60.0
+    frame["lateness_min"] = lateness.where(lateness > 0, 0.0).fillna(0.0)
+    frame["late"] = (frame["kind"] == "operation") & (frame["lateness_min"] > 0)
+    return frame
+
+
+# --- alerts -------------------------------------------------------------------------------
+
+
+def open_alerts(database: Database) -> pd.DataFrame:
+    """Episodes not yet resolved: critical first, then newest first."""
+    return _frame(
+        database,
+        "SELECT a.id, m.name AS machine, COALESCE(m.line, '') AS line, a.rule, a.severity,"
+        " a.state, a.opened_at, a.escalated_at, a.acked_at, a.acked_by, a.p_fail, a.rul_low"
+        " FROM alerts a JOIN machines m ON m.id = a.machine_id WHERE a.state <> 'resolved'"
+        " ORDER BY (a.severity = 'critical') DESC, a.opened_at DESC, a.id DESC",
+    )
+
+
+def last_reading_at(database: Database, machine_id: int) -> datetime | None:
+    """When the newest reading of any of the machine's sensors was taken."""
+    rows = database.execute(
+        "SELECT max(l.ts) FROM sensors s CROSS JOIN LATERAL ("
+        " SELECT ts FROM readings WHERE machine_id = s.machine_id AND sensor_id = s.id"
+        " ORDER BY ts DESC LIMIT 1) l WHERE s.machine_id = %s",
+        (machine_id,),
+    )
+    return rows[0][0] if rows else None
