@@ -90,7 +90,14 @@ def seed_job(
 def serve(app: Any) -> Iterator[str]:
     """Run `app` under uvicorn on a free port in a thread; yields its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=free_port(),
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -13,7 +13,7 @@ from scheduler.api.schemas import MAX_OPERATIONS
 
 BIGINT = 2**63 - 1
 # Every route may answer these; documenting them keeps OpenAPI-driven clients and tests honest.
-ERRORS = error_responses(401, 403, 404, 409, 413, 422, 503)
+ERRORS = error_responses(400, 401, 403, 404, 409, 413, 422, 503)
 
 
 def database(request: Request) -> Database:
