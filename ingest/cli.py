@@ -85,3 +85,7 @@ def register(groups: CliGroups) -> None:
     """Add this package's commands to the CLI."""
     groups.root.command("collect")(collect)
     groups.bench.command("mqtt")(bench_mqtt)
+
+    from ingest.opcua.cli import register_opcua
+
+    register_opcua(groups)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -34,6 +35,14 @@ def start_collectors(runtime: IngestRuntime, config: IngestConfig) -> list[Colle
         collector.start()
         runtime.sources_health[source.name] = collector.health
         collectors.append(collector)
+    if config.opcua:
+        from ingest.opcua.runner import OpcUaCollector
+
+        opcua = OpcUaCollector(config.opcua, runtime.pipeline, metrics=runtime.metrics)
+        opcua.start()
+        for source in opcua.sources:
+            runtime.sources_health[source.name] = partial(opcua.source_health, source.name)
+        collectors.append(opcua)
     return collectors
 
 
@@ -47,9 +56,10 @@ def run_collect(
     stop: threading.Event | None = None,
 ) -> None:
     """Run until ``stop`` is set or the process gets SIGINT/SIGTERM; then flush and exit."""
-    if not config.mqtt:
+    if not config.mqtt and not config.opcua:
         raise IngestConfigError(
-            "no sources configured: add [[ingest.mqtt]] sections to the config file"
+            "no sources configured: add [[ingest.mqtt]] or [[ingest.opcua]] sections to the"
+            " config file"
         )
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -343,3 +343,20 @@ async def _quiet_disconnect(client: Client) -> None:
         await client.disconnect()
     except Exception:
         log.debug("disconnect after failed connect raised", exc_info=True)
+
+
+async def save_server_certificate(config: OpcUaSourceConfig, path: Path) -> str:
+    """Save the certificate the server advertises (to review and trust); its SHA-256."""
+    client = new_client(config, auto_reconnect=False)
+    try:
+        endpoints = await client.connect_and_get_server_endpoints()
+    except (TimeoutError, OSError, ua.UaError) as exc:
+        raise OpcUaConnectionError(
+            f"source {config.name}: cannot reach {config.endpoint}: {_reason(exc)}"
+        ) from exc
+    for endpoint in endpoints:
+        if endpoint.ServerCertificate:
+            der = first_certificate(endpoint.ServerCertificate)
+            path.write_bytes(der)
+            return thumbprint(der)
+    raise OpcUaSecurityError(f"source {config.name}: {config.endpoint} has no certificate")

@@ -144,6 +144,12 @@ class TestServer:
         self._extra = extra or {}
         self.server: Server | None = None
         self.ns = 2
+        self.loop: asyncio.AbstractEventLoop | None = None  # set when run by ThreadedServer
+
+    def call(self, coro: Any, timeout_s: float = 10) -> Any:
+        """Run ``coro`` on the server's own loop thread (see :class:`ThreadedServer`)."""
+        assert self.loop is not None, "call() needs a ThreadedServer"
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
 
     async def start(self) -> TestServer:
         server = Server(user_manager=PasswordUsers(self._users) if self._users else None)
@@ -282,6 +288,7 @@ class ThreadedServer:
     def __enter__(self) -> TestServer:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self.server.start(), self._loop).result(60)
+        self.server.loop = self._loop
         return self.server
 
     def __exit__(self, *exc: object) -> None:

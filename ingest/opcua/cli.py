@@ -1,0 +1,132 @@
+"""``millwright opcua browse`` and ``millwright bench opcua`` (registered by ``ingest.cli``)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+import typer
+from pydantic import ValidationError
+
+from millwright.cli_groups import CliGroups, app_context
+
+opcua_app = typer.Typer(help="OPC-UA servers: browse the address space, write a config snippet.")
+
+
+@opcua_app.command("browse")
+def browse_command(
+    endpoint: Annotated[str, typer.Argument(help="opc.tcp://host:port/path")],
+    depth: Annotated[int, typer.Option(min=1, max=20, help="Levels below Objects.")] = 4,
+    write_config: Annotated[
+        Path | None, typer.Option("--write-config", help="Write a TOML snippet here.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Source name in the snippet.")] = None,
+    policy: Annotated[str, typer.Option(help="None, Basic256Sha256, ...")] = "None",
+    mode: Annotated[str, typer.Option(help="None, Sign, SignAndEncrypt")] = "None",
+    certificate: Annotated[Path | None, typer.Option(help="Client certificate.")] = None,
+    private_key: Annotated[Path | None, typer.Option(help="Client private key.")] = None,
+    application_uri: Annotated[str, typer.Option()] = "urn:millwright:collector",
+    trust: Annotated[
+        list[Path], typer.Option("--trust", help="Trusted server certificate (file or dir).")
+    ] = [],  # noqa: B006
+    allow_untrusted: Annotated[bool, typer.Option("--allow-untrusted")] = False,
+    username: Annotated[str | None, typer.Option()] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="MILLWRIGHT_OPCUA_PASSWORD", help="Prompted if needed.")
+    ] = None,
+    save_server_cert: Annotated[
+        Path | None,
+        typer.Option("--save-server-cert", help="Save the server's certificate (to review)."),
+    ] = None,
+) -> None:
+    """Print node ids, browse paths, data types and current values; optionally write a
+    ready-to-edit config snippet (an ingest.opcua table)."""
+    from ingest.opcua.config import OpcUaSourceConfig
+    from ingest.opcua.errors import OpcUaError
+
+    if username is not None and password is None:
+        password = typer.prompt(f"password for {username}", hide_input=True)
+    try:
+        config = OpcUaSourceConfig.model_validate(
+            {
+                "name": name or (urlparse(endpoint).hostname or "opcua"),
+                "endpoint": endpoint,
+                "security_policy": policy,
+                "security_mode": mode,
+                "certificate": certificate,
+                "private_key": private_key,
+                "application_uri": application_uri,
+                "trusted_certificates": trust,
+                "allow_untrusted_server": allow_untrusted,
+                "username": username,
+                "password": password,
+            }
+        )
+    except ValidationError as exc:
+        typer.echo(f"invalid options: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        asyncio.run(_browse(config, depth, write_config, save_server_cert))
+    except OpcUaError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+async def _browse(
+    config: Any, depth: int, write_config: Path | None, save_server_cert: Path | None
+) -> None:
+    from ingest.opcua.browse import browse, config_snippet, format_table
+    from ingest.opcua.security import connect, save_server_certificate
+
+    if save_server_cert is not None:
+        digest = await save_server_certificate(config, save_server_cert)
+        typer.echo(f"server certificate saved to {save_server_cert} (sha256 {digest})")
+        typer.echo("compare the fingerprint with the server's, then add it to --trust")
+        return
+    client = await connect(config, auto_reconnect=False)
+    try:
+        variables = await browse(client, depth=depth)
+    finally:
+        await client.disconnect()
+    typer.echo(format_table(variables))
+    typer.echo(f"{len(variables)} variables")
+    if write_config is not None:
+        write_config.write_text(config_snippet(config, variables))
+        typer.echo(f"config snippet written to {write_config}")
+
+
+def bench_opcua(
+    ctx: typer.Context,
+    nodes: Annotated[int, typer.Option(help="Variables on the server.")] = 500,
+    rate_hz: Annotated[float, typer.Option("--rate", help="Changes per node per second.")] = 10.0,
+    seconds: Annotated[float, typer.Option(help="Measured duration.")] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One server (own process) with NODES variables changing at RATE Hz, collected into
+    the database through the shared pipeline: values/s stored, lost, collector CPU share,
+    against the bulk writer's raw rate in the same run."""
+    from ingest.opcua.bench import run_opcua_benchmark
+
+    result = run_opcua_benchmark(
+        app_context(ctx).database(), nodes=nodes, rate_hz=rate_hz, seconds=seconds
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(f"offered:         {result['offered_values_per_s']:>12,.0f} values/s")
+    typer.echo(f"stored:          {result['stored_values_per_s']:>12,.0f} values/s")
+    typer.echo(f"published:       {result['published']:>12,d} values")
+    typer.echo(f"stored:          {result['stored']:>12,d} values")
+    typer.echo(f"lost:            {result['lost']:>12,d} values")
+    typer.echo(f"server overflow: {result['queue_overflows']:>12,d}")
+    typer.echo(f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core")
+    typer.echo(f"writer raw rate: {result['writer_rows_per_s']:>12,.0f} rows/s")
+
+
+def register_opcua(groups: CliGroups) -> None:
+    """Add ``opcua`` and ``bench opcua`` to the CLI."""
+    groups.root.add_typer(opcua_app, name="opcua")
+    groups.bench.command("opcua")(bench_opcua)
