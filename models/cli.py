@@ -21,6 +21,9 @@ def eval_cmapss(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for folds, truncation and LightGBM."),
     threads: int = typer.Option(1, "--threads", min=1, help="LightGBM threads."),
+    trees: int | None = typer.Option(
+        None, "--trees", min=1, help="Boosting rounds (default: the tuned C-MAPSS setting)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
 ) -> None:
     """Train RUL on C-MAPSS engines; print RMSE and the PHM08 score at each engine's end."""
@@ -49,12 +52,12 @@ def eval_cmapss(
     if official:
         typer.echo(f"training on {train_frame['unit'].nunique()} engines …", err=True)
         result = cmapss_eval.evaluate_official(
-            train_frame, test_frame, truth, seed=seed, n_jobs=threads
+            train_frame, test_frame, truth, seed=seed, n_jobs=threads, n_estimators=trees
         )
         mode = "test"
     else:
         result = cmapss_eval.cross_validate(
-            train_frame, cv, seed=seed, n_jobs=threads, progress=progress
+            train_frame, cv, seed=seed, n_jobs=threads, n_estimators=trees, progress=progress
         )
         mode = f"cv{cv}"
     typer.echo(

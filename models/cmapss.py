@@ -171,11 +171,11 @@ class CmapssFeaturizer:
         )
         tc = t - t[unit_start]  # cycles since the unit's first row keeps sums well scaled
         for w in self.windows:
-            count, sx = _window_sum(x, position, w)
-            _, sxx = _window_sum(x * x, position, w)
-            _, stx = _window_sum(x * tc[:, None], position, w)
-            _, st = _window_sum(tc[:, None], position, w)
-            _, stt = _window_sum((tc * tc)[:, None], position, w)
+            count, sx = _window_sum(x, position, unit_start, w)
+            _, sxx = _window_sum(x * x, position, unit_start, w)
+            _, stx = _window_sum(x * tc[:, None], position, unit_start, w)
+            _, st = _window_sum(tc[:, None], position, unit_start, w)
+            _, stt = _window_sum((tc * tc)[:, None], position, unit_start, w)
             c = count[:, None]
             mean = sx / c
             var = np.where(c > 1, (sxx - sx * mean) / np.maximum(c - 1, 1), np.nan)
@@ -197,17 +197,22 @@ class CmapssFeaturizer:
 
 
 def _unit_cumsum(a: np.ndarray, unit_start: np.ndarray) -> np.ndarray:
-    """Cumulative sums restarting at each unit (rows sorted by unit)."""
-    cs = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
-    return cs[1:] - cs[unit_start]
+    """Cumulative sums restarting at each unit (rows sorted by unit).
+
+    Restarting (rather than differencing one global cumsum) makes a unit's sums independent of
+    the units before it, so a truncated engine gets bit-identical features.
+    """
+    return pd.DataFrame(a).groupby(unit_start, sort=False).cumsum().to_numpy()
 
 
-def _window_sum(a: np.ndarray, position: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+def _window_sum(
+    a: np.ndarray, position: np.ndarray, unit_start: np.ndarray, w: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Row count and column sums over the last ``w`` rows of the same unit, each row."""
+    cs = _unit_cumsum(a, unit_start)
     index = np.arange(len(a))
-    start = index - np.minimum(position, w - 1)
-    cs = np.vstack([np.zeros((1, a.shape[1])), np.cumsum(a, axis=0)])
-    return (index + 1 - start).astype(np.float64), cs[index + 1] - cs[start]
+    before = np.where((position >= w)[:, None], cs[np.maximum(index - w, 0)], 0.0)
+    return np.minimum(position + 1, w).astype(np.float64), cs - before
 
 
 def _unit_ewm(a: np.ndarray, new_unit: np.ndarray, alpha: float) -> np.ndarray:

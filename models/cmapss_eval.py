@@ -63,12 +63,20 @@ class CmapssModel:
         return self.regressor.predict(features.iloc[last_cycles(frame)])
 
 
-def train(frame: pd.DataFrame, seed: int = 0, n_jobs: int = 1) -> tuple[CmapssModel, float]:
-    """Fit featurizer and regressor on run-to-failure engines; returns the seconds it took."""
+def train(
+    frame: pd.DataFrame, seed: int = 0, n_jobs: int = 1, n_estimators: int | None = None
+) -> tuple[CmapssModel, float]:
+    """Fit featurizer and regressor on run-to-failure engines; returns the seconds it took.
+
+    ``n_estimators`` overrides the tuned number of boosting rounds (quick smoke runs).
+    """
     started = time.perf_counter()
     featurizer = CmapssFeaturizer(seed=seed).fit(frame)
     features = featurizer.transform(frame)
-    regressor = RulRegressor(**CMAPSS_PARAMS, quantile=None, seed=seed, n_jobs=n_jobs)  # type: ignore[arg-type]
+    params = dict(CMAPSS_PARAMS)
+    if n_estimators is not None:
+        params["n_estimators"] = n_estimators
+    regressor = RulRegressor(**params, quantile=None, seed=seed, n_jobs=n_jobs)  # type: ignore[arg-type]
     regressor.fit(features, rul_target(frame))
     return CmapssModel(featurizer, regressor), time.perf_counter() - started
 
@@ -79,9 +87,10 @@ def evaluate_official(
     true_rul: np.ndarray,
     seed: int = 0,
     n_jobs: int = 1,
+    n_estimators: int | None = None,
 ) -> CmapssResult:
     """Train on the training file and score every test engine's last cycle."""
-    model, seconds = train(train_frame, seed=seed, n_jobs=n_jobs)
+    model, seconds = train(train_frame, seed, n_jobs, n_estimators)
     metrics = rul_metrics(true_rul, model.predict_last(test_frame))
     return CmapssResult(
         metrics.rmse, metrics.phm08_score, metrics.mae, seconds, metrics.rows, [metrics]
@@ -93,6 +102,7 @@ def cross_validate(
     n_splits: int = 5,
     seed: int = 0,
     n_jobs: int = 1,
+    n_estimators: int | None = None,
     progress: Callable[[int, RulMetrics], None] | None = None,
 ) -> CmapssResult:
     """Engine-grouped K-fold: train on K-1 folds, truncate held-out engines, score their end.
@@ -108,7 +118,8 @@ def cross_validate(
     truths: list[np.ndarray] = []
     predictions: list[np.ndarray] = []
     for k, (train_rows, test_rows) in enumerate(group_splits(units, n_splits, seed)):
-        model, took = train(frame.iloc[train_rows].reset_index(drop=True), seed, n_jobs)
+        train_frame = frame.iloc[train_rows].reset_index(drop=True)
+        model, took = train(train_frame, seed, n_jobs, n_estimators)
         held_out, truth = truncate_units(frame.iloc[test_rows], seed=seed * 1000 + k)
         predicted = model.predict_last(held_out)
         metrics = rul_metrics(truth, predicted)

@@ -1,0 +1,76 @@
+"""On a seeded plant with predictable failures the models learn what they should."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.explain import Contribution, contributions, top_contributions
+from models.risk import FailureRiskClassifier
+from models.rul import RulRegressor
+from models.validation import classifier_metrics, group_splits, rul_metrics
+
+FEATURES = ["vibration", "temperature", "noise"]
+
+
+def _out_of_fold(plant: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    p_fail = np.empty(len(plant))
+    rul = np.empty(len(plant))
+    low = np.empty(len(plant))
+    for train, test in group_splits(plant["machine"], n_splits=3, seed=0):
+        fit_rows, held = plant.iloc[train], plant.iloc[test]
+        clf = FailureRiskClassifier(n_estimators=100, seed=0)
+        clf.fit(fit_rows[FEATURES], fit_rows["failing"], groups=fit_rows["machine"])
+        reg = RulRegressor(n_estimators=150, quantile=0.1, seed=0).fit(
+            fit_rows[FEATURES], fit_rows["rul"]
+        )
+        p_fail[test] = clf.p_fail(held[FEATURES])
+        rul[test] = reg.predict(held[FEATURES])
+        low[test] = reg.predict_low(held[FEATURES])
+    return p_fail, rul, low
+
+
+def test_classifier_ranks_and_quantile_covers_on_held_out_machines(plant: pd.DataFrame) -> None:
+    p_fail, rul, low = _out_of_fold(plant)
+    scores = classifier_metrics(plant["failing"], p_fail)
+    assert scores.roc_auc > 0.95
+    assert scores.pr_auc > 0.8
+    assert scores.brier < 0.06
+    assert ((p_fail >= 0) & (p_fail <= 1)).all()
+    errors = rul_metrics(plant["rul"], rul, low)
+    assert errors.coverage is not None
+    assert 0.82 <= errors.coverage <= 0.97  # nominal 0.90 of truths at or above rul_low
+    assert (low <= rul).all()
+
+
+def test_same_data_and_seed_give_the_same_predictions(plant: pd.DataFrame) -> None:
+    first = _out_of_fold(plant)
+    second = _out_of_fold(plant)
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_different_seed_changes_the_booster(plant: pd.DataFrame) -> None:
+    a = RulRegressor(n_estimators=50, seed=1).fit(plant[FEATURES], plant["rul"])
+    b = RulRegressor(n_estimators=50, seed=2).fit(plant[FEATURES], plant["rul"])
+    assert not np.array_equal(a.predict(plant[FEATURES]), b.predict(plant[FEATURES]))
+
+
+def test_top_contributions_name_the_wear_sensors(plant: pd.DataFrame) -> None:
+    reg = RulRegressor(n_estimators=100, seed=0).fit(plant[FEATURES], plant["rul"])
+    late = plant[plant["rul"] < 10]
+    tops = top_contributions(reg, late[FEATURES], k=2)
+    assert len(tops) == len(late)
+    assert all(len(row) == 2 and isinstance(row[0], Contribution) for row in tops)
+    assert all(row[0].feature in {"vibration", "temperature"} for row in tops)
+    assert all(abs(row[0].contribution) >= abs(row[1].contribution) for row in tops)
+    first = tops[0][0]
+    assert first.value == late.iloc[0][first.feature]
+
+
+def test_contributions_sum_to_the_raw_prediction(plant: pd.DataFrame) -> None:
+    reg = RulRegressor(n_estimators=60, seed=0).fit(plant[FEATURES], plant["rul"])
+    sample = plant[FEATURES].iloc[::50]
+    table = contributions(reg, sample[list(reversed(FEATURES))])
+    assert list(table.columns) == [*FEATURES, "bias"]
+    np.testing.assert_allclose(table.sum(axis=1), reg.booster_.predict(sample.to_numpy()))
