@@ -125,7 +125,7 @@ _TRENDS_HOURLY = """
 SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit,
        date_bin(%(bucket)s, h.bucket, %(origin)s::timestamptz) AS bucket,
        sum(h.avg * h.n) / NULLIF(sum(h.n), 0) AS avg, min(h.min) AS min, max(h.max) AS max,
-       sum(h.n) AS n
+       sum(h.n)::bigint AS n
 FROM readings_1h h JOIN sensors s ON s.id = h.sensor_id
 WHERE h.machine_id = %(machine)s AND h.sensor_id = ANY(%(sensors)s)
   AND h.bucket >= %(start)s AND h.bucket < %(end)s

@@ -10,7 +10,7 @@ from dashboard.config import DashboardConfig
 from dashboard.context import DashboardContext
 from millwright.settings import Settings
 from millwright.storage.database import Database
-from tests.dashboard.plant import Plant, seed_plant
+from tests.dashboard.plant import Plant, seed_plant, seed_users
 
 SECRET = "test-secret-key-0123456789abcdef"
 
@@ -38,3 +38,9 @@ def context(settings: Settings, database: Database) -> DashboardContext:
 @pytest.fixture
 def app(settings: Settings, database: Database) -> dash.Dash:
     return create_dashboard(settings, database)
+
+
+@pytest.fixture
+def users(database: Database) -> None:
+    """viewer, planner and fixer (maintenance), all with `tests.dashboard.plant.PASSWORD`."""
+    seed_users(database)

@@ -69,7 +69,6 @@ def seed_plant(database: Database, now: datetime | None = None) -> Plant:
     _events(database, ids, now)
     alert_ids = _alerts(database, ids, now)
     schedule_id = _schedule(database, ids, now)
-    seed_users(database)
     return Plant(now=now, machine_ids=ids, schedule_id=schedule_id, alert_ids=alert_ids)
 
 
