@@ -3,6 +3,8 @@
 - `millwright schedule jssp FILE [--time-limit S] [--json]`: solve an OR-Library job shop.
 - `millwright bench jssp [NAMES...]`: textbook CP-SAT model vs ours at the same limit.
 - `millwright bench scheduler [--json]`: the risk-aware instance vs a risk-blind EDD rule.
+- `millwright schedule run [--once]`: the worker that solves requested (re)schedules.
+- `millwright serve [--host H] [--port P]`: the MES HTTP API (uvicorn).
 
 With `--json` the last stdout line is one JSON object, for scripts and CI.
 """
@@ -130,6 +132,52 @@ def bench_scheduler(
     )
 
 
+def schedule_run(
+    ctx: typer.Context,
+    once: bool = typer.Option(False, "--once", help="Solve what is waiting, then exit."),
+) -> None:
+    """Solve requested (re)schedules as they arrive (several workers may run at once)."""
+    import signal
+    import threading
+
+    from scheduler.service import run_worker
+
+    context = app_context(ctx)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        done = run_worker(context.database(), context.settings.scheduler, stop, once=once)
+    except KeyboardInterrupt:
+        return
+    typer.echo(f"solved {done} schedule request(s)")
+
+
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="Default: scheduler api_host."),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535),
+) -> None:
+    """Serve the MES HTTP API (OpenAPI document at /openapi.json)."""
+    import uvicorn
+
+    from alerts.service import acknowledge
+    from scheduler.api import create_app
+
+    context = app_context(ctx)
+    settings = context.settings
+    database = context.database()
+
+    def ack(alert_id: int, username: str) -> object:
+        # The alerts package's acknowledgement also tells subscribed webhooks.
+        return acknowledge(
+            database, alert_id, username, config=settings.alerts, public_url=settings.public_url
+        )
+
+    app = create_app(settings, database, alert_ack=ack)
+    config = settings.scheduler
+    uvicorn.run(app, host=host or config.api_host, port=port or config.api_port, log_config=None)
+
+
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f} %"
 
@@ -140,9 +188,11 @@ def _mean(values: Any) -> float | None:
 
 
 def register(groups: CliGroups) -> None:
-    """Add `schedule jssp`, `bench jssp` and `bench scheduler` to the CLI."""
+    """Add `schedule jssp|run`, `serve`, `bench jssp` and `bench scheduler` to the CLI."""
     schedule = typer.Typer(help="Plan production and maintenance.", no_args_is_help=True)
     schedule.command("jssp")(schedule_jssp)
+    schedule.command("run")(schedule_run)
+    groups.root.command("serve")(serve)
     groups.root.add_typer(schedule, name="schedule")
     groups.bench.command("jssp")(bench_jssp)
     groups.bench.command("scheduler")(bench_scheduler)

@@ -102,6 +102,8 @@ def load_problem(
 ) -> LoadedProblem:
     """Build the problem to solve at `now` from the database (one consistent snapshot)."""
     plan_start = now.replace(second=0, microsecond=0)
+    if plan_start < now:  # the next whole minute: nothing is planned in the past
+        plan_start += timedelta(minutes=1)
     horizon = max(1, round(config.horizon_hours * 60 * 60 / UNIT_S))
     machines, machine_ids = _machines(conn, plan_start, horizon)
     names = {v: k for k, v in machine_ids.items()}

@@ -30,9 +30,9 @@ def test_load_problem_converts_rows_to_minutes(database: Database) -> None:
         (ids["M2"], NOW + timedelta(hours=1), NOW + timedelta(hours=2)),
     )
     with database.connection() as conn:
-        loaded = load_problem(conn, CONFIG, NOW + timedelta(seconds=30))
+        loaded = load_problem(conn, CONFIG, NOW - timedelta(seconds=30))
     problem = loaded.problem
-    assert loaded.plan_start == NOW
+    assert loaded.plan_start == NOW  # rounded up to the next whole minute
     assert problem.horizon == 24 * 60
     assert [(op.job, op.seq, op.options) for op in problem.operations] == [
         ("J1", 0, {"M1": 10}),
