@@ -16,6 +16,7 @@ Exceptions (raised by the plain functions behind the routes)::
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -101,10 +102,10 @@ def error_response(
     code: str,
     message: str,
     details: list[dict[str, str]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or []}}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(body, status_code=status, headers=dict(headers) if headers else None)
 
 
 def _loc(parts: tuple[Any, ...] | list[Any]) -> str:

@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from millwright.storage.database import Database
@@ -60,10 +61,10 @@ class Idempotency:
                 "message": "expected 1 to 255 visible ASCII characters (e.g. a UUID)",
                 "type": "value_error",
             }
-            response = error_response(
+            refusal = error_response(
                 422, "validation_error", f"header.{HEADER}: {detail['message']}", [detail]
             )
-            await response(scope, receive, send)
+            await refusal(scope, receive, send)
             return
         body, receive = await _read_body(receive)
         authorization = headers.get("authorization", b"").decode("latin-1")
@@ -77,6 +78,7 @@ class Idempotency:
             await self._run_and_store(scope, receive, send, user.id, key)
             return
         stored_hash, status, content_type, stored_body = found
+        response: Response
         if stored_hash != fingerprint:
             response = error_response(
                 409,
@@ -91,8 +93,6 @@ class Idempotency:
                 headers={"Retry-After": "1"},
             )
         else:
-            from starlette.responses import Response
-
             response = Response(
                 bytes(stored_body or b""),
                 status_code=status,

@@ -114,8 +114,10 @@ class JobUpdate(_In):
 
 class OperationUpdate(_In):
     name: str = Field(default=None, max_length=200)  # type: ignore[assignment]
-    options: list[OptionIn] = Field(  # type: ignore[assignment]
-        default=None, min_length=1, max_length=MAX_OPTIONS
+    options: list[OptionIn] = Field(
+        default=None,  # type: ignore[arg-type]
+        min_length=1,
+        max_length=MAX_OPTIONS,
     )
 
     @model_validator(mode="after")

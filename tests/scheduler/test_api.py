@@ -340,3 +340,9 @@ def test_openapi_document_describes_auth_and_errors(plant: Plant) -> None:
         "ErrorBody"
     )
     assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+
+
+def test_public_api_is_pinned() -> None:
+    import scheduler.api
+
+    assert scheduler.api.__all__ == ["create_app"]
