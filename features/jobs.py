@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from features.baselines import Baselines, baseline_periods, baseline_stats
+from features.bulk_read import read_series
 from features.compute import ceil_to_grid, compute_features, floor_to_grid
 from features.config import FeaturesConfig
 from features.definitions import FeatureDefinition
@@ -36,7 +37,7 @@ from features.inputs import (
 )
 from features.machine_events import to_us
 from features.store import FeatureStore
-from millwright.storage import Database, read_readings
+from millwright.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +182,7 @@ class FeatureJob:
         return chunks
 
     def _read(self, chunk: _Chunk) -> pd.DataFrame:
-        return read_readings(
+        return read_series(
             self._database,
             start=chunk.start - self.definition.lookback,
             end=chunk.end,
@@ -270,7 +271,7 @@ class FeatureJob:
         )
         fresh = baseline_stats(self.definition, readings, sensors, missing[inside])
         for row in missing[~inside].itertuples(index=False):
-            alone = read_readings(
+            alone = read_series(
                 self._database, start=row.start, end=row.end, machine_ids=[row.machine_id]
             )
             period = (
