@@ -131,7 +131,9 @@ class OpcUaSourceConfig(BaseModel):
     max_notifications_per_publish: int = Field(default=0, ge=0, description="0: no limit.")
     request_timeout_s: float = Field(default=10.0, gt=0)
     session_timeout_s: float = Field(default=60.0, gt=0)
-    watchdog_interval_s: float = Field(default=2.0, gt=0, description="Connection probe period.")
+    watchdog_interval_s: float = Field(
+        default=5.0, gt=0, description="Connection probe period, also the probe's timeout."
+    )
     reconnect_max_delay_s: float = Field(default=10.0, gt=0)
     client_queue_size: int = Field(
         default=200_000, ge=1_000, description="Notifications buffered between network and writer."

@@ -1,0 +1,88 @@
+"""The benchmark's OPC-UA server, run in its own process so its CPU is not the collector's.
+
+``nodes`` Double variables (``ns=2;s=bench.<i>``) under ``Objects/Bench``; once ``go`` is
+set, each changes ``rate_hz`` times per second for ``seconds``, with value 1, 2, 3, ... and
+the tick's time as source timestamp. How many values were written goes back through
+``published``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from asyncua import Server, ua
+
+
+@dataclass(slots=True)
+class _SharedDataValue(ua.DataValue):
+    """A DataValue the server may keep without copying: each write builds a fresh one and
+    nothing mutates it, so asyncua's defensive deepcopy (half the server's CPU at 5,000
+    writes/s) is skipped. Only the load generator does this; the collector is unchanged."""
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _SharedDataValue:
+        return self
+
+
+def node_id(ns: int, index: int) -> ua.NodeId:
+    return ua.NodeId(f"bench.{index:04d}", ns)
+
+
+async def _serve(
+    port: int, nodes: int, rate_hz: float, seconds: float, ready: Any, go: Any, published: Any
+) -> None:
+    logging.getLogger("asyncua").setLevel(logging.ERROR)
+    server = Server()
+    await server.init()
+    server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/bench/")
+    server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+    ns = await server.register_namespace("urn:millwright:bench")
+    folder = await server.nodes.objects.add_folder(ua.NodeId("bench", ns), f"{ns}:Bench")
+    ids = []
+    for i in range(nodes):
+        node = await folder.add_variable(node_id(ns, i), f"{ns}:n{i:04d}", 0.0)
+        ids.append(node.nodeid)
+    async with server:
+        ready.set()
+        while not go.is_set():
+            await asyncio.sleep(0.01)
+        period = 1.0 / rate_hz
+        start = time.perf_counter()
+        tick = 0
+        count = 0
+        while True:
+            due = start + tick * period
+            if due - start >= seconds:
+                break
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tick += 1
+            ts = datetime.now(UTC)
+            now = datetime.now(UTC)
+            value = float(tick)
+            for i, nid in enumerate(ids):
+                if i % 25 == 0:
+                    await asyncio.sleep(0)  # stay responsive: publish, answer keep-alives
+                await server.write_attribute_value(
+                    nid,
+                    _SharedDataValue(
+                        ua.Variant(value, ua.VariantType.Double),
+                        SourceTimestamp=ts,
+                        ServerTimestamp=now,
+                    ),
+                )
+            count += len(ids)
+            published.value = count
+        await asyncio.sleep(2.0)  # let the last publish responses go out
+
+
+def serve(
+    port: int, nodes: int, rate_hz: float, seconds: float, ready: Any, go: Any, published: Any
+) -> None:
+    """Process entry point."""
+    asyncio.run(_serve(port, nodes, rate_hz, seconds, ready, go, published))
