@@ -52,7 +52,9 @@ def read_events(database: Database, machines: Sequence[int], end: datetime) -> p
     frame = pd.DataFrame(rows, columns=["machine_id", "ts", "kind", "ends_at"])
     frame["machine_id"] = frame["machine_id"].astype("int64")
     for column in ("ts", "ends_at"):
-        frame[column] = pd.to_datetime(frame[column], utc=True).dt.as_unit("us")
+        frame[column] = pd.DatetimeIndex(
+            pd.to_datetime(frame[column].astype(object), utc=True)
+        ).as_unit("us")
     return frame
 
 
