@@ -7,14 +7,16 @@ window, the machines' events, stored baselines — compute with :func:`compute_f
 same function online scoring and training use) and store rows and watermarks together, so
 a second run finds nothing to do and writes nothing.
 
-While one chunk is computed the next one's readings are already being read (one background
-thread): the database and numpy then work at the same time.
+While one chunk is computed, the next two chunks' readings are being read and the previous
+chunk's rows written, each on its own connection: the database and numpy work at the same
+time. At most one write is in flight, so watermarks still move in order.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +44,10 @@ from millwright.storage import Database
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+
+# Chunks whose readings are read ahead, each on its own connection: the server reads while
+# numpy computes, and the previous chunk's rows are written meanwhile (one writer thread).
+READ_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -203,14 +209,16 @@ class FeatureJob:
         sensors = read_sensors(self._database)
         done = written = readings = 0
         events_of: dict[tuple[int, ...], pd.DataFrame] = {}
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="features-read") as pool:
-            pending: Future[pd.DataFrame] | None = (
-                pool.submit(self._read, chunks[0]) if chunks else None
-            )
+        with (
+            ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="features-read") as readers,
+            ThreadPoolExecutor(1, thread_name_prefix="features-write") as writer,
+        ):
+            reads = deque(readers.submit(self._read, c) for c in chunks[:READ_AHEAD])
+            writing: Future[int] | None = None
             for i, chunk in enumerate(chunks):
-                assert pending is not None
-                frame_in = pending.result()
-                pending = pool.submit(self._read, chunks[i + 1]) if i + 1 < len(chunks) else None
+                frame_in = reads.popleft().result()
+                if i + READ_AHEAD < len(chunks):
+                    reads.append(readers.submit(self._read, chunks[i + READ_AHEAD]))
                 key = tuple(chunk.machines)
                 if key not in events_of:
                     events_of[key] = read_events(self._database, chunk.machines, end)
@@ -228,12 +236,16 @@ class FeatureJob:
                     baselines=baselines,
                 )
                 through = {m: chunk.end for m in chunk.machines} if chunk.advance else None
-                written += self.store.write(self.version, frame, through=through)
+                if writing is not None:  # one write in flight: watermarks move in order
+                    written += writing.result()
+                writing = writer.submit(self.store.write, self.version, frame, through=through)
                 done += len(frame)
                 readings += len(frame_in)
                 if self._progress is not None:
                     self._progress(done, total)
                 log.debug("features %s: %d/%d rows", self.version, done, total)
+            if writing is not None:
+                written += writing.result()
         machines = len({m for c in chunks for m in c.machines})
         return self._result(machines, done, written, readings, started, end if chunks else None)
 
