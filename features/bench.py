@@ -49,7 +49,7 @@ def scratch_database(url: str) -> Iterator[Database]:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = conninfo_to_dict(url)
     params["dbname"] = name
-    database = Database(make_conninfo(**params), min_size=1, max_size=4)
+    database = Database(make_conninfo("", **params), min_size=1, max_size=4)
     try:
         upgrade(database)
         yield database

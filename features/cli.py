@@ -34,7 +34,7 @@ def _progress_job(ctx: typer.Context, label: str):  # type: ignore[no-untyped-de
     progress = Progress(
         TextColumn(label),
         BarColumn(),
-        TextColumn("{task.completed:,}/{task.total:,} rows"),
+        TextColumn("{task.completed:,.0f} rows"),
         TimeRemainingColumn(),
         transient=True,
     )
