@@ -17,6 +17,8 @@ from typing import Any
 
 from asyncua import Server, ua
 
+from ingest.opcua import uatypes as uat
+
 
 @dataclass(slots=True)
 class _SharedDataValue(ua.DataValue):
@@ -29,7 +31,7 @@ class _SharedDataValue(ua.DataValue):
 
 
 def node_id(ns: int, index: int) -> ua.NodeId:
-    return ua.NodeId(f"bench.{index:04d}", ns)
+    return uat.node_id(f"bench.{index:04d}", ns)
 
 
 async def _serve(
@@ -41,7 +43,7 @@ async def _serve(
     server.set_endpoint(f"opc.tcp://127.0.0.1:{port}/bench/")
     server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
     ns = await server.register_namespace("urn:millwright:bench")
-    folder = await server.nodes.objects.add_folder(ua.NodeId("bench", ns), f"{ns}:Bench")
+    folder = await server.nodes.objects.add_folder(uat.node_id("bench", ns), f"{ns}:Bench")
     ids = []
     for i in range(nodes):
         node = await folder.add_variable(node_id(ns, i), f"{ns}:n{i:04d}", 0.0)
@@ -72,8 +74,8 @@ async def _serve(
                     nid,
                     _SharedDataValue(
                         ua.Variant(value, ua.VariantType.Double),
-                        SourceTimestamp=ts,
-                        ServerTimestamp=now,
+                        SourceTimestamp=uat.ua_datetime(ts),
+                        ServerTimestamp=uat.ua_datetime(now),
                     ),
                 )
             count += len(ids)

@@ -18,8 +18,9 @@ from typing import Any
 from asyncua import Client, Node, ua
 
 from ingest.opcua.config import OpcUaSourceConfig
+from ingest.opcua.uatypes import node_id
 
-_SERVER_OBJECT = ua.NodeId(ua.ObjectIds.Server, 0)
+_SERVER_OBJECT = node_id(ua.ObjectIds.Server, 0)
 _NUMERIC = {
     "Boolean", "SByte", "Byte", "Int16", "UInt16", "Int32", "UInt32", "Int64", "UInt64",
     "Float", "Double", "Number", "Integer", "UInteger",
@@ -60,7 +61,7 @@ async def browse(client: Client, *, depth: int = 4) -> list[BrowsedVariable]:
                     continue  # the standard's own nodes (Server, Aliases, ...), not plant data
                 qname = ref.BrowseName
                 child_path = f"{path}/{qname.NamespaceIndex}:{qname.Name}".lstrip("/")
-                plain = ua.NodeId(child_id.Identifier, child_id.NamespaceIndex, child_id.NodeIdType)
+                plain = node_id(child_id.Identifier, child_id.NamespaceIndex, child_id.NodeIdType)
                 if ref.NodeClass == ua.NodeClass.Variable:
                     found.append((plain, child_path, name, qname.Name))
                 following.append((client.get_node(plain), child_path, qname.Name))
@@ -71,11 +72,11 @@ async def browse(client: Client, *, depth: int = 4) -> list[BrowsedVariable]:
     values = await _read(client, nodes, ua.AttributeIds.Value)
     types = await _read(client, nodes, ua.AttributeIds.DataType)
     result = []
-    for (node_id, path, parent, name), value, dtype in zip(found, values, types, strict=True):
+    for (nid, path, parent, name), value, dtype in zip(found, values, types, strict=True):
         raw = value.Value.Value if value.Value is not None else None
         status = value.StatusCode.name if value.StatusCode is not None else "Good"
         result.append(
-            BrowsedVariable(node_id.to_string(), path, parent, name, _type_name(dtype), raw, status)
+            BrowsedVariable(nid.to_string(), path, parent, name, _type_name(dtype), raw, status)
         )
     return result
 

@@ -14,6 +14,7 @@ from asyncua import Client, ua
 
 from ingest.opcua.config import NodeMapping
 from ingest.opcua.errors import NodeResolutionError
+from ingest.opcua.uatypes import boolean, node_id
 
 _CHUNK = 1000
 
@@ -31,9 +32,9 @@ def relative_path(elements: Sequence[str]) -> ua.RelativePath:
     path = ua.RelativePath()
     for element in elements:
         step = ua.RelativePathElement()
-        step.ReferenceTypeId = ua.TwoByteNodeId(ua.ObjectIds.HierarchicalReferences)
-        step.IsInverse = False
-        step.IncludeSubtypes = True
+        step.ReferenceTypeId = node_id(ua.ObjectIds.HierarchicalReferences, 0)
+        step.IsInverse = boolean(False)
+        step.IncludeSubtypes = boolean(True)
         try:
             step.TargetName = ua.QualifiedName.from_string(element)
         except (ValueError, ua.UaError) as exc:
@@ -50,7 +51,7 @@ async def resolve(
     """NodeIds of the mappings, in order, and the mappings that did not resolve."""
     by_path = [m for m in mappings if m.browse_path is not None]
     resolved_paths: dict[int, ua.NodeId | str] = {}
-    objects = ua.NodeId(ua.ObjectIds.ObjectsFolder, 0)
+    objects = node_id(ua.ObjectIds.ObjectsFolder, 0)
     for start in range(0, len(by_path), _CHUNK):
         chunk = by_path[start : start + _CHUNK]
         results = await client.translate_browsepaths(
@@ -59,7 +60,7 @@ async def resolve(
         for mapping, result in zip(chunk, results, strict=True):
             if result.StatusCode.is_good() and result.Targets:
                 target = result.Targets[0].TargetId
-                resolved_paths[id(mapping)] = ua.NodeId(
+                resolved_paths[id(mapping)] = node_id(
                     target.Identifier, target.NamespaceIndex, target.NodeIdType
                 )
             else:

@@ -67,7 +67,7 @@ class OpcUaSink(Protocol):
         self,
         source: str,
         topic: str | None,
-        payload: bytes | None,
+        payload: bytes,
         reason: str,
         on_committed: Callable[[], None] | None = None,
     ) -> None: ...
@@ -157,6 +157,7 @@ class OpcUaSource:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect (retrying), subscribe and collect until ``stop`` is set."""
+        _quiet_asyncua_hot_path()
         delay = 1.0
         while not stop.is_set():
             try:
@@ -302,11 +303,11 @@ class OpcUaSource:
             quality = quality_of(status)
             if is_overflow(status):
                 self._on_overflow(index)
-        source_ts = value.SourceTimestamp
+        source_ts: datetime | None = value.SourceTimestamp
         if source_ts is not None:
             ts = (source_ts - EPOCH) // ONE_US
         else:
-            other = value.ServerTimestamp or datetime.now(UTC)
+            other: datetime = value.ServerTimestamp or datetime.now(UTC)
             ts = (other - EPOCH) // ONE_US
             quality |= _RECEIVE_TIME
         variant = value.Value
@@ -431,6 +432,19 @@ class OpcUaSource:
         self.stats.connected = connected
         if self._metrics is not None:
             self._metrics.connected.labels(self.name).set(1 if connected else 0)
+
+
+_CHATTY_LOGGERS = ("asyncua.common.subscription", "asyncua.client.ua_session")
+
+
+def _quiet_asyncua_hot_path() -> None:
+    """asyncua logs every PublishResult in full at INFO: at 5,000 values/s that is
+    megabytes of log per second and a large share of the collector's CPU. Unless someone
+    configured these loggers explicitly, keep them at WARNING."""
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.WARNING)
 
 
 def _tag(mapping: NodeMapping) -> _Tag:

@@ -22,6 +22,7 @@ from typing import Any
 from asyncua import ua
 
 from ingest.opcua.config import NodeMapping
+from ingest.opcua.uatypes import status as uat_status
 from millwright.storage import Quality
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -49,7 +50,7 @@ def is_overflow(status: int) -> bool:
 
 def status_name(status: int) -> str:
     """The StatusCode's symbolic name without info bits, for messages."""
-    return ua.StatusCode(status & 0xFFFF0000).name
+    return uat_status(status & 0xFFFF0000).name
 
 
 def to_epoch_us(ts: datetime) -> int:
