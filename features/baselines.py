@@ -100,10 +100,17 @@ def baseline_stats(
     if periods.empty:
         return Baselines.empty(n_sensors)
     machines = sorted({int(m) for m in periods["machine_id"]})
-    rows = series_rows(definition, readings, sensors, machines)
+    starts, ends = to_us(periods["start"]), to_us(periods["end"])
+    rows = series_rows(
+        definition,
+        readings,
+        sensors,
+        machines,
+        start_us=int(starts.min()),
+        end_us=int(ends.max()),
+    )
     runs = rows.runs()
     slot = {m: i for i, m in enumerate(machines)}
-    starts, ends = to_us(periods["start"]), to_us(periods["end"])
     shape = (len(periods), n_sensors)
     mean, std, count = np.full(shape, np.nan), np.full(shape, np.nan), np.zeros(shape)
     for p, (machine, a_us, b_us) in enumerate(

@@ -282,14 +282,14 @@ class FeatureJob:
             missing["end"] <= chunk.end
         )
         fresh = baseline_stats(self.definition, readings, sensors, missing[inside])
-        for row in missing[~inside].itertuples(index=False):
+        outside = missing[~inside]
+        for i in range(len(outside)):
+            period = outside.iloc[[i]]
             alone = read_series(
-                self._database, start=row.start, end=row.end, machine_ids=[row.machine_id]
-            )
-            period = (
-                missing[~inside]
-                .iloc[[0]]
-                .assign(machine_id=row.machine_id, start=row.start, end=row.end)
+                self._database,
+                start=period["start"].iloc[0],
+                end=period["end"].iloc[0],
+                machine_ids=[int(period["machine_id"].iloc[0])],
             )
             fresh = fresh.concat(baseline_stats(self.definition, alone, sensors, period))
         self.store.save_baselines(self.version, fresh)
