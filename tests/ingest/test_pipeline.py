@@ -209,7 +209,7 @@ def test_buffer_survives_a_restart_and_round_trips_columns(tmp_path: Path) -> No
 def test_dead_letters_events_and_status_reach_the_sink_even_after_an_outage(
     tmp_path: Path,
 ) -> None:
-    pipeline, sink, buffer = make_pipeline(tmp_path)
+    pipeline, sink, _ = make_pipeline(tmp_path)
     acked: list[str] = []
     with pipeline:
         sink.down.set()
