@@ -187,12 +187,17 @@ class FeatureJob:
                     t = last + cadence
         return chunks
 
-    def _read(self, chunk: _Chunk) -> pd.DataFrame:
+    def _read(self, chunk: _Chunk, sensors: pd.DataFrame) -> pd.DataFrame:
+        """The chunk's readings since its first instant's look-back, defined sensors only."""
+        wanted = sensors["machine_id"].isin(chunk.machines) & sensors["sensor"].isin(
+            self.definition.sensors
+        )
         return read_series(
             self._database,
             start=chunk.start - self.definition.lookback,
             end=chunk.end,
             machine_ids=chunk.machines,
+            sensor_ids=sensors.loc[wanted, "sensor_id"].tolist(),
         )
 
     def _execute(
@@ -213,12 +218,12 @@ class FeatureJob:
             ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="features-read") as readers,
             ThreadPoolExecutor(1, thread_name_prefix="features-write") as writer,
         ):
-            reads = deque(readers.submit(self._read, c) for c in chunks[:READ_AHEAD])
+            reads = deque(readers.submit(self._read, c, sensors) for c in chunks[:READ_AHEAD])
             writing: Future[int] | None = None
             for i, chunk in enumerate(chunks):
                 frame_in = reads.popleft().result()
                 if i + READ_AHEAD < len(chunks):
-                    reads.append(readers.submit(self._read, chunks[i + READ_AHEAD]))
+                    reads.append(readers.submit(self._read, chunks[i + READ_AHEAD], sensors))
                 key = tuple(chunk.machines)
                 if key not in events_of:
                     events_of[key] = read_events(self._database, chunk.machines, end)
