@@ -149,3 +149,97 @@ def test_bad_messages_become_dead_letters_and_good_ones_still_flow(
     assert "has no timezone" in reasons[3]
     wait_for(lambda: readings_of(database, m) == {(m, "temp", TS, 42.0, 0)})
     assert runtime.metrics.value("millwright_ingest_dead_letters_total", source=f"s{unique}") == 4
+
+
+def test_sparkplug_b_end_to_end_births_aliases_gaps_and_death(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    publisher: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    from ingest import sparkplug_b_pb2 as pb
+
+    def payload(seq: int | None, metrics: list[dict[str, Any]]) -> bytes:
+        p = pb.Payload(timestamp=TS_MS)
+        if seq is not None:
+            p.seq = seq
+        for spec in metrics:
+            metric = p.metrics.add()
+            for key, value in spec.items():
+                setattr(metric, key, value)
+        return p.SerializeToString()
+
+    group, node, device = f"G{unique}", f"e{unique}", f"d{unique}"
+    config = source_config(
+        f"s{unique}", *mqtt_broker, [{"topic": f"spBv1.0/{group}/#", "format": "sparkplug"}]
+    )
+    collector_factory(config, runtime)
+    base = f"spBv1.0/{group}"
+    publisher.publish(
+        f"{base}/NBIRTH/{node}",
+        payload(
+            0,
+            [
+                {"name": "bdSeq", "long_value": 0, "datatype": 8},
+                {"name": "volts", "alias": 1, "datatype": 10, "double_value": 230.0},
+            ],
+        ),
+    )
+    publisher.publish(
+        f"{base}/DBIRTH/{node}/{device}",
+        payload(
+            1,
+            [
+                {"name": "temp", "alias": 2, "datatype": 9, "float_value": 20.5},
+            ],
+        ),
+    )
+    publisher.publish(
+        f"{base}/DDATA/{node}/{device}",
+        payload(
+            2,
+            [
+                {"alias": 2, "float_value": 21.5, "timestamp": TS_MS + 1000},
+            ],
+        ),
+    )
+    publisher.publish(
+        f"{base}/NDATA/{node}",
+        payload(
+            5,
+            [  # seq 3 and 4 never arrived
+                {"alias": 1, "double_value": 231.0, "timestamp": TS_MS + 2000},
+            ],
+        ),
+    )
+    publisher.publish(f"{base}/NDEATH/{node}", payload(None, [{"name": "bdSeq", "long_value": 0}]))
+    t1, t2 = "2024-05-01T12:00:01+00:00", "2024-05-01T12:00:02+00:00"
+    expected = {
+        (node, "volts", TS, 230.0, 0),
+        (node, "volts", t2, 231.0, 0),
+        (device, "temp", TS, 20.5, 0),
+        (device, "temp", t1, 21.5, 0),
+    }
+    wait_for(lambda: readings_of(database, node) | readings_of(database, device) == expected)
+
+    def events() -> list[tuple[str, str, Any]]:
+        return database.execute(
+            "SELECT m.name, e.kind, e.details->'missing' FROM events e"
+            " JOIN machines m ON m.id = e.machine_id WHERE e.source = %s ORDER BY m.name, e.kind",
+            (f"s{unique}",),
+        )
+
+    wait_for(lambda: len(events()) == 5)
+    assert events() == [
+        (device, "offline", None),
+        (device, "online", None),
+        (node, "gap", 2),
+        (node, "offline", None),
+        (node, "online", None),
+    ]
+    statuses = dict(
+        database.execute("SELECT name, status FROM machines WHERE name IN (%s, %s)", (node, device))
+    )
+    assert statuses == {node: "offline", device: "offline"}
