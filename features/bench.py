@@ -29,7 +29,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from features.bulk_read import read_series
 from features.compute import floor_to_grid
 from features.config import FeaturesConfig
-from features.inputs import machine_ids
+from features.inputs import machine_ids, read_sensors
 from features.jobs import FeatureJob
 from millwright.storage import Database, ReadingColumns, ReadingsWriter, read_readings
 from millwright.storage.migrate import upgrade
@@ -139,10 +139,18 @@ def _time_reads(
     ranges: list[tuple[list[int], datetime, datetime]],
     reader: Callable[..., pd.DataFrame] = read_series,
 ) -> tuple[float, int]:
-    """Seconds and rows to read ``ranges`` one after the other, doing nothing else."""
+    """Seconds and rows to read ``ranges`` one after the other, doing nothing else. With
+    read_series the sensors are named, exactly as the jobs read."""
+    sensors = read_sensors(database)
     started, rows = time.perf_counter(), 0
     for machines, lo, hi in ranges:
-        rows += len(reader(database, start=lo, end=hi, machine_ids=machines))
+        if reader is read_series:
+            ids = sensors.loc[sensors["machine_id"].isin(machines), "sensor_id"].tolist()
+            rows += len(
+                read_series(database, start=lo, end=hi, machine_ids=machines, sensor_ids=ids)
+            )
+        else:
+            rows += len(reader(database, start=lo, end=hi, machine_ids=machines))
     return time.perf_counter() - started, rows
 
 
