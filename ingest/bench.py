@@ -47,7 +47,8 @@ MACHINES = 50
 SENSORS = 20
 WINDOW = 20  # unacknowledged QoS 1 messages per paho publisher (Mosquitto's Receive Maximum)
 CHUNK = 2_000  # messages per mosquitto_pub process: far below 65,535 packet ids
-BACKLOG = 10_000  # published but not yet committed: below Receive Maximum + the broker queue
+BACKLOG = 10_000  # messages published but not yet committed (and at most BACKLOG_READINGS)
+BACKLOG_READINGS = 100_000
 
 
 def _publish(
@@ -144,8 +145,11 @@ def _mosquitto_pub_load(
     assert exe is not None
     work.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[str, Path, int]] = []
-    for chunk, start in enumerate(range(0, messages, CHUNK)):
-        count = min(CHUNK, messages - start)
+    per_message = 1 if kind == "single" else (batch // SENSORS) * SENSORS
+    backlog = max(2, min(BACKLOG, BACKLOG_READINGS // per_message))
+    size = max(1, min(CHUNK, backlog // 2))
+    for chunk, start in enumerate(range(0, messages, size)):
+        count = min(size, messages - start)
         path = work / f"{kind}-{chunk}.txt"
         path.write_bytes(_lines(run, kind, chunk, count, batch, base_ms))
         jobs.append((f"mwbench/{run}/mwbench-{run}-m{chunk:03d}/data", path, count))
@@ -160,8 +164,8 @@ def _mosquitto_pub_load(
                 with lock:
                     if not pending:
                         return
-                    while started[0] - committed() > BACKLOG:
-                        time.sleep(0.01)
+                    while started[0] - committed() > backlog:
+                        time.sleep(0.02)
                     topic, path, count = pending.pop(0)
                     started[0] += count
                 with path.open("rb") as stdin:
@@ -252,6 +256,7 @@ def _phase(
         host=host,
         port=port,
         client_id=f"mwbench-{run}",
+        session_expiry_s=30,
         subscriptions=[{"topic": f"mwbench/{run}/{{machine}}/#", "format": "json"}],  # type: ignore[list-item]
     )
     collector = MqttCollector(source, runtime.pipeline, runtime.metrics)
@@ -271,14 +276,13 @@ def _phase(
         host, port, run, kind, messages, batch, publishers, base_ms, data_dir / "load", committed
     )
     publisher = threading.Thread(target=publish, name="bench-publish")
-    written = runtime.metrics.written
     cpu0 = _cpu()
     t0 = time.perf_counter()
     publisher.start()
     last, last_change, t_done = 0.0, time.perf_counter(), None
     while True:
         time.sleep(0.05)
-        now_written = runtime.metrics.value("millwright_ingest_readings_written_total")
+        now_written = runtime.metrics.written_total()
         now = time.perf_counter()
         if now_written != last:
             last, last_change = now_written, now
@@ -289,7 +293,6 @@ def _phase(
             break
     elapsed = (t_done or last_change) - t0
     cpu = _cpu() - cpu0
-    del written
     publisher.join(60)
     collector.stop()
     runtime.stop()

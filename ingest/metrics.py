@@ -111,6 +111,10 @@ class CollectorMetrics:
         )
         self.events = Counter(f"{_PREFIX}_events", "Machine events recorded.", ["kind"], registry=r)
 
+    def written_total(self) -> float:
+        """Rows committed so far, read without collecting the whole registry (hot polling)."""
+        return float(self.written._value.get())
+
     def value(self, name: str, **labels: str) -> float:
         """Current value of a sample by metric name (tests and health read it)."""
         found = self.registry.get_sample_value(name, labels or None)

@@ -81,6 +81,7 @@ def source_config(
             "subscriptions": subscriptions,
             "reconnect_min_s": 0.2,
             "reconnect_max_s": 1,
+            "session_expiry_s": 120,  # do not leave sessions behind on the shared broker
             **extra,
         }
     )

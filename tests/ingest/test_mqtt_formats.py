@@ -243,3 +243,27 @@ def test_sparkplug_b_end_to_end_births_aliases_gaps_and_death(
         database.execute("SELECT name, status FROM machines WHERE name IN (%s, %s)", (node, device))
     )
     assert statuses == {node: "offline", device: "offline"}
+
+
+def test_shared_subscription_splits_one_stream_between_two_collectors(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    publisher: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    m = f"sh{unique}"
+    subs = [{"topic": f"sh{unique}/{{machine}}/{{sensor}}", "format": "json"}]
+    for i in range(2):
+        config = source_config(f"s{unique}{i}", *mqtt_broker, subs, shared_group=f"g{unique}")
+        collector_factory(config, runtime)
+    publisher.publish_many(
+        [(f"sh{unique}/{m}/v", json.dumps({"ts": TS_MS + i, "value": i})) for i in range(200)]
+    )
+    wait_for(lambda: len(readings_of(database, m)) == 200)
+    counts = [
+        runtime.metrics.value("millwright_ingest_messages_received_total", source=f"s{unique}{i}")
+        for i in range(2)
+    ]
+    assert sum(counts) == 200 and all(c > 0 for c in counts), counts
