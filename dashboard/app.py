@@ -59,11 +59,11 @@ def create_dashboard(
     )
     app = dash.Dash(
         "dashboard",
-        server=server,
+        server=server,  # type: ignore[arg-type]  # (dash stubs omit Flask)
         url_base_pathname=config.base_path,
         assets_folder=str(ASSETS),
         title="Millwright",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None: no "Updating..." title
         suppress_callback_exceptions=True,
         serve_locally=True,
     )
@@ -74,7 +74,7 @@ def create_dashboard(
 
     app.layout = layout
     # Every page's components, so Dash can check callbacks against ids the router inserts.
-    app.validation_layout = dash.html.Div(
+    app.validation_layout = dash.html.Div(  # type: ignore[assignment]
         [
             shell_layout(config, None, login_required=login_required),
             overview_layout.layout(),
@@ -94,6 +94,6 @@ def create_dashboard(
     return app
 
 
-def _machine_validation_layout() -> object:
+def _machine_validation_layout() -> dash.html.Div:
     sample = {"id": 0, "name": "-", "line": "", "machine_class": ""}
     return machine_layout.layout(sample, pd.DataFrame(columns=["id", "name", "unit"]), "24h")

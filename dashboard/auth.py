@@ -120,7 +120,7 @@ def _public_path(path: str, state: AuthState) -> bool:
     return path.startswith(state.base_path + "assets/") or path == "/favicon.ico"
 
 
-def _guard() -> flask.Response | None:
+def _guard() -> Any:
     state = _state()
     if not state.required or flask_login.current_user.is_authenticated:
         return None

@@ -109,28 +109,34 @@ def machine_sensors(database: Database, machine_id: int) -> pd.DataFrame:
     )
 
 
+# Aggregate by sensor id first and name the sensors afterwards: the grouping then works on
+# two narrow columns, and stays a hash aggregate even before statistics on fresh data exist.
 _TRENDS_RAW = """
-SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit,
-       date_bin(%(bucket)s, r.ts, %(origin)s::timestamptz) AS bucket,
-       avg(r.value) AS avg, min(r.value) AS min, max(r.value) AS max, count(*) AS n
-FROM readings r JOIN sensors s ON s.id = r.sensor_id
-WHERE r.machine_id = %(machine)s AND r.sensor_id = ANY(%(sensors)s)
-  AND r.ts >= %(start)s AND r.ts < %(end)s
-GROUP BY 1, 2, 3
-ORDER BY s.name, 3
+SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit, a.bucket, a.avg, a.min, a.max, a.n
+FROM (
+    SELECT r.sensor_id, date_bin(%(bucket)s, r.ts, %(origin)s::timestamptz) AS bucket,
+           avg(r.value) AS avg, min(r.value) AS min, max(r.value) AS max, count(*) AS n
+    FROM readings r
+    WHERE r.machine_id = %(machine)s AND r.sensor_id = ANY(%(sensors)s)
+      AND r.ts >= %(start)s AND r.ts < %(end)s
+    GROUP BY 1, 2
+) a JOIN sensors s ON s.id = a.sensor_id
+ORDER BY s.name, a.bucket
 """
 
 # Re-aggregates the hourly view to wider buckets; the average is weighted by sample count.
 _TRENDS_HOURLY = """
-SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit,
-       date_bin(%(bucket)s, h.bucket, %(origin)s::timestamptz) AS bucket,
-       sum(h.avg * h.n) / NULLIF(sum(h.n), 0) AS avg, min(h.min) AS min, max(h.max) AS max,
-       sum(h.n)::bigint AS n
-FROM readings_1h h JOIN sensors s ON s.id = h.sensor_id
-WHERE h.machine_id = %(machine)s AND h.sensor_id = ANY(%(sensors)s)
-  AND h.bucket >= %(start)s AND h.bucket < %(end)s
-GROUP BY 1, 2, 3
-ORDER BY s.name, 3
+SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit, a.bucket, a.avg, a.min, a.max, a.n
+FROM (
+    SELECT h.sensor_id, date_bin(%(bucket)s, h.bucket, %(origin)s::timestamptz) AS bucket,
+           sum(h.avg * h.n) / NULLIF(sum(h.n), 0) AS avg, min(h.min) AS min,
+           max(h.max) AS max, sum(h.n)::bigint AS n
+    FROM readings_1h h
+    WHERE h.machine_id = %(machine)s AND h.sensor_id = ANY(%(sensors)s)
+      AND h.bucket >= %(start)s AND h.bucket < %(end)s
+    GROUP BY 1, 2
+) a JOIN sensors s ON s.id = a.sensor_id
+ORDER BY s.name, a.bucket
 """
 
 

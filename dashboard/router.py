@@ -41,7 +41,7 @@ def render_page(
         if found is None:
             return machine.not_found(parts[1], context.base_path)
         query = parse_qs((search or "").lstrip("?"))
-        label, _ = parse_range((query.get("range") or [None])[0])
+        label, _ = parse_range((query.get("range") or [""])[0])
         sensors = queries.machine_sensors(context.database, int(found["id"]))
         return machine.layout(found, sensors, label)
     return html.Div(

@@ -8,6 +8,7 @@ operators, washed-out projectors).
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from typing import Any
 
@@ -86,8 +87,12 @@ def risk_level(p_fail: float | None, rul_low: float | None, config: DashboardCon
     return RiskLevel.OK
 
 
+@functools.cache
 def plotly_template() -> go.layout.Template:
-    """A dark template matching the CSS, with large-enough fonts for a wall screen."""
+    """A dark template matching the CSS, with large-enough fonts for a wall screen.
+
+    Built once per process (a constant, not state): plotly validates a template on
+    construction, which cost more than drawing the small charts themselves."""
     layout: dict[str, Any] = {
         "paper_bgcolor": PANEL,
         "plot_bgcolor": PANEL,

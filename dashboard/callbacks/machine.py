@@ -24,7 +24,7 @@ CLOCK_SLACK = timedelta(minutes=2)
 @dataclass(frozen=True)
 class MachineView:
     header: list[Any]
-    trends: go.Figure
+    trends: dict[str, Any]
     trends_title: str
     risk: go.Figure
     features: go.Figure
@@ -75,7 +75,7 @@ def machine_view(
     )
     return MachineView(
         header=machine_layout.render_header(machine, latest, last, context.config, now),
-        trends=figures.trends_figure(trends, events),
+        trends=figures.trends_figure(trends, events, bucket),
         trends_title=f"Sensor trends · last {label} · {_bucket_label(bucket)} buckets"
         " (line: average, band: min–max)",
         risk=figures.risk_figure(history, events, context.config),

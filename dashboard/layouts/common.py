@@ -24,7 +24,7 @@ def stamp(page: str, now: datetime) -> html.Div:
     return html.Div(
         id=f"{page}-stamp-inner",
         className="stamp",
-        **{"data-updated": now.isoformat()},
+        **{"data-updated": now.isoformat()},  # type: ignore[arg-type]
     )
 
 

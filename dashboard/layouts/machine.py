@@ -18,11 +18,11 @@ from dashboard.downsample import RANGES
 from dashboard.layouts.common import age, fmt_age, fmt_hours, fmt_pct, fmt_ts
 from dashboard.theme import RiskLevel, risk_level
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": True}
 
 
 def layout(machine: dict[str, Any], sensors: pd.DataFrame, range_label: str) -> html.Div:
-    options = [
+    options: list[dict[str, Any]] = [
         {"label": f"{r.name} [{r.unit}]" if r.unit else str(r.name), "value": int(r.id)}
         for r in sensors.itertuples(index=False)
     ]

@@ -73,7 +73,7 @@ def _tile(row: Any, config: DashboardConfig, now: datetime, base_path: str) -> d
     risk_word = "no score" if level is RiskLevel.UNKNOWN else f"risk {level.value}"
     body = html.Div(
         className=" ".join(classes),
-        **{"data-machine": str(row.name)},
+        **{"data-machine": str(row.name)},  # type: ignore[arg-type]
         children=[
             html.Div(
                 className="tile-head",

@@ -13,7 +13,7 @@ from dash import dcc, html
 
 from dashboard.layouts.common import fmt_ts
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": True}
 
 
 def layout(can_reschedule: bool) -> html.Div:

@@ -65,7 +65,7 @@ def shell_layout(config: DashboardConfig, user: User | None, *, login_required: 
                         "connecting…",
                         id="live-status",
                         className="live-status",
-                        **{"data-stale-ms": str(int(config.stale_after_s * 1000))},
+                        **{"data-stale-ms": str(int(config.stale_after_s * 1000))},  # type: ignore[arg-type]
                     ),
                     _user_box(user, base, login_required),
                 ],

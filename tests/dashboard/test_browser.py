@@ -153,7 +153,9 @@ def test_every_page_renders_the_seeded_plant(
     assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == ["press-01", "mill-05"]
     screenshot(browser, "alerts")
     rows[0].find_element(By.TAG_NAME, "button").click()
-    wait(browser, lambda d: "acknowledged by planner" in d.find_element(By.ID, "alerts-message").text)
+    wait(
+        browser, lambda d: "acknowledged by planner" in d.find_element(By.ID, "alerts-message").text
+    )
     wait(browser, lambda d: "planner ·" in d.find_element(By.ID, "alerts-open-table").text)
     assert database.execute(
         "SELECT m.name FROM alerts a JOIN machines m ON m.id = a.machine_id"

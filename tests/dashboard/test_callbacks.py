@@ -52,7 +52,7 @@ def test_machine_view_shows_trends_risk_features_and_events(
     header = text_of(view.header)
     assert "85%" in header and "12 h" in header and "v2" in header
     assert "5 min buckets" in view.trends_title
-    assert len(view.trends.data) == 9  # 3 sensors x (max, min band, average)
+    assert len(view.trends["data"]) == 9  # 3 sensors x (max, min band, average)
     versions = {t.name for t in view.risk.data if t.name and t.name.startswith("model")}
     assert versions == {"model v1", "model v2"}
     assert [t.name for t in view.risk.data if t.mode == "markers"] == ["alert", "repair"]
