@@ -196,3 +196,7 @@ def register(groups: CliGroups) -> None:
     groups.root.add_typer(schedule, name="schedule")
     groups.bench.command("jssp")(bench_jssp)
     groups.bench.command("scheduler")(bench_scheduler)
+    # `eval plant`: maintenance policies compared on the replayed plant (issue 11).
+    from scheduler.evaluation.cli import eval_plant
+
+    groups.eval.command("plant")(eval_plant)

@@ -11,7 +11,7 @@ ALLOWED = {
     "features": {"millwright"},
     "models": {"millwright", "features"},
     "alerts": {"millwright", "features", "models", "scheduler"},
-    "scheduler": {"millwright", "features", "models"},
+    "scheduler": {"millwright", "features", "models", "sim"},  # eval plant drives the sim core
     "dashboard": {"millwright", "features", "models", "alerts", "scheduler"},
 }
 PACKAGES = set(ALLOWED) | {"millwright"}
