@@ -24,6 +24,7 @@ import logging
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -155,7 +156,9 @@ class MqttCollector:
             self._last_error = f"broker refused the connection: {reason}"
             log.error("source %s: %s", self.name, self._last_error)
             return
-        subscriptions = [(t.subscription(self.config.shared_group), s.qos) for t, s in self._subs]
+        subscriptions: list[tuple[str, int]] = [
+            (t.subscription(self.config.shared_group), int(s.qos)) for t, s in self._subs
+        ]
         client.subscribe(subscriptions)
         self._connected.set()
         self._connected_gauge.set(1)
@@ -185,16 +188,23 @@ class MqttCollector:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         self._messages.inc()
         self._last_message = time.monotonic()
-        ack = partial(client.ack, msg.mid, msg.qos) if msg.qos else None
+        ack: Callable[[], object] | None = (
+            partial(client.ack, msg.mid, msg.qos) if msg.qos else None
+        )
+        payload = bytes(msg.payload)
         try:
-            self._handle(msg.topic, msg.payload, ack)
+            self._handle(msg.topic, payload, ack)
         except PipelineStopped:
             pass  # not acknowledged: the broker re-delivers to the next session
         except Exception:  # bad input must never kill the network thread
             log.exception("source %s: unexpected error handling a message", self.name)
-            self._pipeline.dead_letter(
-                self.name, msg.topic, msg.payload, "collector error (see logs)", ack
-            )
+            topic = bytes(msg._topic).decode("utf-8", "replace")  # msg.topic may be what failed
+            try:
+                self._pipeline.dead_letter(
+                    self.name, topic, payload, "collector error (see logs)", ack
+                )
+            except PipelineStopped:
+                pass
 
     def _handle(self, topic: str, payload: bytes, ack: Any) -> None:
         pipeline = self._pipeline

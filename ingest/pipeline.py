@@ -81,7 +81,7 @@ from millwright.storage import DatabaseUnavailable, Reading, ReadingColumns, Wri
 log = logging.getLogger(__name__)
 
 Row = tuple[str, str, int, float, int]  # machine, sensor, ts (µs since epoch, UTC), value, quality
-Callback = Callable[[], None]
+Callback = Callable[[], object]  # return value ignored (e.g. paho ack returns a code)
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_REJECTED_SAMPLE = 50

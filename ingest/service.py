@@ -30,10 +30,10 @@ class Collector(Protocol):
 def start_collectors(runtime: IngestRuntime, config: IngestConfig) -> list[Collector]:
     """Start one collector per configured MQTT source on the shared pipeline."""
     collectors: list[Collector] = []
-    for source in config.mqtt:
-        collector = MqttCollector(source, runtime.pipeline, runtime.metrics)
+    for mqtt_source in config.mqtt:
+        collector = MqttCollector(mqtt_source, runtime.pipeline, runtime.metrics)
         collector.start()
-        runtime.sources_health[source.name] = collector.health
+        runtime.sources_health[mqtt_source.name] = collector.health
         collectors.append(collector)
     if config.opcua:
         from ingest.opcua.runner import OpcUaCollector

@@ -90,7 +90,7 @@ class SparkplugDecoder:
         if (device is None) != kind.startswith("N"):
             result.reasons.append(f"{kind} topic {topic!r} has the wrong number of levels")
             return result
-        message = pb.Payload()
+        message = pb.Payload()  # type: ignore[attr-defined]  # generated at import time
         try:
             message.ParseFromString(payload)
         except (DecodeError, RuntimeError, ValueError) as exc:
@@ -188,6 +188,9 @@ class SparkplugDecoder:
                     return
                 name, birth_type, _ = known
                 datatype = datatype or birth_type
+        if not isinstance(name, str):  # protobuf hands back bytes for invalid UTF-8 (fuzzing)
+            result.reasons.append("metric name is not valid UTF-8")
+            return
         if not name:
             result.reasons.append("metric has neither a name nor a known alias")
             return
