@@ -20,6 +20,7 @@ append under the pipeline's lock); everything heavier runs on the pipeline's wri
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
@@ -199,12 +200,10 @@ class MqttCollector:
         except Exception:  # bad input must never kill the network thread
             log.exception("source %s: unexpected error handling a message", self.name)
             topic = bytes(msg._topic).decode("utf-8", "replace")  # msg.topic may be what failed
-            try:
+            with contextlib.suppress(PipelineStopped):
                 self._pipeline.dead_letter(
                     self.name, topic, payload, "collector error (see logs)", ack
                 )
-            except PipelineStopped:
-                pass
 
     def _handle(self, topic: str, payload: bytes, ack: Any) -> None:
         pipeline = self._pipeline
