@@ -28,7 +28,7 @@ from scheduler.evaluation.policies import (
 )
 from scheduler.evaluation.predictive import Predictive
 from scheduler.evaluation.report import Report
-from scheduler.evaluation.scenario import EvalConfig, generate_orders
+from scheduler.evaluation.scenario import EvalConfig, Order, generate_orders
 from scheduler.evaluation.shop import Shop
 from sim import (
     CmapssSource,
@@ -125,15 +125,20 @@ def planning_rules(config: EvalConfig) -> PlanningRules:
 
 def run_policy(prepared: Prepared, name: str) -> Report:
     """Run policy ``name`` on the seed's held-out plant for ``config.days``."""
-    started = time.perf_counter()
     config = prepared.config
     specs = config.plant_machines()
-    plant = Plant(
-        specs, CmapssSource(prepared.held_out), start=START, seed=config.seed, timing=TIMING
-    )
-    orders = generate_orders(config, specs)
-    view = PlantView(plant, Shop(orders, [m.id for m in specs]), START)
-    policy = make_policy(name, prepared)
+    source = CmapssSource(prepared.held_out)
+    plant = Plant(specs, source, start=START, seed=config.seed, timing=TIMING)
+    return simulate(config, plant, generate_orders(config, specs), make_policy(name, prepared))
+
+
+def simulate(config: EvalConfig, plant: Plant, orders: Sequence[Order], policy: Policy) -> Report:
+    """Advance ``plant`` and a shop of ``orders`` under ``policy`` for ``config.days``.
+
+    Time zero is the plant's current time. Exposed so tests can run hand-built scenarios.
+    """
+    started = time.perf_counter()
+    view = PlantView(plant, Shop(orders, [m.id for m in plant.machines]), plant.now)
     ledger = Ledger(config.costs)
     end = config.minutes
     t = 0
@@ -149,7 +154,7 @@ def run_policy(prepared: Prepared, name: str) -> Report:
         policy.step(view, events)
         _dispatch(view, policy)
     _settle_tardiness(ledger, view.shop, end)
-    return Report.from_run(name, config, ledger, view.shop, end, policy.stats(), started)
+    return Report.from_run(policy.name, config, ledger, view.shop, end, policy.stats(), started)
 
 
 def _apply(event: Event, view: PlantView, ledger: Ledger, end: int) -> None:
