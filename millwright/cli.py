@@ -131,6 +131,37 @@ def demo(ctx: typer.Context) -> None:
     run_demo(app_context(ctx))
 
 
+@app.command()
+def web(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 for all.")] = "127.0.0.1",
+    api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    dashboard_port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+) -> None:
+    """Serve the MES API and the dashboard together until SIGTERM."""
+    import signal
+    import threading
+
+    from millwright.web import WebServers
+
+    context = app_context(ctx)
+    servers = WebServers(
+        context.settings,
+        context.database(),
+        host=host,
+        api_port=api_port,
+        dashboard_port=dashboard_port,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    addresses = servers.start()
+    typer.echo(f"API:       {addresses.api} (OpenAPI at /openapi.json)")
+    typer.echo(f"dashboard: {addresses.dashboard}")
+    stop.wait()
+    servers.stop()
+
+
 @users_app.command("add")
 def users_add(
     ctx: typer.Context,

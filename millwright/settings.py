@@ -19,6 +19,7 @@ from alerts.config import AlertsConfig
 from dashboard.config import DashboardConfig
 from features.config import FeaturesConfig
 from ingest.config import IngestConfig
+from millwright.worker_config import WorkerConfig
 from models.config import ModelsConfig
 from scheduler.config import SchedulerConfig
 from sim.config import SimConfig
@@ -69,6 +70,7 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
 
     @field_validator("database_url")
     @classmethod

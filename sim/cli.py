@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import typer
@@ -26,24 +27,49 @@ def register(groups: CliGroups) -> None:
         hours: float | None = typer.Option(
             None, min=0, help="Stop after this much plant time (default: run until Ctrl-C)."
         ),
+        resume_at: datetime | None = typer.Option(
+            None,
+            help="Fast-forward silently from the configured start to this plant time (UTC)"
+            " first: continues a plant whose history was already recorded.",
+        ),
+        record_events: bool = typer.Option(
+            False, help="Store ground-truth events and machine state in the database."
+        ),
     ) -> None:
         """Run the simulated plant, publishing over MQTT and serving OPC-UA."""
+        from sim.build import build_plant
         from sim.config import SimConfig
         from sim.errors import SimError
         from sim.service import serve
         from sim.sinks import LoggingEventSink
 
-        settings = app_context(ctx).settings
+        context = app_context(ctx)
+        settings = context.settings
         updates: dict[str, Any] = {"speed": speed, "seed": seed, "machines": machines}
         values = settings.sim.model_dump() | {k: v for k, v in updates.items() if v is not None}
         config = SimConfig.model_validate(values)
+        plant = build_plant(config)
+        if resume_at is not None:
+            resume = resume_at if resume_at.tzinfo else resume_at.replace(tzinfo=UTC)
+            plant.advance_to(resume.astimezone(UTC))
+        event_sinks: list[Any] = [LoggingEventSink()]
+        reading_sinks: list[Any] = []
+        if record_events:
+            from sim.db_sinks import DatabaseEventSink
+
+            recorder = DatabaseEventSink(context.database())
+            recorder.register_machines([(m.id, m.line) for m in plant.machines])
+            event_sinks.append(recorder)
+            reading_sinks.append(recorder)
         try:
             asyncio.run(
                 serve(
                     config,
                     mqtt_url=settings.mqtt_url or DEFAULT_MQTT_URL,
                     hours=hours,
-                    event_sinks=[LoggingEventSink()],
+                    event_sinks=event_sinks,
+                    reading_sinks=reading_sinks,
+                    plant=plant,
                 )
             )
         except SimError as exc:
