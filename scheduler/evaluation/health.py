@@ -21,14 +21,6 @@ from models.risk import FailureRiskClassifier
 from models.rul import RulRegressor
 from sim import EngineRun
 
-_BOOSTER = {
-    "learning_rate": 0.1,
-    "num_leaves": 15,
-    "min_child_samples": 40,
-    "colsample_bytree": 0.5,
-    "n_jobs": 1,
-}
-
 
 @dataclass(frozen=True)
 class HealthScore:
@@ -69,11 +61,22 @@ class HealthModel:
         self.featurizer_ = CmapssFeaturizer(windows=(10, 30), ewm_spans=(10,), seed=self.seed)
         features = self.featurizer_.fit(frame).transform(frame)
         self.rul_ = RulRegressor(
-            n_estimators=self.n_estimators, quantile=0.1, seed=self.seed, **_BOOSTER
+            n_estimators=self.n_estimators,
+            learning_rate=0.1,
+            num_leaves=15,
+            min_child_samples=40,
+            colsample_bytree=0.5,
+            quantile=0.1,
+            seed=self.seed,
         ).fit(features, rul_target(frame))
         failing = rul_target(frame, cap=None) < self.horizon_cycles
         self.risk_ = FailureRiskClassifier(
-            n_estimators=self.n_estimators, seed=self.seed, **_BOOSTER
+            n_estimators=self.n_estimators,
+            learning_rate=0.1,
+            num_leaves=15,
+            min_child_samples=40,
+            colsample_bytree=0.5,
+            seed=self.seed,
         ).fit(features, failing.astype(int), groups=frame["unit"].to_numpy())
         return self
 
