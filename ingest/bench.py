@@ -48,7 +48,7 @@ SENSORS = 20
 WINDOW = 20  # unacknowledged QoS 1 messages per paho publisher (Mosquitto's Receive Maximum)
 CHUNK = 2_000  # messages per mosquitto_pub process: far below 65,535 packet ids
 BACKLOG = 10_000  # messages published but not yet committed (and at most BACKLOG_READINGS)
-BACKLOG_READINGS = 100_000
+BACKLOG_READINGS = 400_000
 
 
 def _publish(

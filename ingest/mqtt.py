@@ -39,6 +39,7 @@ from ingest.config import MqttSourceConfig, SubscriptionConfig
 from ingest.decoders import decode
 from ingest.errors import IngestConfigError, PipelineStopped
 from ingest.metrics import CollectorMetrics
+from ingest.mqtt_client import BufferedClient
 from ingest.pipeline import Pipeline
 from ingest.sparkplug import SparkplugDecoder, SparkplugResult
 from ingest.topics import TopicTemplate
@@ -72,7 +73,7 @@ class MqttCollector:
     def _make_client(self) -> mqtt.Client:
         c = self.config
         v5 = c.protocol == "5"
-        client = mqtt.Client(
+        client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=c.effective_client_id,
             clean_session=None if v5 else c.clean_start,
