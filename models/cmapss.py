@@ -103,7 +103,7 @@ class CmapssFeaturizer:
     constant; ``transform`` normalises sensors by regime and builds causal rolling features.
     """
 
-    windows: Sequence[int] = (5, 10, 20, 30)
+    windows: Sequence[int] = (10, 20, 30)
     ewm_spans: Sequence[int] = (10, 30)
     baseline_cycles: int = 20
     seed: int = 0
@@ -137,7 +137,7 @@ class CmapssFeaturizer:
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One row of features per input row (same order); ``unit`` and ``cycle`` excluded."""
+        """One row of features per input row, in input order; ``cycle`` (age) is one of them."""
         if self.means_ is None or self.stds_ is None:
             raise CmapssFormatError("CmapssFeaturizer.transform called before fit")
         frame = frame.reset_index(drop=True)

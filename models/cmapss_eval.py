@@ -22,8 +22,8 @@ from models.validation import RulMetrics, group_splits, rul_metrics
 log = logging.getLogger(__name__)
 
 CMAPSS_PARAMS: dict[str, object] = {
-    "n_estimators": 600,
-    "learning_rate": 0.03,
+    "n_estimators": 400,
+    "learning_rate": 0.05,
     "num_leaves": 15,
     "min_child_samples": 40,
     "subsample": 0.8,
