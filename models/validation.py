@@ -44,7 +44,7 @@ def group_time_splits(
     groups: object,
     times: object,
     n_splits: int = 4,
-    embargo: object = 0,
+    embargo: object = None,
     seed: int = 0,
 ) -> Iterator[Split]:
     """Forward-chaining folds, machines disjoint: train on the past, validate on what follows.
@@ -64,7 +64,8 @@ def group_time_splits(
         in_block = (stamp >= start).to_numpy() & (
             (stamp <= end) if k == n_splits - 1 else (stamp < end)
         ).to_numpy()
-        before = (stamp < start - embargo).to_numpy()
+        limit = start if embargo is None else start - embargo
+        before = (stamp < limit).to_numpy()
         yield np.flatnonzero(before & (folds != k)), np.flatnonzero(in_block & (folds == k))
 
 

@@ -82,3 +82,6 @@ def test_group_time_splits_train_on_the_past_only() -> None:
         assert len(train) and len(test)
         assert not set(machines[train]) & set(machines[test])
         assert times.iloc[train].max() < times.iloc[test].min() - embargo
+    plain = list(group_time_splits(machines, times, n_splits=4, seed=0))
+    assert all(times.iloc[tr].max() < times.iloc[te].min() for tr, te in plain)
+    assert sum(len(tr) for tr, _ in plain) > sum(len(tr) for tr, _ in folds)
