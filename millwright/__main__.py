@@ -1,0 +1,5 @@
+"""``python -m millwright``: the same CLI as the ``millwright`` script."""
+
+from millwright.cli import main
+
+main()
