@@ -78,6 +78,8 @@ from ingest.records import DeadLetter, MachineEvent, StatusChange
 from ingest.sink import ReadingSink
 from millwright.storage import DatabaseUnavailable, Reading, ReadingColumns, WriteResult
 
+__all__ = ["Callback", "Pipeline", "Row", "to_epoch_us"]
+
 log = logging.getLogger(__name__)
 
 Row = tuple[str, str, int, float, int]  # machine, sensor, ts (µs since epoch, UTC), value, quality

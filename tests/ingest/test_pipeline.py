@@ -241,3 +241,20 @@ def test_metrics_and_health_endpoint(tmp_path: Path) -> None:
     assert "millwright_ingest_source_lag_seconds" in text
     assert "millwright_ingest_buffer_oldest_age_seconds" in text
     assert health["ok"] is True and health["database_up"] is True
+
+
+def test_public_api_is_pinned() -> None:
+    import ingest.pipeline
+
+    assert ingest.pipeline.__all__ == ["Callback", "Pipeline", "Row", "to_epoch_us"]
+    for name in (
+        "start",
+        "stop",
+        "submit",
+        "submit_rows",
+        "dead_letter",
+        "record_event",
+        "set_machine_status",
+        "health",
+    ):
+        assert callable(getattr(Pipeline, name)), name
