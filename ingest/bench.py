@@ -340,7 +340,7 @@ def run_mqtt_benchmark(
     messages: int = 200_000,
     batched_readings: int = 2_000_000,
     batch: int = 500,
-    publishers: int = 2,
+    publishers: int = 4,
     data_dir: Path | None = None,
     writer_rows: int = 500_000,
 ) -> dict[str, Any]:

@@ -52,7 +52,7 @@ def bench_mqtt(
         int, typer.Option(help="Readings to publish in batched JSON messages.")
     ] = 2_000_000,
     batch: Annotated[int, typer.Option(help="Readings per batched message.")] = 500,
-    publishers: Annotated[int, typer.Option(help="Publisher processes.")] = 2,
+    publishers: Annotated[int, typer.Option(help="Concurrent publisher processes.")] = 4,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """End-to-end MQTT → database throughput through the real broker, with loss counted."""
