@@ -14,6 +14,12 @@ dead-lettered (cut). With MQTT 3.1.1 the broker's own in-flight limit applies (M
 ``max_inflight_messages``, 20 by default — raise it, since acknowledgements wait for the
 batch commit).
 
+Back-pressure: when the pipeline holds ``max_pending_readings`` (database down and buffer
+full under ``stop_acknowledging``), ``on_message`` blocks, so paho stops reading and TCP
+pushes back on the broker; if that lasts beyond the keep-alive the broker drops the
+connection and re-delivers the unacknowledged messages after the reconnect (no loss, the
+writer ignores the duplicates).
+
 The per-message path is deliberately short (topic match from a cache, one decode, one
 append under the pipeline's lock); everything heavier runs on the pipeline's writer thread.
 """
