@@ -106,10 +106,14 @@ def run_ingest_benchmark(database: Database, *, rows: int = 1_000_000) -> dict[s
     _reset_table(database)
     started = time.perf_counter()
     for payload in payloads:
-        with database.connection() as conn, conn.cursor() as cur, cur.copy(
-            "COPY bench_readings (ts, machine_id, sensor_id, value, quality)"
-            " FROM STDIN (FORMAT BINARY)"
-        ) as copy:
+        with (
+            database.connection() as conn,
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY bench_readings (ts, machine_id, sensor_id, value, quality)"
+                " FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
             copy.write(payload)
     copy_s = time.perf_counter() - started
     with database.connection() as conn:

@@ -224,10 +224,14 @@ class ReadingsWriter:
         with self._database.connection() as conn:
             if not self._recent_conflict:
                 try:
-                    with conn.transaction(), conn.cursor() as cur, cur.copy(
-                        f"COPY {self._table} (ts, machine_id, sensor_id, value, quality)"
-                        " FROM STDIN (FORMAT BINARY)"
-                    ) as copy:
+                    with (
+                        conn.transaction(),
+                        conn.cursor() as cur,
+                        cur.copy(
+                            f"COPY {self._table} (ts, machine_id, sensor_id, value, quality)"
+                            " FROM STDIN (FORMAT BINARY)"
+                        ) as copy,
+                    ):
                         copy.write(payload)
                     return rows
                 except psycopg.errors.UniqueViolation:
