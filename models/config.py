@@ -46,3 +46,26 @@ class ModelsConfig(BaseModel):
     top_k: int = Field(default=5, ge=1, le=100, description="Contributing features kept per score.")
     drift_bins: int = Field(default=10, ge=2, le=100, description="PSI bins (training quantiles).")
     lightgbm: LightGBMParams = Field(default_factory=LightGBMParams)
+    validation_machines: float = Field(
+        default=0.25, gt=0.0, lt=1.0, description="Share of machines held out for validation."
+    )
+    validation_tail: float = Field(
+        default=0.3,
+        gt=0.0,
+        lt=1.0,
+        description="Share of the time range, at its end, that validates (training is before).",
+    )
+    rul_cap_hours: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="Cap RUL targets here; censored rows that lived past it then count as the cap.",
+    )
+    promotion_rmse_tolerance: float = Field(
+        default=0.05,
+        ge=0.0,
+        description="A candidate may be this much (relative) worse in RUL RMSE and still win.",
+    )
+    explain: Literal["path", "shap"] = Field(
+        default="path",
+        description="Top features by tree-path attribution (fast) or exact TreeSHAP (slow).",
+    )

@@ -1,0 +1,105 @@
+"""Fast per-row feature attributions for a LightGBM booster: tree-path (Saabas) contributions.
+
+Exact TreeSHAP (``pred_contrib=True``) costs O(trees x leaves x depth^2) per row: about a
+second for 1,000 machines and 300 trees on two cores, several times the rest of scoring. Path
+attribution credits each split on the row's decision path with the change of the node value
+it causes (``value(child) - value(parent)``) to the split's feature. Which leaf a row reaches
+decides everything, so each leaf's contribution vector is computed once per model, and a batch
+costs one ``pred_leaf`` call (LightGBM's own traversal, missing values included) plus one
+sparse matrix product. Like SHAP the contributions of a row plus the bias sum exactly to the
+raw score; unlike SHAP they favour features split near the leaves, which is fine for naming
+the top drivers to people and is why exact SHAP stays available (``explain = "shap"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from lightgbm import Booster
+
+
+class PathAttribution:
+    """Per-leaf contribution table of one booster; :meth:`contributions` for a batch."""
+
+    def __init__(self, booster: Booster) -> None:
+        dump = booster.dump_model()
+        self.n_features = int(dump["max_feature_idx"]) + 1
+        rows: list[int] = []
+        cols: list[int] = []
+        values: list[float] = []
+        offsets: list[int] = []
+        bias = 0.0
+        total = 0
+        for tree in dump["tree_info"]:
+            offsets.append(total)
+            root = tree["tree_structure"]
+            bias += float(root.get("internal_value", root.get("leaf_value", 0.0)))
+            for leaf, path in _leaf_paths(root):
+                for feature, delta in path:
+                    rows.append(total + leaf)
+                    cols.append(feature)
+                    values.append(delta)
+            total += int(tree["num_leaves"])
+        self.bias = bias
+        self._offsets = np.asarray(offsets, dtype=np.int64)
+        self._table = sp.csr_matrix(
+            (values, (rows, cols)), shape=(max(total, 1), self.n_features), dtype=np.float64
+        )
+        self._booster = booster
+
+    def contributions(self, matrix: np.ndarray) -> np.ndarray:
+        """(rows, features) contributions in the booster's raw units; add :attr:`bias` to get
+        the raw score."""
+        leaves = np.asarray(self._booster.predict(matrix, pred_leaf=True), dtype=np.int64)
+        leaves = leaves.reshape(len(matrix), -1) + self._offsets[None, :]
+        n, trees = leaves.shape
+        incidence = sp.csr_matrix(
+            (np.ones(n * trees), leaves.reshape(-1), np.arange(0, n * trees + 1, trees)),
+            shape=(n, self._table.shape[0]),
+        )
+        return np.asarray((incidence @ self._table).toarray())
+
+
+def _leaf_paths(root: dict[str, Any]) -> list[tuple[int, list[tuple[int, float]]]]:
+    """(leaf index, [(feature, value change)]) for every leaf, iteratively (deep trees)."""
+    out: list[tuple[int, list[tuple[int, float]]]] = []
+    stack: list[tuple[dict[str, Any], list[tuple[int, float]]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        if "leaf_index" in node or "split_feature" not in node:
+            out.append((int(node.get("leaf_index", 0)), path))
+            continue
+        feature, value = int(node["split_feature"]), float(node["internal_value"])
+        for side in ("left_child", "right_child"):
+            child = node[side]
+            child_value = float(child.get("internal_value", child.get("leaf_value", 0.0)))
+            stack.append((child, [*path, (feature, child_value - value)]))
+    return out
+
+
+def top_k(
+    contributions: np.ndarray, values: np.ndarray, names: list[str] | tuple[str, ...], k: int
+) -> list[list[dict[str, float | str | None]]]:
+    """The ``k`` largest absolute contributions of each row, largest first, as JSON-ready
+    ``{"feature", "contribution", "value"}`` dicts (ties broken by column order)."""
+    k = max(1, min(k, contributions.shape[1]))
+    order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :k]
+    rows = np.arange(len(contributions))[:, None]
+    picked_contribution = contributions[rows, order].tolist()
+    picked_value = values[rows, order]
+    picked_value = np.where(np.isfinite(picked_value), picked_value, np.nan).tolist()
+    return [
+        [
+            {
+                "feature": names[j],
+                "contribution": round(c, 6),
+                "value": None if v != v else v,  # NaN (a silent sensor) is JSON null
+            }
+            for j, c, v in zip(order_row, c_row, v_row, strict=True)
+        ]
+        for order_row, c_row, v_row in zip(
+            order.tolist(), picked_contribution, picked_value, strict=True
+        )
+    ]
