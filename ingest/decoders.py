@@ -16,6 +16,12 @@ guessing its zone would silently shift data by hours.
 
 Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.pipeline`). A batch
 with some bad items keeps its good readings and reports one reason for the rest.
+
+The columnar shape is decoded straight into numpy columns (:class:`ReadingColumns`, in
+``Decoded.columns``) when every value is a finite number and the lists line up — one numpy
+call per message instead of a Python tuple per reading, which is what keeps batched JSON
+above 150,000 readings/s. Anything unusual falls back to the per-value path, which gives the
+exact reason; ``Decoded.rows`` returns rows either way.
 """
 
 from __future__ import annotations
@@ -26,8 +32,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+
 from ingest.pipeline import Row, to_epoch_us
-from millwright.storage import Quality
+from millwright.storage import Quality, ReadingColumns
 
 _MIN_US = 0
 _MAX_US = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z
@@ -43,10 +51,30 @@ class _Bad(Exception):
 
 @dataclass(slots=True)
 class Decoded:
-    """What one payload produced: readings, and a reason when (part of) it was unusable."""
+    """What one payload produced: readings, and a reason when (part of) it was unusable.
 
-    rows: list[Row] = field(default_factory=list)
+    Readings are either ``items`` (row tuples) or, from the columnar fast path, ``columns``;
+    ``rows`` gives row tuples in both cases (collectors submit ``columns`` when present)."""
+
+    items: list[Row] = field(default_factory=list)
     reason: str | None = None
+    columns: ReadingColumns | None = None
+
+    @property
+    def rows(self) -> list[Row]:
+        c = self.columns
+        if c is None:
+            return self.items
+        return list(
+            zip(
+                c.machine.tolist(),
+                c.sensor.tolist(),
+                c.ts.astype("datetime64[us]").view(np.int64).tolist(),
+                c.value.tolist(),
+                c.quality.tolist(),
+                strict=True,
+            )
+        )
 
 
 def decode(
@@ -141,6 +169,9 @@ def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decode
     reasons: list[str] = []
     if isinstance(ts, list):  # columnar: many timestamps, a list of values per sensor
         times = [_timestamp(t) for t in ts]
+        fast = _columnar(m, values, times, quality)
+        if fast is not None:
+            return Decoded(columns=fast)
         for sensor, column in values.items():
             try:
                 s = _name(sensor, "sensor")
@@ -162,6 +193,33 @@ def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decode
         except _Bad as exc:
             reasons.append(f"values[{sensor!r}]: {exc}")
     return Decoded(rows, _summary(reasons, len(values)))
+
+
+def _columnar(
+    machine: str, values: dict[Any, Any], times: list[int], quality: int
+) -> ReadingColumns | None:
+    """The columnar shape as numpy columns in one go, or None when anything is unusual
+    (ragged or non-numeric lists, non-finite values, bad names): the per-value path then
+    decodes it and says exactly what was wrong. Same rows, same order (sensor by sensor)."""
+    try:
+        sensors = [_name(s, "sensor") for s in values]
+        grid = np.array(list(values.values()))
+    except (_Bad, ValueError, OverflowError, TypeError):
+        return None
+    # ints and floats (and bools, which _value reads as 1.0/0.0); str/object/nested: slow path
+    if grid.dtype.kind not in "biuf" or grid.shape != (len(sensors), len(times)):
+        return None
+    value = grid.astype(np.float64).ravel()
+    if not np.isfinite(value).all():
+        return None
+    n = len(value)
+    return ReadingColumns(
+        machine=np.array([machine], dtype=object).repeat(n),  # 10x cheaper than np.full
+        sensor=np.repeat(np.array(sensors, dtype=object), len(times)),
+        ts=np.tile(np.array(times, dtype=np.int64), len(sensors)).view("datetime64[us]"),
+        value=value,
+        quality=np.full(n, quality, dtype=np.int16),
+    )
 
 
 def _name(value: Any, what: str) -> str:

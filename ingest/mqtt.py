@@ -239,11 +239,14 @@ class MqttCollector:
             sensor=fields.get("sensor") or sub.sensor,
             receive_us=receive_us,
         )
-        if decoded.reason is None:
-            pipeline.submit_rows(self.name, decoded.rows, ack)
+        if decoded.columns is not None:  # columnar fast path (never carries a reason)
+            pipeline.submit(self.name, decoded.columns, ack)
             return
-        if decoded.rows:
-            pipeline.submit_rows(self.name, decoded.rows)
+        if decoded.reason is None:
+            pipeline.submit_rows(self.name, decoded.items, ack)
+            return
+        if decoded.items:
+            pipeline.submit_rows(self.name, decoded.items)
         pipeline.dead_letter(self.name, topic, payload, decoded.reason, ack)
 
     def _sparkplug_message(self, topic: str, payload: bytes, receive_us: int, ack: Any) -> None:

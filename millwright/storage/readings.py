@@ -191,25 +191,43 @@ class ReadingsWriter:
             log.warning("rejected %d of %d readings (first: %s)", len(rejected), n, rejected[0])
         if not good.any():
             return WriteResult(n, 0, rejected)
-        payload = encode_readings(
-            columns.ts[good],
-            machine_ids[good],
-            sensor_ids[good],
-            columns.value[good],
-            columns.quality[good],
-        )
-        inserted = self._copy_and_insert(payload, int(good.sum()))
+        if rejected:
+            payload = encode_readings(
+                columns.ts[good],
+                machine_ids[good],
+                sensor_ids[good],
+                columns.value[good],
+                columns.quality[good],
+            )
+        else:  # the common case: no copies of the columns
+            payload = encode_readings(
+                columns.ts, machine_ids, sensor_ids, columns.value, columns.quality
+            )
+        inserted = self._copy_and_insert(payload, n - len(rejected))
         return WriteResult(n, inserted, rejected)
 
     def _resolve_ids(
         self, columns: ReadingColumns, reasons: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        keys = pd.MultiIndex.from_arrays([columns.machine, columns.sensor])
-        codes, uniques = pd.factorize(keys)
-        unique_keys = [(str(m), str(s)) for m, s in uniques]
-        known = self._sources.ids(unique_keys)
-        machine_of = np.array([known.get(k, (-1, -1))[0] for k in unique_keys], dtype=np.int32)
-        sensor_of = np.array([known.get(k, (-1, -1))[1] for k in unique_keys], dtype=np.int32)
+        # factorize each name column (fast string hashing), then the pair as one int64 code:
+        # several times cheaper per row than factorizing a MultiIndex of tuples
+        machine_codes, machines = pd.factorize(columns.machine)
+        sensor_codes, sensors = pd.factorize(columns.sensor)
+        per_machine = max(len(sensors), 1)
+        pair = machine_codes.astype(np.int64) * per_machine + sensor_codes
+        missing = (machine_codes < 0) | (sensor_codes < 0)  # None/NaN names
+        if missing.any():
+            pair[missing] = -1  # factorize's missing marker: code -1, not a key
+            reasons[missing & np.equal(reasons, None)] = "missing machine or sensor name"
+        codes, unique_pairs = pd.factorize(pair, use_na_sentinel=False)
+        unique_keys = [
+            (str(machines[p // per_machine]), str(sensors[p % per_machine])) if p >= 0 else None
+            for p in unique_pairs.tolist()
+        ]
+        known = self._sources.ids([k for k in unique_keys if k is not None])
+        ids = [known.get(k, (-1, -1)) if k is not None else (-1, -1) for k in unique_keys]
+        machine_of = np.array([i[0] for i in ids], dtype=np.int32)
+        sensor_of = np.array([i[1] for i in ids], dtype=np.int32)
         machine_ids = machine_of[codes]
         sensor_ids = sensor_of[codes]
         unknown = (machine_ids < 0) & np.equal(reasons, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -229,3 +230,53 @@ def test_fuzz_sparkplug_never_crashes(data: st.DataObject, kind: str) -> None:
     result = dec.decode(topic, _mutate(data, payload), RX)
     for row in result.rows:
         assert math.isfinite(row[3]) and isinstance(row[2], int)
+
+
+def test_columnar_shape_decodes_to_numpy_columns() -> None:
+    doc = {"ts": [MS, MS + 1, MS + 2], "values": {"a": [1, 2.5, True], "b": [4, 5, 6]}}
+    d = decode(json.dumps(doc).encode(), "json", machine="m", sensor=None, receive_us=RX)
+    assert d.columns is not None and d.reason is None and len(d.columns) == 6
+    assert d.rows[:3] == [
+        ("m", "a", MS * 1000, 1.0, 0),
+        ("m", "a", (MS + 1) * 1000, 2.5, 0),
+        ("m", "a", (MS + 2) * 1000, 1.0, 0),
+    ]
+    # anything unusual takes the per-value path, which names the problem
+    bad = {"ts": [MS, MS + 1], "values": {"a": [1, "x"], "b": [1, 2]}}
+    slow = decode(json.dumps(bad).encode(), "json", machine="m", sensor=None, receive_us=RX)
+    assert slow.columns is None and ("m", "b", MS * 1000, 1.0, 0) in slow.rows
+    assert slow.reason is not None and "values['a']" in slow.reason
+
+
+_CELL = (
+    st.integers(-(2**70), 2**70)
+    | st.floats()
+    | st.booleans()
+    | st.none()
+    | st.text(max_size=3)
+    | st.lists(st.integers(), max_size=2)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(MS - 10**6, MS + 10**6), max_size=4),
+    st.dictionaries(
+        st.sampled_from(["a", "b", "c", ""]),
+        st.lists(st.integers(0, 10**6) | st.floats(allow_nan=False), max_size=4)
+        | st.lists(_CELL, max_size=4),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_columnar_fast_path_matches_the_per_value_path(
+    ts: list[int], values: dict[str, list[object]]
+) -> None:
+    payload = json.dumps({"ts": ts, "values": values}).encode()
+    fast = decode(payload, "json", machine="m", sensor=None, receive_us=RX)
+    with patch("ingest.decoders._columnar", return_value=None):
+        slow = decode(payload, "json", machine="m", sensor=None, receive_us=RX)
+    assert fast.rows == slow.rows
+    assert fast.reason == slow.reason
+    if fast.columns is not None:
+        assert fast.reason is None and not fast.items

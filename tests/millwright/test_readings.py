@@ -99,3 +99,41 @@ def test_frame_round_trip_with_machine_and_sensor_filters(database: Database) ->
     assert len(out) == 500
     assert out["value"].tolist() == list(np.arange(0, n, 2, dtype=float))
     assert str(out["ts"].dt.tz) == "UTC"
+
+
+def test_ids_resolved_per_machine_and_sensor_pair_in_a_mixed_batch(database: Database) -> None:
+    """Sensor names repeat across machines and rows arrive interleaved: every row must land
+    on its own (machine, sensor) pair."""
+    rng = np.random.default_rng(3)
+    pairs = [(f"mx-{m}", f"s{s}") for m in range(4) for s in range(5)]
+    order = rng.permutation(np.repeat(np.arange(len(pairs)), 3))
+    readings = [
+        Reading(pairs[k][0], pairs[k][1], T0 + timedelta(seconds=i), float(i))
+        for i, k in enumerate(order)
+    ]
+    writer = ReadingsWriter(database)
+    assert writer.write(readings).inserted == len(readings)
+    ids = writer.sources.ids(pairs)
+    by_ids = {v: k for k, v in ids.items()}
+    frame = read_readings(database, start=T0, end=T0 + timedelta(days=1))
+    got = {
+        (by_ids[(int(m), int(s))], int(v))
+        for m, s, v in zip(frame["machine_id"], frame["sensor_id"], frame["value"], strict=True)
+    }
+    assert got == {(pairs[k], i) for i, k in enumerate(order)}
+
+
+def test_missing_names_in_columns_are_rejected_not_registered(database: Database) -> None:
+    frame = pd.DataFrame(
+        {
+            "machine": ["press-1", None, "press-1"],
+            "sensor": ["s0", "s0", np.nan],
+            "ts": [T0, T0, T0 + timedelta(seconds=1)],
+            "value": [1.0, 2.0, 3.0],
+        }
+    )
+    result = ReadingsWriter(database).write(frame)
+    assert (result.inserted, [r.index for r in result.rejected]) == (1, [1, 2])
+    assert {r.reason for r in result.rejected} == {"missing machine or sensor name"}
+    names = database.execute("SELECT name FROM machines ORDER BY name")
+    assert [n for (n,) in names] == ["press-1"]
