@@ -38,7 +38,9 @@ TREND_ROW_PX = 150
 
 
 def _base(fig: go.Figure, height: int | None = None) -> go.Figure:
-    fig.update_layout(template=theme.plotly_template(), height=height, uirevision="keep")
+    fig.update_layout(
+        template=theme.plotly_template(), height=height, autosize=True, uirevision="keep"
+    )
     return fig
 
 
@@ -107,6 +109,7 @@ def trends_figure(
     layout: dict[str, Any] = {
         "template": theme.plotly_template().to_plotly_json(),
         "height": height,
+        "autosize": True,
         "uirevision": "keep",
         "hovermode": "closest",
         "showlegend": False,
@@ -155,7 +158,7 @@ def trends_figure(
              "<br>avg %{y:.4g}<extra></extra>"},
         ]  # fmt: skip
     if events is not None and not events.empty:
-        layout["shapes"] = _event_lines(events, len(sensors))
+        layout["shapes"] = _event_lines(events, min(columns, len(sensors)))
     return {"data": data, "layout": layout}
 
 
@@ -182,15 +185,21 @@ def _cell(index: int, columns: int, rows: int, height: int) -> tuple[list[float]
     return [x0, x0 + width], [max(0.0, y1 - tall), y1]
 
 
-def _event_lines(events: pd.DataFrame, panels: int) -> list[dict[str, Any]]:
+def _event_lines(events: pd.DataFrame, columns: int) -> list[dict[str, Any]]:
+    """One dotted line per event and column of panels, top to bottom of the figure.
+
+    Every x axis matches the first, so a line on a column's top axis sits at the same time in
+    each panel below it: ``columns`` shapes per event instead of one per panel, which for
+    twenty sensors is a tenth of the shapes to draw.
+    """
     marked = events[events["kind"].isin(MARKED_KINDS)]
     shapes = []
     for ts, kind in zip(utc_strings(marked["ts"]), marked["kind"], strict=True):
-        for axis in range(1, panels + 1):
-            suffix = "" if axis == 1 else str(axis)
+        for column in range(columns):
+            suffix = "" if column == 0 else str(column + 1)
             shapes.append({
-                "type": "line", "xref": f"x{suffix}", "yref": f"y{suffix} domain",
-                "x0": ts, "x1": ts, "y0": 0, "y1": 1,
+                "type": "line", "xref": f"x{suffix}", "yref": "paper",
+                "x0": ts, "x1": ts, "y0": 0, "y1": 1, "layer": "below",
                 "line": {"color": MARKED_KINDS[kind], "width": 1.5, "dash": "dot"},
             })  # fmt: skip
     return shapes

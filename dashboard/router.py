@@ -7,12 +7,14 @@ process-wide registry, and several dashboards may share a process (tests, `millw
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from dash import Dash, Input, Output, dcc, html
 
 from dashboard import auth, queries
+from dashboard.callbacks.machine import machine_view
 from dashboard.context import DashboardContext
 from dashboard.downsample import parse_range
 from dashboard.layouts import alerts, machine, overview, schedule
@@ -43,7 +45,11 @@ def render_page(
         query = parse_qs((search or "").lstrip("?"))
         label, _ = parse_range((query.get("range") or [""])[0])
         sensors = queries.machine_sensors(context.database, int(found["id"]))
-        return machine.layout(found, sensors, label)
+        # The first view comes with the page, so its charts mount drawn (`machine.layout`).
+        view = machine_view(
+            context, parts[1], label, [int(s) for s in sensors["id"]], datetime.now(UTC)
+        )
+        return machine.layout(found, sensors, label, view)
     return html.Div(
         className="not-found",
         children=[

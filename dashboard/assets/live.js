@@ -33,4 +33,29 @@
   }
 
   window.setInterval(check, 1000);
+
+  // A machine page opened directly arrives with its charts' data in the routed layout; fetch
+  // and compile plotly.js meanwhile, instead of after it (dcc.Graph uses window.Plotly when
+  // it is there, else loads the same URL itself).
+  var dashConfig = document.getElementById("_dash-config");
+  if (!window.Plotly && dashConfig && /\/machine\/[^/]+\/?$/.test(window.location.pathname)) {
+    var prefix = JSON.parse(dashConfig.textContent).requests_pathname_prefix || "/";
+    var script = document.createElement("script");
+    script.src = prefix + "_dash-component-suites/plotly/package_data/plotly.min.js";
+    script.async = true;
+    document.head.appendChild(script);
+  }
+
+  // Charts are drawn at their panel's width (figures autosize; dcc.Graph is not responsive, so
+  // a chart is not drawn a second time on arrival): fit them again when the window changes.
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(function () {
+      if (!window.Plotly) { return; }
+      document.querySelectorAll(".js-plotly-plot").forEach(function (gd) {
+        if (gd.offsetParent !== null) { window.Plotly.Plots.resize(gd).catch(function () {}); }
+      });
+    }, 150);
+  });
 })();

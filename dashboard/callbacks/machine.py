@@ -98,6 +98,7 @@ def register(app: Dash, context: DashboardContext) -> None:
         Input("machine-range", "value"),
         Input("machine-sensors", "value"),
         State("machine-name", "data"),
+        prevent_initial_call=True,  # the page arrives with its first view (`router`)
     )
     @keep_last_on_outage
     def _refresh(

@@ -8,7 +8,7 @@ sensors arrives as a few thousand points.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from dash import dcc, html
@@ -18,10 +18,30 @@ from dashboard.downsample import RANGES
 from dashboard.layouts.common import age, fmt_age, fmt_hours, fmt_pct, fmt_ts
 from dashboard.theme import RiskLevel, risk_level
 
-GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": True}
+if TYPE_CHECKING:
+    from dashboard.callbacks.machine import MachineView
+
+# Not responsive: in that mode dcc.Graph fits each chart to its box again right after drawing
+# it, a second full draw of the twenty trend panels, and trades the figures' heights for the
+# box's. Figures autosize to their panel's width when drawn; `assets/live.js` fits them again
+# when the window changes size.
+GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": False}
 
 
-def layout(machine: dict[str, Any], sensors: pd.DataFrame, range_label: str) -> html.Div:
+def layout(
+    machine: dict[str, Any],
+    sensors: pd.DataFrame,
+    range_label: str,
+    view: MachineView | None = None,
+) -> html.Div:
+    """The machine page; with ``view`` (what the refresh callback would send first) the page
+    arrives drawn: its charts mount with their figures instead of mounting empty and being
+    filled by a second request, and the refresh callback then runs on the tick and on the
+    range and sensor pickers only."""
+
+    def first(name: str, prop: str = "figure") -> dict[str, Any]:
+        return {prop: getattr(view, name)} if view is not None else {}
+
     options: list[dict[str, Any]] = [
         {"label": f"{r.name} [{r.unit}]" if r.unit else str(r.name), "value": int(r.id)}
         for r in sensors.itertuples(index=False)
@@ -40,7 +60,7 @@ def layout(machine: dict[str, Any], sensors: pd.DataFrame, range_label: str) -> 
                     ),
                 ],
             ),
-            html.Div(id="machine-header", className="summary"),
+            html.Div(id="machine-header", className="summary", **first("header", "children")),
             html.Div(
                 className="controls",
                 children=[
@@ -68,7 +88,7 @@ def layout(machine: dict[str, Any], sensors: pd.DataFrame, range_label: str) -> 
                         className="panel",
                         children=[
                             html.H2("Risk and events", className="panel-title"),
-                            dcc.Graph(id="machine-risk", config=GRAPH_CONFIG),
+                            dcc.Graph(id="machine-risk", config=GRAPH_CONFIG, **first("risk")),
                         ],
                     ),
                     html.Section(
@@ -77,8 +97,12 @@ def layout(machine: dict[str, Any], sensors: pd.DataFrame, range_label: str) -> 
                             html.H2(
                                 "Top contributing features (latest score)", className="panel-title"
                             ),
-                            html.Div(id="machine-score", className="muted"),
-                            dcc.Graph(id="machine-features", config=GRAPH_CONFIG),
+                            html.Div(
+                                id="machine-score", className="muted", **first("score", "children")
+                            ),
+                            dcc.Graph(
+                                id="machine-features", config=GRAPH_CONFIG, **first("features")
+                            ),
                         ],
                     ),
                 ],
@@ -87,12 +111,14 @@ def layout(machine: dict[str, Any], sensors: pd.DataFrame, range_label: str) -> 
                 className="panel",
                 children=[
                     html.H2(
-                        id="machine-trends-title", className="panel-title", children="Sensor trends"
+                        id="machine-trends-title",
+                        className="panel-title",
+                        children=view.trends_title if view is not None else "Sensor trends",
                     ),
-                    dcc.Graph(id="machine-trends", config=GRAPH_CONFIG),
+                    dcc.Graph(id="machine-trends", config=GRAPH_CONFIG, **first("trends")),
                 ],
             ),
-            html.Div(id="machine-stamp"),
+            html.Div(id="machine-stamp", **first("stamp", "children")),
         ],
     )
 

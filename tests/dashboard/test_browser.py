@@ -83,6 +83,15 @@ def page_text(driver: WebDriver) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
+def trends_width(driver: WebDriver) -> float:
+    return float(
+        driver.execute_script(
+            "return document.querySelector('#machine-trends .main-svg')"
+            ".getBoundingClientRect().width"
+        )
+    )
+
+
 def post_callback(driver: WebDriver, url: str, payload: dict[str, Any]) -> dict[str, Any]:
     """POST a Dash callback from the page, with the browser's own session cookie."""
     script = """
@@ -136,6 +145,12 @@ def test_every_page_renders_the_seeded_plant(
     assert "85%" in browser.find_element(By.ID, "machine-header").text
     wait(browser, lambda d: "vibration_rms_1h" in d.find_element(By.ID, "machine-features").text)
     screenshot(browser, "machine")
+    # The charts are drawn to fit their panels, not watched (dcc.Graph responsive=False):
+    # assets/live.js fits them again when the window changes size.
+    before = trends_width(browser)
+    browser.set_window_size(1200, 1000)
+    wait(browser, lambda d: trends_width(d) < before - 200)
+    browser.set_window_size(1600, 1000)
 
     browser.find_element(By.ID, "nav-schedule").click()
     wait_for_page(browser, "schedule")
