@@ -124,11 +124,32 @@ def bench_ingest(
 
 
 @app.command()
-def demo(ctx: typer.Context) -> None:
+def demo(
+    ctx: typer.Context,
+    speed: Annotated[float, typer.Option(help="Plant seconds per wall second.")] = 1800.0,
+    machines: Annotated[int, typer.Option(min=3, max=200)] = 12,
+    seed: Annotated[int, typer.Option(help="Same seed, same plant.")] = 7,
+    history_days: Annotated[float, typer.Option(min=2, max=365)] = 21.0,
+    hours: Annotated[
+        float | None, typer.Option(help="Stop after this much live plant time (default: Ctrl-C).")
+    ] = None,
+    api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    dashboard_port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+) -> None:
     """Run the whole plant on embedded defaults, from simulator to dashboard."""
-    from millwright.demo import run_demo
+    from millwright.demo.plant import DemoOptions
+    from millwright.demo.run import run_demo
 
-    run_demo(app_context(ctx))
+    options = DemoOptions(
+        machines=machines,
+        seed=seed,
+        speed=speed,
+        history_days=history_days,
+        live_hours=hours,
+        api_port=api_port,
+        dashboard_port=dashboard_port,
+    )
+    run_demo(app_context(ctx), options)
 
 
 @app.command()
@@ -160,6 +181,15 @@ def web(
     typer.echo(f"dashboard: {addresses.dashboard}")
     stop.wait()
     servers.stop()
+
+
+@app.command()
+def worker(ctx: typer.Context) -> None:
+    """Compute features, score risk, raise alerts and replan on their cadences until SIGTERM."""
+    from millwright.worker import run_worker
+
+    context = app_context(ctx)
+    run_worker(context.settings, context.database())
 
 
 @users_app.command("add")

@@ -32,6 +32,7 @@ def worker_tasks(settings: Settings, database: Database) -> list[PeriodicTask]:
     from alerts.dispatcher import Dispatcher
     from alerts.service import evaluate_latest
     from features.jobs import FeatureJob
+    from models.registry import NoActiveModelError
     from models.scoring import score_latest
     from scheduler.service import claim_next, request_schedule, solve_schedule, worker_name
 
@@ -49,8 +50,10 @@ def worker_tasks(settings: Settings, database: Database) -> list[PeriodicTask]:
             log.info("features: %d new rows through %s", result.written, result.through)
 
     def score() -> None:
-        written = score_latest(database, settings.models)
-        log.debug("scored %s machines", written)
+        try:
+            score_latest(database, settings.models)
+        except NoActiveModelError:
+            log.info("no active model yet: train one with `millwright train --promote`")
 
     def alerts() -> None:
         evaluate_latest(database, settings.alerts, public_url=settings.public_url, now=clock())

@@ -35,6 +35,9 @@ class SchedulerConfig(BaseModel):
     api_host: str = Field(default="127.0.0.1", description="`millwright serve` bind address.")
     api_port: int = Field(default=8000, ge=1, le=65535)
     api_max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Request limit.")
+    max_clock_skew_s: float = Field(
+        default=300.0, ge=0, description="Reported shop-floor times may run this far ahead."
+    )
     idempotency_ttl_hours: float = Field(default=24.0, gt=0, description="Keys kept this long.")
 
     def weights(self) -> ObjectiveWeights:

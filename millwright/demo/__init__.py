@@ -1,17 +1,6 @@
-"""``millwright demo``: the whole loop on embedded defaults (see :mod:`millwright.demo.run`)."""
+"""``millwright demo``: the simulated plant end to end on embedded defaults.
 
-from __future__ import annotations
-
-import typer
-
-from millwright.cli_groups import AppContext
-from millwright.storage.status import database_status
-
-
-def run_demo(context: AppContext) -> None:
-    """Bring up the (embedded) database, migrate it and print its status."""
-    status = database_status(context.database())
-    typer.echo(
-        f"database ready: schema version {status['schema_version']}, "
-        f"TimescaleDB {'active' if status['timescaledb'] else 'not available'}"
-    )
+``run`` orchestrates; ``plant`` sizes the plant and writes its settings; ``history`` records
+its past; ``model`` trains the first model; ``services`` runs the production services as
+child processes; ``mes`` and ``receiver`` play the MES and the maintenance team.
+"""

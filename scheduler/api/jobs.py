@@ -176,9 +176,14 @@ def cancel_operation(database: Database, external_id: str, seq: int) -> JobPubli
 
 
 def start_operation(
-    database: Database, external_id: str, seq: int, body: OperationStart
+    database: Database,
+    external_id: str,
+    seq: int,
+    body: OperationStart,
+    *,
+    max_skew: timedelta = CLOCK_SKEW,
 ) -> JobPublic:
-    at = _reported_time(body.at)
+    at = _reported_time(body.at, max_skew)
     with database.connection() as conn:
         job_id, _, op = _pending_operation(conn, external_id, seq)
         if body.machine not in {o.machine for o in op.options}:
@@ -208,9 +213,14 @@ def start_operation(
 
 
 def finish_operation(
-    database: Database, external_id: str, seq: int, body: OperationFinish
+    database: Database,
+    external_id: str,
+    seq: int,
+    body: OperationFinish,
+    *,
+    max_skew: timedelta = CLOCK_SKEW,
 ) -> JobPublic:
-    at = _reported_time(body.at)
+    at = _reported_time(body.at, max_skew)
     with database.connection() as conn:
         job_id = _job_id(conn, external_id)
         (job,) = _read_jobs(conn, [job_id])
@@ -241,11 +251,11 @@ def _detail(loc: str, message: str, kind: str = "value_error") -> dict[str, str]
     return {"loc": loc, "message": message, "type": kind}
 
 
-def _reported_time(at: datetime | None) -> datetime:
+def _reported_time(at: datetime | None, max_skew: timedelta = CLOCK_SKEW) -> datetime:
     now = datetime.now(UTC)
     if at is None:
         return now
-    if at > now + CLOCK_SKEW:
+    if at > now + max_skew:
         raise Invalid(
             f"reported time {at.isoformat()} is in the future",
             details=[_detail("body.at", "must not be in the future")],

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from scheduler.api import jobs
 from scheduler.api.auth import Planner, Reader, ShopFloor
@@ -82,15 +83,30 @@ def cancel_operation(external_id: ExternalIdPath, seq: SeqPath, db: DB, user: Pl
 
 @router.post("/{external_id}/operations/{seq}/start", dependencies=[IdempotencyKey])
 def start_operation(
-    external_id: ExternalIdPath, seq: SeqPath, body: OperationStart, db: DB, user: ShopFloor
+    external_id: ExternalIdPath,
+    seq: SeqPath,
+    body: OperationStart,
+    db: DB,
+    user: ShopFloor,
+    request: Request,
 ) -> JobPublic:
     """The shop floor started this step on a machine (planner or maintenance)."""
-    return jobs.start_operation(db, external_id, seq, body)
+    return jobs.start_operation(db, external_id, seq, body, max_skew=_skew(request))
 
 
 @router.post("/{external_id}/operations/{seq}/finish", dependencies=[IdempotencyKey])
 def finish_operation(
-    external_id: ExternalIdPath, seq: SeqPath, body: OperationFinish, db: DB, user: ShopFloor
+    external_id: ExternalIdPath,
+    seq: SeqPath,
+    body: OperationFinish,
+    db: DB,
+    user: ShopFloor,
+    request: Request,
 ) -> JobPublic:
     """The shop floor finished this step (planner or maintenance)."""
-    return jobs.finish_operation(db, external_id, seq, body)
+    return jobs.finish_operation(db, external_id, seq, body, max_skew=_skew(request))
+
+
+def _skew(request: Request) -> timedelta:
+    """How far ahead of the server's clock a reported time may be (shop-floor clock drift)."""
+    return timedelta(seconds=request.app.state.settings.scheduler.max_clock_skew_s)

@@ -1,0 +1,151 @@
+"""The demo's MES: submits orders and reports shop-floor progress through the real HTTP API,
+and passes the plan's maintenance tasks to the machines as maintenance orders over MQTT.
+
+Everything it does, a real MES and CMMS would do over the same interfaces.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import paho.mqtt.client as mqtt
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Machines that can do the same kind of work (a line, in the demo's plant)."""
+
+    name: str
+    machines: tuple[str, ...]
+
+
+@dataclass
+class DemoMes:
+    api_url: str
+    token: str
+    stages: tuple[Stage, ...]
+    seed: int = 0
+    orders_per_batch: int = 6
+    submitted: int = 0
+    _rng: random.Random = field(init=False)
+    _reported: set[tuple[str, int, str]] = field(default_factory=set)
+    _forwarded: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._client = httpx.Client(
+            base_url=self.api_url,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=30.0,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def submit_orders(self, now: datetime) -> int:
+        """A batch of orders released now, each routed through every stage, due in 1–3 days."""
+        created = 0
+        for _ in range(self.orders_per_batch):
+            self.submitted += 1
+            operations = []
+            for seq, stage in enumerate(self.stages):
+                eligible = self._rng.sample(stage.machines, k=min(2, len(stage.machines)))
+                hours = self._rng.uniform(1.5, 4.0)
+                operations.append(
+                    {
+                        "seq": seq,
+                        "name": f"{stage.name} step",
+                        "options": [
+                            {"machine": m, "duration_s": int(hours * 3600 * (1 + 0.15 * i))}
+                            for i, m in enumerate(eligible)
+                        ],
+                    }
+                )
+            order = {
+                "external_id": f"SO-{self.submitted:05d}",
+                "release_at": now.isoformat(),
+                "due_at": (now + timedelta(hours=self._rng.uniform(24, 72))).isoformat(),
+                "weight": round(self._rng.uniform(0.5, 2.0), 2),
+                "value": round(self._rng.uniform(500, 5000), 0),
+                "operations": operations,
+            }
+            response = self._client.post(
+                "/jobs", json=order, headers={"Idempotency-Key": order["external_id"]}
+            )
+            if response.status_code in (200, 201):
+                created += 1
+            else:
+                log.warning("order %s refused: %s", order["external_id"], response.text[:300])
+        return created
+
+    def request_plan(self) -> None:
+        response = self._client.post("/schedules", json={"time_limit_s": 5})
+        if response.status_code >= 400:
+            log.warning("reschedule refused: %s", response.text[:300])
+
+    def current_plan(self) -> dict[str, Any] | None:
+        response = self._client.get("/plan")
+        return response.json() if response.status_code == 200 else None
+
+    def report_progress(self, plan: dict[str, Any], now: datetime) -> int:
+        """Start and finish the planned operations whose time has come, as the floor would."""
+        reported = 0
+        for machine in plan.get("machines", []):
+            for item in machine["items"]:
+                if item["kind"] != "operation" or item["job"] is None:
+                    continue
+                start = datetime.fromisoformat(item["start_at"])
+                end = datetime.fromisoformat(item["end_at"])
+                for action, at in (("start", start), ("finish", end)):
+                    key = (item["job"], item["seq"], action)
+                    if at > now or key in self._reported:
+                        continue
+                    body: dict[str, Any] = {"at": at.isoformat()}
+                    if action == "start":
+                        body["machine"] = machine["machine"]
+                    response = self._client.post(
+                        f"/jobs/{item['job']}/operations/{item['seq']}/{action}", json=body
+                    )
+                    if response.status_code < 400 or response.status_code == 409:
+                        self._reported.add(key)
+                        reported += 1
+                    else:
+                        log.debug("could not %s %s/%s: %s", action, item["job"], item["seq"],
+                                  response.text[:200])  # fmt: skip
+                        break
+        return reported
+
+    def forward_maintenance(self, plan: dict[str, Any], publisher: mqtt.Client, topic: str) -> int:
+        """Send each planned maintenance task to its machine; a moved task moves the order."""
+        sent = 0
+        for machine in plan.get("machines", []):
+            for item in machine["items"]:
+                if item["kind"] != "maintenance":
+                    continue
+                name = machine["machine"]
+                if self._forwarded.get(name) == item["start_at"]:
+                    continue
+                duration_h = (
+                    datetime.fromisoformat(item["end_at"])
+                    - datetime.fromisoformat(item["start_at"])
+                ).total_seconds() / 3600
+                order = {
+                    "machine": name,
+                    "planned_at": item["start_at"],
+                    "order_id": f"plan-{name}",
+                    "duration_hours": max(duration_h, 0.1),
+                }
+                publisher.publish(topic, json.dumps(order), qos=1)
+                self._forwarded[name] = item["start_at"]
+                sent += 1
+                log.info("maintenance order for %s at %s", name, item["start_at"])
+                break  # the first task ahead on each machine is the one to order
+        return sent

@@ -1,0 +1,167 @@
+"""The demo plant: its size, pace and the configuration its services run with.
+
+The same TOML a site would write for production, generated for a simulated plant on
+loopback, so every service in the demo is the production service.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from sim.sensors import CMAPSS_SENSORS
+
+# The 14 C-MAPSS FD001 measurements that change with wear (the other 7 are flat).
+INFORMATIVE = (1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 16, 19, 20)
+DEMO_SENSORS = tuple(CMAPSS_SENSORS[i].id for i in INFORMATIVE)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    machines: int = 12
+    lines: int = 3
+    seed: int = 7
+    speed: float = 1800.0
+    history_days: float = 21.0
+    live_hours: float | None = None
+    order_every_hours: float = 12.0
+    api_port: int = 8000
+    dashboard_port: int = 8050
+
+    def __post_init__(self) -> None:
+        if self.machines < self.lines:
+            raise ValueError("the demo needs at least one machine per line.")
+        if self.speed <= 0 or self.history_days <= 0:
+            raise ValueError("speed and history_days must be positive.")
+
+
+@dataclass(frozen=True)
+class DemoEndpoints:
+    broker_host: str
+    broker_port: int
+    opcua_port: int
+    metrics_port: int
+    worker_health_port: int
+    webhook_url: str
+    webhook_secret: str
+
+
+def machines_by_line(options: DemoOptions) -> dict[str, list[str]]:
+    from sim.plant import layout
+
+    lines: dict[str, list[str]] = {}
+    for spec in layout(options.machines, options.lines):
+        lines.setdefault(spec.line, []).append(spec.id)
+    return lines
+
+
+def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime) -> dict[str, Any]:
+    """The settings every demo service runs with (written to TOML for the subprocesses)."""
+    lines = machines_by_line(options)
+    line_names = sorted(lines)
+    mqtt_lines, opcua_lines = line_names[:-1], line_names[-1:]
+    nodes = [
+        {
+            "browse_path": f"2:Plant/2:{machine}/2:{sensor}",
+            "machine": machine,
+            "sensor": sensor,
+        }
+        for line in opcua_lines
+        for machine in lines[line]
+        for sensor in DEMO_SENSORS
+    ]
+    return {
+        # Accelerated plant time runs ahead of the wall clock.
+        "max_future_seconds": 10 * 365 * 86_400,
+        "public_url": f"http://127.0.0.1:{options.dashboard_port}",
+        "sim": {
+            "machines": options.machines,
+            "lines": options.lines,
+            "seed": options.seed,
+            "speed": options.speed,
+            "start": start,
+            "mqtt_per_sensor": False,
+            "mqtt_batch": True,
+            "opcua_endpoint": f"opc.tcp://127.0.0.1:{endpoints.opcua_port}/millwright/",
+        },
+        "ingest": {
+            "metrics": {"port": endpoints.metrics_port},
+            "mqtt": [
+                {
+                    "name": "plant-mqtt",
+                    "host": endpoints.broker_host,
+                    "port": endpoints.broker_port,
+                    "client_id": "millwright-demo-collector",
+                    "subscriptions": [
+                        {"topic": f"plant/batch/{line}/{{machine}}/values", "format": "json"}
+                        for line in mqtt_lines
+                    ],
+                }
+            ],
+            "opcua": [
+                {
+                    "name": "plant-opcua",
+                    "endpoint": f"opc.tcp://127.0.0.1:{endpoints.opcua_port}/millwright/",
+                    "publishing_interval_ms": 250,
+                    "queue_size": 50,
+                    "nodes": nodes,
+                }
+            ],
+        },
+        # A 30-minute cadence keeps the first model's training under a minute on two cores.
+        "features": {"sensors": list(DEMO_SENSORS), "cadence_minutes": 30},
+        "models": {
+            "calibration": "sigmoid",
+            "lightgbm": {"n_estimators": 150, "n_jobs": 1, "colsample_bytree": 0.5},
+        },
+        "worker": {
+            "features_every_s": 2.0,
+            "score_every_s": 3.0,
+            "alerts_every_s": 2.0,
+            "reschedule_every_s": 15.0,
+            "solve_poll_s": 1.0,
+            "health_port": endpoints.worker_health_port,
+            "clock": "data",
+        },
+        "scheduler": {
+            "time_limit_s": 5.0,
+            "horizon_hours": 96.0,
+            "crew_size": 2,
+            "max_clock_skew_s": 10 * 365 * 86_400,
+        },
+        "alerts": {
+            "backoff_base_s": 1.0,
+            "backoff_max_s": 30.0,
+            "endpoints": [
+                {
+                    "name": "maintenance-team",
+                    "url": endpoints.webhook_url,
+                    "secrets": [endpoints.webhook_secret],
+                    "allow_private": True,
+                    "timeout_s": 5.0,
+                }
+            ],
+        },
+    }
+
+
+def write_config(config: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(tomli_w.dumps(config))
+    return path
+
+
+def history_window(options: DemoOptions, now: datetime) -> tuple[datetime, datetime]:
+    """(start of the recorded history, the moment the live plant takes over)."""
+    live = now.replace(minute=0, second=0, microsecond=0)
+    return live - timedelta(days=options.history_days), live
+
+
+def new_webhook_secret() -> str:
+    from alerts.signing import generate_secret
+
+    return generate_secret()
