@@ -28,8 +28,8 @@ def train_initial_model(
     promote(database, record.version)
     scored = score_latest(database, settings.models)
     metrics = training.metrics
-    auc = metrics.get("classifier", {}).get("roc_auc")
-    rmse = metrics.get("rul", {}).get("rmse")
+    auc = (metrics.get("classifier") or {}).get("roc_auc")
+    rmse = (metrics.get("rul") or {}).get("rmse")
     return (
         f"{features.written:,} feature rows; model {record.version}"
         f" (validation ROC-AUC {auc if auc is None else f'{auc:.3f}'},"
