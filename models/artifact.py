@@ -21,6 +21,7 @@ from lightgbm import Booster
 
 from models.attribution import PathAttribution, top_k
 from models.drift import FeatureReference
+from models.drift_table import DriftTable
 from models.errors import ModelInputError
 from models.lgbm import aligned_matrix
 from models.risk import FailureRiskClassifier
@@ -231,6 +232,11 @@ class ModelArtifact:
 
     def predict(self, X: pd.DataFrame) -> Predictions:
         return self.predict_matrix(self.matrix(X))
+
+    @cached_property
+    def drift_table(self) -> DriftTable:
+        """The drift reference as arrays (built on first use)."""
+        return DriftTable(self.reference, self.feature_names)
 
     @cached_property
     def _path_attribution(self) -> PathAttribution:

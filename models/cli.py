@@ -79,4 +79,10 @@ def eval_cmapss(
 
 def register(groups: CliGroups) -> None:
     """Add this package's commands to the CLI."""
+    from models import cli_models
+
     groups.eval.command("cmapss")(eval_cmapss)
+    groups.root.command("train")(cli_models.train_command)
+    groups.root.command("score")(cli_models.score_command)
+    groups.root.add_typer(cli_models.models_app, name="models")
+    groups.bench.command("scoring")(cli_models.bench_scoring)

@@ -28,7 +28,6 @@ from features.frames import latest_features
 from millwright.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig
-from models.drift import population_stability
 from models.registry import RegisteredModel, active_version, load_model
 
 log = logging.getLogger(__name__)
@@ -71,18 +70,20 @@ class ScoringResult:
 
 
 def drift_summary(
-    artifact: ModelArtifact, frame: pd.DataFrame, top: int = DRIFT_TOP
+    artifact: ModelArtifact, matrix: np.ndarray, top: int = DRIFT_TOP
 ) -> dict[str, Any]:
-    """PSI of each feature of ``frame`` against the training reference, summarised."""
-    psi = population_stability(artifact.reference, frame).sort_values(
+    """PSI of each feature of an aligned ``matrix`` against the training reference, summed up:
+    the largest PSI, the ``top`` most drifting features and how many shifted majorly."""
+    table = artifact.drift_table
+    psi = pd.Series(table.psi(matrix), index=table.names).sort_values(
         ascending=False, kind="stable"
     )
     if psi.empty:
-        return {"max_psi": None, "top": [], "rows": len(frame), "major": 0}
+        return {"max_psi": None, "top": [], "rows": len(matrix), "major": 0}
     return {
         "max_psi": round(float(psi.iloc[0]), 6),
         "top": [{"feature": str(k), "psi": round(float(v), 6)} for k, v in psi.head(top).items()],
-        "rows": len(frame),
+        "rows": len(matrix),
         "major": int((psi > MAJOR_SHIFT).sum()),
     }
 
@@ -103,8 +104,7 @@ def score_frame(
     tops = artifact.top_features(matrix, config.top_k, config.explain)
     stages["explain"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    features = pd.DataFrame(matrix, columns=list(artifact.feature_names), copy=False)
-    drift = drift_summary(artifact, features)
+    drift = drift_summary(artifact, matrix)
     stages["drift"] = time.perf_counter() - clock
     rows = pd.DataFrame(
         {
