@@ -13,7 +13,13 @@ from millwright.storage import Database
 from models.errors import ModelInputError
 from models.holdout import classifier_rows, rul_rows, split
 from models.training import TrainingResult, train_model
-from tests.models.test_training_plant import T0, Plant, build_plant, models_config
+from tests.models.test_training_plant import (
+    T0,
+    Plant,
+    build_plant,
+    ensure_plant,
+    models_config,
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +55,7 @@ def test_validation_holds_out_whole_machines_after_the_training_rows(
     trained: tuple[Plant, TrainingResult],
 ) -> None:
     plant, result = trained
+    ensure_plant(plant)
     held = set(result.validation.machines)
     assert 1 <= len(held) < len(plant.machine_ids) - 1
     assert result.trained_to < result.validation.start
@@ -71,6 +78,7 @@ def test_validation_holds_out_whole_machines_after_the_training_rows(
 
 def test_same_data_and_seed_give_the_same_model(trained: tuple[Plant, TrainingResult]) -> None:
     plant, first = trained
+    ensure_plant(plant)
     second = train_model(
         plant.database,
         models_config(),
@@ -86,6 +94,7 @@ def test_same_data_and_seed_give_the_same_model(trained: tuple[Plant, TrainingRe
 
 def test_predictions_are_in_range(trained: tuple[Plant, TrainingResult]) -> None:
     plant, result = trained
+    ensure_plant(plant)
     X, _ = load_training_frame(plant.database, plant.feature_version, T0, plant.end)
     out = result.artifact.predict(X)
     assert ((out.p_fail >= 0) & (out.p_fail <= 1)).all()

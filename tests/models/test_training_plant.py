@@ -109,6 +109,20 @@ def build_plant(database: Database, seed: int = 3) -> Plant:
     return Plant(database, job.version, tuple(sorted(ids.values())), end)
 
 
+def ensure_plant(plant: Plant) -> None:
+    """Rebuild the plant if another test truncated the database meanwhile (pytest-xdist may
+    interleave modules on one worker); the same seed rebuilds the same rows and ids."""
+    rows = plant.database.execute(
+        "SELECT count(*) FROM feature_versions WHERE version = %s", (plant.feature_version,)
+    )
+    if not rows[0][0]:
+        from tests.conftest import truncate_all
+
+        truncate_all(plant.database.url)
+        rebuilt = build_plant(plant.database)
+        assert rebuilt == plant
+
+
 def test_the_plant_has_failures_in_every_machine_and_labels_for_most_rows(
     database: Database,
 ) -> None:
