@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class EmbeddedBroker:
         self._root: Path | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._broker: object | None = None
+        self._broker: Any = None
 
     @property
     def url(self) -> str:
@@ -98,7 +99,7 @@ class EmbeddedBroker:
         def run() -> None:
             asyncio.set_event_loop(loop)
             self._broker = Broker(config, loop=loop)
-            loop.run_until_complete(self._broker.start())  # type: ignore[attr-defined]
+            loop.run_until_complete(self._broker.start())
             started.set()
             loop.run_forever()
 
@@ -120,7 +121,7 @@ class EmbeddedBroker:
             self._root = None
         if self._loop is not None and self._broker is not None:
             asyncio.run_coroutine_threadsafe(
-                self._broker.shutdown(),  # type: ignore[attr-defined]
+                self._broker.shutdown(),
                 self._loop,
             ).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)

@@ -69,8 +69,9 @@ class DemoMes:
                         ],
                     }
                 )
+            external_id = f"SO-{self.submitted:05d}"
             order = {
-                "external_id": f"SO-{self.submitted:05d}",
+                "external_id": external_id,
                 "release_at": now.isoformat(),
                 "due_at": (now + timedelta(hours=self._rng.uniform(24, 72))).isoformat(),
                 "weight": round(self._rng.uniform(0.5, 2.0), 2),
@@ -78,12 +79,12 @@ class DemoMes:
                 "operations": operations,
             }
             response = self._client.post(
-                "/jobs", json=order, headers={"Idempotency-Key": order["external_id"]}
+                "/jobs", json=order, headers={"Idempotency-Key": external_id}
             )
             if response.status_code in (200, 201):
                 created += 1
             else:
-                log.warning("order %s refused: %s", order["external_id"], response.text[:300])
+                log.warning("order %s refused: %s", external_id, response.text[:300])
         return created
 
     def request_plan(self) -> None:

@@ -185,7 +185,7 @@ class ReadingsWriter:
             return WriteResult(0, 0)
         reasons = validate(columns, now=datetime.now(UTC), max_future_s=self._max_future_s)
         machine_ids, sensor_ids = self._resolve_ids(columns, reasons)
-        good = np.equal(reasons, None)
+        good = pd.isna(reasons)
         rejected = [Rejection(int(i), str(reasons[i])) for i in np.flatnonzero(~good)]
         if rejected:
             log.warning("rejected %d of %d readings (first: %s)", len(rejected), n, rejected[0])
@@ -218,7 +218,7 @@ class ReadingsWriter:
         missing = (machine_codes < 0) | (sensor_codes < 0)  # None/NaN names
         if missing.any():
             pair[missing] = -1  # factorize's missing marker: code -1, not a key
-            reasons[missing & np.equal(reasons, None)] = "missing machine or sensor name"
+            reasons[missing & pd.isna(reasons)] = "missing machine or sensor name"
         codes, unique_pairs = pd.factorize(pair, use_na_sentinel=False)
         unique_keys = [
             (str(machines[p // per_machine]), str(sensors[p % per_machine])) if p >= 0 else None
@@ -230,7 +230,7 @@ class ReadingsWriter:
         sensor_of = np.array([i[1] for i in ids], dtype=np.int32)
         machine_ids = machine_of[codes]
         sensor_ids = sensor_of[codes]
-        unknown = (machine_ids < 0) & np.equal(reasons, None)
+        unknown = (machine_ids < 0) & pd.isna(reasons)
         reasons[unknown] = "unknown machine or sensor (registration is off)"
         return machine_ids, sensor_ids
 
