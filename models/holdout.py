@@ -163,4 +163,10 @@ def evaluate(
             target[has_rul], predictions.rul[has_rul], predictions.rul_low[has_rul]
         ).as_dict()
         result["rul"] = {k: _finite(v) if isinstance(v, float) else v for k, v in metrics.items()}
+        if rul_cap_hours is not None:
+            # capped rows are covered by construction; say how the quantile does below the cap
+            short = has_rul & (target < rul_cap_hours)
+            below = np.mean(target[short] >= predictions.rul_low[short]) if short.any() else None
+            result["rul"]["coverage_below_cap"] = _finite(below)
+            result["rul"]["rows_below_cap"] = int(short.sum())
     return result

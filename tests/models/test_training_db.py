@@ -45,6 +45,7 @@ def test_classifier_ranks_well_and_the_quantile_covers_its_share(
     assert clf["brier"] < 0.12
     assert clf["positives"] > 20
     assert 0.8 <= rul["coverage"] <= 0.995  # nominal: 90 % of truths at or above rul_low
+    assert 0.8 <= rul["coverage_below_cap"] <= 0.995 and rul["rows_below_cap"] > 100
     assert rul["rmse"] < 8.0  # hours; targets capped at 72 h, lives of 72-144 h
     table = result.metrics["calibration"]
     assert sum(row["rows"] for row in table) == clf["rows"]
