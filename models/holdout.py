@@ -166,7 +166,9 @@ def evaluate(
         if rul_cap_hours is not None:
             # capped rows are covered by construction; say how the quantile does below the cap
             short = has_rul & (target < rul_cap_hours)
-            below = np.mean(target[short] >= predictions.rul_low[short]) if short.any() else None
+            below = (
+                float(np.mean(target[short] >= predictions.rul_low[short])) if short.any() else None
+            )
             result["rul"]["coverage_below_cap"] = _finite(below)
             result["rul"]["rows_below_cap"] = int(short.sum())
     return result
