@@ -20,7 +20,7 @@ import typer
 from millwright.cli_groups import CliGroups, app_context
 from scheduler.config import SchedulerConfig
 
-DEFAULT_JSSP_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "jssp"
+DEFAULT_JSSP_DIR = Path(__file__).resolve().parent / "data" / "jssp"
 
 
 def _config(ctx: typer.Context) -> SchedulerConfig:

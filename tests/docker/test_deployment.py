@@ -98,6 +98,8 @@ def test_image_install_step_builds_a_complete_wheel(tmp_path: Path) -> None:
     ):
         assert f"{package}/__init__.py" in names
     assert "millwright/storage/migrations/0001_core.sql" in names
+    assert "scheduler/data/jssp/ft10.txt" in names
+    assert "sim/data/train_FD001.txt.gz" in names
     migrations = sorted(p.name for p in (ROOT / "millwright/storage/migrations").glob("*.sql"))
     assert all(f"millwright/storage/migrations/{m}" in names for m in migrations)
 

@@ -25,7 +25,8 @@ from models.cmapss import (
 )
 from models.errors import CmapssFormatError
 
-FD001 = Path("/work/shared/datasets/cmapss/train_FD001.txt")
+# The compressed copy of NASA's train_FD001.txt the simulator ships (public domain).
+FD001 = Path(__file__).resolve().parents[2] / "sim" / "data" / "train_FD001.txt.gz"
 
 
 @pytest.fixture(scope="module")
