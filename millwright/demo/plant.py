@@ -116,6 +116,10 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
         "features": {"sensors": list(DEMO_SENSORS), "cadence_minutes": 30},
         "models": {
             "calibration": "sigmoid",
+            # Rows watched this long have a known (capped) RUL: no bias from lives cut short
+            # by the end of the history. Above the scheduler's horizon, so a healthy machine
+            # is not scheduled for maintenance.
+            "rul_cap_hours": 150.0,
             "lightgbm": {"n_estimators": 150, "n_jobs": 1, "colsample_bytree": 0.5},
         },
         "worker": {
