@@ -20,8 +20,8 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from ingest import sparkplug_b_pb2 as pb
 from ingest.pipeline import Row
+from millwright import sparkplug_b_pb2 as pb
 from millwright.storage import Quality
 
 NAMESPACE = "spBv1.0"

@@ -53,6 +53,13 @@ class SimConfig(BaseModel):
     mqtt_command_topic: str = Field(
         default="{prefix}/cmd/maintenance", description="Topic accepting JSON maintenance orders."
     )
+    mqtt_sparkplug: bool = Field(
+        default=False,
+        description="Also publish Sparkplug B: one edge node, one device per machine"
+        " (set mqtt_per_sensor and mqtt_batch false for Sparkplug only).",
+    )
+    sparkplug_group: str = Field(default="plant", description="Sparkplug group id.")
+    sparkplug_node: str = Field(default="sim", description="Sparkplug edge node id.")
     mqtt_client_id: str = "millwright-sim"
     mqtt_qos: Literal[0, 1, 2] = 1
     mqtt_max_inflight: int = Field(default=50_000, ge=1, description="Unacknowledged messages.")
@@ -78,6 +85,13 @@ class SimConfig(BaseModel):
     def _prefix_has_no_wildcards(cls, value: str) -> str:
         if any(c in value for c in "#+") or value.startswith("/") or value.endswith("/"):
             raise ValueError("expected a topic prefix without wildcards or leading/trailing '/'")
+        return value
+
+    @field_validator("sparkplug_group", "sparkplug_node")
+    @classmethod
+    def _sparkplug_id(cls, value: str) -> str:
+        if not value or any(c in value for c in "/#+"):
+            raise ValueError("expected a non-empty Sparkplug id without '/', '#' or '+'")
         return value
 
     @model_validator(mode="after")

@@ -1,13 +1,20 @@
 """Publishes plant samples over MQTT and takes maintenance orders from a command topic.
 
-Two payload shapes, either or both:
+Three payload shapes, any combination:
 
 * per sensor, on ``{prefix}/{line}/{machine}/{sensor}``: ``{"ts": iso, "value": x}``;
-* per machine, on the batch topic template: ``{"ts": iso, "values": {sensor: x, ...}}``.
+* per machine, on the batch topic template: ``{"ts": iso, "values": {sensor: x, ...}}``;
+* Sparkplug B (``sparkplug=SparkplugEdgeNode(group, node)``): one edge node, one device per
+  machine, see :mod:`sim.sparkplug_publisher`. The MQTT will is the node's NDEATH. Each
+  connection's NBIRTH goes out ahead of its first batch, stamped with that batch's plant time
+  (so node and device times share one clock), and an explicit NDEATH precedes a clean
+  disconnect. The publisher is then also an event sink: a machine's failure or maintenance
+  publishes its DDEATH, its next sample its DBIRTH.
 
-QoS 1 by default. The number of messages published but not yet acknowledged is capped
+QoS 1 by default (Sparkplug included; Sparkplug 3.0 asks for QoS 0 on everything but the will,
+which ``qos=0`` gives). The number of messages published but not yet acknowledged is capped
 (``max_inflight``, ~50k) so a slow or absent broker makes the simulator wait instead of
-growing paho's queue without bound. Sparkplug B is not implemented.
+growing paho's queue without bound.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,9 +32,14 @@ import paho.mqtt.client as mqtt
 
 from sim.errors import MqttPublishError
 from sim.orders import OrderPayloadError, parse_order
-from sim.records import MaintenanceOrder, Sample
+from sim.records import Event, EventKind, MaintenanceOrder, Sample
+from sim.sparkplug_publisher import SparkplugEdgeNode
 
 log = logging.getLogger(__name__)
+
+# Events after which a machine produces no samples until it runs again (REPAIR accompanies
+# FAILURE; a device already dead is not retracted twice).
+_DEVICE_DEATHS = frozenset({EventKind.FAILURE, EventKind.REPAIR, EventKind.MAINTENANCE})
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,7 @@ class MqttPublisher:
         max_inflight: int = 50_000,
         client_id: str = "millwright-sim",
         stall_timeout_s: float = 60.0,
+        sparkplug: SparkplugEdgeNode | None = None,
     ) -> None:
         self.target = target
         self.prefix = prefix
@@ -87,6 +101,11 @@ class MqttPublisher:
         self._pending = 0
         self._cond = threading.Condition()
         self._connected = threading.Event()
+        self.sparkplug = sparkplug
+        self._sp_lock = threading.Lock()  # seq order = publish order
+        self._sessions = 0  # connections accepted so far; bdSeq of session k is k % 256
+        self._born_session = 0  # the session whose NBIRTH was published (0: none yet)
+        self._plant_now: datetime | None = None  # latest sample/event time: node timestamps
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
         client.max_inflight_messages_set(min(max_inflight, 1000))
         client.max_queued_messages_set(0)
@@ -94,6 +113,9 @@ class MqttPublisher:
             client.username_pw_set(target.username, target.password)
         if target.tls:
             client.tls_set()
+        if sparkplug is not None:
+            will = sparkplug.will(0)
+            client.will_set(will.topic, will.payload, qos=1, retain=False)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
@@ -124,8 +146,14 @@ class MqttPublisher:
             return self._cond.wait_for(lambda: self._pending == 0, timeout_s)
 
     def stop(self) -> None:
-        """Flush what is in flight, then disconnect."""
+        """Flush what is in flight (Sparkplug: then publish NDEATH), then disconnect."""
         self.flush(timeout_s=10.0)
+        if self.sparkplug is not None and self._connected.is_set() and self._sessions:
+            with self._sp_lock:  # a clean disconnect sends no will: say goodbye explicitly
+                death = self.sparkplug.death((self._sessions - 1) % 256, self._plant_now)
+                self._publish(death.topic, death.payload, qos=1)
+                self._born_session = 0
+            self.flush(timeout_s=5.0)
         self._client.disconnect()
         self._client.loop_stop()
 
@@ -143,6 +171,13 @@ class MqttPublisher:
     # -- sink ------------------------------------------------------------------------------
 
     def write_samples(self, samples: Sequence[Sample]) -> None:
+        if self.sparkplug is not None and samples:
+            with self._sp_lock:
+                self._sparkplug_session(samples[0].ts)
+                for s in samples:
+                    self._advance(s.ts)
+                    message = self.sparkplug.sample(s)
+                    self._publish(message.topic, message.payload)
         for s in samples:
             ts = s.ts.isoformat()
             if self.per_sensor:
@@ -153,7 +188,42 @@ class MqttPublisher:
                 topic = self.batch_topic.format(prefix=self.prefix, line=s.line, machine=s.machine)
                 self._publish(topic, json.dumps({"ts": ts, "values": dict(s.values)}))
 
-    def _publish(self, topic: str, payload: str) -> None:
+    def write_events(self, events: Sequence[Event]) -> None:
+        """Sparkplug: DDEATH for each born machine that stops running; otherwise nothing."""
+        if self.sparkplug is None or not events:
+            return
+        with self._sp_lock:
+            self._sparkplug_session(events[0].ts)
+            for e in events:
+                self._advance(e.ts)
+                if e.kind in _DEVICE_DEATHS:
+                    message = self.sparkplug.device_death(e.machine, e.ts)
+                    if message is not None:
+                        self._publish(message.topic, message.payload)
+
+    def _advance(self, ts: datetime) -> None:
+        if self._plant_now is None or ts > self._plant_now:
+            self._plant_now = ts
+
+    def _sparkplug_session(self, now: datetime) -> None:
+        """Under ``_sp_lock``: wait for a connection; publish NBIRTH once per connection.
+
+        Waiting (rather than letting paho queue while disconnected) keeps a new session's data
+        behind its NBIRTH: the host forgot the node's aliases when the will was delivered.
+        """
+        assert self.sparkplug is not None
+        if not self._connected.wait(self._stall_timeout):
+            raise MqttPublishError(
+                f"no connection to {self.target.host}:{self.target.port} for"
+                f" {self._stall_timeout} s (Sparkplug waits for a session)"
+            )
+        session = self._sessions
+        if session != self._born_session:
+            birth = self.sparkplug.birth((session - 1) % 256, now)
+            self._publish(birth.topic, birth.payload)
+            self._born_session = session
+
+    def _publish(self, topic: str, payload: str | bytes, qos: int | None = None) -> None:
         with self._cond:
             if not self._cond.wait_for(
                 lambda: self._pending < self.max_inflight, self._stall_timeout
@@ -163,7 +233,7 @@ class MqttPublisher:
                     f" by {self.target.host}:{self.target.port}"
                 )
             self._pending += 1
-        info = self._client.publish(topic, payload, qos=self.qos)
+        info = self._client.publish(topic, payload, qos=self.qos if qos is None else qos)
         if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
             # NO_CONN: paho keeps QoS>0 messages queued and sends them after reconnecting.
             with self._cond:
@@ -182,6 +252,12 @@ class MqttPublisher:
             return
         if self.command_topic:
             client.subscribe(self.command_topic, qos=1)
+        if self.sparkplug is not None:
+            # This CONNECT carried the will with bdSeq (sessions % 256); the next one carries
+            # the next bdSeq. The NBIRTH of this session follows from the publishing thread.
+            self._sessions += 1
+            will = self.sparkplug.will(self._sessions % 256)
+            client.will_set(will.topic, will.payload, qos=1, retain=False)
         self._connected.set()
 
     def _handle_disconnect(

@@ -21,6 +21,7 @@ from sim.opcua_server import OpcUaPlantServer
 from sim.plant import Plant
 from sim.runner import OrderInbox, RunStats, run_plant
 from sim.sinks import EventSink, ReadingSink
+from sim.sparkplug_publisher import SparkplugEdgeNode
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,21 @@ async def serve(
                 qos=config.mqtt_qos,
                 max_inflight=config.mqtt_max_inflight,
                 client_id=config.mqtt_client_id,
+                sparkplug=SparkplugEdgeNode(config.sparkplug_group, config.sparkplug_node)
+                if config.mqtt_sparkplug
+                else None,
             )
             await asyncio.to_thread(publisher.start)
             stack.push_async_callback(asyncio.to_thread, publisher.stop)
             sinks.append(publisher)
             log.info("publishing to %s under %s/", mqtt_url, config.mqtt_topic_prefix)
+            if config.mqtt_sparkplug:
+                events.append(publisher)  # DDEATH when a machine stops running
+                log.info(
+                    "Sparkplug B edge node spBv1.0/%s/+/%s",
+                    config.sparkplug_group,
+                    config.sparkplug_node,
+                )
         if config.serve_opcua:
             server = OpcUaPlantServer(
                 config.opcua_endpoint,

@@ -9,10 +9,10 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest import sparkplug_b_pb2 as pb
 from ingest.decoders import decode
 from ingest.sparkplug import SparkplugDecoder
 from ingest.topics import TopicTemplate
+from millwright import sparkplug_b_pb2 as pb
 
 RX = 1_714_564_800_123_000  # receive time, µs
 MS = 1_714_564_800_000

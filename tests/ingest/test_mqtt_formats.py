@@ -159,7 +159,7 @@ def test_sparkplug_b_end_to_end_births_aliases_gaps_and_death(
     mqtt_broker: Any,
     unique: str,
 ) -> None:
-    from ingest import sparkplug_b_pb2 as pb
+    from millwright import sparkplug_b_pb2 as pb
 
     def payload(seq: int | None, metrics: list[dict[str, Any]]) -> bytes:
         p = pb.Payload(timestamp=TS_MS)
