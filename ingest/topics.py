@@ -59,7 +59,9 @@ class TopicTemplate:
             return cache[topic]
         levels = topic.split("/")
         result: dict[str, str] | None
-        fits = len(levels) > self._levels if self.multi_level else len(levels) == self._levels
+        # MQTT's trailing '#' also matches its parent level: a/# matches a (Sparkplug NBIRTH
+        # and NDEATH have no device level).
+        fits = len(levels) >= self._levels if self.multi_level else len(levels) == self._levels
         if not fits or any(levels[i] != literal for i, literal in self._literals):
             result = None
         else:
