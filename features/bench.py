@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from features.bulk_read import read_series
 from features.compute import floor_to_grid
@@ -32,31 +29,13 @@ from features.config import FeaturesConfig
 from features.inputs import machine_ids, read_sensors
 from features.jobs import FeatureJob
 from millwright.storage import Database, ReadingColumns, ReadingsWriter, read_readings
-from millwright.storage.migrate import upgrade
+from millwright.storage.scratch import scratch_database
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 250_000
 TARGET_BACKFILL_READINGS_PER_S = 500_000
 TARGET_INCREMENTAL_S = 2.0
-
-
-@contextmanager
-def scratch_database(url: str) -> Iterator[Database]:
-    """A fresh, migrated database next to ``url``'s, dropped afterwards."""
-    name = f"mw_bench_features_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    database = Database(make_conninfo("", **params), min_size=1, max_size=4)
-    try:
-        upgrade(database)
-        yield database
-    finally:
-        database.close()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def synthetic_readings(
@@ -169,7 +148,7 @@ def run_features_benchmark(
     minutes = int(days * 1440)
     start = end - timedelta(minutes=minutes)
     result: dict[str, Any] = {"machines": machines, "sensors": sensors, "days": days}
-    with scratch_database(database_url) as database:
+    with scratch_database(database_url, "bench_features") as database:
         writer = ReadingsWriter(database)
         echo(f"writing {machines * sensors * minutes:,} readings ...")
         t0 = time.perf_counter()

@@ -17,21 +17,16 @@ from __future__ import annotations
 
 import statistics
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from features.definitions import FeatureDefinition
 from features.store import FeatureStore
-from millwright.storage import Database
-from millwright.storage.migrate import upgrade
+from millwright.storage.scratch import scratch_database
 from models.config import ModelsConfig
 from models.registry import load_model, promote, save_candidate
 from models.scoring import score_latest
@@ -39,24 +34,6 @@ from models.training import TrainingResult, fit_artifact
 
 TARGET_SECONDS = 1.0
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
-
-
-@contextmanager
-def scratch_database(url: str) -> Iterator[Database]:
-    """A fresh, migrated database next to ``url``'s, dropped afterwards."""
-    name = f"mw_bench_scoring_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    database = Database(make_conninfo("", **params), min_size=1, max_size=4)
-    try:
-        upgrade(database)
-        yield database
-    finally:
-        database.close()
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def synthetic_features(
@@ -107,7 +84,7 @@ def run_scoring_benchmark(
     rng = np.random.default_rng(config.seed)
     definition = FeatureDefinition(sensors=tuple(f"s{i:02d}" for i in range(sensors)))
     names = definition.names
-    with scratch_database(url) as database:
+    with scratch_database(url, "bench_scoring") as database:
         store = FeatureStore(database)
         version = store.register(definition)
         database.execute(
