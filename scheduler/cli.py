@@ -43,7 +43,7 @@ def schedule_jssp(
 ) -> None:
     """Solve a classic job-shop instance with the project's model."""
     from scheduler.bench import gap, jssp_hint_budget, load_bounds, load_instance
-    from scheduler.cpsat import solve
+    from scheduler.cpsat.lns import solve_jssp
 
     config = _config(ctx)
     try:
@@ -52,9 +52,7 @@ def schedule_jssp(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     limit = time_limit if time_limit is not None else config.time_limit_s
-    result = solve(
-        instance.to_problem(), limit, config.num_workers, hint_budget_s=jssp_hint_budget(limit)
-    )
+    result = solve_jssp(instance, limit, config.num_workers, hint_budget_s=jssp_hint_budget(limit))
     payload: dict[str, Any] = {
         "instance": instance.name,
         "makespan": None if result.objective is None else round(result.objective),

@@ -58,7 +58,10 @@ class Shop:
 
     @classmethod
     def of(cls, instance: JsspInstance) -> Shop:
-        job, machine, duration, jobs = [], [], [], []
+        job: list[int] = []
+        machine: list[int] = []
+        duration: list[int] = []
+        jobs: list[tuple[int, ...]] = []
         for j, ops in enumerate(instance.jobs):
             indices = []
             for m, d in ops:
@@ -173,8 +176,8 @@ def _solve(
     solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
     solver.parameters.num_workers = num_workers
     solver.parameters.random_seed = seed
-    for name, value in (params or {}).items():
-        setattr(solver.parameters, name, value)
+    for name, setting in (params or {}).items():
+        setattr(solver.parameters, name, setting)
     status = _STATUS.get(solver.solve(model), SolveStatus.UNKNOWN)
     if not status.has_plan:
         return status, None, solver.best_objective_bound
