@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from features.frames import load_training_frame
-from millwright.storage import Database
 from models.config import LightGBMParams
 from models.errors import ModelsError
 from models.promotion import Rescored, judge
@@ -27,22 +26,16 @@ from models.training import TrainingResult, train_model
 from tests.models.test_training_plant import (
     T0,
     Plant,
-    build_plant,
     ensure_plant,
     models_config,
+    plant_in,
 )
 
 
 @pytest.fixture(scope="module")
 def plant(database_url: str) -> Iterator[Plant]:
-    from tests.conftest import truncate_all
-
-    truncate_all(database_url)
-    database = Database(database_url, min_size=1, max_size=4)
-    try:
-        yield build_plant(database)
-    finally:
-        database.close()
+    with plant_in(database_url) as built:
+        yield built
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ The builder is shared by the training, registry and scoring tests (imported from
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -91,6 +93,19 @@ def plant_frames(seed: int = 3) -> tuple[pd.DataFrame, list[tuple[str, datetime,
                 pd.DataFrame({"machine": name, "sensor": sensor, "ts": ts, "value": values})
             )
     return pd.concat(readings, ignore_index=True), events
+
+
+@contextmanager
+def plant_in(database_url: str) -> Iterator[Plant]:
+    """The plant built in an emptied test database, with its own pool for the module."""
+    from tests.conftest import truncate_all
+
+    truncate_all(database_url)
+    database = Database(database_url, min_size=1, max_size=4)
+    try:
+        yield build_plant(database)
+    finally:
+        database.close()
 
 
 def build_plant(database: Database, seed: int = 3) -> Plant:
