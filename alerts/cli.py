@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from millwright.cli_groups import CliGroups, app_context
+from millwright.core.commands import CliGroups, app_context
 
 alerts_app = typer.Typer(help="Risk alerts and their webhooks.", no_args_is_help=True)
 

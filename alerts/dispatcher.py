@@ -38,7 +38,7 @@ from alerts.outbox import (
 from alerts.retry import parse_retry_after, retry_delay
 from alerts.signing import webhook_headers
 from alerts.targets import Resolver, check_target, system_resolver
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 log = logging.getLogger(__name__)
 

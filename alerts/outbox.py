@@ -26,7 +26,7 @@ import psycopg
 
 from alerts.config import AlertsConfig
 from alerts.payload import WebhookEvent, body_for
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 
 class DeliveryState(enum.StrEnum):

@@ -37,7 +37,7 @@ from alerts.store import (
     save_episode_state,
 )
 from alerts.targets import Resolver, check_target, system_resolver
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 log = logging.getLogger(__name__)
 

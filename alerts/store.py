@@ -20,7 +20,7 @@ import psycopg
 
 from alerts.episodes import AlertState, EpisodeState, Severity, Transition, TransitionKind
 from alerts.errors import AlertNotFound
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 
 @dataclass(frozen=True)

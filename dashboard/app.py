@@ -25,9 +25,9 @@ from dashboard.layouts import machine as machine_layout
 from dashboard.layouts import overview as overview_layout
 from dashboard.layouts import schedule as schedule_layout
 from dashboard.layouts.shell import shell_layout
-from millwright.settings import Settings
-from millwright.storage.database import Database
-from millwright.users import UserStore
+from millwright.app.settings import Settings
+from millwright.core.storage.database import Database
+from millwright.core.users import UserStore
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ import flask
 import flask_login
 
 from dashboard.errors import AccessDenied
-from millwright.users import Role, User, UserStore
+from millwright.core.users import Role, User, UserStore
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from millwright.cli_groups import CliGroups, app_context
+from millwright.core.commands import CliGroups, app_context
 
 
 def serve_dashboard(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.config import DashboardConfig
-from millwright.settings import Settings
-from millwright.storage.database import Database
+from millwright.app.settings import Settings
+from millwright.core.storage.database import Database
 
 
 @dataclass(frozen=True)

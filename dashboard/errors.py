@@ -4,7 +4,7 @@
     ├── AccessDenied      the signed-in user lacks the role an action needs
     └── NotFound          a page asked for a machine (or alert) that does not exist
 
-Database outages surface as `millwright.storage.DatabaseUnavailable`; callbacks turn them
+Database outages surface as `millwright.core.storage.DatabaseUnavailable`; callbacks turn them
 into "keep the last data, mark it stale" rather than an error page.
 """
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.downsample import hourly_view_applies
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 BUCKET_ORIGIN = "2000-01-01 00:00:00+00"  # same origin as the readings_1h view
 

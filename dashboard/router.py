@@ -18,7 +18,7 @@ from dashboard.callbacks.machine import machine_view
 from dashboard.context import DashboardContext
 from dashboard.downsample import parse_range
 from dashboard.layouts import alerts, machine, overview, schedule
-from millwright.users import Role, User
+from millwright.core.users import Role, User
 
 
 def _relative(pathname: str | None, base_path: str) -> list[str]:

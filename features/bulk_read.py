@@ -1,6 +1,6 @@
 """Readings for feature jobs, one array per series instead of one message per reading.
 
-Why not :func:`millwright.storage.read_readings`: PostgreSQL sends every row of a
+Why not :func:`millwright.core.storage.read_readings`: PostgreSQL sends every row of a
 ``COPY ... TO STDOUT`` as its own message, and the client pays a Python-level iteration per
 message — measured at ~2.5 µs a reading, it caps reads near 400k readings/s whatever the
 server does. Aggregating each (machine, sensor) series into arrays on the server
@@ -19,7 +19,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 _SERIES = """
 COPY (

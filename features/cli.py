@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from millwright.cli_groups import CliGroups, app_context
+from millwright.core.commands import CliGroups, app_context
 
 features_app = typer.Typer(help="Feature definitions, incremental runs and backfills.")
 
@@ -146,7 +146,7 @@ def bench_features(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object last.")] = False,
 ) -> None:
     """Feature backfill and incremental run against only reading the same rows."""
-    from features.bench import run_features_benchmark, summary_lines
+    from bench.features import run_features_benchmark, summary_lines
 
     context = app_context(ctx)
     context.database()  # the embedded server starts here when no URL is configured

@@ -5,7 +5,7 @@
     ├── VersionConflictError    a version whose stored names differ from the definition's
     └── NoSensorsError          no sensor to build features from (none registered or pinned)
 
-Database failures surface as :class:`millwright.storage.DatabaseUnavailable`; psycopg errors
+Database failures surface as :class:`millwright.core.storage.DatabaseUnavailable`; psycopg errors
 of the feature tables are translated to :class:`FeaturesError` at the store boundary.
 """
 

@@ -14,7 +14,7 @@ import pandas as pd
 from features.inputs import latest_readings, machine_ids, read_events
 from features.labels import make_labels
 from features.store import FeatureStore
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 
 def plant_clock(database: Database, machines: Sequence[int] | None = None) -> datetime:

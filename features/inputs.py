@@ -12,7 +12,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 _SENSORS = "SELECT id, machine_id, name FROM sensors ORDER BY id"
 _MACHINES = "SELECT id FROM machines ORDER BY id"

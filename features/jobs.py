@@ -39,7 +39,7 @@ from features.inputs import (
 )
 from features.machine_events import to_us
 from features.store import FeatureStore
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from features.binary import decode_rows, encode_rows
 from features.definitions import FeatureDefinition
 from features.errors import FeaturesError, UnknownVersionError, VersionConflictError
 from features.machine_events import to_us
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from ingest.errors import BufferFull, StoreAndForwardError
 from ingest.records import DeadLetter
-from millwright.storage import ReadingColumns
+from millwright.core.storage import ReadingColumns
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from millwright.cli_groups import CliGroups, app_context
+from millwright.core.commands import CliGroups, app_context
 
 
 def collect(
@@ -21,7 +21,7 @@ def collect(
     """Run every configured source (MQTT) into the database until interrupted."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
-    from millwright.settings import SettingsError, load_settings
+    from millwright.app.settings import SettingsError, load_settings
 
     context = app_context(ctx)
     if config is not None:
@@ -56,7 +56,7 @@ def bench_mqtt(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """End-to-end MQTT → database throughput through the real broker, with loss counted."""
-    from ingest.bench import run_mqtt_benchmark
+    from bench.ingest_mqtt import run_mqtt_benchmark
 
     context = app_context(ctx)
     settings = context.settings

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ingest.records import DeadLetter
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 log = logging.getLogger(__name__)
 

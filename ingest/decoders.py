@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from ingest.pipeline import Row, to_epoch_us
-from millwright.storage import Quality, ReadingColumns
+from millwright.core.storage import Quality, ReadingColumns
 
 _MIN_US = 0
 _MAX_US = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z

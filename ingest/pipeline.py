@@ -16,8 +16,8 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
     buffer when the database is down) before returning.
 
 ``submit(source, readings, on_committed=None)``
-    ``readings`` is a sequence of :class:`~millwright.storage.Reading` or a
-    :class:`~millwright.storage.ReadingColumns`. ``on_committed`` runs exactly once, on the
+    ``readings`` is a sequence of :class:`~millwright.core.storage.Reading` or a
+    :class:`~millwright.core.storage.ReadingColumns`. ``on_committed`` runs exactly once, on the
     writer thread, after these readings are committed in the database *or* durably in the
     on-disk buffer — acknowledge the protocol message there (MQTT PUBACK), never earlier.
     Callbacks run in submit order. Blocks while more than ``max_pending_readings`` are in
@@ -27,7 +27,7 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
     The hot path: ``rows`` is a list of ``(machine, sensor, ts_us, value, quality)`` tuples,
     ``ts_us`` integer microseconds since the Unix epoch (UTC). Avoids building a Reading per
     sample; the batch becomes numpy columns once, on the writer thread. (Batched payloads
-    that decode straight to :class:`~millwright.storage.ReadingColumns` go through
+    that decode straight to :class:`~millwright.core.storage.ReadingColumns` go through
     ``submit`` instead: cheaper still, as no per-reading Python object is built at all.)
 
 ``dead_letter(source, topic, payload, reason, on_committed=None)``
@@ -78,7 +78,7 @@ from ingest.errors import BufferFull, PipelineStopped, StoreAndForwardError
 from ingest.metrics import CollectorMetrics
 from ingest.records import DeadLetter, MachineEvent, StatusChange
 from ingest.sink import ReadingSink
-from millwright.storage import DatabaseUnavailable, Reading, ReadingColumns, WriteResult
+from millwright.core.storage import DatabaseUnavailable, Reading, ReadingColumns, WriteResult
 
 __all__ = ["Callback", "Pipeline", "Row", "to_epoch_us"]
 

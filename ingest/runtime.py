@@ -19,7 +19,7 @@ from ingest.dead_letters import DatabaseDeadLetters
 from ingest.metrics import CollectorMetrics, MetricsServer
 from ingest.pipeline import Pipeline
 from ingest.sink import DatabaseSink
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 log = logging.getLogger(__name__)
 

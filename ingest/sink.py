@@ -2,7 +2,7 @@
 
 A small interface so the pipeline can be tested with a sink that fails on demand, and so a
 second protocol (OPC-UA) writes through exactly the same code. Every method raises
-:class:`~millwright.storage.DatabaseUnavailable` when the database cannot be reached; that is
+:class:`~millwright.core.storage.DatabaseUnavailable` when the database cannot be reached; that is
 what sends batches to the store-and-forward buffer.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ingest.records import MachineEvent, StatusChange
-from millwright.storage import Database, ReadingColumns, ReadingsWriter, WriteResult
+from millwright.core.storage import Database, ReadingColumns, ReadingsWriter, WriteResult
 
 
 class ReadingSink(Protocol):

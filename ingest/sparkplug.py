@@ -21,8 +21,8 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from ingest.pipeline import Row
-from millwright import sparkplug_b_pb2 as pb
-from millwright.storage import Quality
+from millwright.core import sparkplug_b_pb2 as pb
+from millwright.core.storage import Quality
 
 NAMESPACE = "spBv1.0"
 _RECEIVE = int(Quality.RECEIVE_TIME)

@@ -1,8 +1,7 @@
-"""Millwright's application shell.
+"""Millwright: the ground floor (``millwright.core``) and the composition root (``millwright.app``).
 
-Owns what every stage shares: the settings object, the one ``millwright`` CLI, storage
-(migrations, connection pool, bulk writer, readers, TimescaleDB detection), the embedded
-PostgreSQL default and users with their API tokens.
+``core`` holds what every stage stands on and imports no stage; ``app`` composes the stages
+into the ``millwright`` CLI, the worker, the web service and the demo.
 """
 
 __version__ = "0.1.0"

@@ -1,5 +1,5 @@
 """``python -m millwright``: the same CLI as the ``millwright`` script."""
 
-from millwright.cli import main
+from millwright.app.cli import main
 
 main()

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from millwright.cli_groups import app_context
+from millwright.core.commands import app_context
 from models.errors import ModelsError
 
 models_app = typer.Typer(help="The model registry: list, show and promote models.")
@@ -224,7 +224,7 @@ def bench_scoring(
     as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
 ) -> None:
     """Scoring the latest state of N machines, end to end, against bare LightGBM predict."""
-    from models.scoring_bench import run_scoring_benchmark, summary_lines
+    from bench.scoring import run_scoring_benchmark, summary_lines
 
     context = app_context(ctx)
     url = context.database().url

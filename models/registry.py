@@ -21,7 +21,7 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from millwright.storage import Database
+from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.errors import ModelsError
 from models.holdout import ValidationSet

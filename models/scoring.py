@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from features.frames import latest_features
-from millwright.storage import Database
+from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig
 from models.registry import RegisteredModel, active_version, load_model

@@ -24,7 +24,7 @@ import pandas as pd
 
 from features.errors import UnknownVersionError
 from features.frames import load_training_frame, plant_clock
-from millwright.storage import Database
+from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig
 from models.drift import fit_reference

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from scheduler.config import SchedulerConfig
 from scheduler.cpsat import solve
 from scheduler.plan import Result

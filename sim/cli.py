@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from millwright.cli_groups import CliGroups, app_context
+from millwright.core.commands import CliGroups, app_context
 
 DEFAULT_MQTT_URL = "mqtt://127.0.0.1:1883"
 

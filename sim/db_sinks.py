@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from millwright.storage import Database, ReadingColumns, ReadingsWriter
+from millwright.core.storage import Database, ReadingColumns, ReadingsWriter
 from sim.records import Event, EventKind, Sample
 
 SOURCE = "sim"

@@ -3,7 +3,7 @@
 The MQTT publisher (:class:`sim.mqtt_publisher.MqttPublisher` with ``sparkplug=``) owns the
 connection and calls this in order; this class keeps the edge node's state and builds each
 message (``spBv1.0/{group}/{type}/{node}[/{device}]``, Eclipse Tahu payloads from
-:mod:`millwright.sparkplug_b_pb2`):
+:mod:`millwright.core.sparkplug_b_pb2`):
 
 * ``NBIRTH`` once per connection, ahead of its first message: ``seq`` 0, the session's
   ``bdSeq`` and ``Node Control/Rebirth``. The MQTT will is an ``NDEATH`` with the same ``bdSeq``.
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from millwright import sparkplug_b_pb2 as pb
+from millwright.core import sparkplug_b_pb2 as pb
 from sim.records import Sample
 
 NAMESPACE = "spBv1.0"

@@ -20,9 +20,9 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from millwright.broker import EmbeddedBroker, port_open
-from millwright.storage.database import Database
-from millwright.storage.migrate import upgrade
+from millwright.core.broker import EmbeddedBroker, port_open
+from millwright.core.storage.database import Database
+from millwright.core.storage.migrate import upgrade
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -69,7 +69,7 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
         url = _as_url(params)
     database = Database(url, min_size=1, max_size=2)
     upgrade(database)
-    from millwright.storage.timescale import _PLAIN_VIEW_SQL
+    from millwright.core.storage.timescale import _PLAIN_VIEW_SQL
 
     database.execute(_PLAIN_VIEW_SQL)
     database.close()

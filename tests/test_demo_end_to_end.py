@@ -11,12 +11,12 @@ import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from millwright.broker import free_port
-from millwright.cli_groups import AppContext
-from millwright.demo.plant import DemoOptions
-from millwright.demo.run import run_demo
-from millwright.settings import load_settings
-from millwright.storage.database import Database
+from millwright.app.demo.plant import DemoOptions
+from millwright.app.demo.run import run_demo
+from millwright.app.settings import load_settings
+from millwright.core.broker import free_port
+from millwright.core.commands import AppContext
+from millwright.core.storage.database import Database
 
 
 @pytest.fixture

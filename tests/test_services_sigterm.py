@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from millwright.broker import free_port
+from millwright.core.broker import free_port
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

@@ -17,8 +17,8 @@ from dashboard.context import DashboardContext
 from dashboard.errors import AccessDenied
 from dashboard.layouts import alerts as alerts_layout
 from dashboard.layouts.common import stamp
-from millwright.storage.errors import DatabaseUnavailable
-from millwright.users import Role, User
+from millwright.core.storage.errors import DatabaseUnavailable
+from millwright.core.users import Role, User
 
 log = logging.getLogger(__name__)
 

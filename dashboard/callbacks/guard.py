@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar
 
 from dash.exceptions import PreventUpdate
 
-from millwright.storage.errors import DatabaseUnavailable
+from millwright.core.storage.errors import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dash import dcc, html
 
 from dashboard.config import DashboardConfig
-from millwright.users import User
+from millwright.core.users import User
 
 NAV = (("Overview", ""), ("Schedule", "schedule"), ("Alerts", "alerts"))
 

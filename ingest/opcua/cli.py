@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 import typer
 from pydantic import ValidationError
 
-from millwright.cli_groups import CliGroups, app_context
+from millwright.core.commands import CliGroups, app_context
 
 opcua_app = typer.Typer(help="OPC-UA servers: browse the address space, write a config snippet.")
 
@@ -108,7 +108,7 @@ def bench_opcua(
     """One server (own process) with NODES variables changing at RATE Hz, collected into
     the database through the shared pipeline: values/s stored, lost, collector CPU share,
     against the bulk writer's raw rate in the same run."""
-    from ingest.opcua.bench import run_opcua_benchmark
+    from bench.opcua import run_opcua_benchmark
 
     result = run_opcua_benchmark(
         app_context(ctx).database(), nodes=nodes, rate_hz=rate_hz, seconds=seconds

@@ -46,7 +46,7 @@ from ingest.opcua.values import (
     make_converter,
     quality_of,
 )
-from millwright.storage import Quality
+from millwright.core.storage import Quality
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from asyncua import ua
 
 from ingest.opcua.config import NodeMapping
 from ingest.opcua.uatypes import status as uat_status
-from millwright.storage import Quality
+from millwright.core.storage import Quality
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_US = timedelta(microseconds=1)

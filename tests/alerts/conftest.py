@@ -13,7 +13,7 @@ import pytest
 
 from alerts.config import AlertsConfig, EndpointConfig
 from alerts.outbox import Delivery, DeliveryState, get_delivery
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 OTHER_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"  # base64 of 24 letters

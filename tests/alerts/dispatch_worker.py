@@ -6,7 +6,7 @@ import sys
 
 from alerts.config import AlertsConfig
 from alerts.dispatcher import Dispatcher
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 
 if __name__ == "__main__":
     database = Database(sys.argv[1], min_size=1, max_size=2)

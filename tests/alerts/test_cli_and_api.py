@@ -12,8 +12,8 @@ import alerts
 import alerts.cli
 from alerts.config import AlertsConfig
 from alerts.payload import WebhookEvent, body_for
-from millwright.cli_groups import AppContext, CliGroups
-from millwright.storage.database import Database
+from millwright.core.commands import AppContext, CliGroups
+from millwright.core.storage.database import Database
 from tests.alerts.conftest import Receiver, add_machine, make_config
 
 

@@ -20,7 +20,7 @@ from alerts.outbox import (
 from alerts.payload import WebhookEvent
 from alerts.retry import backoff_delay
 from alerts.signing import verify
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from tests.alerts.conftest import SECRET, Receiver, Reply, make_config, wait_settled
 
 

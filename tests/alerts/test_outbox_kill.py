@@ -17,7 +17,7 @@ from alerts.config import AlertsConfig, EndpointConfig
 from alerts.outbox import DeliveryState, attempts_of, enqueue, get_delivery
 from alerts.payload import WebhookEvent
 from alerts.signing import verify
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from tests.alerts.conftest import SECRET, Receiver, Reply
 
 ROOT = Path(__file__).resolve().parents[2]

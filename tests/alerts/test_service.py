@@ -15,7 +15,7 @@ from alerts.outbox import DeliveryState, list_deliveries
 from alerts.service import acknowledge, evaluate_latest, send_test
 from alerts.signing import verify
 from alerts.store import get_alert, list_alerts
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from tests.alerts.conftest import SECRET, Receiver, add_machine, make_config
 from tests.alerts.test_episodes import noisy
 

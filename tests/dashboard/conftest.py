@@ -8,8 +8,8 @@ import pytest
 from dashboard.app import create_dashboard
 from dashboard.config import DashboardConfig
 from dashboard.context import DashboardContext
-from millwright.settings import Settings
-from millwright.storage.database import Database
+from millwright.app.settings import Settings
+from millwright.core.storage.database import Database
 from tests.dashboard.plant import Plant, seed_plant, seed_users
 
 SECRET = "test-secret-key-0123456789abcdef"

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from psycopg.types.json import Jsonb
 
-from millwright.storage import ReadingsWriter
-from millwright.storage.database import Database
-from millwright.users import UserStore
+from millwright.core.storage import ReadingsWriter
+from millwright.core.storage.database import Database
+from millwright.core.users import UserStore
 
 PASSWORD = "correct-horse-42"
 MACHINES = (

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from dashboard.app import create_dashboard
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from tests.dashboard.conftest import make_settings
 from tests.dashboard.plant import PASSWORD, Plant
 

@@ -22,8 +22,8 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_dashboard
-from millwright.settings import Settings
-from millwright.storage.database import Database
+from millwright.app.settings import Settings
+from millwright.core.storage.database import Database
 from tests.dashboard.browser import chromium, serve_wsgi
 from tests.dashboard.plant import MACHINES, PASSWORD, Plant, write_week_of_minutes
 

@@ -13,8 +13,8 @@ from dashboard.callbacks.overview import overview_view
 from dashboard.callbacks.schedule import request_reschedule, schedule_view
 from dashboard.context import DashboardContext
 from dashboard.errors import AccessDenied
-from millwright.storage.database import Database
-from millwright.users import Role, User
+from millwright.core.storage.database import Database
+from millwright.core.users import Role, User
 from tests.dashboard.components import text_of, walk, with_class
 from tests.dashboard.plant import MACHINES, Plant
 

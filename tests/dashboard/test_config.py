@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from dashboard.config import DashboardConfig, is_loopback
-from millwright.settings import SettingsError, load_settings
+from millwright.app.settings import SettingsError, load_settings
 
 
 @pytest.mark.parametrize("secret", ["change-me", "CHANGEME", "changethis", " secret "])

@@ -18,8 +18,8 @@ from dashboard.callbacks.machine import machine_view
 from dashboard.callbacks.schedule import schedule_view
 from dashboard.context import DashboardContext
 from dashboard.router import render_page
-from millwright.storage.database import Database
-from millwright.users import Role, User
+from millwright.core.storage.database import Database
+from millwright.core.users import Role, User
 from tests.dashboard.components import walk
 from tests.dashboard.conftest import make_settings
 from tests.dashboard.plant import Plant

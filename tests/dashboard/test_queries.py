@@ -8,7 +8,7 @@ import pytest
 
 from dashboard import queries
 from dashboard.downsample import choose_bucket, hourly_view_applies, parse_range
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from tests.dashboard.plant import LATEST_RISK, MACHINES, Plant, write_week_of_minutes
 
 

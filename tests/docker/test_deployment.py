@@ -98,14 +98,14 @@ def test_image_install_step_builds_a_complete_wheel(tmp_path: Path) -> None:
     ):
         assert f"{package}/__init__.py" in names
     assert "millwright/storage/migrations/0001_core.sql" in names
-    assert "scheduler/data/jssp/ft10.txt" in names
+    assert "bench/data/jssp/ft10.txt" in names
     assert "sim/data/train_FD001.txt.gz" in names
     migrations = sorted(p.name for p in (ROOT / "millwright/storage/migrations").glob("*.sql"))
     assert all(f"millwright/storage/migrations/{m}" in names for m in migrations)
 
 
 def test_site_config_is_valid_settings() -> None:
-    from millwright.settings import load_settings
+    from millwright.app.settings import load_settings
 
     settings = load_settings(DOCKER / "plant.toml")
     assert settings.ingest.mqtt[0].host == "mosquitto"

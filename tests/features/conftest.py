@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from features.config import FeaturesConfig
-from millwright.storage import Database, ReadingsWriter
+from millwright.core.storage import Database, ReadingsWriter
 from tests.features.helpers import T0, at
 
 

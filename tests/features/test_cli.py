@@ -7,8 +7,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from millwright.cli import app
-from millwright.storage import Database
+from millwright.app.cli import app
+from millwright.core.storage import Database
 
 runner = CliRunner()
 

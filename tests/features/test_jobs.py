@@ -14,7 +14,7 @@ from features.frames import latest_features, load_training_frame
 from features.inputs import read_events, read_sensors
 from features.jobs import FeatureJob
 from features.store import FeatureStore
-from millwright.storage import Database, ReadingsWriter, read_readings
+from millwright.core.storage import Database, ReadingsWriter, read_readings
 from tests.features.conftest import plant_readings
 from tests.features.helpers import T0, at
 

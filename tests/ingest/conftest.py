@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ingest.config import IngestConfig, MqttSourceConfig
 from ingest.mqtt import MqttCollector
 from ingest.runtime import IngestRuntime, start_runtime
-from millwright.storage import Database
+from millwright.core.storage import Database
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 20, interval: float = 0.05) -> Any:

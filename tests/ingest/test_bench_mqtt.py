@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.bench import run_mqtt_benchmark
-from millwright.storage import Database
+from bench.ingest_mqtt import run_mqtt_benchmark
+from millwright.core.storage import Database
 
 
 @pytest.mark.slow

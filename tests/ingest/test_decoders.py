@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ingest.decoders import decode
 from ingest.sparkplug import SparkplugDecoder
 from ingest.topics import TopicTemplate
-from millwright import sparkplug_b_pb2 as pb
+from millwright.core import sparkplug_b_pb2 as pb
 
 RX = 1_714_564_800_123_000  # receive time, µs
 MS = 1_714_564_800_000

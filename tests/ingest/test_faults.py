@@ -20,8 +20,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from millwright.storage import Database
-from millwright.storage.migrate import upgrade
+from millwright.core.storage import Database
+from millwright.core.storage.migrate import upgrade
 from tests.ingest.conftest import count_readings, readings_of, source_config, wait_for
 from tests.support.postgres_proc import free_port
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.dead_letters import read_dead_letters
-from millwright.storage import Database
+from millwright.core.storage import Database
 from tests.ingest.conftest import readings_of, source_config, wait_for
 
 TS = "2024-05-01T12:00:00+00:00"
@@ -159,7 +159,7 @@ def test_sparkplug_b_end_to_end_births_aliases_gaps_and_death(
     mqtt_broker: Any,
     unique: str,
 ) -> None:
-    from millwright import sparkplug_b_pb2 as pb
+    from millwright.core import sparkplug_b_pb2 as pb
 
     def payload(seq: int | None, metrics: list[dict[str, Any]]) -> bytes:
         p = pb.Payload(timestamp=TS_MS)

@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 
 from ingest.config import IngestConfig
 from ingest.service import run_collect
-from millwright.cli import app
-from millwright.storage import Database
+from millwright.app.cli import app
+from millwright.core.storage import Database
 from tests.ingest.opcua_support import TestServer, ThreadedServer, free_port
 
 

@@ -14,7 +14,7 @@ from asyncua import ua
 from ingest.config import IngestConfig
 from ingest.opcua.source import OpcUaSource
 from ingest.runtime import IngestRuntime, start_runtime
-from millwright.storage import Database
+from millwright.core.storage import Database
 from tests.ingest.opcua_support import Running, TestServer, eventually, free_port, source_config
 
 T0 = datetime.now(UTC).replace(microsecond=123456) - timedelta(minutes=5)

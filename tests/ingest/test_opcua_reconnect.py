@@ -13,7 +13,7 @@ import pytest
 from ingest.config import IngestConfig
 from ingest.opcua.source import OpcUaSource
 from ingest.runtime import IngestRuntime, start_runtime
-from millwright.storage import Database
+from millwright.core.storage import Database
 from tests.ingest.opcua_support import Running, TestServer, eventually, free_port, source_config
 
 MACHINES = ["m1", "m2"]

@@ -7,7 +7,7 @@ import tracemalloc
 from typing import Any
 
 from ingest.dead_letters import read_dead_letters
-from millwright.storage import Database
+from millwright.core.storage import Database
 from tests.ingest.conftest import readings_of, source_config, wait_for
 
 TEN_MB = b"7" * (10 * 1024 * 1024)

@@ -18,7 +18,7 @@ from ingest.errors import BufferFull, PipelineStopped
 from ingest.metrics import CollectorMetrics, MetricsServer
 from ingest.pipeline import Pipeline, to_epoch_us
 from ingest.records import DeadLetter, MachineEvent, StatusChange
-from millwright.storage import DatabaseUnavailable, Reading, ReadingColumns, WriteResult
+from millwright.core.storage import DatabaseUnavailable, Reading, ReadingColumns, WriteResult
 from tests.ingest.conftest import wait_for
 
 T0 = datetime(2024, 5, 1, 12, tzinfo=UTC)

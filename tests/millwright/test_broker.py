@@ -4,7 +4,7 @@ import threading
 
 import paho.mqtt.client as mqtt
 
-from millwright.broker import EmbeddedBroker
+from millwright.core.broker import EmbeddedBroker
 
 
 def test_embedded_broker_round_trip() -> None:

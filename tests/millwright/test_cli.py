@@ -3,7 +3,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from millwright.cli import app
+from millwright.app.cli import app
 
 runner = CliRunner()
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import psycopg
 
-from millwright.embedded import EmbeddedPostgres
+from millwright.core.embedded import EmbeddedPostgres
 
 SCRIPT = """
 import sys
 from pathlib import Path
-from millwright.embedded import EmbeddedPostgres
+from millwright.core.embedded import EmbeddedPostgres
 server = EmbeddedPostgres(Path(sys.argv[1]))
 print(server.start(), flush=True)
 server.stop()

@@ -1,6 +1,6 @@
-from millwright.storage.database import Database
-from millwright.storage.migrate import available_migrations, current_version, upgrade
-from millwright.storage.status import database_status
+from millwright.core.storage.database import Database
+from millwright.core.storage.migrate import available_migrations, current_version, upgrade
+from millwright.core.storage.status import database_status
 
 
 def test_upgrade_twice_is_a_no_op(database: Database) -> None:

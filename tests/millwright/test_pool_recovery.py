@@ -2,8 +2,8 @@
 
 import pytest
 
-from millwright.storage import DatabaseUnavailable
-from millwright.storage.database import Database
+from millwright.core.storage import DatabaseUnavailable
+from millwright.core.storage.database import Database
 from tests.support.postgres_proc import PrivatePostgres
 
 

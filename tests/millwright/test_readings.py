@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from millwright.storage import Reading, ReadingsWriter, UnknownSourceError, read_readings
-from millwright.storage.database import Database
+from millwright.core.storage import Reading, ReadingsWriter, UnknownSourceError, read_readings
+from millwright.core.storage.database import Database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

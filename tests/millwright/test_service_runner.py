@@ -7,8 +7,8 @@ import threading
 import time
 import urllib.request
 
-from millwright.broker import free_port
-from millwright.service_runner import PeriodicTask, ServiceRunner
+from millwright.core.broker import free_port
+from millwright.core.service_runner import PeriodicTask, ServiceRunner
 
 
 def test_failing_run_is_counted_and_loop_continues() -> None:
@@ -48,7 +48,7 @@ def test_stop_waits_for_the_run_in_progress() -> None:
 
 SCRIPT = """
 import sys, time
-from millwright.service_runner import PeriodicTask, ServiceRunner
+from millwright.core.service_runner import PeriodicTask, ServiceRunner
 def tick():
     print("tick", flush=True)
 runner = ServiceRunner([PeriodicTask("tick", 0.05, tick)])

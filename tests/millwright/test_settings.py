@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from millwright.settings import SettingsError, load_settings
+from millwright.app.settings import SettingsError, load_settings
 
 
 def test_environment_overrides_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from millwright.cli_groups import CliGroups
-from models.cli import register
-from models.cmapss import (
+from bench.cmapss import (
     COLUMNS,
     RUL_CAP,
     CmapssFeaturizer,
@@ -23,6 +21,8 @@ from models.cmapss import (
     rul_target,
     truncate_units,
 )
+from millwright.core.commands import CliGroups
+from models.cli import register
 from models.errors import CmapssFormatError
 
 # The compressed copy of NASA's train_FD001.txt the simulator ships (public domain).

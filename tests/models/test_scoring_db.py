@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from features.frames import latest_features
-from millwright.storage import Database
+from millwright.core.storage import Database
 from models.attribution import PathAttribution
 from models.drift import population_stability
 from models.registry import RegisteredModel, load_model, promote, save_candidate
@@ -146,7 +146,7 @@ def test_scorer_waits_for_a_model_and_follows_promotions(
 def test_cli_train_list_show_promote_score(
     plant: Plant, model: RegisteredModel, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from millwright.cli import app
+    from millwright.app.cli import app
 
     plant.database.execute("DELETE FROM models")
     monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
@@ -194,8 +194,8 @@ def test_scorer_runs_on_a_cadence_until_stopped(plant: Plant, active: Registered
 
 
 def test_bench_scoring_small(plant: Plant, database_url: str) -> None:
+    from bench.scoring import run_scoring_benchmark, summary_lines
     from models.config import LightGBMParams
-    from models.scoring_bench import run_scoring_benchmark, summary_lines
 
     config = models_config(lightgbm=LightGBMParams(n_estimators=20, num_leaves=7, n_jobs=2))
     figures = run_scoring_benchmark(

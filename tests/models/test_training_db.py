@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from features.frames import load_training_frame
-from millwright.storage import Database
+from millwright.core.storage import Database
 from models.errors import ModelInputError
 from models.holdout import classifier_rows, rul_rows, split
 from models.training import TrainingResult, train_model

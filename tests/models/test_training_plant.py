@@ -20,7 +20,7 @@ import pandas as pd
 from features.config import FeaturesConfig
 from features.frames import load_training_frame
 from features.jobs import FeatureJob
-from millwright.storage import Database, ReadingsWriter
+from millwright.core.storage import Database, ReadingsWriter
 from models.config import LightGBMParams, ModelsConfig
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from scheduler.objective_weights import ObjectiveWeights
 
-JSSP_DIR = Path(__file__).resolve().parents[2] / "scheduler" / "data" / "jssp"
+JSSP_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "jssp"
 
 # Makespan-first weights keep expected plans easy to state exactly.
 PLAIN = ObjectiveWeights(

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 import pytest
 
-from millwright.settings import Settings
-from millwright.storage.database import Database
-from millwright.users import UserStore, hash_password
+from api import create_app
+from millwright.app.settings import Settings
+from millwright.core.storage.database import Database
+from millwright.core.users import UserStore, hash_password
 from scheduler import service
-from scheduler.api import create_app
 from tests.scheduler.test_api_plant import CONFIG, NOW, seed_machines, seed_risk, serve
 
 API = "/api/v1"
@@ -343,6 +343,6 @@ def test_openapi_document_describes_auth_and_errors(plant: Plant) -> None:
 
 
 def test_public_api_is_pinned() -> None:
-    import scheduler.api
+    import api
 
-    assert scheduler.api.__all__ == ["create_app"]
+    assert api.__all__ == ["create_app"]

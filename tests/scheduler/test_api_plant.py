@@ -15,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from scheduler.config import SchedulerConfig
 from tests.support.postgres_proc import free_port
 

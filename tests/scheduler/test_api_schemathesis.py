@@ -18,11 +18,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from millwright.settings import Settings
-from millwright.storage.database import Database
-from millwright.users import UserStore
+from api import create_app
+from millwright.app.settings import Settings
+from millwright.core.storage.database import Database
+from millwright.core.users import UserStore
 from scheduler import service
-from scheduler.api import create_app
 from tests.conftest import truncate_all
 from tests.scheduler.test_api_plant import (
     CONFIG,

@@ -11,12 +11,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from millwright.cli_groups import CliGroups
-from scheduler import cli
-from scheduler.evaluation.compare import compare
-from scheduler.evaluation.policies import Reactive, oracle, preventive, tune_interval
-from scheduler.evaluation.run import POLICIES, Prepared, prepare, run_policy, simulate
-from scheduler.evaluation.scenario import EvalConfig, Order, generate_orders
+from bench import scheduler_cli as cli
+from bench.plant.compare import compare
+from bench.plant.policies import Reactive, oracle, preventive, tune_interval
+from bench.plant.run import POLICIES, Prepared, prepare, run_policy, simulate
+from bench.plant.scenario import EvalConfig, Order, generate_orders
+from millwright.core.commands import CliGroups
 from sim import CmapssSource, EngineRun, MachineSpec, Plant
 
 TINY = EvalConfig(machines=3, days=10, seed=0)

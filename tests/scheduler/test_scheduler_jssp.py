@@ -10,13 +10,13 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from millwright.cli_groups import CliGroups
-from scheduler import cli
-from scheduler.bench_instances import risk_bench_problem
+from bench import scheduler_cli as cli
+from bench.jssp_instances import parse_jssp
+from bench.jssp_textbook import solve_textbook
+from bench.scheduler_instances import risk_bench_problem
+from millwright.core.commands import CliGroups
 from scheduler.cpsat import solve
-from scheduler.cpsat.textbook import solve_textbook
 from scheduler.dispatch import dispatch_plan
-from scheduler.jssp import parse_jssp
 from scheduler.plan import SolveStatus
 
 

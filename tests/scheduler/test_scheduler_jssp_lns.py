@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from bench.jssp_instances import parse_jssp
+from bench.jssp_lns import FULL_MODEL_MAX_OPS, Shop, improve, solve_jssp
 from scheduler.cpsat.hints import best_dispatch
-from scheduler.cpsat.lns import FULL_MODEL_MAX_OPS, Shop, improve, solve_jssp
-from scheduler.jssp import parse_jssp
 from scheduler.plan import SolveStatus
 
 

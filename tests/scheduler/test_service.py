@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from millwright.storage.database import Database
+from millwright.core.storage.database import Database
 from scheduler import service
 from scheduler.store import load_problem
 from tests.scheduler.test_api_plant import CONFIG, NOW, seed_job, seed_machines, seed_risk

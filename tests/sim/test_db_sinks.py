@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from millwright.storage import Database, ReadingsWriter
+from millwright.core.storage import Database, ReadingsWriter
 from sim.db_sinks import DatabaseEventSink, DatabaseReadingSink
 from sim.records import Event, EventKind, Sample
 

@@ -8,8 +8,8 @@ import paho.mqtt.client as mqtt
 import typer
 from typer.testing import CliRunner
 
-from millwright.cli_groups import AppContext, CliGroups
-from millwright.settings import Settings
+from millwright.app.settings import Settings
+from millwright.core.commands import AppContext, CliGroups
 from sim import cli
 from sim.config import SimConfig
 

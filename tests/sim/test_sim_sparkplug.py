@@ -36,8 +36,8 @@ from ingest.mqtt import MqttCollector
 from ingest.runtime import IngestRuntime, start_runtime
 from ingest.service import start_collectors
 from ingest.sparkplug import SparkplugDecoder
-from millwright import sparkplug_b_pb2 as pb
-from millwright.storage import Database, Quality
+from millwright.core import sparkplug_b_pb2 as pb
+from millwright.core.storage import Database, Quality
 from sim.build import build_plant
 from sim.config import SimConfig
 from sim.mqtt_publisher import MqttPublisher, MqttTarget

@@ -36,7 +36,7 @@ from ingest.dead_letters import read_dead_letters
 from ingest.opcua.runner import OpcUaCollector
 from ingest.runtime import IngestRuntime, start_runtime
 from ingest.service import Collector, start_collectors
-from millwright.storage import Database, Quality
+from millwright.core.storage import Database, Quality
 from sim.build import build_plant
 from sim.config import SimConfig
 from sim.mqtt_publisher import MqttPublisher, MqttTarget

@@ -1,0 +1,66 @@
+"""`create_app(settings, database)`: the MES API as a FastAPI app, built once, no globals."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, FastAPI
+
+from api.errors import install_error_handlers
+from api.idempotency import Idempotency
+from api.limits import BodyLimit
+from api.plant import AckFunction
+from api.routers import alerts, health, jobs, machines, plan, schedules
+from millwright import __version__
+from millwright.core.users import UserStore
+
+if TYPE_CHECKING:
+    from millwright.app.settings import Settings
+    from millwright.core.storage.database import Database
+
+PREFIX = "/api/v1"
+
+DESCRIPTION = """
+The Millwright scheduler for an MES: submit jobs, read machines and their failure risk, ask
+for a risk-aware (re)schedule, read the plan, report work from the shop floor.
+
+**Authentication**: `Authorization: Bearer <token>` (tokens from `millwright users token`).
+Missing, invalid or revoked token: 401. Roles: any user reads; `planner` submits, changes and
+cancels jobs and requests schedules; `planner` or `maintenance` report step start/finish and
+acknowledge alerts; `admin` may do everything. A missing role: 403.
+
+**Errors** always look like `{"error": {"code", "message", "details": [{"loc", "message",
+"type"}]}}`.
+
+**Idempotency**: send `Idempotency-Key` on any POST; a retry with the same key and body gets
+the first response again (header `Idempotency-Replayed: true`), the same key with another
+body gets 409.
+"""
+
+
+def create_app(
+    settings: Settings, database: Database, *, alert_ack: AckFunction | None = None
+) -> FastAPI:
+    """The API over `database`. `alert_ack` replaces the built-in SQL acknowledgement
+    (the CLI passes the alerts package's, which also notifies webhooks)."""
+    config = settings.scheduler
+    app = FastAPI(
+        title="Millwright MES API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.state.users = UserStore(database)
+    app.state.alert_ack = alert_ack
+    install_error_handlers(app)
+    api = APIRouter(prefix=PREFIX)
+    for router in (health.router, jobs.router, machines.router, schedules.router, plan.router,
+                   alerts.router):  # fmt: skip
+        api.include_router(router)
+    app.include_router(api)
+    # Added last is outermost: the size limit applies before idempotency reads the body.
+    app.add_middleware(Idempotency, database=database, ttl_hours=config.idempotency_ttl_hours)
+    app.add_middleware(BodyLimit, max_bytes=config.api_max_body_bytes)
+    return app

@@ -1,0 +1,67 @@
+"""The command groups each package adds its commands to, and the per-invocation context.
+
+Packages expose ``register(groups)`` in their ``cli.py``; the shell builds the groups, calls
+every package's ``register`` and runs the app. Settings are built once in the root callback
+and reach commands through :func:`app_context`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from millwright.app.settings import Settings
+    from millwright.core.storage.database import Database
+
+
+@dataclass
+class CliGroups:
+    """The root app and its shared sub-groups."""
+
+    root: typer.Typer
+    bench: typer.Typer
+    eval: typer.Typer
+    schedule: typer.Typer = field(
+        default_factory=lambda: typer.Typer(
+            help="Plan production and maintenance.", no_args_is_help=True
+        )
+    )
+
+    def __post_init__(self) -> None:
+        self.root.add_typer(self.schedule, name="schedule")
+
+
+@dataclass
+class AppContext:
+    """What a command needs: the settings, and the database opened on first use."""
+
+    settings: Settings
+    _database: Database | None = field(default=None, repr=False)
+    _embedded: object | None = field(default=None, repr=False)
+
+    def database(self) -> Database:
+        """Open the configured database (or the embedded one) and migrate it on first use."""
+        if self._database is None:
+            from millwright.core.storage.database import open_database
+
+            self._database, self._embedded = open_database(self.settings)
+        return self._database
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+        if self._embedded is not None:
+            self._embedded.stop()  # type: ignore[attr-defined]
+            self._embedded = None
+
+
+def app_context(ctx: typer.Context) -> AppContext:
+    """The :class:`AppContext` built by the root callback."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppContext):
+        raise RuntimeError("the millwright root callback did not run")
+    return root.obj

@@ -1,0 +1,38 @@
+"""Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
+
+from millwright.core.storage.database import Database, open_database
+from millwright.core.storage.errors import (
+    DatabaseUnavailable,
+    MigrationError,
+    StorageError,
+    UnknownSourceError,
+)
+from millwright.core.storage.readings import (
+    Quality,
+    Reading,
+    ReadingColumns,
+    ReadingsWriter,
+    Rejection,
+    WriteResult,
+    read_readings,
+    sensor_names,
+)
+from millwright.core.storage.sources import SourceRegistry
+
+__all__ = [
+    "Database",
+    "DatabaseUnavailable",
+    "MigrationError",
+    "Quality",
+    "Reading",
+    "ReadingColumns",
+    "ReadingsWriter",
+    "Rejection",
+    "SourceRegistry",
+    "StorageError",
+    "UnknownSourceError",
+    "WriteResult",
+    "open_database",
+    "read_readings",
+    "sensor_names",
+]
