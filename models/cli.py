@@ -27,8 +27,8 @@ def eval_cmapss(
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
 ) -> None:
     """Train RUL on C-MAPSS engines; print RMSE and the PHM08 score at each engine's end."""
-    from bench.cmapss import read_cmapss, read_rul
     from bench import cmapss_eval
+    from bench.cmapss import read_cmapss, read_rul
 
     official = test is not None and rul is not None
     if official == (cv >= 2) or (test is None) != (rul is None):
