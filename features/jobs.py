@@ -31,7 +31,6 @@ from features.compute import ceil_to_grid, compute_features, floor_to_grid
 from features.config import FeaturesConfig
 from features.definitions import FeatureDefinition
 from features.errors import NoSensorsError
-from features.regimes import fit_regimes
 from features.inputs import (
     first_readings,
     latest_readings,
@@ -40,6 +39,7 @@ from features.inputs import (
     read_sensors,
 )
 from features.machine_events import to_us
+from features.regimes import fit_regimes
 from features.store import FeatureStore
 from millwright.core.storage import Database
 

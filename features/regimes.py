@@ -30,8 +30,9 @@ import pandas as pd
 
 RegimeMethod = Literal["kmeans", "discrete"]
 MAX_AUTO_REGIMES = 8
-AUTO_INERTIA_SHARE = 0.01
-"""Auto k: the smallest k whose k-means leaves at most this share of the settings' variance."""
+AUTO_INERTIA_SHARE = 0.001
+"""Auto k: the smallest k whose k-means leaves at most this share (0.1 %) of the settings'
+variance (none: one regime)."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +153,7 @@ class RegimeModel:
         pos = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
         return np.where(keys[pos] == key, regimes[pos], -1)
 
+
 def _bin_key(readings: pd.DataFrame, cadence_minutes: int) -> np.ndarray:
     from features.series import ts_us
 
@@ -200,17 +202,15 @@ def fit_regimes(
     """Fit regimes and per-regime statistics on training ``readings`` only.
 
     ``method='discrete'``: each distinct combination of condition values is a regime.
-    ``'kmeans'``: ``n_regimes`` centres (None: the smallest k up to 8 leaving at most 1 % of the
-    standardised settings' variance), fitted with a fixed seed.
+    ``'kmeans'``: ``n_regimes`` centres (None: the smallest k up to 8 leaving at most 0.1 % of the
+    standardised settings' variance, or one regime when none does), fitted with a fixed seed.
     """
     conditions = tuple(conditions)
     normalised = tuple(s for s in normalised if s not in conditions)
     name_of = dict(
         zip(sensors["sensor_id"].astype(np.int64), sensors["sensor"].astype(str), strict=True)
     )
-    sensor_name = (
-        pd.Series(readings["sensor_id"].to_numpy(dtype=np.int64)).map(name_of).to_numpy()
-    )
+    sensor_name = pd.Series(readings["sensor_id"].to_numpy(dtype=np.int64)).map(name_of).to_numpy()
     # one canonical row order (machine, sensor name, time): the sums, and so the statistics,
     # do not depend on how the readings were read
     from features.series import ts_us
@@ -280,21 +280,27 @@ def fit_regimes(
 def _kmeans(x: np.ndarray, n_regimes: int | None, seed: int) -> np.ndarray:
     from sklearn.cluster import KMeans
 
-    sample = x
-    if len(x) > 20_000:  # centres of tight clusters need few points; keep the fit fast
-        sample = x[np.random.default_rng(seed).choice(len(x), 20_000, replace=False)]
+    rng = np.random.default_rng(seed)
+    sample = x  # centres of tight clusters need few points; keep the fits fast
+    if len(x) > 20_000:
+        sample = x[rng.choice(len(x), 20_000, replace=False)]
     if n_regimes is not None:
         fit = KMeans(n_regimes, n_init=10, random_state=seed).fit(sample)
         return _ordered(fit.cluster_centers_)
-    total = float(((sample - sample.mean(axis=0)) ** 2).sum())
-    distinct = len(np.unique(sample, axis=0))
-    best = sample.mean(axis=0, keepdims=True)
-    for k in range(1, min(MAX_AUTO_REGIMES, distinct) + 1):
-        fit = KMeans(k, n_init=10, random_state=seed).fit(sample)
-        best = fit.cluster_centers_
-        if total == 0 or fit.inertia_ <= AUTO_INERTIA_SHARE * total:
-            break
-    return _ordered(best)
+    probe = sample if len(sample) <= 5_000 else sample[rng.choice(len(sample), 5_000, False)]
+    total = float(((probe - probe.mean(axis=0)) ** 2).sum())
+    distinct = len(np.unique(probe, axis=0))
+    one = x.mean(axis=0, keepdims=True)
+    if total == 0:
+        return one
+    for k in range(2, min(MAX_AUTO_REGIMES, distinct) + 1):
+        trial = KMeans(k, n_init=3, random_state=seed).fit(probe)
+        if trial.inertia_ <= AUTO_INERTIA_SHARE * total:
+            fit = KMeans(k, n_init=10, random_state=seed).fit(sample)
+            return _ordered(fit.cluster_centers_)
+    # no k separates the settings into tight groups: they vary continuously (or are noise
+    # around one operating point); one regime, unless regime_count says otherwise
+    return one
 
 
 def _ordered(centres: np.ndarray) -> np.ndarray:

@@ -101,9 +101,7 @@ def test_regime_features_are_equal_bulk_and_online() -> None:
     for minutes in (240, 550, 620, 1000, 1430):
         t = at(minutes)
         window = data[(data["ts"] >= t - definition.lookback) & (data["ts"] < t)]
-        online = compute_features(
-            definition, window, start=t, end=t, baselines=baselines, **common
-        )
+        online = compute_features(definition, window, start=t, end=t, baselines=baselines, **common)
         wider = data[data["ts"] >= t - definition.lookback - timedelta(minutes=70)]
         other = compute_features(definition, wider, start=t, end=t, baselines=baselines, **common)
         expected = bulk[bulk["ts"] == t].iloc[:, 2:].to_numpy()
