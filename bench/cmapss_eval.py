@@ -75,7 +75,7 @@ class CmapssModel:
         """
         plant = engines_as_plant(frame, failed=False)
         if latest_only:
-            instants = sorted({plant.instant(u, c) for cs in cuts.values() for c in cs})
+            instants = sorted({plant.instant(u, c) for u, cs in cuts.items() for c in cs})
             rows = pd.concat(
                 [
                     plant_features(

@@ -322,8 +322,8 @@ class FeatureJob:
             if writing is not None:
                 written += writing.result()
         machines = len({m for c in chunks for m in c.machines})
-        through = max(c.end for c in chunks) if chunks else None
-        return self._result(machines, done, written, readings, started, through)
+        last = max(c.end for c in chunks) if chunks else None
+        return self._result(machines, done, written, readings, started, last)
 
     def _baselines(
         self,

@@ -2,7 +2,9 @@
 
 The candidate's validation set (held-out machines at the end of its training range, see
 :mod:`models.holdout`) is reloaded from the database and both models score it now, each from
-its own feature version, on the rows both can see. Before any comparison a candidate must stand on its own (:func:`gate`), first model included:
+its own feature version, on the rows both can see.
+
+Before any comparison a candidate must stand on its own (:func:`gate`), first model included:
 
 - it has validation metrics for both ``p_fail`` and RUL (a model nobody measured is saved,
   never promoted);
