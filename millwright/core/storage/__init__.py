@@ -17,11 +17,13 @@ from millwright.core.storage.readings import (
     read_readings,
     sensor_names,
 )
+from millwright.core.storage.risk import LatestRisk, latest_risks
 from millwright.core.storage.sources import SourceRegistry
 
 __all__ = [
     "Database",
     "DatabaseUnavailable",
+    "LatestRisk",
     "MigrationError",
     "Quality",
     "Reading",
@@ -32,6 +34,7 @@ __all__ = [
     "StorageError",
     "UnknownSourceError",
     "WriteResult",
+    "latest_risks",
     "open_database",
     "read_readings",
     "sensor_names",
