@@ -49,11 +49,21 @@ class CollectorMetrics:
         self.rejected = Counter(
             f"{_PREFIX}_readings_rejected", "Readings the writer refused.", registry=r
         )
+        self.quarantined = Counter(
+            f"{_PREFIX}_readings_quarantined",
+            "Readings the database refused (isolated by bisection, then dead-lettered).",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             f"{_PREFIX}_dead_letters", "Messages or readings dead-lettered.", ["source"], registry=r
         )
         self.buffered = Gauge(
             f"{_PREFIX}_buffered_readings", "Readings waiting in the on-disk buffer.", registry=r
+        )
+        self.buffer_batches = Gauge(
+            f"{_PREFIX}_buffer_batches",
+            "Batches waiting in the on-disk buffer (the replay backlog).",
+            registry=r,
         )
         self.buffer_oldest_age = Gauge(
             f"{_PREFIX}_buffer_oldest_age_seconds",
@@ -89,7 +99,9 @@ class CollectorMetrics:
             f"{_PREFIX}_write_failures", "Batch writes that failed (then buffered).", registry=r
         )
         self.database_up = Gauge(
-            f"{_PREFIX}_database_up", "1 when the last database write succeeded.", registry=r
+            f"{_PREFIX}_database_up",
+            "1 when the database answered the last write (a refused row does not count as down).",
+            registry=r,
         )
         self.connected = Gauge(
             f"{_PREFIX}_source_connected",

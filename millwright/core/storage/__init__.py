@@ -1,8 +1,9 @@
 """Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
 
-from millwright.core.storage.database import Database, open_database
+from millwright.core.storage.database import Database, open_database, translate_error
 from millwright.core.storage.errors import (
     DatabaseUnavailable,
+    DataRejected,
     MigrationError,
     StorageError,
     UnknownSourceError,
@@ -20,6 +21,7 @@ from millwright.core.storage.readings import (
 from millwright.core.storage.sources import SourceRegistry
 
 __all__ = [
+    "DataRejected",
     "Database",
     "DatabaseUnavailable",
     "MigrationError",
@@ -35,4 +37,5 @@ __all__ = [
     "open_database",
     "read_readings",
     "sensor_names",
+    "translate_error",
 ]
