@@ -121,6 +121,12 @@ class CollectorMetrics:
             ["source"],
             registry=r,
         )
+        self.rebirth_requests = Counter(
+            f"{_PREFIX}_sparkplug_rebirth_requests",
+            "NCMD Node Control/Rebirth requests sent (after a gap or an unknown alias).",
+            ["source"],
+            registry=r,
+        )
         self.events = Counter(f"{_PREFIX}_events", "Machine events recorded.", ["kind"], registry=r)
 
     def written_total(self) -> float:
