@@ -22,7 +22,7 @@ Timestamps are ISO-8601 with a zone (``2024-05-01T12:00:00Z``) or epoch millisec
 missing timestamp takes the receive time and is flagged. A naive ISO timestamp is refused —
 guessing its zone would silently shift data by hours.
 
-Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.pipeline`). A batch
+Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.rows`). A batch
 with some bad items keeps its good readings and reports one reason for the rest.
 
 The columnar shape is decoded straight into numpy columns (:class:`ReadingColumns`, in
@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from ingest.names import InvalidName, check_name
-from ingest.pipeline import Row, to_epoch_us
+from ingest.rows import Row, to_epoch_us
 from millwright.core.storage import Quality, ReadingColumns
 
 _MIN_US = 0
@@ -139,7 +139,10 @@ def _json(
         if "value" in doc:  # the common single-reading shape first: the hot path
             return Decoded([_item(doc, machine, sensor, receive_us, value)])
         if "values" in doc:
-            return _values(doc, machine, receive_us, value)
+            # numpy reads [true, 1] as ints: without a boolean mapping, any boolean-looking
+            # payload takes the per-value path, which names the boolean (one C-level search)
+            fast = value is _value_or_bool or (b"true" not in payload and b"false" not in payload)
+            return _values(doc, machine, receive_us, value, fast)
         if "readings" in doc:
             return _items(doc["readings"], machine, sensor, receive_us, "readings", value)
         raise _Bad("JSON object needs 'value', 'values' or 'readings'")
@@ -190,7 +193,7 @@ def _item(
 
 
 def _values(
-    doc: dict[str, Any], machine: str | None, receive_us: int, value_of: ValueOf
+    doc: dict[str, Any], machine: str | None, receive_us: int, value_of: ValueOf, fast_ok: bool
 ) -> Decoded:
     values = doc["values"]
     if not isinstance(values, dict) or not values:
@@ -202,7 +205,11 @@ def _values(
     reasons: list[str] = []
     if isinstance(ts, list):  # columnar: many timestamps, a list of values per sensor
         times = [_timestamp(t) for t in ts]
-        fast = _columnar(m, values, times, quality, booleans=value_of is _value_or_bool)
+        fast = (
+            _columnar(m, values, times, quality, booleans=value_of is _value_or_bool)
+            if fast_ok
+            else None
+        )
         if fast is not None:
             return Decoded(columns=fast)
         for sensor, column in values.items():

@@ -133,6 +133,11 @@ class CollectorMetrics:
         """Rows committed so far, read without collecting the whole registry (hot polling)."""
         return float(self.written._value.get())
 
+    @staticmethod
+    def value_of(counter: Counter) -> float:
+        """An unlabelled counter's value, without collecting the registry."""
+        return float(counter._value.get())
+
     def value(self, name: str, **labels: str) -> float:
         """Current value of a sample by metric name (tests and health read it)."""
         found = self.registry.get_sample_value(name, labels or None)

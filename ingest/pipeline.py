@@ -50,194 +50,59 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
 
 ``health()``
     A JSON-able dict for the ``/health`` endpoint: writer alive, database up, replay backlog
-    (buffered readings and batches), readings quarantined (refused by the database).
+    (buffered readings, batches, records), readings quarantined (refused by the database).
 
 Write path. A batch is flushed when it reaches ``batch_size`` readings or is
 ``flush_interval_s`` old, whichever comes first. Failures are told apart at the storage
 boundary by SQLSTATE (:mod:`millwright.core.storage.errors`). A write refused for a data
 reason (``DataRejected``: a name too long for an index, a NUL byte, ...) is bisected until
 the refused rows are isolated (:mod:`ingest.quarantine`); they are dead-lettered with the
-database's reason and their message reference, the rest are written, and the database is
-still up. A write that raises ``DatabaseUnavailable`` marks the database down: live batches
-then go straight to the buffer and the writer probes the database every ``retry_interval_s``
-by replaying the oldest buffered batch. Replay follows the same rule, so a buffered batch
-holding a refused row is written minus that row and removed — it never blocks the batches
-behind it. Once a probe succeeds the writer alternates one live batch and one
-buffered batch, so the backlog drains in order without starving live data. When the buffer
+database's reason and their message reference, the rest are written, and the database
+counts as up. A write that raises ``DatabaseUnavailable`` (or anything unexpected, logged)
+marks the database down: live batches then go straight to the buffer and the writer probes
+the database every ``retry_interval_s`` by replaying the oldest buffered batch. Replay follows
+the same rule, so a buffered batch holding a refused row is written minus that row and
+removed — it never blocks the batches behind it. Once a probe succeeds the writer alternates
+one live batch and one buffered batch, so the backlog drains in order without starving live
+data. When the buffer
 refuses a batch (``stop_acknowledging`` policy, full), the batch stays in memory,
 unacknowledged, and is retried; new submits then block once memory holds
 ``max_pending_readings``. Writes are idempotent on (machine, sensor, ts), so replays and
 broker re-deliveries never duplicate rows.
+
+Modules: :mod:`ingest.rows` (the row type, shared with the pure decoders), :mod:`ingest.batch`
+(the batcher's unit), :mod:`ingest.link` (database up/down and probing), :mod:`ingest.replay`
+(buffer replay); this module is the front (what collectors call) and the writer thread.
 """
 
 from __future__ import annotations
 
-import bisect
-import json
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from ingest.batch import Batch
 from ingest.buffer import StoreAndForwardBuffer
 from ingest.dead_letters import DEFAULT_MAX_STORED_PAYLOAD, DeadLetterSink, printable
 from ingest.errors import BufferFull, PipelineStopped, StoreAndForwardError
+from ingest.link import DatabaseLink
 from ingest.metrics import CollectorMetrics
-from ingest.quarantine import reason_of, write_isolating
+from ingest.quarantine import GuardedWriter
 from ingest.records import DeadLetter, MachineEvent, StatusChange
+from ingest.replay import BufferReplay
+from ingest.rows import Callback, Row, to_epoch_us
 from ingest.sink import ReadingSink
-from millwright.core.storage import (
-    DatabaseUnavailable,
-    Reading,
-    ReadingColumns,
-    Rejection,
-    WriteResult,
-)
+from millwright.core.storage import Reading, ReadingColumns, WriteResult
 
 __all__ = ["Callback", "Pipeline", "Row", "to_epoch_us"]
 
 log = logging.getLogger(__name__)
-
-Row = tuple[str, str, int, float, int]  # machine, sensor, ts (µs since epoch, UTC), value, quality
-Callback = Callable[[], object]  # return value ignored (e.g. paho ack returns a code)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_REJECTED_SAMPLE = 50
-
-
-def to_epoch_us(ts: datetime) -> int:
-    """Microseconds since the epoch; naive datetimes are refused (their zone is unknown)."""
-    if ts.tzinfo is None:
-        raise ValueError(f"timestamp {ts.isoformat()} has no timezone.")
-    delta = ts - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-@dataclass
-class _Batch:
-    """What arrived since the last flush, in arrival order."""
-
-    rows: list[Row] = field(default_factory=list)
-    chunks: list[tuple[int, ReadingColumns]] = field(default_factory=list)  # (rows before, cols)
-    runs: list[tuple[str, int]] = field(default_factory=list)  # (source, first reading index)
-    refs: list[tuple[int, str | None]] = field(default_factory=list)  # (first index, message)
-    callbacks: list[Callback] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    events: list[MachineEvent] = field(default_factory=list)
-    statuses: list[StatusChange] = field(default_factory=list)
-    size: int = 0
-    started: float = 0.0
-    retried: bool = False  # came back from the held queue: re-hold at the front
-
-    def has_work(self) -> bool:
-        return bool(
-            self.size or self.dead_letters or self.callbacks or self.events or self.statuses
-        )
-
-    def is_empty(self) -> bool:
-        return not (self.size or self.dead_letters or self.events or self.statuses)
-
-    def note_source(self, source: str, n: int, ref: str | None = None) -> None:
-        if not self.runs or self.runs[-1][0] != source:
-            self.runs.append((source, self.size))
-        if (self.refs[-1][1] if self.refs else None) != ref:
-            self.refs.append((self.size, ref))
-        self.size += n
-
-    def origin(self, index: int) -> tuple[str, str | None]:
-        """(source, message reference) of the reading at ``index``."""
-        i = bisect.bisect_right([start for _, start in self.runs], index) - 1
-        source = self.runs[i][0] if i >= 0 else "buffer"
-        j = bisect.bisect_right([start for start, _ in self.refs], index) - 1
-        return source, (self.refs[j][1] if j >= 0 else None)
-
-    def meta(self) -> dict[str, object]:
-        """Where the readings came from, kept with the batch in the buffer."""
-        return {"runs": self.runs, "refs": self.refs}
-
-    @classmethod
-    def from_meta(cls, meta: dict[str, Any], size: int) -> _Batch:
-        """A replayed batch's origins (batches buffered by older versions: source 'buffer')."""
-        batch = cls(size=size)
-        try:
-            batch.runs = [(str(s), int(b)) for s, b in meta.get("runs", [])]
-            batch.refs = [(int(b), None if r is None else str(r)) for b, r in meta.get("refs", [])]
-        except (TypeError, ValueError):
-            batch.runs, batch.refs = [], []
-        if not batch.runs:
-            batch.runs = [("buffer", 0)]
-        return batch
-
-    def source_ranges(self) -> dict[str, list[tuple[int, int]]]:
-        """source → its [start, end) ranges in the batch's reading order."""
-        out: dict[str, list[tuple[int, int]]] = {}
-        for i, (source, start) in enumerate(self.runs):
-            end = self.runs[i + 1][1] if i + 1 < len(self.runs) else self.size
-            if end > start:
-                out.setdefault(source, []).append((start, end))
-        return out
-
-    def columns(self) -> ReadingColumns:
-        if not self.chunks:
-            return _rows_to_columns(self.rows)
-        return _merge_in_order(self.rows, self.chunks)
-
-
-def _rows_to_columns(rows: Sequence[Row]) -> ReadingColumns:
-    if not rows:
-        return ReadingColumns(
-            np.empty(0, dtype=object),
-            np.empty(0, dtype=object),
-            np.empty(0, dtype="datetime64[us]"),
-            np.empty(0, dtype=np.float64),
-            np.empty(0, dtype=np.int16),
-        )
-    machine, sensor, ts, value, quality = zip(*rows, strict=True)
-    return ReadingColumns(
-        machine=np.array(machine, dtype=object),
-        sensor=np.array(sensor, dtype=object),
-        ts=np.array(ts, dtype=np.int64).view("datetime64[us]"),
-        value=np.array(value, dtype=np.float64),
-        quality=np.array(quality, dtype=np.int16),
-    )
-
-
-def _concat(parts: Sequence[ReadingColumns]) -> ReadingColumns:
-    if len(parts) == 1:
-        return parts[0]
-    naive = None
-    if any(p.naive is not None for p in parts):
-        naive = np.concatenate(
-            [p.naive if p.naive is not None else np.zeros(len(p), dtype=bool) for p in parts]
-        )
-    return ReadingColumns(
-        machine=np.concatenate([p.machine for p in parts]),
-        sensor=np.concatenate([p.sensor for p in parts]),
-        ts=np.concatenate([p.ts.astype("datetime64[us]", copy=False) for p in parts]),
-        value=np.concatenate([p.value.astype(np.float64, copy=False) for p in parts]),
-        quality=np.concatenate([p.quality.astype(np.int16, copy=False) for p in parts]),
-        naive=naive,
-    )
-
-
-def _merge_in_order(rows: list[Row], chunks: list[tuple[int, ReadingColumns]]) -> ReadingColumns:
-    """Rows and column chunks back in arrival order (``offset`` = rows before the chunk)."""
-    parts: list[ReadingColumns] = []
-    pos = 0
-    for offset, chunk in chunks:
-        if offset > pos:
-            parts.append(_rows_to_columns(rows[pos:offset]))
-            pos = offset
-        parts.append(chunk)
-    if pos < len(rows):
-        parts.append(_rows_to_columns(rows[pos:]))
-    return _concat(parts)
 
 
 class Pipeline:
@@ -271,24 +136,21 @@ class Pipeline:
         self.max_dead_letter_payload = max_dead_letter_payload
 
         self._cond = threading.Condition(threading.Lock())
-        self._batch = _Batch()
-        self._held: deque[_Batch] = deque()  # refused by a full buffer, unacknowledged
+        self._batch = Batch()
+        self._held: deque[Batch] = deque()  # refused by a full buffer, unacknowledged
         self._held_readings = 0
         self._running = False
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-        self._db_up = True
-        self._next_probe = 0.0
-        self._last_commit: float | None = None
-        self._last_error: str | None = None
-        self._replay_turn = False
+        self._link = DatabaseLink(metrics, retry_interval_s)
+        self._guarded = GuardedWriter(sink, dead_letters, metrics)
+        self._replay = BufferReplay(buffer, self._guarded, metrics, self._link)
 
         metrics.buffered.set(buffer.readings)
         metrics.buffer_batches.set_function(lambda: buffer.batches)
         metrics.buffer_oldest_age.set_function(buffer.oldest_age_s)
         metrics.pending.set_function(lambda: self._batch.size + self._held_readings)
-        metrics.database_up.set(1)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -374,7 +236,7 @@ class Pipeline:
         with self._cond:
             self._check_running()
             batch = self._batch
-            if batch.is_empty():
+            if batch.is_empty:
                 batch.started = time.monotonic()
             batch.dead_letters.append(letter)
             if on_committed is not None:
@@ -395,7 +257,7 @@ class Pipeline:
         self.metrics.events.labels(kind).inc()
         with self._cond:
             batch = self._batch
-            if batch.is_empty():
+            if batch.is_empty:
                 batch.started = time.monotonic()
             batch.events.append(event)
 
@@ -404,7 +266,7 @@ class Pipeline:
         change = StatusChange(machine, status, ts)
         with self._cond:
             batch = self._batch
-            if batch.is_empty():
+            if batch.is_empty:
                 batch.started = time.monotonic()
             batch.statuses.append(change)
 
@@ -414,24 +276,24 @@ class Pipeline:
         alive = self._thread is not None and self._thread.is_alive()
         return {
             "ok": alive,
-            "database_up": self._db_up,
+            "database_up": self._link.up,
             "pending_readings": self._batch.size + self._held_readings,
             "buffered_readings": self._buffer.readings,
             "replay_backlog_readings": self._buffer.readings,
             "replay_backlog_batches": self._buffer.batches,
             "replay_backlog_records": self._buffer.pending_records,
-            "quarantined_readings": int(self.metrics.quarantined._value.get()),
+            "quarantined_readings": int(self.metrics.value_of(self.metrics.quarantined)),
             "buffer_oldest_age_s": round(self._buffer.oldest_age_s(), 3),
             "buffer_policy": str(self._buffer.policy),
             "last_commit_age_s": None
-            if self._last_commit is None
-            else round(time.monotonic() - self._last_commit, 3),
-            "last_error": self._last_error,
+            if self._link.last_commit is None
+            else round(time.monotonic() - self._link.last_commit, 3),
+            "last_error": self._link.last_error,
         }
 
     @property
     def database_up(self) -> bool:
-        return self._db_up
+        return self._link.up
 
     def _check_running(self) -> None:
         if not self._running or self._stopping:
@@ -455,7 +317,7 @@ class Pipeline:
                 self._cond.wait(0.5)
             self._check_running()
             batch = self._batch
-            if batch.is_empty():
+            if batch.is_empty:
                 batch.started = time.monotonic()
             if rows is not None:
                 batch.rows.extend(rows)
@@ -475,15 +337,15 @@ class Pipeline:
             if batch is None:
                 break
             try:
-                if batch.has_work():
+                if batch.has_work:
                     self._commit(batch)
-                self._replay_some()
+                self._replay.replay_some()
             except Exception:  # the writer must survive anything; the next turn retries
                 log.exception("unexpected error in the ingest writer")
                 time.sleep(0.5)
         self._final_flush()
 
-    def _next_batch(self) -> _Batch | None:
+    def _next_batch(self) -> Batch | None:
         """A full or old-enough batch, a held batch due for retry, or an empty batch when
         only side work (events, replay) is due or the wait timed out; None when stopping."""
         with self._cond:
@@ -491,154 +353,56 @@ class Pipeline:
                 if self._stopping:
                     return None
                 now = time.monotonic()
-                if self._held and (self._db_up or now >= self._next_probe):
+                if self._held and self._link.may_write():
                     held = self._held.popleft()
                     held.retried = True
                     self._held_readings -= held.size
                     return held
                 batch = self._batch
-                has_work = batch.has_work()
+                has_work = batch.has_work
                 age = now - batch.started
                 if has_work and (batch.size >= self.batch_size or age >= self.flush_interval_s):
-                    self._batch = _Batch()
+                    self._batch = Batch()
                     self._cond.notify_all()  # submitters blocked on back-pressure
                     return batch
-                if self._db_up and (self._buffer.readings or self._buffer.pending_records):
-                    return _Batch()
+                if self._link.up and (self._buffer.readings or self._buffer.pending_records):
+                    return Batch()
                 wait = self.flush_interval_s - age if has_work else self.flush_interval_s
-                if not self._db_up:
-                    wait = min(wait, max(0.01, self._next_probe - now))
+                if not self._link.up:
+                    wait = min(wait, max(0.01, self._link.next_probe - now))
                 self._cond.wait(max(0.005, wait))
-            return _Batch()
+            return Batch()
 
     def _final_flush(self) -> None:
         with self._cond:
             batches = [*self._held, self._batch]
             self._held.clear()
             self._held_readings = 0
-            self._batch = _Batch()
+            self._batch = Batch()
         for batch in batches:
-            if batch.has_work():
+            if batch.has_work:
                 self._commit(batch, final=True)
 
-    def _commit(self, batch: _Batch, *, final: bool = False) -> None:
+    def _commit(self, batch: Batch, *, final: bool = False) -> None:
         columns = batch.columns()
-        now = time.monotonic()
-        if self._db_up or now >= self._next_probe:
+        if self._link.may_write():
+            guarded = self._guarded
             try:
-                result = self._write_isolating(batch, columns)
-                self._write_letters(batch.dead_letters)
-                self._write_side(batch.events, batch.statuses)
-            except DatabaseUnavailable as exc:
-                self._mark_down(exc)
-            except Exception as exc:  # our own bug: keep the data (buffer), say so loudly
-                self._mark_down(exc)
+                result = guarded.readings(batch, columns)  # refused rows: isolated, dead-lettered
+                if result.rejected:
+                    guarded.rejections(batch, columns, result)
+                guarded.letters(batch.dead_letters)
+                guarded.side(batch.events, batch.statuses)
+            except Exception as exc:  # DatabaseUnavailable, or our own bug: keep the data
+                self._link.mark_down(exc)
             else:
-                self._mark_up()
+                self._link.mark_up(self._buffer.readings)
                 self._account(batch, columns, result)
                 self._acknowledge(batch)
                 return
         self._to_buffer(batch, columns, final=final)
 
-    def _write_isolating(self, batch: _Batch, columns: ReadingColumns) -> WriteResult:
-        """Write the readings; rows the database refuses become dead letters (with their
-        source, message reference and the database's reason), the rest are committed."""
-        if not len(columns):
-            return WriteResult(0, 0)
-        isolated = write_isolating(self._sink.write, columns)
-        if isolated.refused:
-            self._write_letters(self._refused_letters(batch, columns, isolated.refused))
-        return isolated.result
-
-    def _refused_letters(
-        self, batch: _Batch, columns: ReadingColumns, refused: list[Rejection]
-    ) -> list[DeadLetter]:
-        self.metrics.quarantined.inc(len(refused))
-        now = datetime.now(UTC)
-        letters = []
-        for rejection in refused:
-            i = rejection.index
-            source, ref = batch.origin(i)
-            row = {
-                "machine": printable(str(columns.machine[i]), 300),
-                "sensor": printable(str(columns.sensor[i]), 300),
-                "ts": str(columns.ts[i]),
-                "value": float(columns.value[i]),
-                "quality": int(columns.quality[i]),
-            }
-            letters.append(
-                DeadLetter(
-                    source,
-                    printable(ref),
-                    json.dumps(row).encode(),
-                    printable(f"database refused the reading: {rejection.reason}") or "refused",
-                    now,
-                )
-            )
-            self.metrics.dead_lettered.labels(source).inc()
-        return letters
-
-    def _write_letters(self, letters: Sequence[DeadLetter]) -> None:
-        """Dead letters to the database; one the database refuses (it should not: their text
-        is made storable) is logged and dropped rather than blocking the batch."""
-        if not letters:
-            return
-        try:
-            self._dead_sink.write(letters)
-            return
-        except DatabaseUnavailable:
-            raise
-        except Exception as exc:
-            log.warning("the database refused a set of dead letters (%s); one by one", exc)
-        for letter in letters:
-            try:
-                self._dead_sink.write([letter])
-            except DatabaseUnavailable:
-                raise
-            except Exception as exc:
-                log.error(
-                    "dropped a dead letter from %s the database refused (%s): %s",
-                    letter.source,
-                    reason_of(exc),
-                    printable(letter.reason, 200),
-                )
-
-    def _write_side(self, events: Sequence[MachineEvent], statuses: Sequence[StatusChange]) -> None:
-        """Events and status changes; one the database refuses is dead-lettered, not retried."""
-        if not events and not statuses:
-            return
-        try:
-            self._sink.record_events(events)
-            self._sink.set_statuses(statuses)
-            return
-        except DatabaseUnavailable:
-            raise
-        except Exception as exc:
-            log.warning("the database refused machine events (%s); isolating them", exc)
-        refused: list[DeadLetter] = []
-        for event in events:
-            try:
-                self._sink.record_events([event])
-            except DatabaseUnavailable:
-                raise
-            except Exception as exc:
-                refused.append(self._side_letter(event.source, event.machine, event.kind, exc))
-        for change in statuses:
-            try:
-                self._sink.set_statuses([change])
-            except DatabaseUnavailable:
-                raise
-            except Exception as exc:
-                refused.append(self._side_letter("ingest", change.machine, change.status, exc))
-        self._write_letters(refused)
-
-    def _side_letter(self, source: str, machine: str, what: str, exc: Exception) -> DeadLetter:
-        self.metrics.dead_lettered.labels(source).inc()
-        payload = json.dumps({"machine": printable(machine, 300), "record": what}).encode()
-        reason = printable(f"database refused the {what} record: {reason_of(exc)}") or "refused"
-        return DeadLetter(source, None, payload, reason, datetime.now(UTC))
-
-    def _to_buffer(self, batch: _Batch, columns: ReadingColumns, *, final: bool) -> None:
+    def _to_buffer(self, batch: Batch, columns: ReadingColumns, *, final: bool) -> None:
         try:
             dropped = self._buffer.put(columns, batch.meta())
             if batch.dead_letters:
@@ -664,7 +428,7 @@ class Pipeline:
         self._count_received(batch)
         self._acknowledge(batch)
 
-    def _hold(self, batch: _Batch) -> None:
+    def _hold(self, batch: Batch) -> None:
         """Keep a batch in memory, unacknowledged, in order (a retried one goes first)."""
         with self._cond:
             if batch.retried:
@@ -673,74 +437,13 @@ class Pipeline:
                 self._held.append(batch)
             self._held_readings += batch.size
 
-    def _replay_some(self) -> None:
-        """Replay one buffered batch (and buffered dead letters, events and status changes):
-        every turn while the backlog drains (alternating with live batches as they come), or
-        as the probe while the database is down. Rows the database refuses are isolated and
-        dead-lettered like live ones, so the batch is removed either way."""
-        buffer = self._buffer
-        if not buffer.readings and not buffer.pending_records:
-            return
-        now = time.monotonic()
-        if not self._db_up and now < self._next_probe:
-            return
-        oldest = buffer.oldest_batch()
-        try:
-            if oldest is not None:
-                batch_id, columns, meta = oldest
-                origins = _Batch.from_meta(meta, len(columns))
-                result = self._write_isolating(origins, columns)
-                if result.rejected:
-                    self._dead_letter_rejections(origins, columns, result)
-            letters = buffer.dead_letters(1000)
-            if letters:
-                self._write_letters([d for _, d in letters])
-            last_side, events, statuses = buffer.side_records(1000)
-            if last_side is not None:
-                self._write_side(events, statuses)
-        except Exception as exc:  # DatabaseUnavailable, or our own bug: probe again later
-            self._mark_down(exc)
-            return
-        self._mark_up()
-        if oldest is not None:
-            buffer.remove(batch_id)
-            self.metrics.replayed.inc(len(columns))
-            self.metrics.written.inc(result.inserted)
-            self.metrics.duplicates.inc(max(result.duplicates, 0))
-            self.metrics.buffered.set(buffer.readings)
-            if not buffer.readings:
-                log.info("buffer drained; live writes only")
-        if letters:
-            buffer.remove_dead_letters(letters[-1][0])
-        if last_side is not None:
-            buffer.remove_side_records(last_side)
-
     # --- bookkeeping --------------------------------------------------------------------
 
-    def _mark_down(self, exc: Exception) -> None:
-        self.metrics.write_failures.inc()
-        self._last_error = str(exc)
-        if self._db_up:
-            if isinstance(exc, DatabaseUnavailable):
-                log.warning("database unavailable, buffering on disk: %s", exc)
-            else:
-                log.error("write failed, buffering on disk", exc_info=exc)
-        self._db_up = False
-        self._next_probe = time.monotonic() + self.retry_interval_s
-        self.metrics.database_up.set(0)
-
-    def _mark_up(self) -> None:
-        if not self._db_up:
-            log.info("database is back; replaying %d buffered readings", self._buffer.readings)
-        self._db_up = True
-        self._last_commit = time.monotonic()
-        self.metrics.database_up.set(1)
-
-    def _count_received(self, batch: _Batch) -> None:
+    def _count_received(self, batch: Batch) -> None:
         for source, ranges in batch.source_ranges().items():
             self.metrics.received.labels(source).inc(sum(e - b for b, e in ranges))
 
-    def _account(self, batch: _Batch, columns: ReadingColumns, result: WriteResult) -> None:
+    def _account(self, batch: Batch, columns: ReadingColumns, result: WriteResult) -> None:
         m = self.metrics
         self._count_received(batch)
         m.written.inc(result.inserted)
@@ -751,41 +454,8 @@ class Pipeline:
             for source, ranges in batch.source_ranges().items():
                 newest = max(columns.ts[b:e].max() for b, e in ranges)
                 m.lag.labels(source).set((now_us - newest) / np.timedelta64(1, "s"))
-        if result.rejected:
-            self._dead_letter_rejections(batch, columns, result)
 
-    def _dead_letter_rejections(
-        self, batch: _Batch, columns: ReadingColumns, result: WriteResult
-    ) -> None:
-        """Readings the writer refused (e.g. timestamps far in the future) become one dead
-        letter per (source, reason) with a sample of the rows, not one per reading."""
-        self.metrics.rejected.inc(len(result.rejected))
-        grouped: dict[tuple[str, str], list[int]] = {}
-        for rejection in result.rejected:
-            source = batch.origin(rejection.index)[0]
-            grouped.setdefault((source, rejection.reason), []).append(rejection.index)
-        letters = []
-        for (source, reason), indices in grouped.items():
-            sample = [
-                {
-                    "machine": printable(str(columns.machine[i]), 300),
-                    "sensor": printable(str(columns.sensor[i]), 300),
-                    "ts": str(columns.ts[i]),
-                    "value": float(columns.value[i]),
-                }
-                for i in indices[:_MAX_REJECTED_SAMPLE]
-            ]
-            payload = json.dumps({"rejected": len(indices), "sample": sample}).encode()
-            letters.append(
-                DeadLetter(source, None, payload, f"writer rejected: {reason}", datetime.now(UTC))
-            )
-            self.metrics.dead_lettered.labels(source).inc()
-        try:
-            self._write_letters(letters)
-        except DatabaseUnavailable:
-            self._buffer.put_dead_letters(letters)
-
-    def _acknowledge(self, batch: _Batch) -> None:
+    def _acknowledge(self, batch: Batch) -> None:
         for callback in batch.callbacks:
             try:
                 callback()

@@ -15,10 +15,17 @@ not block the stream either); its reason names the exception.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from ingest.batch import Batch
+from ingest.dead_letters import DeadLetterSink, printable
+from ingest.metrics import CollectorMetrics
+from ingest.records import DeadLetter, MachineEvent, StatusChange
+from ingest.sink import ReadingSink
 from millwright.core.storage import (
     DatabaseUnavailable,
     DataRejected,
@@ -27,9 +34,11 @@ from millwright.core.storage import (
     WriteResult,
 )
 
-__all__ = ["Isolated", "slice_columns", "write_isolating"]
+__all__ = ["GuardedWriter", "Isolated", "reason_of", "slice_columns", "write_isolating"]
 
 log = logging.getLogger(__name__)
+
+_MAX_REJECTED_SAMPLE = 50
 
 Write = Callable[[ReadingColumns], WriteResult]
 
@@ -110,3 +119,135 @@ def write_isolating(write: Write, columns: ReadingColumns) -> Isolated:
             refused[0].reason,
         )
     return Isolated(WriteResult(n - len(refused), inserted, rejected), refused, writes)
+
+
+class GuardedWriter:
+    """Writes a batch's readings, dead letters, events and status changes so that nothing the
+    database refuses for a data reason can stop the batch: refused readings are isolated
+    (:func:`write_isolating`) and dead-lettered with their source, message reference and the
+    database's reason; a refused event or status change is dead-lettered; a refused dead
+    letter (its text is made storable first, so this should not happen) is logged and
+    dropped. Only :class:`DatabaseUnavailable` propagates — that is the buffer's business.
+
+    Shared by the live write path (:mod:`ingest.pipeline`) and buffer replay
+    (:mod:`ingest.replay`), so both follow one rule.
+    """
+
+    def __init__(self, sink: ReadingSink, dead_letters: DeadLetterSink, metrics: CollectorMetrics):
+        self.sink = sink
+        self.dead_sink = dead_letters
+        self.metrics = metrics
+
+    def readings(self, batch: Batch, columns: ReadingColumns) -> WriteResult:
+        if not len(columns):
+            return WriteResult(0, 0)
+        isolated = write_isolating(self.sink.write, columns)
+        if isolated.refused:
+            self.letters(self._refused_letters(batch, columns, isolated.refused))
+        return isolated.result
+
+    def _refused_letters(
+        self, batch: Batch, columns: ReadingColumns, refused: list[Rejection]
+    ) -> list[DeadLetter]:
+        self.metrics.quarantined.inc(len(refused))
+        now = datetime.now(UTC)
+        letters = []
+        for rejection in refused:
+            i = rejection.index
+            source, ref = batch.origin(i)
+            row = {
+                "machine": printable(str(columns.machine[i]), 300),
+                "sensor": printable(str(columns.sensor[i]), 300),
+                "ts": str(columns.ts[i]),
+                "value": float(columns.value[i]),
+                "quality": int(columns.quality[i]),
+            }
+            reason = printable(f"database refused the reading: {rejection.reason}")
+            letters.append(
+                DeadLetter(source, printable(ref), json.dumps(row).encode(), reason or "", now)
+            )
+            self.metrics.dead_lettered.labels(source).inc()
+        return letters
+
+    def letters(self, letters: Sequence[DeadLetter]) -> None:
+        if not letters:
+            return
+        try:
+            self.dead_sink.write(letters)
+            return
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            log.warning("the database refused a set of dead letters (%s); one by one", exc)
+        for letter in letters:
+            try:
+                self.dead_sink.write([letter])
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                log.error(
+                    "dropped a dead letter from %s the database refused (%s): %s",
+                    letter.source,
+                    reason_of(exc),
+                    printable(letter.reason, 200),
+                )
+
+    def side(self, events: Sequence[MachineEvent], statuses: Sequence[StatusChange]) -> None:
+        if not events and not statuses:
+            return
+        try:
+            self.sink.record_events(events)
+            self.sink.set_statuses(statuses)
+            return
+        except DatabaseUnavailable:
+            raise
+        except Exception as exc:
+            log.warning("the database refused machine events (%s); isolating them", exc)
+        refused: list[DeadLetter] = []
+        for event in events:
+            try:
+                self.sink.record_events([event])
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                refused.append(self._side_letter(event.source, event.machine, event.kind, exc))
+        for change in statuses:
+            try:
+                self.sink.set_statuses([change])
+            except DatabaseUnavailable:
+                raise
+            except Exception as exc:
+                refused.append(self._side_letter("ingest", change.machine, change.status, exc))
+        self.letters(refused)
+
+    def _side_letter(self, source: str, machine: str, what: str, exc: Exception) -> DeadLetter:
+        self.metrics.dead_lettered.labels(source).inc()
+        payload = json.dumps({"machine": printable(machine, 300), "record": what}).encode()
+        reason = printable(f"database refused the {what} record: {reason_of(exc)}") or what
+        return DeadLetter(source, None, payload, reason, datetime.now(UTC))
+
+    def rejections(self, batch: Batch, columns: ReadingColumns, result: WriteResult) -> None:
+        """Readings the writer refused (e.g. timestamps far in the future) become one dead
+        letter per (source, reason) with a sample of the rows, not one per reading."""
+        self.metrics.rejected.inc(len(result.rejected))
+        grouped: dict[tuple[str, str], list[int]] = {}
+        for rejection in result.rejected:
+            source = batch.source_of(rejection.index)
+            grouped.setdefault((source, rejection.reason), []).append(rejection.index)
+        letters = []
+        for (source, reason), indices in grouped.items():
+            sample = [
+                {
+                    "machine": printable(str(columns.machine[i]), 300),
+                    "sensor": printable(str(columns.sensor[i]), 300),
+                    "ts": str(columns.ts[i]),
+                    "value": float(columns.value[i]),
+                }
+                for i in indices[:_MAX_REJECTED_SAMPLE]
+            ]
+            payload = json.dumps({"rejected": len(indices), "sample": sample}).encode()
+            letters.append(
+                DeadLetter(source, None, payload, f"writer rejected: {reason}", datetime.now(UTC))
+            )
+            self.metrics.dead_lettered.labels(source).inc()
+        self.letters(letters)

@@ -43,7 +43,7 @@ from typing import Any
 from google.protobuf.message import DecodeError
 
 from ingest.names import InvalidName, check_name
-from ingest.pipeline import Row
+from ingest.rows import Row
 from millwright.core import sparkplug_b_pb2 as pb
 from millwright.core.storage import Quality
 
@@ -119,7 +119,7 @@ def inflate(message: Any) -> Any:
             algorithm = metric.string_value.upper()
     body = bytes(message.body)
     if algorithm == "GZIP":
-        wbits_options = (31,)
+        wbits_options: tuple[int, ...] = (31,)
     elif algorithm == "DEFLATE":
         wbits_options = (15, -15)  # zlib-wrapped (Tahu) or raw deflate
     else:
