@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.errors import install_error_handlers
 from api.idempotency import Idempotency
@@ -44,11 +45,14 @@ def create_app(
     """The API over `database`. `alert_ack` replaces the built-in SQL acknowledgement
     (the CLI passes the alerts package's, which also notifies webhooks)."""
     config = settings.scheduler
-    app = FastAPI(
+    # Swagger UI and ReDoc from the assets fastapi-offline ships (no CDN, no web fonts):
+    # /docs and /redoc work on a plant network without internet.
+    app = FastAPIOffline(
         title="Millwright MES API",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        static_url="/docs-assets",
     )
     app.state.settings = settings
     app.state.database = database
