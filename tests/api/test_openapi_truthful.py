@@ -13,7 +13,7 @@ import pytest
 
 from millwright.app.settings import Settings
 from millwright.app.web import mes_api
-from tests.api.test_api import Plant, assert_error, job_body, plant  # noqa: F401, F811
+from tests.api.test_api import Plant, assert_error, job_body, plant  # noqa: F401
 from tests.scheduler.plant import seed_machines
 
 
@@ -24,7 +24,7 @@ def seeded(plant: Plant) -> Plant:  # noqa: F811
     return plant
 
 
-def _call(plant: Plant, method: str, path: str, body: Any = None) -> Any:
+def _call(plant: Plant, method: str, path: str, body: Any = None) -> Any:  # noqa: F811
     return plant.client.request(method, "/api/v1" + path, json=body, headers=plant.headers("admin"))
 
 
