@@ -23,9 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from features.errors import UnknownVersionError
-from features.frames import load_training_frame, plant_clock
-from features.store import FeatureStore
+from features import FeatureStore, UnknownVersionError, load_training_frame, plant_clock
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig
