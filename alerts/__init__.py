@@ -1,6 +1,8 @@
-"""Alerts: risk episodes (thresholds, hysteresis, minimum duration) and signed webhooks.
+"""Alerts: risk episodes, the ISA-18.2 alarm lifecycle (ack with comment, shelving,
+suppression, out of service, journal, KPIs) and signed webhooks (JSON, Slack, Teams, PagerDuty).
 
 Owns the ``alerts`` table (one row per episode), the webhook outbox (``webhook_deliveries``,
+``alert_journal``, ``alarm_out_of_service``,
 ``webhook_attempts``, ``webhook_endpoints``) and the episode clocks (``alert_episode_state``).
 Reads ``risk_scores`` (from `models`) and the current plan (from `scheduler`'s tables).
 """
@@ -32,6 +34,16 @@ from alerts.errors import (
     TargetUnresolvable,
     UnknownEndpoint,
 )
+from alerts.journal import AlarmFilter, AlarmPage, JournalEntry, history_of, kpis, list_alarms
+from alerts.lifecycle import (
+    STATE_WORDS,
+    Activation,
+    AlarmKpis,
+    AlarmState,
+    BadActor,
+    alarm_kpis,
+    alarm_state,
+)
 from alerts.outbox import (
     Attempt,
     Delivery,
@@ -47,19 +59,29 @@ from alerts.service import (
     check_endpoints,
     dashboard_url,
     evaluate_latest,
+    expire_shelves,
     send_test,
+    set_out_of_service,
+    shelve,
+    unshelve,
 )
 from alerts.signing import generate_secret, sign, verify, webhook_headers
 from alerts.store import Alert, get_alert, list_alerts
 from alerts.targets import check_target
 
 __all__ = [
+    "Activation",
+    "AlarmFilter",
+    "AlarmKpis",
+    "AlarmPage",
+    "AlarmState",
     "Alert",
     "AlertNotFound",
     "AlertState",
     "AlertsConfig",
     "AlertsError",
     "Attempt",
+    "BadActor",
     "Delivery",
     "DeliveryError",
     "DeliveryState",
@@ -70,9 +92,11 @@ __all__ = [
     "EpisodeState",
     "Evaluation",
     "EvaluationReport",
+    "JournalEntry",
     "MalformedSignature",
     "Rule",
     "RuleConfig",
+    "STATE_WORDS",
     "Score",
     "Severity",
     "SignatureError",
@@ -85,6 +109,8 @@ __all__ = [
     "TransitionKind",
     "UnknownEndpoint",
     "acknowledge",
+    "alarm_kpis",
+    "alarm_state",
     "attempts_of",
     "check_endpoints",
     "check_target",
@@ -93,12 +119,19 @@ __all__ = [
     "enable_endpoint",
     "evaluate",
     "evaluate_latest",
+    "expire_shelves",
     "generate_secret",
     "get_alert",
+    "history_of",
+    "kpis",
+    "list_alarms",
     "list_alerts",
     "list_deliveries",
     "send_test",
+    "set_out_of_service",
+    "shelve",
     "sign",
+    "unshelve",
     "verify",
     "webhook_headers",
 ]

@@ -93,7 +93,7 @@ def create_dashboard(
             _machine_validation_layout(),
         ]
     )
-    context = DashboardContext(settings=settings, database=database)
+    context = DashboardContext.build(settings, database)
     for module in (router, overview, machine, schedule, alerts):
         module.register(app, context)
     log.info(

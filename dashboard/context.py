@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from dashboard.config import DashboardConfig
 from millwright.app.settings import Settings
+from millwright.core.clock import PlantClock
 from millwright.core.storage.database import Database
 
 
@@ -13,6 +14,12 @@ from millwright.core.storage.database import Database
 class DashboardContext:
     settings: Settings
     database: Database
+    clock: PlantClock
+
+    @classmethod
+    def build(cls, settings: Settings, database: Database) -> DashboardContext:
+        """The context with the one plant clock (`Settings.plant_clock`)."""
+        return cls(settings=settings, database=database, clock=settings.plant_clock(database))
 
     @property
     def config(self) -> DashboardConfig:

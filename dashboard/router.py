@@ -47,7 +47,7 @@ def render_page(
         sensors = queries.machine_sensors(context.database, int(found["id"]))
         # The first view comes with the page, so its charts mount drawn (`machine.layout`).
         view = machine_view(
-            context, parts[1], label, [int(s) for s in sensors["id"]], datetime.now(UTC)
+            context, parts[1], label, [int(s) for s in sensors["id"]], context.clock.now()
         )
         return machine.layout(found, sensors, label, view)
     return html.Div(

@@ -53,7 +53,7 @@ def register(app: Dash, context: DashboardContext) -> None:
     )
     @keep_last_on_outage
     def _refresh(_: int | None, __: int | None) -> tuple[Any, Any]:
-        return alerts_view(context, auth.request_user(), datetime.now(UTC))
+        return alerts_view(context, auth.request_user(), context.clock.now())
 
     @app.callback(
         Output("alerts-message", "children"),

@@ -104,7 +104,7 @@ def register(app: Dash, context: DashboardContext) -> None:
     def _refresh(
         _: int | None, range_label: str | None, sensor_ids: list[int] | None, name: str | None
     ) -> tuple[Any, ...]:
-        view = machine_view(context, name or "", range_label, sensor_ids, datetime.now(UTC))
+        view = machine_view(context, name or "", range_label, sensor_ids, context.clock.now())
         if view is None:
             raise PreventUpdate
         return (

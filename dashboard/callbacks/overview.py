@@ -32,4 +32,4 @@ def register(app: Dash, context: DashboardContext) -> None:
     )
     @keep_last_on_outage
     def _refresh(_: int | None) -> tuple[list[Any], list[Any], Any]:
-        return overview_view(context, datetime.now(UTC))
+        return overview_view(context, context.clock.now())

@@ -60,7 +60,7 @@ def register(app: Dash, context: DashboardContext) -> None:
     )
     @keep_last_on_outage
     def _refresh(_: int | None, __: Any) -> tuple[Any, ...]:
-        return schedule_view(context, datetime.now(UTC))
+        return schedule_view(context, context.clock.now())
 
     @app.callback(
         Output("reschedule-message", "children"),

@@ -20,6 +20,8 @@ from dashboard.config import DashboardConfig
 from features.config import FeaturesConfig
 from ingest.config import IngestConfig
 from millwright.app.worker_config import WorkerConfig
+from millwright.core.clock import PlantClock, time_zone
+from millwright.core.storage.database import Database
 from models.config import ModelsConfig
 from scheduler.config import SchedulerConfig
 from sim.config import SimConfig
@@ -62,6 +64,9 @@ class Settings(BaseSettings):
     max_future_seconds: int = Field(default=86_400, ge=0)
     public_url: str = Field(default="http://127.0.0.1:8050", description="Dashboard base URL.")
     log_level: str = Field(default="INFO")
+    plant_timezone: str = Field(
+        default="UTC", description="IANA time zone every time is shown in (UTC in tooltips)."
+    )
 
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
@@ -87,6 +92,16 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("mqtt://", "mqtts://")):
             raise ValueError("expected mqtt://host:port or mqtts://host:port")
         return value
+
+    @field_validator("plant_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        time_zone(value)
+        return value
+
+    def plant_clock(self, database: Database) -> PlantClock:
+        """The one plant clock: ``worker.clock`` (wall or data) in ``plant_timezone``."""
+        return PlantClock(self.worker.clock, self.plant_timezone, database)
 
     @field_validator("log_level")
     @classmethod
