@@ -392,8 +392,8 @@ def risk_figure(
         fig.update_xaxes(range=list(utc_strings(pd.Series(list(window)), tz)))
     fig.update_xaxes(title_text=f"plant time ({zone})", row=3, col=1)
     fig.update_annotations(font={"size": 12, "color": colours.muted})
-    fig.update_layout(legend={"orientation": "h", "y": 1.1, "x": 1, "xanchor": "right"},
-                      hovermode="closest", margin={"t": 48})  # fmt: skip
+    fig.update_layout(legend={"orientation": "h", "y": -0.14, "yanchor": "top", "x": 0},
+                      hovermode="closest", margin={"t": 40, "b": 70})  # fmt: skip
     return _base(fig, 480, look)
 
 

@@ -240,10 +240,10 @@ def gantt_figure(
         annotations=annotations,
         legend={"orientation": "h", "y": -0.02, "yanchor": "top", "x": 0, "xanchor": "left"},
         hovermode="closest",
-        margin={"l": 150, "r": 40, "t": 40, "b": 70},
+        margin={"l": 150, "r": 40, "t": 64, "b": 60},
         clickmode="event",
     )
-    fig.update_xaxes(type="date", title_text=f"plant time ({zone})", side="top")
+    fig.update_xaxes(type="date", side="top")
     fig.update_yaxes(tickmode="array", tickvals=list(range(len(order))), ticktext=ticks,
                      autorange="reversed", range=None, zeroline=False,
                      showgrid=False)  # fmt: skip

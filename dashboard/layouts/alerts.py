@@ -120,7 +120,7 @@ def render_kpis(kpis: AlarmKpis, clock: PlantClock) -> list[Any]:
     items = html.Div(
         className="summary",
         children=[
-            _item(f"{kpis.alarms_per_10min:.1f}", "alarms / 10 min / operator (target ≤ 1)",
+            _item(f"{kpis.alarms_per_10min:.2f}", "alarms / 10 min / operator (target ≤ 1)",
                   rate_cls, id="kpi-rate"),  # fmt: skip
             _item(f"{kpis.flood_share:.0%}", "time in flood (> 10 in 10 min; target < 1 %)",
                   flood_cls, id="kpi-flood"),  # fmt: skip
