@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output
+from dash import Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
 from dashboard import auth, figures, gantt, queries
@@ -25,8 +25,25 @@ from scheduler.service import request_schedule
 log = logging.getLogger(__name__)
 
 
+def zoom_from(relayout: dict[str, Any] | None, kept: dict[str, Any] | None) -> dict[str, Any]:
+    """The x range a planner zoomed or panned to (``{}``: the whole plan), from a relayout."""
+    kept = dict(kept or {})
+    if not relayout:
+        return kept
+    if relayout.get("xaxis.autorange"):
+        return {}
+    if "xaxis.range[0]" in relayout and "xaxis.range[1]" in relayout:
+        return {"x": [relayout["xaxis.range[0]"], relayout["xaxis.range[1]"]]}
+    if isinstance(relayout.get("xaxis.range"), list):
+        return {"x": list(relayout["xaxis.range"])}
+    return kept
+
+
 def schedule_view(
-    context: DashboardContext, now: datetime, search: str | None = None
+    context: DashboardContext,
+    now: datetime,
+    search: str | None = None,
+    zoom: dict[str, Any] | None = None,
 ) -> tuple[Any, Any, go.Figure, Any, Any]:
     """(plan status, info, Gantt, late orders, stamp)."""
     database = context.database
@@ -56,6 +73,10 @@ def schedule_view(
         figure = gantt.gantt_figure(
             assignments, machines, now, tz=tz, downtime=downtime, moves=moves, look=look
         )
+        if zoom and zoom.get("x"):
+            # The zoom survives every refresh and every new plan: Dash's graph replaces the
+            # figure on each refresh, so the range the planner chose is sent back with it.
+            figure.update_xaxes(range=zoom["x"], autorange=False)
     level, headline, reason = schedule_layout.plan_status(current, latest)
     return (
         schedule_layout.render_status(level, headline, reason),
@@ -102,10 +123,20 @@ def register(app: Dash, context: DashboardContext) -> None:
         Input("tick", "n_intervals"),
         Input("reschedule-message", "children"),
         Input("url", "search"),
+        State("schedule-zoom", "data"),
     )
     @keep_last_on_outage
-    def _refresh(_: int | None, __: Any, search: str | None) -> tuple[Any, ...]:
-        return schedule_view(context, context.clock.now(), search)
+    def _refresh(_: int | None, __: Any, search: str | None, zoom: Any) -> tuple[Any, ...]:
+        return schedule_view(context, context.clock.now(), search, zoom)
+
+    @app.callback(
+        Output("schedule-zoom", "data"),
+        Input("schedule-gantt", "relayoutData"),
+        State("schedule-zoom", "data"),
+        prevent_initial_call=True,
+    )
+    def _zoom(relayout: dict[str, Any] | None, kept: dict[str, Any] | None) -> dict[str, Any]:
+        return zoom_from(relayout, kept)
 
     @app.callback(
         Output("schedule-order", "children"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -21,12 +21,14 @@ def stamp(page: str, now: datetime) -> html.Div:
     """A hidden marker whose ``data-updated`` changes on every successful refresh.
 
     `assets/live.js` watches it: when it stops changing for longer than the stale limit (the
-    database is down, the server is gone) the page is marked stale without a reload.
+    database is down, the server is gone) the page is marked stale without a reload. The
+    refresh itself is timed by the wall clock (a data clock stands still when no data
+    arrives, yet the page is live); ``data-plant-now`` is the plant clock's now.
     """
     return html.Div(
         id=f"{page}-stamp-inner",
         className="stamp",
-        **{"data-updated": now.isoformat()},  # type: ignore[arg-type]
+        **{"data-updated": datetime.now(UTC).isoformat(), "data-plant-now": now.isoformat()},  # type: ignore[arg-type]
     )
 
 

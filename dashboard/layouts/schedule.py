@@ -43,7 +43,10 @@ def layout(can_reschedule: bool) -> html.Div:
             html.Div(id="schedule-info", className="summary"),
             html.Section(
                 className="panel",
-                children=[dcc.Graph(id="schedule-gantt", config=GRAPH_CONFIG)],
+                children=[
+                    dcc.Store(id="schedule-zoom", data={}),
+                    dcc.Graph(id="schedule-gantt", config=GRAPH_CONFIG),
+                ],
             ),
             html.Div(
                 className="grid-2",
