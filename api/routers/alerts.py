@@ -1,7 +1,9 @@
 """/alerts: the alarm journal (filters, paging), acknowledgement with a comment, shelving.
 
-Thin over the alerts package (`alerts.acknowledge`, `alerts.shelve`, `alerts.list_alarms`);
-"now" is the plant clock, so a replayed plant shelves and lists in its own time.
+Thin over the alerts package's face (`alerts.acknowledge`, `alerts.shelve`,
+`alerts.list_alarms`) with the settings' ``alerts`` section, so an acknowledgement here is the
+same as one from the dashboard or the CLI and tells subscribed webhooks; "now" is the plant
+clock, so a replayed plant shelves and lists in its own time.
 """
 
 from __future__ import annotations
@@ -81,12 +83,13 @@ def acknowledge(
     """Acknowledge an alert with an optional comment (maintenance or planner); the first
     acknowledgement stands."""
     settings = request.app.state.settings
+    config = settings.section("alerts", alerts.AlertsConfig)
     try:
         alert = alerts.acknowledge(
             db,
             alert_id,
             user.username,
-            config=settings.alerts,
+            config=config,
             public_url=settings.public_url,
             now=_clock(request, db).now(),
             comment=body.comment if body else None,
@@ -110,6 +113,7 @@ def shelve(
 ) -> AlarmPublic:
     """Shelve an alarm for a while with a reason (maintenance or planner)."""
     settings = request.app.state.settings
+    config = settings.section("alerts", alerts.AlertsConfig)
     now = _clock(request, db).now()
     try:
         alerts.shelve(
@@ -118,7 +122,7 @@ def shelve(
             user.username,
             timedelta(minutes=body.minutes),
             body.reason,
-            config=settings.alerts,
+            config=config,
             public_url=settings.public_url,
             now=now,
         )
@@ -131,10 +135,11 @@ def shelve(
 def unshelve(alert_id: IdPath, request: Request, db: DB, user: ShopFloor) -> AlarmPublic:
     """Take an alarm off its shelf before the shelf expires (maintenance or planner)."""
     settings = request.app.state.settings
+    config = settings.section("alerts", alerts.AlertsConfig)
     now = _clock(request, db).now()
     try:
         alerts.unshelve(
-            db, alert_id, user.username, config=settings.alerts,
+            db, alert_id, user.username, config=config,
             public_url=settings.public_url, now=now,
         )  # fmt: skip
     except alerts.AlertNotFound:

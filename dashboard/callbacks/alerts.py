@@ -10,7 +10,7 @@ from dash import ALL, Dash, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
 import alerts
-from alerts.rules import rules_for
+from alerts import rules_for
 from dashboard import auth, queries
 from dashboard.callbacks.guard import keep_last_on_outage
 from dashboard.context import DashboardContext
@@ -24,6 +24,10 @@ from millwright.core.users import Role, User
 log = logging.getLogger(__name__)
 
 ACK_ROLES = (Role.MAINTENANCE, Role.PLANNER)
+
+
+def alerts_config(context: DashboardContext) -> alerts.AlertsConfig:
+    return context.settings.section("alerts", alerts.AlertsConfig)
 
 
 def alerts_view(
@@ -50,12 +54,12 @@ def alerts_view(
     database = context.database
     page = alerts.list_alarms(database, where, now, limit=alerts_layout.PAGE_SIZE)
     kpis = alerts.kpis(
-        database, window.start, end, now, operators=context.settings.alerts.operators
+        database, window.start, end, now, operators=alerts_config(context).operators
     )
     machines = queries.machine_classes(database)
     rules = {}
     for alert in page.alarms:
-        for rule in rules_for(context.settings.alerts.rules, alert.machine,
+        for rule in rules_for(alerts_config(context).rules, alert.machine,
                               machines.get(alert.machine)):  # fmt: skip
             rules[(alert.machine, rule.name)] = rule
     horizons = queries.latest_horizons(database)
@@ -78,7 +82,7 @@ def acknowledge_alert(
         context.database,
         alert_id,
         user.username,
-        config=context.settings.alerts,
+        config=alerts_config(context),
         public_url=context.settings.public_url,
         now=context.clock.now(),
         comment=comment,
@@ -96,7 +100,7 @@ def shelve_alert(
     now = context.clock.now()
     alert = alerts.shelve(
         context.database, alert_id, user.username, timedelta(minutes=minutes), reason or "",
-        config=context.settings.alerts, public_url=context.settings.public_url, now=now,
+        config=alerts_config(context), public_url=context.settings.public_url, now=now,
     )  # fmt: skip
     until = context.clock.label(alert.shelved_until) if alert.shelved_until else "?"
     return f"Alert #{alert.id} on {alert.machine} shelved by {user.username} until {until}."
@@ -105,7 +109,7 @@ def shelve_alert(
 def unshelve_alert(context: DashboardContext, user: User | None, alert_id: int) -> str:
     user = auth.require_roles(user, *ACK_ROLES, action="unshelve alerts")
     alert = alerts.unshelve(
-        context.database, alert_id, user.username, config=context.settings.alerts,
+        context.database, alert_id, user.username, config=alerts_config(context),
         public_url=context.settings.public_url, now=context.clock.now(),
     )  # fmt: skip
     return f"Alert #{alert.id} on {alert.machine} unshelved by {user.username}."

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State
 from dash.exceptions import PreventUpdate
 
-from alerts.rules import rules_for
+from alerts import AlertsConfig, rules_for
 from dashboard import figures, queries
 from dashboard.callbacks.guard import keep_last_on_outage
 from dashboard.context import DashboardContext
@@ -46,7 +46,7 @@ def _bucket_label(bucket: timedelta) -> str:
 def thresholds_for(context: DashboardContext, machine: dict[str, Any]) -> figures.Thresholds:
     """The alert rule's thresholds for this machine (the first rule that sets each)."""
     found: dict[str, float] = {}
-    for rule in rules_for(context.settings.alerts.rules, str(machine["name"]),
+    for rule in rules_for(context.settings.section("alerts", AlertsConfig).rules, str(machine["name"]),
                           machine.get("machine_class")):  # fmt: skip
         for key in ("warning_p_fail", "critical_p_fail", "warning_rul_low", "critical_rul_low"):
             value = getattr(rule, key)

@@ -20,7 +20,7 @@ from dashboard.layouts.common import stamp
 from dashboard.view import parse_view
 from millwright.core.storage.errors import DatabaseUnavailable
 from millwright.core.users import Role, User
-from scheduler.service import request_schedule
+from scheduler import request_schedule
 
 log = logging.getLogger(__name__)
 
