@@ -69,6 +69,7 @@ if typing.TYPE_CHECKING:
         enable_endpoint,
         list_deliveries,
     )
+    from alerts.rules import rules_for
     from alerts.service import (
         EvaluationReport,
         acknowledge,
@@ -81,7 +82,6 @@ if typing.TYPE_CHECKING:
         shelve,
         unshelve,
     )
-    from alerts.rules import rules_for
     from alerts.signing import generate_secret, sign, verify, webhook_headers
     from alerts.store import Alert, get_alert, list_alerts
     from alerts.targets import check_target
@@ -155,6 +155,7 @@ _FACE = {
 }
 
 __all__ = [
+    "STATE_WORDS",
     "Activation",
     "AlarmFilter",
     "AlarmKpis",
@@ -181,7 +182,6 @@ __all__ = [
     "MalformedSignature",
     "Rule",
     "RuleConfig",
-    "STATE_WORDS",
     "Score",
     "Severity",
     "SignatureError",

@@ -24,10 +24,10 @@ from alerts.dispatcher import Dispatcher
 from alerts.episodes import Score, Transition, TransitionKind, evaluate
 from alerts.errors import AlertNotFound, TargetError, UnknownEndpoint
 from alerts.impact import late_orders_if_failed, maintenance_window
+from alerts.lifecycle import annunciated
 from alerts.outbox import Delivery, enqueue, get_delivery
 from alerts.payload import AlertData, MachinePublic, RiskPublic, WebhookEvent, normalise_features
 from alerts.rules import rules_for
-from alerts.lifecycle import annunciated
 from alerts.store import (
     Alert,
     expired_shelves,
@@ -116,7 +116,9 @@ def evaluate_latest(
                         if state != "shelved":
                             journal(conn, alert.id, transition.ts, action, None, why)
                     else:
-                        event = alert_event(conn, alert, EVENT_OF[kind], config, public_url, now=now)
+                        event = alert_event(
+                            conn, alert, EVENT_OF[kind], config, public_url, now=now
+                        )
                         report.deliveries += len(enqueue(conn, config, event, alert.id))
                     report.transitions.append((alert, transition))
                     log.info("alert %s %s: %s %s", alert.id, transition.kind, name, rule.name)
@@ -214,7 +216,6 @@ def alert_event(
         assumed_repair_hours=config.assumed_repair_hours,
     )
     return WebhookEvent(type=event_type, timestamp=now, data=data.model_dump(mode="json"))
-
 
 
 def acknowledge(

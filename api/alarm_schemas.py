@@ -67,9 +67,7 @@ class AlarmList(BaseModel):
     items: list[AlarmPublic]
 
 
-def alarm_public(
-    alert: Alert, now: datetime, history: Sequence[JournalEntry] = ()
-) -> AlarmPublic:
+def alarm_public(alert: Alert, now: datetime, history: Sequence[JournalEntry] = ()) -> AlarmPublic:
     state = alert.lifecycle(now)
     end = alert.resolved_at or now
     return AlarmPublic(

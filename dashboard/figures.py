@@ -327,7 +327,8 @@ def risk_figure(
         fig.add_trace(
             go.Scatter(
                 x=x, y=group["p_fail"], name=name, legendgroup=name,
-                line={"color": colour, "width": 2}, mode="lines+markers" if len(group) < 3 else "lines",
+                line={"color": colour, "width": 2},
+                mode="lines+markers" if len(group) < 3 else "lines",
                 hovertemplate=f"{html.escape(name)}<br>%{{x}} {zone}<br>{risk_title}"
                 " %{y:.1%}<extra></extra>",
             ),
@@ -455,8 +456,8 @@ def parse_top_features(raw: Any) -> list[TopFeature]:
         value: Any = None
         if isinstance(item, dict):
             name = next((item[k] for k in ("feature", "name") if k in item), None)
-            keys = ("contribution", "shap", "importance") if any(
-                k in item for k in ("contribution", "shap", "importance")) else ("value",)  # fmt: skip
+            explained = [k for k in ("contribution", "shap", "importance") if k in item]
+            keys = tuple(explained) or ("value",)
             contribution = next((item[k] for k in keys if k in item), None)
             value = item.get("value") if keys[0] != "value" else None
         elif isinstance(item, list | tuple) and len(item) == 2:
@@ -523,8 +524,9 @@ def features_figure(
             x=[f.contribution for f in shown],
             y=list(range(len(shown))),
             orientation="h",
-            marker={"color": [colours.critical if f.contribution > 0 else colours.ok
-                              for f in shown]},  # fmt: skip
+            marker={
+                "color": [colours.critical if f.contribution > 0 else colours.ok for f in shown]
+            },
             customdata=[html.escape(f.label) for f in shown],
             hovertemplate="%{customdata}: %{x:+.3g}<extra></extra>",
         )

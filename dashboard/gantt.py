@@ -69,7 +69,9 @@ def _label(ts: Any, tz: tzinfo | None) -> str:
 
 
 def _operation_hover(row: Any, tz: tzinfo | None, moved: bool) -> str:
-    lines = [f"<b>{html.escape(str(row.job))}</b> · step {row.seq} {html.escape(str(row.operation))}"]
+    lines = [
+        f"<b>{html.escape(str(row.job))}</b> · step {row.seq} {html.escape(str(row.operation))}"
+    ]
     lines.append(f"{_label(row.start_at, tz)} → {_label(row.end_at, tz)} on {row.machine}")
     lines.append(f"due {_label(row.due_at, tz)}")
     if row.late:
@@ -147,9 +149,16 @@ def gantt_figure(
                 hovertext=[html.escape(s[3]) for s in spans],
                 hovertemplate="%{hovertext}<extra></extra>",
                 customdata=[""] * len(spans),
-                marker={"color": _rgba(colours.muted, 0.25), "line": {"width": 0},
-                        "pattern": {"shape": "x", "fgcolor": _rgba(colours.muted, 0.6),
-                                    "size": 8, "solidity": 0.15}},  # fmt: skip
+                marker={
+                    "color": _rgba(colours.muted, 0.25),
+                    "line": {"width": 0},
+                    "pattern": {
+                        "shape": "x",
+                        "fgcolor": _rgba(colours.muted, 0.6),
+                        "size": 8,
+                        "solidity": 0.15,
+                    },
+                },
             )
         )
 
@@ -259,4 +268,3 @@ def gantt_figure(
 def _rgba(hex_colour: str, alpha: float) -> str:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
-

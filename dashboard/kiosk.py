@@ -38,7 +38,9 @@ def install_kiosk_sign_in(server: flask.Flask, store: UserStore) -> None:
                 status=401,
                 mimetype="text/plain",
             )
-        flask_login.login_user(SessionUser(user))
+        flask.session.clear()  # a fresh server-side session, as a password sign-in gets
+        session_id = store.create_session(user, address=flask.request.remote_addr)
+        flask_login.login_user(SessionUser(user, session_id))
         return flask.redirect(target)
 
     server.before_request_funcs.setdefault(None, []).insert(0, _kiosk_token)

@@ -1,8 +1,9 @@
 """Which page a URL shows: a single callback from ``dcc.Location`` to the page container.
 
 URLs: ``/`` overview, ``/machine/<name>``, ``/schedule``, ``/alerts`` (all under the
-configured base path), each with the view's query (`dashboard.view`: range, refresh, kiosk...). A plain router rather than Dash Pages because Pages keeps a
-process-wide registry, and several dashboards may share a process (tests, `millwright serve`).
+configured base path), each with the view's query (`dashboard.view`: range, refresh,
+kiosk...). A plain router rather than Dash Pages because Pages keeps a process-wide
+registry, and several dashboards may share a process (tests, `millwright serve`).
 """
 
 from __future__ import annotations

@@ -88,19 +88,6 @@ def risk_level(p_fail: float | None, rul_low: float | None, config: DashboardCon
     return RiskLevel.OK
 
 
-# ISA-101 high-performance palette: neutral greys for everything normal, colour only for
-# what is abnormal (alarms, late work, a machine down).
-HP = {
-    "panel": "#e4e4e4",
-    "text": "#1f1f1f",
-    "grid": "#c4c4c4",
-    "muted": "#5f5f5f",
-    "series": ("#404040", "#6b6b6b", "#2f4f6f", "#8a8a8a", "#505a64"),
-    "production": "#9a9a9a",
-    "ok": "#8c8c8c",
-}
-
-
 @dataclass(frozen=True)
 class Palette:
     """The colours one theme draws charts with."""
@@ -118,13 +105,26 @@ class Palette:
     accent: str
 
 
+# ISA-101 high-performance palette: neutral greys for everything normal, colour only for
+# what is abnormal (alarms, late work, a machine down).
+HIGH_PERFORMANCE = Palette(
+    panel="#e4e4e4",
+    text="#1f1f1f",
+    grid="#c4c4c4",
+    muted="#5f5f5f",
+    series=("#404040", "#6b6b6b", "#2f4f6f", "#8a8a8a", "#505a64"),
+    production="#9a9a9a",
+    ok="#8c8c8c",
+    maintenance="#4a6fa5",
+    warning="#d08c00",
+    critical="#c8102e",
+    accent="#1f1f1f",
+)
+
+
 def palette(theme: str = "dark") -> Palette:
     if theme == "hp":
-        return Palette(
-            panel=HP["panel"], text=HP["text"], grid=HP["grid"], muted=HP["muted"],
-            series=HP["series"], production=HP["production"], ok=HP["ok"],
-            maintenance="#4a6fa5", warning="#d08c00", critical="#c8102e", accent="#1f1f1f",
-        )  # type: ignore[arg-type]  # fmt: skip
+        return HIGH_PERFORMANCE
     return Palette(
         panel=PANEL, text=TEXT, grid=GRID, muted=MUTED, series=SERIES, production=PRODUCTION,
         ok=OK, maintenance=MAINTENANCE, warning=WARNING, critical=CRITICAL, accent=ACCENT,

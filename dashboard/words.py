@@ -34,7 +34,7 @@ _WINDOW_WORDS = {"h": "h", "m": "min"}
 
 
 def risk_label(horizon_hours: Any) -> str:
-    """"Failure risk (next 24 h)", with the model's horizon when it is known."""
+    """ "Failure risk (next 24 h)", with the model's horizon when it is known."""
     try:
         hours = float(horizon_hours)
     except (TypeError, ValueError):
@@ -85,7 +85,7 @@ def fmt_duration(delta: timedelta | float | None) -> str:
     seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
     if math.isnan(seconds):
         return "—"
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 90:
         return f"{seconds} s"
     minutes = seconds // 60
@@ -115,8 +115,10 @@ _DESCRIBE = re.compile(
 )
 _RAW_NUMBER_KEY = re.compile(r"\b(rul_low|rul|hazard|p_fail)\s*=\s*[-+0-9.eE]+,?\s*")
 _PHRASES = (
-    (re.compile(r"exposed on (\S+), no alternative worth it"),
-     r"runs on \1 despite its risk (no healthier machine worth the move)"),
+    (
+        re.compile(r"exposed on (\S+), no alternative worth it"),
+        r"runs on \1 despite its risk (no healthier machine worth the move)",
+    ),
     (re.compile(r"ends by rul_low"), "ends before its low remaining-life estimate"),
     (re.compile(r"\brul_low\b"), "remaining life (10 % low)"),
     (re.compile(r"\bp_fail\b"), "failure risk"),

@@ -53,9 +53,7 @@ def alerts_view(
     )
     database = context.database
     page = alerts.list_alarms(database, where, now, limit=alerts_layout.PAGE_SIZE)
-    kpis = alerts.kpis(
-        database, window.start, end, now, operators=alerts_config(context).operators
-    )
+    kpis = alerts.kpis(database, window.start, end, now, operators=alerts_config(context).operators)
     machines = queries.machine_classes(database)
     rules = {}
     for alert in page.alarms:

@@ -46,8 +46,8 @@ def _bucket_label(bucket: timedelta) -> str:
 def thresholds_for(context: DashboardContext, machine: dict[str, Any]) -> figures.Thresholds:
     """The alert rule's thresholds for this machine (the first rule that sets each)."""
     found: dict[str, float] = {}
-    for rule in rules_for(context.settings.section("alerts", AlertsConfig).rules, str(machine["name"]),
-                          machine.get("machine_class")):  # fmt: skip
+    configured = context.settings.section("alerts", AlertsConfig).rules
+    for rule in rules_for(configured, str(machine["name"]), machine.get("machine_class")):
         for key in ("warning_p_fail", "critical_p_fail", "warning_rul_low", "critical_rul_low"):
             value = getattr(rule, key)
             if value is not None and key not in found:
@@ -119,16 +119,27 @@ def machine_view(
     )  # fmt: skip
     return MachineView(
         header=machine_layout.render_header(
-            machine, latest, last, context.config, now, context.clock, cause,
+            machine,
+            latest,
+            last,
+            context.config,
+            now,
+            context.clock,
+            cause,
             thresholds_for(context, machine),
-        ),  # fmt: skip
+        ),
         trends=figures.trends_figure(trends, events, bucket, tz=tz, look=look, window=span),
         trends_title=f"Sensor trends · {range_words} · {_bucket_label(bucket)} buckets"
         " (line: average, band: min–max)",
         risk=figures.risk_figure(
-            history, events, thresholds_for(context, machine), horizon_hours=horizon, tz=tz,
-            look=look, window=span,
-        ),  # fmt: skip
+            history,
+            events,
+            thresholds_for(context, machine),
+            horizon_hours=horizon,
+            tz=tz,
+            look=look,
+            window=span,
+        ),
         features=figures.features_figure(top, look=look),
         score=score,
         stamp=stamp("machine", now),

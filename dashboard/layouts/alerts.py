@@ -61,17 +61,28 @@ def layout(machines: list[str] | None = None) -> html.Div:
             html.Div(
                 className="controls",
                 children=[
-                    dcc.Dropdown(id="alerts-filter-machine", placeholder="All machines",
-                                 options=machines or [], className="filter"),  # fmt: skip
+                    dcc.Dropdown(
+                        id="alerts-filter-machine",
+                        placeholder="All machines",
+                        options=machines or [],
+                        className="filter",
+                    ),
                     dcc.Dropdown(
                         id="alerts-filter-severity",
                         placeholder="All severities",
-                        options=[{"label": "Critical", "value": "critical"},
-                                 {"label": "Warning", "value": "warning"}],  # fmt: skip
+                        options=[
+                            {"label": "Critical", "value": "critical"},
+                            {"label": "Warning", "value": "warning"},
+                        ],
                         className="filter",
                     ),
-                    dcc.Dropdown(id="alerts-filter-state", placeholder="All states", multi=True,
-                                 options=states, className="filter filter-wide"),  # fmt: skip
+                    dcc.Dropdown(
+                        id="alerts-filter-state",
+                        placeholder="All states",
+                        multi=True,
+                        options=states,
+                        className="filter filter-wide",
+                    ),
                 ],
             ),
             html.Div(
@@ -120,19 +131,32 @@ def render_kpis(kpis: AlarmKpis, clock: PlantClock) -> list[Any]:
     items = html.Div(
         className="summary",
         children=[
-            _item(f"{kpis.alarms_per_10min:.2f}", "alarms / 10 min / operator (target ≤ 1)",
-                  rate_cls, id="kpi-rate"),  # fmt: skip
-            _item(f"{kpis.flood_share:.0%}", "time in flood (> 10 in 10 min; target < 1 %)",
-                  flood_cls, id="kpi-flood"),  # fmt: skip
+            _item(
+                f"{kpis.alarms_per_10min:.2f}",
+                "alarms / 10 min / operator (target ≤ 1)",
+                rate_cls,
+                id="kpi-rate",
+            ),
+            _item(
+                f"{kpis.flood_share:.0%}",
+                "time in flood (> 10 in 10 min; target < 1 %)",
+                flood_cls,
+                id="kpi-flood",
+            ),
             _item(str(kpis.peak_10min), "most in 10 min", id="kpi-peak"),
-            _item(str(kpis.stale), "stale (open > 24 h)", "sev-warning" if kpis.stale else "",
-                  id="kpi-stale"),  # fmt: skip
+            _item(
+                str(kpis.stale),
+                "stale (open > 24 h)",
+                "sev-warning" if kpis.stale else "",
+                id="kpi-stale",
+            ),
             _item(str(kpis.activations), "alarms in range", id="kpi-count"),
         ],
     )
     rows = [
-        html.Tr([html.Td(a.machine), html.Td(a.rule), html.Td(str(a.count)),
-                 html.Td(f"{a.share:.0%}")])  # fmt: skip
+        html.Tr(
+            [html.Td(a.machine), html.Td(a.rule), html.Td(str(a.count)), html.Td(f"{a.share:.0%}")]
+        )
         for a in kpis.bad_actors
     ]
     actors: Any = (
@@ -191,7 +215,9 @@ def _history(entries: list[JournalEntry], clock: PlantClock) -> Any:
     for e in entries:
         who = f" by {e.actor}" if e.actor else ""
         why = f": {e.comment}" if e.comment else ""
-        items.append(html.Li([when(e.at, clock), f" {ACTION_WORDS.get(e.action, e.action)}{who}{why}"]))
+        items.append(
+            html.Li([when(e.at, clock), f" {ACTION_WORDS.get(e.action, e.action)}{who}{why}"])
+        )
     return html.Details(
         [html.Summary(f"{len(entries)} changes"), html.Ul(items, className="history")],
         className="history-box",
@@ -260,12 +286,27 @@ def render_journal(
                 + (" row-acked" if alert.acknowledged else ""),
                 **{"data-alert": str(alert.id)},  # type: ignore[arg-type]
                 children=[
-                    html.Td(html.Span(alert.severity.value.upper(),
-                                      className=f"badge sev-{alert.severity.value}")),  # fmt: skip
-                    html.Td(dcc.Link(alert.machine, href=machine_href(base_path, alert.machine),
-                                     className="link")),  # fmt: skip
-                    html.Td(explain(alert, rules.get((alert.machine, alert.rule)),
-                                    horizons.get(alert.machine)), className="why"),  # fmt: skip
+                    html.Td(
+                        html.Span(
+                            alert.severity.value.upper(),
+                            className=f"badge sev-{alert.severity.value}",
+                        )
+                    ),
+                    html.Td(
+                        dcc.Link(
+                            alert.machine,
+                            href=machine_href(base_path, alert.machine),
+                            className="link",
+                        )
+                    ),
+                    html.Td(
+                        explain(
+                            alert,
+                            rules.get((alert.machine, alert.rule)),
+                            horizons.get(alert.machine),
+                        ),
+                        className="why",
+                    ),
                     html.Td(STATE_WORDS[state], className=f"state state-{state.value}"),
                     html.Td(when(alert.opened_at, clock)),
                     html.Td(fmt_duration(end - alert.opened_at)),
@@ -277,13 +318,18 @@ def render_journal(
             )
         )
     more = (
-        html.P(f"Showing {len(page.alarms)} of {page.total}; narrow the filters or the range.",
-               className="muted")  # fmt: skip
+        html.P(
+            f"Showing {len(page.alarms)} of {page.total}; narrow the filters or the range.",
+            className="muted",
+        )
         if page.total > len(page.alarms)
         else html.P(f"{page.total} alarm(s).", className="muted")
     )
     return [
-        html.Table(className="table", id="alerts-journal-table",
-                   children=[html.Thead(header), html.Tbody(rows)]),  # fmt: skip
+        html.Table(
+            className="table",
+            id="alerts-journal-table",
+            children=[html.Thead(header), html.Tbody(rows)],
+        ),
         more,
     ]

@@ -75,9 +75,7 @@ def layout(
                     html.Section(
                         className="panel",
                         children=[
-                            html.H2(
-                                "What drives the risk (latest score)", className="panel-title"
-                            ),
+                            html.H2("What drives the risk (latest score)", className="panel-title"),
                             html.Div(
                                 id="machine-score", className="muted", **first("score", "children")
                             ),
@@ -144,7 +142,8 @@ STATUS_WORDS = {
 def _cause_words(cause: dict[str, Any] | None) -> str:
     if not cause:
         return ""
-    details = cause.get("details") if isinstance(cause.get("details"), dict) else {}
+    raw = cause.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
     code = details.get("code") or details.get("reason") or details.get("text")
     words = {"failure": "failure", "maintenance": "maintenance", "offline": "went offline",
              "error": "error"}.get(str(cause.get("kind")), str(cause.get("kind")))  # fmt: skip

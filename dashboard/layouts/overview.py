@@ -124,7 +124,9 @@ def _tile(row: Any, config: DashboardConfig, now: datetime, base_path: str, quer
                     html.Span(row.status, className=f"pill status-{row.status}"),
                 ],
             ),
-            html.Div(f"{row.line or 'no line'} · {row.machine_class or ''}", className="tile-class"),
+            html.Div(
+                f"{row.line or 'no line'} · {row.machine_class or ''}", className="tile-class"
+            ),
             html.Div(
                 className="tile-metrics" + ("" if running else " metrics-muted"),
                 children=[
@@ -142,8 +144,9 @@ def _tile(row: Any, config: DashboardConfig, now: datetime, base_path: str, quer
                     ),
                 ],
             ),
-            html.Div(className="tile-foot",
-                     children=[html.Span(word, className=word_cls), *alerts]),  # fmt: skip
+            html.Div(
+                className="tile-foot", children=[html.Span(word, className=word_cls), *alerts]
+            ),
             html.Div(
                 ("STALE · " if stale else "") + "data " + fmt_age(data_age),
                 className="tile-age" + (" stale-text" if stale else ""),
@@ -195,10 +198,14 @@ def render_lines(
                 className="line line-all",
                 children=[
                     html.H2(f"All machines by {view.sort}", className="line-title"),
-                    html.Div(className="tiles", id="tiles-sorted", children=[
-                        _tile(row, config, now, base_path, query)
-                        for row in ordered.itertuples(index=False)
-                    ]),  # fmt: skip
+                    html.Div(
+                        className="tiles",
+                        id="tiles-sorted",
+                        children=[
+                            _tile(row, config, now, base_path, query)
+                            for row in ordered.itertuples(index=False)
+                        ],
+                    ),
                 ],
             )
         ]

@@ -85,15 +85,18 @@ def plan_status(
     ``reason`` (degraded, e.g. a dispatch fallback) and a failed solve's ``error``; a newer
     failed solve is reported even though the older plan stays current.
     """
-    if latest is not None and latest.get("state") == "failed" and (
-        current is None or latest["id"] != current["id"]
+    if (
+        latest is not None
+        and latest.get("state") == "failed"
+        and (current is None or latest["id"] != current["id"])
     ):
         reason = str(latest.get("error") or "no reason recorded")
         kept = f"; plan #{current['id']} stays in force" if current is not None else ""
         return "failed", f"Latest solve #{latest['id']} failed{kept}", reason
     if current is None:
         return "none", "No plan yet", "Request a reschedule to create one."
-    summary = current.get("summary") if isinstance(current.get("summary"), dict) else {}
+    raw = current.get("summary")
+    summary: dict[str, Any] = raw if isinstance(raw, dict) else {}
     solver = str(current.get("solver_status") or current.get("state") or "")
     status = str(summary.get("status") or "").lower()
     reason = str(summary.get("reason") or current.get("error") or "")
@@ -110,8 +113,11 @@ def plan_status(
 
 def render_status(level: str, headline: str, reason: str) -> list[Any]:
     return [
-        html.Span(level.upper() if level != "ok" else "OK", className=f"badge plan-{level}",
-                  id="plan-status-level"),  # fmt: skip
+        html.Span(
+            level.upper() if level != "ok" else "OK",
+            className=f"badge plan-{level}",
+            id="plan-status-level",
+        ),
         html.Span(headline, className="plan-headline"),
         html.Span(reason, className="muted plan-reason", id="plan-status-reason"),
     ]
@@ -223,19 +229,33 @@ def render_order(detail: pd.DataFrame, clock: PlantClock | None, moved: set[str]
             html.H3(f"Order {first['job']}", className="order-title", id="order-title"),
             html.P(
                 [
-                    "Due ", when(first["due_at"], clock), " · planned end ",
+                    "Due ",
+                    when(first["due_at"], clock),
+                    " · planned end ",
                     fmt_ts(planned, clock) if not pd.isna(planned) else "—",
                     f" · {verdict} · weight {float(first['weight']):g} · {first['job_status']}",
                 ],
                 id="order-summary",
-            ),  # fmt: skip
+            ),
             html.Table(
                 className="table table-compact",
                 id="order-steps",
                 children=[
-                    html.Thead(html.Tr([html.Th(h) for h in
-                                        ("Step", "Operation", "Machine", "Start", "End",
-                                         "Why it is there")])),  # fmt: skip
+                    html.Thead(
+                        html.Tr(
+                            [
+                                html.Th(h)
+                                for h in (
+                                    "Step",
+                                    "Operation",
+                                    "Machine",
+                                    "Start",
+                                    "End",
+                                    "Why it is there",
+                                )
+                            ]
+                        )
+                    ),
                     html.Tbody(rows),
                 ],
             ),

@@ -61,12 +61,22 @@ def view_controls(config: DashboardConfig) -> html.Div:
                 searchable=False,
                 className="control-dropdown",
             ),
-            dcc.Input(id="range-from", type="text", className="control-input range-input",
-                      placeholder="from YYYY-MM-DD HH:MM", debounce=True,
-                      pattern=r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"),  # fmt: skip
-            dcc.Input(id="range-to", type="text", className="control-input range-input",
-                      placeholder="to YYYY-MM-DD HH:MM", debounce=True,
-                      pattern=r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}"),  # fmt: skip
+            dcc.Input(
+                id="range-from",
+                type="text",
+                className="control-input range-input",
+                placeholder="from YYYY-MM-DD HH:MM",
+                debounce=True,
+                pattern=r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
+            ),
+            dcc.Input(
+                id="range-to",
+                type="text",
+                className="control-input range-input",
+                placeholder="to YYYY-MM-DD HH:MM",
+                debounce=True,
+                pattern=r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}",
+            ),
             html.Button("Apply", id="range-apply", n_clicks=0, className="btn btn-small"),
             html.Label("Refresh", htmlFor="refresh-choice", className="control-label"),
             dcc.Dropdown(

@@ -118,7 +118,7 @@ class CoreSettings(BaseSettings):
         """The one plant clock (`millwright.core.clock`): the ``worker.clock`` mode of the
         composed settings (wall unless it says data) in ``plant_timezone``."""
         mode = getattr(getattr(self, "worker", None), "clock", "wall")
-        return PlantClock(mode, self.plant_timezone, database)
+        return PlantClock("data" if mode == "data" else "wall", self.plant_timezone, database)
 
     @field_validator("plant_timezone")
     @classmethod

@@ -8,12 +8,12 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from api import create_app
 from millwright.app.settings import Settings
+from millwright.app.web import mes_api
 from millwright.core.storage.database import Database
 from millwright.core.users import UserStore, hash_password
 from tests.alerts.test_lifecycle import T0, seed_flood
-from tests.scheduler.test_api_plant import serve
+from tests.scheduler.plant import serve
 
 API = "/api/v1"
 HASH = hash_password("not-used-by-these-tests")
@@ -37,7 +37,7 @@ def client(database: Database) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
         (T0 + timedelta(hours=1),),
     )
     settings = Settings(worker={"clock": "data"})  # type: ignore[arg-type]
-    with serve(create_app(settings, database)) as url, httpx.Client(base_url=url + API) as c:
+    with serve(mes_api(settings, database)) as url, httpx.Client(base_url=url + API) as c:
         yield c, {r: f"Bearer {t}" for r, t in tokens.items()}
 
 
@@ -82,9 +82,12 @@ def test_list_filter_page_ack_and_shelve(client: tuple[httpx.Client, dict[str, s
         json={"minutes": 90, "reason": "probe swap"},
     )
     assert again.headers.get("Idempotency-Replayed") == "true"
-    assert http.post(
-        f"/alerts/{alert_id}/shelve", headers=fixer, json={"minutes": 0, "reason": "x"}
-    ).status_code == 422
+    assert (
+        http.post(
+            f"/alerts/{alert_id}/shelve", headers=fixer, json={"minutes": 0, "reason": "x"}
+        ).status_code
+        == 422
+    )
     shelved = http.get("/alerts", headers=viewer, params={"state": "shelved"}).json()
     assert [a["id"] for a in shelved["items"]] == [alert_id]
     back = http.post(f"/alerts/{alert_id}/unshelve", headers=fixer).json()

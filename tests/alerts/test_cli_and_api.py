@@ -100,7 +100,8 @@ def test_public_api_is_pinned() -> None:
             # the alarm lifecycle (#21)
             "Activation", "AlarmFilter", "AlarmKpis", "AlarmPage", "AlarmState", "BadActor",
             "JournalEntry", "STATE_WORDS", "alarm_kpis", "alarm_state", "expire_shelves",
-            "history_of", "kpis", "list_alarms", "rules_for", "set_out_of_service", "shelve", "unshelve",
+            "history_of", "kpis", "list_alarms", "rules_for", "set_out_of_service", "shelve",
+            "unshelve",
         ]
     )  # fmt: skip
     for name in alerts.__all__:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import alerts
-from alerts import AlarmFilter, AlarmState, Activation, alarm_kpis, alarm_state
+from alerts import Activation, AlarmFilter, AlarmState, alarm_kpis, alarm_state
 from alerts.dispatcher import Dispatcher
 from alerts.outbox import list_deliveries
 from alerts.payload import WebhookEvent, body_for
@@ -57,7 +57,9 @@ def test_states_follow_isa_18_2_precedence() -> None:
     now = T0
     later = now + timedelta(hours=1)
     base = {"shelved_until": None, "machine_status": "running", "out_of_service": False}
-    assert alarm_state(active=True, acknowledged=False, now=now, **base) is AlarmState.UNACKNOWLEDGED
+    assert (
+        alarm_state(active=True, acknowledged=False, now=now, **base) is AlarmState.UNACKNOWLEDGED
+    )
     assert alarm_state(active=True, acknowledged=True, now=now, **base) is AlarmState.ACKNOWLEDGED
     assert (
         alarm_state(active=False, acknowledged=False, now=now, **base)
@@ -102,9 +104,7 @@ def test_kpis_on_a_seeded_flood_are_exact(database: Database) -> None:
     assert (two.alarms_per_10min, two.flood_intervals) == (3.0, 1)
 
 
-def test_ack_with_comment_shelve_expiry_and_journal(
-    database: Database, receiver: Receiver
-) -> None:
+def test_ack_with_comment_shelve_expiry_and_journal(database: Database, receiver: Receiver) -> None:
     config = make_config(receiver.url)
     machine_id = add_machine(database)
     add_scores(database, machine_id, [0.6] * 4, T0)
@@ -162,9 +162,7 @@ def test_suppressed_by_design_and_out_of_service_page_nobody(
     assert len(report.transitions) == 2 and report.deliveries == 0
     states = {a.machine: a.lifecycle(T0) for a in alerts.list_alerts(database)}
     assert states == {"press-1": AlarmState.SUPPRESSED, "mill-2": AlarmState.OUT_OF_SERVICE}
-    page = alerts.list_alarms(
-        database, AlarmFilter(states=(AlarmState.SUPPRESSED,)), T0, limit=10
-    )
+    page = alerts.list_alarms(database, AlarmFilter(states=(AlarmState.SUPPRESSED,)), T0, limit=10)
     assert [a.machine for a in page.alarms] == ["press-1"]
     assert [e.action for e in page.history[page.alarms[0].id]] == ["opened", "suppressed"]
     alerts.set_out_of_service(database, "mill-2", "fixer", "probe back", in_service=True, now=T0)

@@ -114,8 +114,11 @@ def test_a_data_clock_plant_shows_its_live_series_trends_and_plan(
     assert len(xs) == 12 and xs[-1].startswith(local(ahead.now))  # live, up to plant now
     x_range = graph(browser, "machine-risk", "gd.layout.xaxis.range")
     assert x_range[1] > xs[-1]  # the axis spans the whole range, not one point
-    points = graph(browser, "machine-trends",
-                   "gd.data.filter(t => t.x0).map(t => t.y.filter(v => v !== null).length)")
+    points = graph(
+        browser,
+        "machine-trends",
+        "gd.data.filter(t => t.x0).map(t => t.y.filter(v => v !== null).length)",
+    )
     assert len(points) == 3 and min(points) >= 24
     header = browser.find_element(By.ID, "machine-header").text
     assert "FAILURE RISK (NEXT 24 H)" in header and "85%" in header
@@ -126,8 +129,9 @@ def test_a_data_clock_plant_shows_its_live_series_trends_and_plan(
     browser.find_element(By.ID, "nav-schedule").click()
     wait_for_page(browser, "schedule")
     wait(browser, lambda d: graph(d, "schedule-gantt", "gd && gd.layout && gd.layout.shapes"))
-    now_x = graph(browser, "schedule-gantt",
-                  "gd.layout.shapes.filter(s => s.line.dash === 'dash')[0].x0")
+    now_x = graph(
+        browser, "schedule-gantt", "gd.layout.shapes.filter(s => s.line.dash === 'dash')[0].x0"
+    )
     assert now_x.startswith(local(ahead.now))
     x_range = graph(browser, "schedule-gantt", "gd._fullLayout.xaxis.range")
     # The plan is days ahead of the wall clock; the now line sits inside it, not at its end.
@@ -151,8 +155,9 @@ def test_gantt_keeps_zoom_has_every_row_and_a_bar_opens_its_order(
     # A real mouse drag zooms into the first part of the plan.
     drag = browser.find_element(By.CSS_SELECTOR, "#schedule-gantt .nsewdrag")
     box = drag.rect
-    ActionChains(browser).move_to_element_with_offset(drag, int(-box["width"] * 0.3), 0)\
-        .click_and_hold().move_by_offset(int(box["width"] * 0.25), 0).release().perform()
+    ActionChains(browser).move_to_element_with_offset(
+        drag, int(-box["width"] * 0.3), 0
+    ).click_and_hold().move_by_offset(int(box["width"] * 0.25), 0).release().perform()
     zoomed = graph(browser, "schedule-gantt", "gd._fullLayout.xaxis.range")
     before = stamp_of(browser, "schedule")
     wait(browser, lambda d: stamp_of(d, "schedule") != before, timeout=15)  # a refresh came
@@ -163,11 +168,15 @@ def test_gantt_keeps_zoom_has_every_row_and_a_bar_opens_its_order(
     # Reset, then click the late order's bar: its order opens below.
     graph(browser, "schedule-gantt", "Plotly.relayout(gd, {'xaxis.autorange': true})")
     time.sleep(0.3)
-    bar = graph(browser, "schedule-gantt", """(() => {
+    bar = graph(
+        browser,
+        "schedule-gantt",
+        """(() => {
         const i = gd.data.findIndex(t => t.name === 'Late order');
         const r = gd.querySelectorAll('.barlayer .trace')[i].querySelector('path')
             .getBoundingClientRect();
-        return [r.left + r.width / 2, r.top + r.height / 2]; })()""")
+        return [r.left + r.width / 2, r.top + r.height / 2]; })()""",
+    )
     click_at(browser, *bar)
     wait(browser, lambda d: d.find_elements(By.ID, "order-title"))
     assert browser.find_element(By.ID, "order-title").text == "Order J-101"
@@ -197,8 +206,8 @@ def test_ack_with_comment_shelve_and_expiry_on_the_plant_clock(
     comment = browser.find_element(By.ID, "alerts-comment")
     comment.clear()
     comment.send_keys("sensor cable being replaced", Keys.TAB)
-    shelve = [b for b in browser.find_elements(By.CSS_SELECTOR, f"{row} button")
-              if b.text == "Shelve"][0]  # fmt: skip
+    shelve = next(b for b in browser.find_elements(By.CSS_SELECTOR, f"{row} button")
+              if b.text == "Shelve")  # fmt: skip
     shelve.click()  # for the default hour
     wait(browser, lambda d: "shelved by fixer" in d.find_element(By.ID, "alerts-message").text)
     wait(browser, lambda d: "Shelved" in d.find_element(By.CSS_SELECTOR, row).text)
@@ -229,7 +238,9 @@ def test_the_journal_lists_a_resolved_alarm(served: str, browser: WebDriver, ahe
     cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
     assert cells[1] == "press-02" and cells[3] == "Cleared, unacknowledged"
     assert cells[5] == "60 min" and cells[6] != "—"
-    assert all(not b.is_enabled() for b in browser.find_elements(By.CSS_SELECTOR, "td.actions button"))
+    assert all(
+        not b.is_enabled() for b in browser.find_elements(By.CSS_SELECTOR, "td.actions button")
+    )
 
 
 def test_kpis_on_a_seeded_flood_with_the_range_in_the_url(
@@ -243,6 +254,7 @@ def test_kpis_on_a_seeded_flood_with_the_range_in_the_url(
         sign_in(browser, url, "viewer")
         browser.get(url + "/alerts?from=2026-03-02T06:00&to=2026-03-02T07:00")
         wait_for_page(browser, "alerts")
+
         def kpis(d: WebDriver) -> list[str]:
             ids = ("kpi-rate", "kpi-flood", "kpi-peak", "kpi-stale", "kpi-count")
             return [d.find_element(By.ID, i).text for i in ids]
@@ -270,7 +282,9 @@ def test_the_time_range_and_refresh_live_in_the_url(served: str, browser: WebDri
     browser.find_element(By.ID, "range-apply").click()
     wait(browser, lambda d: "from=2026-01-05T06%3A00" in d.current_url)
     assert "to=2026-01-06T06%3A00" in browser.current_url
-    wait(browser, lambda d: "05 Jan 06:00 CET" in d.find_element(By.ID, "machine-trends-title").text)
+    wait(
+        browser, lambda d: "05 Jan 06:00 CET" in d.find_element(By.ID, "machine-trends-title").text
+    )
     # Pause: the URL says refresh=0 and the page stops ticking.
     browser.find_element(By.CSS_SELECTOR, "#refresh-choice").click()
     wait(browser, lambda d: [o for o in d.find_elements(By.XPATH, "//*[text()='Paused']")
@@ -318,7 +332,8 @@ def test_pages_fit_from_1024_to_1920(served: str, browser: WebDriver) -> None:
             browser.get(served + path)
             wait_for_page(browser, page)
             overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - window.innerWidth")
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
             assert overflow <= 0, f"{path} overflows by {overflow} px at {width} px"
     browser.get(served + "/?sort=risk")
     wait_for_page(browser, "overview")

@@ -53,7 +53,7 @@ def test_a_data_clock_plant_days_ahead_shows_its_live_series(
     assert risk[0].x[-1].startswith(local)
     assert "0 s ago" in " ".join(str(c) for c in view.header)
     _, _, gantt, _, _ = schedule_view(data_clock_context, clock.now())
-    now_line = [s for s in gantt.layout.shapes if s.line.dash == "dash"][0]
+    now_line = next(s for s in gantt.layout.shapes if s.line.dash == "dash")
     assert now_line.x0.startswith(local)  # the "now" line is the plant's now, on the plan
     assert "CET" in view.score
 
