@@ -65,6 +65,8 @@ def create_dashboard(
         required=login_required,
         base_path=config.base_path,
         secure=urlsplit(settings.public_url).scheme == "https",
+        sessions=config.session_policy(),
+        throttle=config.throttle_policy(),
     )
     app = dash.Dash(
         "dashboard",

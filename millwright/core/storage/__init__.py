@@ -1,8 +1,9 @@
 """Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
 
-from millwright.core.storage.database import Database, open_database
+from millwright.core.storage.database import Database, open_database, translate_error
 from millwright.core.storage.errors import (
     DatabaseUnavailable,
+    DataRejected,
     MigrationError,
     StorageError,
     UnknownSourceError,
@@ -21,6 +22,7 @@ from millwright.core.storage.risk import LatestRisk, latest_risks
 from millwright.core.storage.sources import SourceRegistry
 
 __all__ = [
+    "DataRejected",
     "Database",
     "DatabaseUnavailable",
     "LatestRisk",
@@ -38,4 +40,5 @@ __all__ = [
     "open_database",
     "read_readings",
     "sensor_names",
+    "translate_error",
 ]
