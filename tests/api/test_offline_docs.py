@@ -16,10 +16,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api import create_app
 from millwright.app.settings import Settings
+from millwright.app.web import mes_api
 from tests.dashboard.browser import chromium
-from tests.scheduler.test_api_plant import serve
+from tests.scheduler.plant import serve
 
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
@@ -27,7 +27,7 @@ OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 @pytest.fixture(scope="module")
 def api_url() -> Iterator[str]:
-    with serve(create_app(Settings(), None)) as url:  # type: ignore[arg-type]
+    with serve(mes_api(Settings(), None)) as url:  # type: ignore[arg-type]
         yield url
 
 
@@ -53,8 +53,10 @@ def test_swagger_ui_and_redoc_render_with_the_network_off(api_url: str) -> None:
 
         driver.get(api_url + "/redoc")
         WebDriverWait(driver, 20).until(
-            lambda d: "Millwright MES API" in d.find_element(By.TAG_NAME, "body").text
-            and d.find_elements(By.CSS_SELECTOR, "[data-section-id]")
+            lambda d: (
+                "Millwright MES API" in d.find_element(By.TAG_NAME, "body").text
+                and d.find_elements(By.CSS_SELECTOR, "[data-section-id]")
+            )
         )
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         # ReDoc 2 always tries its footer's "API docs by Redocly" logo from its CDN and hides
