@@ -38,8 +38,12 @@ FACES = {
         "latest_risks", "promote", "save_candidate", "score_latest", "train_model",
     ],
     "scheduler": [
-        "ScheduleRecord", "SchedulerConfig", "claim_next", "get_schedule", "list_schedules",
-        "request_schedule", "run_worker", "solve_schedule", "worker_name",
+        "CLOCK_SKEW", "FieldProblem", "Order", "OrderConflict", "OrderError", "OrderInvalid",
+        "OrderNotFound", "OrderPage", "ScheduleRecord", "SchedulerConfig", "SchedulerError",
+        "Step", "StepOption", "cancel_order", "cancel_step", "claim_next", "create_order",
+        "finish_step", "get_order", "get_schedule", "list_orders", "list_schedules",
+        "replace_routing", "request_schedule", "run_worker", "solve_schedule", "start_step",
+        "update_order", "update_step", "worker_name",
     ],
     "sim": [
         "CMAPSS_SENSORS", "CmapssSource", "EngineRun", "Event", "EventKind", "EventSink",
