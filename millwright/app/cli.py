@@ -337,7 +337,5 @@ def worker(ctx: typer.Context) -> None:
     run_worker(composed_settings(ctx), context.database())
 
 
-
-
 def main() -> None:
     app()

@@ -24,7 +24,7 @@ def seeded(plant: Plant) -> Plant:  # noqa: F811
     return plant
 
 
-def _call(plant: Plant, method: str, path: str, body: Any = None) -> Any:
+def _call(plant: Plant, method: str, path: str, body: Any = None) -> Any:  # noqa: F811
     return plant.client.request(method, "/api/v1" + path, json=body, headers=plant.headers("admin"))
 
 

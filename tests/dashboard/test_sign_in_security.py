@@ -58,9 +58,7 @@ def test_sixty_rapid_wrong_passwords_are_throttled_until_an_admin_lifts_it(
     assert UserStore(database).unlock("planner") is True
     assert sign_in(slow_backoff, "planner").status_code == 302
     assert slow_backoff.get("/_dash-layout").status_code == 200
-    assert database.execute("SELECT count(*) FROM login_throttle WHERE scope = 'account'") == [
-        (0,)
-    ]
+    assert database.execute("SELECT count(*) FROM login_throttle WHERE scope = 'account'") == [(0,)]
 
 
 def test_the_back_off_doubles_and_lapses(database: Database, users: None) -> None:
