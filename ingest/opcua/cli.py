@@ -78,7 +78,12 @@ def browse_command(
 async def _browse(
     config: Any, depth: int, write_config: Path | None, save_server_cert: Path | None
 ) -> None:
-    from ingest.opcua.browse import browse, config_snippet, format_table
+    from ingest.opcua.browse import (
+        browse,
+        config_snippet,
+        format_table,
+        revised_publishing_interval,
+    )
     from ingest.opcua.security import connect, save_server_certificate
 
     if save_server_cert is not None:
@@ -89,12 +94,14 @@ async def _browse(
     client = await connect(config, auto_reconnect=False)
     try:
         variables = await browse(client, depth=depth)
+        publishing = await revised_publishing_interval(client, config.publishing_interval_ms)
     finally:
         await client.disconnect()
     typer.echo(format_table(variables))
     typer.echo(f"{len(variables)} variables")
     if write_config is not None:
-        write_config.write_text(config_snippet(config, variables))
+        snippet = config_snippet(config, variables, publishing_interval_ms=publishing)
+        write_config.write_text(snippet)
         typer.echo(f"config snippet written to {write_config}")
 
 
