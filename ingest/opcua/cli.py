@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -144,17 +145,32 @@ async def _browse(
         typer.echo("compare the fingerprint with the server's, then add it to --trust")
         return
     client = await connect(config, auto_reconnect=False)
+    probe_echo = _DropRecords("BadNoSubscription")  # the answer to our probe's last publish
+    protocol_log = logging.getLogger("asyncua.client.ua_client.UASocketProtocol")
+    protocol_log.addFilter(probe_echo)
     try:
         variables = await browse(client, depth=depth)
         publishing = await revised_publishing_interval(client, config.publishing_interval_ms)
     finally:
         await client.disconnect()
+        protocol_log.removeFilter(probe_echo)
     typer.echo(format_table(variables))
     typer.echo(f"{len(variables)} variables")
     if write_config is not None:
         snippet = config_snippet(config, variables, publishing_interval_ms=publishing)
         write_config.write_text(snippet)
         typer.echo(f"config snippet written to {write_config}")
+
+
+class _DropRecords(logging.Filter):
+    """Drops log records containing a text (an expected, harmless asyncua complaint)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def bench_opcua(

@@ -134,7 +134,11 @@ def test_rebirth_command_payload() -> None:
     message = pb.Payload()
     message.ParseFromString(rebirth_payload(MS))
     (metric,) = message.metrics
-    assert (metric.name, metric.datatype, metric.boolean_value) == ("Node Control/Rebirth", 11, True)
+    assert (metric.name, metric.datatype, metric.boolean_value) == (
+        "Node Control/Rebirth",
+        11,
+        True,
+    )
 
 
 def test_controls_and_properties_are_not_sensors() -> None:
