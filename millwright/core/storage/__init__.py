@@ -18,12 +18,14 @@ from millwright.core.storage.readings import (
     read_readings,
     sensor_names,
 )
+from millwright.core.storage.risk import LatestRisk, latest_risks
 from millwright.core.storage.sources import SourceRegistry
 
 __all__ = [
     "DataRejected",
     "Database",
     "DatabaseUnavailable",
+    "LatestRisk",
     "MigrationError",
     "Quality",
     "Reading",
@@ -34,6 +36,7 @@ __all__ = [
     "StorageError",
     "UnknownSourceError",
     "WriteResult",
+    "latest_risks",
     "open_database",
     "read_readings",
     "sensor_names",

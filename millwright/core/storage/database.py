@@ -17,8 +17,8 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from millwright.core.storage.errors import DatabaseUnavailable, DataRejected, StorageError
 
 if TYPE_CHECKING:
-    from millwright.app.settings import Settings
     from millwright.core.embedded import EmbeddedPostgres
+    from millwright.core.settings import StorageConfig
 
 log = logging.getLogger(__name__)
 
@@ -110,19 +110,19 @@ class Database:
         self._pool.close()
 
 
-def open_database(settings: Settings) -> tuple[Database, EmbeddedPostgres | None]:
+def open_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | None]:
     """Connect to the configured database, or start the embedded one; then migrate it."""
     from millwright.core.embedded import EmbeddedPostgres
     from millwright.core.storage.migrate import upgrade
     from millwright.core.storage.timescale import setup_timescale
 
     embedded: EmbeddedPostgres | None = None
-    url = settings.database_url
+    url = storage.database_url
     if url is None:
-        embedded = EmbeddedPostgres(settings.data_dir / "postgres")
+        embedded = EmbeddedPostgres(storage.data_dir / "postgres")
         url = embedded.start()
         log.info("started embedded PostgreSQL at %s", embedded.data_dir)
-    database = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    database = Database(url, min_size=storage.pool_min_size, max_size=storage.pool_max_size)
     upgrade(database)
-    database.timescale = setup_timescale(database, settings)
+    database.timescale = setup_timescale(database, storage)
     return database, embedded
