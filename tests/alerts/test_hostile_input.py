@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 
 import pytest
@@ -61,10 +62,8 @@ headers = st.dictionaries(
 def test_verify_raises_only_signature_errors(
     headers: dict[str, str], body: bytes, now: float
 ) -> None:
-    try:
+    with contextlib.suppress(SignatureError):
         verify(SECRET, headers, body, now=now)
-    except SignatureError:
-        pass
 
 
 @given(st.text(max_size=40), st.binary(max_size=40))

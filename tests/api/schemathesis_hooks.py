@@ -2,9 +2,10 @@
 
 Some rules depend on the plant's state or tie two fields together, which JSON Schema cannot
 say (the document says them in words): a machine must exist, a machine is listed once per
-step, a job's steps are numbered 0, 1, 2, ..., due_at is not before release_at, and a reported time is not in the future. Positive
-(schema-valid) cases are mapped onto data that keeps those rules, so the positive-data check
-stays on for every operation; negative cases are left as generated.
+step, a job's steps are numbered 0, 1, 2, ..., due_at is not before release_at, and a
+reported time is not in the future. Positive (schema-valid) cases are mapped onto data that
+keeps those rules, so the positive-data check stays on for every operation; negative cases
+are left as generated.
 """
 
 from __future__ import annotations

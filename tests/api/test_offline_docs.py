@@ -53,8 +53,10 @@ def test_swagger_ui_and_redoc_render_with_the_network_off(api_url: str) -> None:
 
         driver.get(api_url + "/redoc")
         WebDriverWait(driver, 20).until(
-            lambda d: "Millwright MES API" in d.find_element(By.TAG_NAME, "body").text
-            and d.find_elements(By.CSS_SELECTOR, "[data-section-id]")
+            lambda d: (
+                "Millwright MES API" in d.find_element(By.TAG_NAME, "body").text
+                and d.find_elements(By.CSS_SELECTOR, "[data-section-id]")
+            )
         )
         severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         # ReDoc 2 always tries its footer's "API docs by Redocly" logo from its CDN and hides
