@@ -15,7 +15,7 @@ from typing import Any
 import schemathesis
 from schemathesis.generation.modes import GenerationMode
 
-MACHINES = ("M1", "M2", "M3")  # tests.scheduler.test_api_plant.seed_machines
+MACHINES = ("M1", "M2", "M3")  # tests.scheduler.plant.seed_machines
 PAST = "2020-01-01T00:00:00Z"
 
 

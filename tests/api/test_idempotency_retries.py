@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from api import create_app
 from millwright.app.settings import Settings
+from millwright.app.web import mes_api
 from millwright.core.storage.database import Database
 from millwright.core.users import UserStore
-from tests.scheduler.test_api_plant import CONFIG, seed_machines, serve
+from tests.scheduler.plant import CONFIG, seed_machines, serve
 
 RETRIES = 1000
 
@@ -28,7 +28,7 @@ def api(database: Database) -> Iterator[tuple[str, str]]:
     store = UserStore(database)
     store.add("mes", "mes-password-1", roles=["planner"])
     token = store.create_token("mes")
-    with serve(create_app(Settings(scheduler=CONFIG), database)) as url:
+    with serve(mes_api(Settings(scheduler=CONFIG), database)) as url:
         yield url, token
 
 

@@ -16,10 +16,10 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from api import create_app
 from millwright.app.settings import Settings
+from millwright.app.web import mes_api
 from tests.dashboard.browser import chromium
-from tests.scheduler.test_api_plant import serve
+from tests.scheduler.plant import serve
 
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
@@ -27,7 +27,7 @@ OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 @pytest.fixture(scope="module")
 def api_url() -> Iterator[str]:
-    with serve(create_app(Settings(), None)) as url:  # type: ignore[arg-type]
+    with serve(mes_api(Settings(), None)) as url:  # type: ignore[arg-type]
         yield url
 
 

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from api import create_app
 from millwright.app.settings import Settings
-from tests.scheduler.test_api import Plant, assert_error, job_body, plant  # noqa: F401
-from tests.scheduler.test_api_plant import seed_machines
+from millwright.app.web import mes_api
+from tests.api.test_api import Plant, assert_error, job_body, plant  # noqa: F401
+from tests.scheduler.plant import seed_machines
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_a_405_lists_every_method_of_the_path(
     response = _call(seeded, method, path)
     assert_error(response, 405, "method_not_allowed")
     assert response.headers["Allow"] == allowed
-    document = create_app(Settings(), None).openapi()  # type: ignore[arg-type]
+    document = mes_api(Settings(), None).openapi()  # type: ignore[arg-type]
     template = {"/jobs/J1": "/jobs/{external_id}", "/jobs/J1/operations/0":
                 "/jobs/{external_id}/operations/{seq}", "/jobs/J1/cancel":
                 "/jobs/{external_id}/cancel"}.get(path, path)  # fmt: skip
@@ -82,7 +82,7 @@ def test_integers_and_numbers_in_bodies_refuse_booleans(seeded: Plant) -> None:
 def test_an_empty_patch_is_refused_and_documented_so(seeded: Plant) -> None:
     assert_error(_call(seeded, "PATCH", "/jobs/J1", {}), 422, "validation_error")
     assert_error(_call(seeded, "PATCH", "/jobs/J1/operations/0", {}), 422, "validation_error")
-    schemas = create_app(Settings(), None).openapi()["components"]["schemas"]  # type: ignore[arg-type]
+    schemas = mes_api(Settings(), None).openapi()["components"]["schemas"]  # type: ignore[arg-type]
     assert schemas["JobUpdate"]["minProperties"] == 1
     assert schemas["OperationUpdate"]["minProperties"] == 1
     assert "unknown_machine" in schemas["OptionIn"]["properties"]["machine"]["description"]
@@ -90,7 +90,7 @@ def test_an_empty_patch_is_refused_and_documented_so(seeded: Plant) -> None:
 
 def test_the_document_uses_only_json_schema_bounds() -> None:
     """pydantic's own gt/ge/lt/le must never leak in place of minimum/maximum keywords."""
-    document = create_app(Settings(), None).openapi()  # type: ignore[arg-type]
+    document = mes_api(Settings(), None).openapi()  # type: ignore[arg-type]
 
     def walk(node: Any, where: str) -> None:
         if isinstance(node, dict):

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from millwright.core.storage.database import Database
+from tests.api.test_api_schemathesis import TOKEN, _serve_seeded
 from tests.conftest import truncate_all
-from tests.scheduler.test_api_schemathesis import TOKEN, _serve_seeded
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 ROOT = Path(__file__).resolve().parents[2]
