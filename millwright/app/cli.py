@@ -72,6 +72,9 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
+    "import": StageCommand(
+        "Import plant history from files: historian readings.", ("ingest.imports.cli",)
+    ),
     "bench": StageCommand(
         "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
     ),
