@@ -17,7 +17,8 @@ import typer
 from millwright.core.commands import CliGroups, app_context
 
 import_app = typer.Typer(
-    help="Import plant history from files: historian readings.", no_args_is_help=True
+    help="Import plant history from files: historian readings and CMMS work orders.",
+    no_args_is_help=True,
 )
 
 
@@ -137,3 +138,55 @@ def import_readings(
 
 def register(groups: CliGroups) -> None:
     groups.root.add_typer(import_app, name="import")
+
+
+@import_app.command("events")
+def import_events_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet work-order log.")],
+    timezone: Annotated[
+        str | None, typer.Option(help="Time zone of timestamps without an offset, e.g. UTC.")
+    ] = None,
+    ts_format: Annotated[
+        str | None, typer.Option(help="strftime format of the timestamps, or epoch s|ms|us.")
+    ] = None,
+    repair_after: Annotated[
+        float | None,
+        typer.Option("--repair-after", help="Close a failure with no repair after HOURS."),
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where bad rows go (default: <file>.rejects.csv).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Import failures, repairs, maintenance, inspections and downtime from a CMMS log."""
+    from ingest.imports.errors import ImportFileError
+    from ingest.imports.events import EventsOptions, import_events
+
+    try:
+        options = EventsOptions(timezone=timezone, ts_format=ts_format, repair_after_h=repair_after)
+    except ValueError as exc:
+        _fail(str(exc))
+    context = app_context(ctx)
+    rejects_path = rejects or file.with_name(file.name + ".rejects.csv")
+    try:
+        summary = import_events(
+            context.database(),
+            file,
+            options,
+            register_unknown=context.settings.register_unknown,
+            rejects=rejects_path,
+        )
+    except ImportFileError as exc:
+        _fail(str(exc))
+    result = summary.as_dict() | {"rejects_file": str(rejects_path) if summary.rejected else None}
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key in ("rows_read", "imported", "unchanged", "rejected", "downtimes",
+                "closed_by_repair_after"):  # fmt: skip
+        typer.echo(f"{key.replace('_', ' ') + ':':<24}{result[key]:>10,}")
+    for line in summary.open_failures:
+        typer.echo(f"failure without a later repair: {line} (close with --repair-after HOURS)")
+    if summary.rejected:
+        typer.echo(f"rejects written to {rejects_path}")
