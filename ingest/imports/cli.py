@@ -58,9 +58,7 @@ def import_readings(
     ts_format: Annotated[
         str | None, typer.Option(help="strftime format of the timestamps, or epoch s|ms|us.")
     ] = None,
-    unit: Annotated[
-        list[str], typer.Option("--unit", help="sensor=unit, repeatable.")
-    ] = [],  # noqa: B006
+    unit: Annotated[list[str], typer.Option("--unit", help="sensor=unit, repeatable.")] = [],  # noqa: B006
     rejects: Annotated[
         Path | None, typer.Option(help="Where bad rows go (default: <first file>.rejects.csv).")
     ] = None,

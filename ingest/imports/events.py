@@ -269,8 +269,11 @@ def _close_failures(
         at = row.ts + timedelta(hours=options.repair_after_h)
         order = f"{row.work_order}:repair" if row.work_order else None
         note = f"closed by --repair-after {options.repair_after_h:g} h"
-        added.append((row.row, PlantEvent(row.machine, "repair", at, work_order=order,
-                                          component=row.component, note=note, source=SOURCE)))  # fmt: skip
+        repair = PlantEvent(
+            row.machine, "repair", at, work_order=order, component=row.component, note=note,
+            source=SOURCE,
+        )  # fmt: skip
+        added.append((row.row, repair))
         repairs[row.machine].append(at)
         summary.closed_by_repair_after += 1
     return added

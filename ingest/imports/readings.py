@@ -292,7 +292,9 @@ class ReadingsImporter:
         summary = ImportSummary(files=len(paths))
         try:
             for path, plan in plans:
-                summary.ignored_columns += [c for c in plan.ignored if c not in summary.ignored_columns]
+                summary.ignored_columns += [
+                    c for c in plan.ignored if c not in summary.ignored_columns
+                ]
                 self._import_file(path, plan, summary)
         finally:
             self._rejects.close()
@@ -335,8 +337,11 @@ class ReadingsImporter:
             if self._options.machine is not None:
                 machine = np.full(n, self._options.machine, dtype=object)
             else:
-                machine = frame[self._options.machine_column].astype(str).str.strip().to_numpy(
-                    dtype=object
+                machine = (
+                    frame[self._options.machine_column]
+                    .astype(str)
+                    .str.strip()
+                    .to_numpy(dtype=object)
                 )
                 ts_reasons[(machine == "") & pd.isna(ts_reasons)] = "machine is empty"
             summary.rows_read += n
@@ -441,7 +446,9 @@ class ReadingsImporter:
     def _apply_units(self) -> None:
         for sensor, unit in self._options.units.items():
             if sensor in self._sensor_names:
-                self._database.execute("UPDATE sensors SET unit = %s WHERE name = %s", (unit, sensor))
+                self._database.execute(
+                    "UPDATE sensors SET unit = %s WHERE name = %s", (unit, sensor)
+                )
 
 
 def _take(columns: ReadingColumns, mask: np.ndarray) -> ReadingColumns:

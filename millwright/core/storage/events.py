@@ -60,14 +60,13 @@ class PlantEvent:
     component: str | None = None
     note: str | None = None
     source: str = "api"
+    estimated_end: bool = False  # a breakdown's best guess, not a planned stop's end
 
     def __post_init__(self) -> None:
         if not self.machine:
             raise EventError("an event needs a machine name.")
         if self.kind not in EVENT_KINDS:
-            raise EventError(
-                f"event kind {self.kind!r} is not one of {', '.join(EVENT_KINDS)}."
-            )
+            raise EventError(f"event kind {self.kind!r} is not one of {', '.join(EVENT_KINDS)}.")
         if self.ts.tzinfo is None or (self.ends_at is not None and self.ends_at.tzinfo is None):
             raise EventError("event times need a time zone.")
         if self.ends_at is not None and self.ends_at < self.ts:
@@ -109,9 +108,12 @@ def _machine_id(conn: psycopg.Connection[Any], name: str, register: bool) -> int
 
 
 def _details(event: PlantEvent) -> str:
-    return json.dumps(
-        {k: v for k, v in (("component", event.component), ("note", event.note)) if v}
-    )
+    details: dict[str, Any] = {
+        k: v for k, v in (("component", event.component), ("note", event.note)) if v
+    }
+    if event.estimated_end:
+        details["estimated_end"] = True
+    return json.dumps(details)
 
 
 def write_event(
@@ -139,8 +141,7 @@ def write_event(
         created = row is not None
     if row is None:
         row = conn.execute(
-            "SELECT id FROM events WHERE machine_id = %s AND kind = %s AND ts = %s"
-            " AND source = %s",
+            "SELECT id FROM events WHERE machine_id = %s AND kind = %s AND ts = %s AND source = %s",
             (machine_id, event.kind, event.ts, event.source),
         ).fetchone()
         assert row is not None
