@@ -17,7 +17,7 @@ import typer
 from millwright.core.commands import CliGroups, app_context
 
 import_app = typer.Typer(
-    help="Import plant history from files: historian readings and CMMS work orders.",
+    help="Import plant history from files: historian readings, machines, CMMS work orders.",
     no_args_is_help=True,
 )
 
@@ -186,5 +186,37 @@ def import_events_command(
         typer.echo(f"{key.replace('_', ' ') + ':':<24}{result[key]:>10,}")
     for line in summary.open_failures:
         typer.echo(f"failure without a later repair: {line} (close with --repair-after HOURS)")
+    if summary.rejected:
+        typer.echo(f"rejects written to {rejects_path}")
+
+
+@import_app.command("machines")
+def import_machines_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet machine and sensor list.")],
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where bad rows go (default: <file>.rejects.csv).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Upsert machines (line, class, alternative groups) and their sensors (unit,
+    description, operating condition); machines missing from the file are only reported."""
+    from ingest.imports.errors import ImportFileError
+    from ingest.imports.machines import import_machines
+
+    rejects_path = rejects or file.with_name(file.name + ".rejects.csv")
+    try:
+        summary = import_machines(app_context(ctx).database(), file, rejects=rejects_path)
+    except ImportFileError as exc:
+        _fail(str(exc))
+    result = summary.as_dict() | {"rejects_file": str(rejects_path) if summary.rejected else None}
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key in ("rows_read", "machines_created", "machines_updated", "sensors_created",
+                "sensors_updated", "rejected"):  # fmt: skip
+        typer.echo(f"{key.replace('_', ' ') + ':':<20}{result[key]:>10,}")
+    if summary.not_in_file:
+        typer.echo(f"in the database but not in the file (kept): {', '.join(summary.not_in_file)}")
     if summary.rejected:
         typer.echo(f"rejects written to {rejects_path}")

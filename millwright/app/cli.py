@@ -73,7 +73,8 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
     "import": StageCommand(
-        "Import plant history: historian readings, CMMS work orders.", ("ingest.imports.cli",)
+        "Import plant history: historian readings, machines, CMMS work orders.",
+        ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
         "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
