@@ -23,6 +23,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
+from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, app_context
 
@@ -163,6 +164,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema and status.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("export")(export_command)
 
 
 def composed_settings(ctx: typer.Context) -> Any:
