@@ -111,7 +111,7 @@ def _parquet(database: Database, query: str, params: dict[str, Any], path: Path)
     total = 0
     try:
         for names, rows in _batches(database, query, params):
-            columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+            columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in names]
             table = pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
             if writer is None:
                 if not rows:
