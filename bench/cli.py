@@ -246,9 +246,29 @@ def bench_ingest(
         typer.echo(json.dumps(result))
 
 
+def bench_import(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="Readings to import.")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """`millwright import readings` (CSV and Parquet) against the bulk writer alone."""
+    from bench.import_readings import run_import_benchmark
+
+    result = run_import_benchmark(app_context(ctx).database(), rows=rows)
+    typer.echo(f"writer alone: {result['writer_rows_per_s']:>12,.0f} rows/s")
+    for kind in ("csv", "parquet"):
+        typer.echo(
+            f"import {kind:<7} {result[f'{kind}_rows_per_s']:>12,.0f} rows/s"
+            f"  ({result[f'{kind}_ratio']:.2f} x the writer)"
+        )
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
 def register(groups: CliGroups) -> None:
     """Add every benchmark and evaluation command to the CLI."""
     groups.bench.command("ingest")(bench_ingest)
+    groups.bench.command("import")(bench_import)
     groups.bench.command("mqtt")(bench_mqtt)
     groups.bench.command("opcua")(bench_opcua)
     groups.bench.command("features")(bench_features)
