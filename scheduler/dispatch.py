@@ -38,7 +38,7 @@ def dispatch(
     }
     placed: Placements = {}
     for key, planned in problem.frozen().items():
-        op = next(o for o in problem.operations if o.key == key)
+        op = problem.operation(key)
         _occupy(busy[planned.machine], planned.start, planned.start + op.options[planned.machine])
         placed[key] = (planned.machine, planned.start)
     maint = _place_maintenance(problem, busy)

@@ -55,8 +55,9 @@ def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
 def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
     """Risk-driven maintenance finishing after its deadline (rul_low): never silent."""
     found = []
+    tasks = {t.name: t for t in problem.maintenance}
     for m in plan.maintenance:
-        spec = next(t for t in problem.maintenance if t.name == m.name)
+        spec = tasks[m.name]
         if spec.deadline is not None and m.end > spec.deadline:
             found.append(
                 Violation(
@@ -74,4 +75,4 @@ def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
 
 
 def _options(problem: Problem, key: tuple[str, int]) -> dict[str, int]:
-    return next(op.options for op in problem.operations if op.key == key)
+    return problem.operation(key).options

@@ -217,6 +217,18 @@ class Problem:
             _require(setup.machine in machines, f"setup on unknown machine {setup.machine}")
             _require({setup.from_job, setup.to_job} <= jobs, "setup refers to an unknown job")
         ops = {op.key: op for op in self.operations}
+        by_job: dict[str, list[Operation]] = {j: [] for j in jobs}
+        for op in sorted(self.operations, key=lambda o: (o.job, o.seq)):
+            by_job[op.job].append(op)
+        object.__setattr__(self, "_job_by_name", {j.name: j for j in self.jobs})
+        object.__setattr__(self, "_op_by_key", ops)
+        object.__setattr__(self, "_ops_by_job", {j: tuple(o) for j, o in by_job.items()})
+        object.__setattr__(self, "_risk_by_machine", {r.machine: r for r in self.risks})
+        object.__setattr__(self, "_machine_by_name", {m.name: m for m in self.machines})
+        object.__setattr__(
+            self, "_frozen", {p.key: p for p in self.previous if p.start < self.frozen_until}
+        )
+        object.__setattr__(self, "_previous_by_key", {p.key: p for p in self.previous})
         for planned in self.previous:
             known = ops.get(planned.key)
             _require(known is not None, f"previous plan has unknown operation {planned.key}")
@@ -226,18 +238,41 @@ class Problem:
                 f"previous plan puts {known.label} on ineligible machine {planned.machine}",
             )
 
+    # Index maps, built once in __post_init__ so every lookup below is O(1).
+    _job_by_name: dict[str, Job] = field(init=False, repr=False, compare=False)
+    _op_by_key: dict[tuple[str, int], Operation] = field(init=False, repr=False, compare=False)
+    _ops_by_job: dict[str, tuple[Operation, ...]] = field(init=False, repr=False, compare=False)
+    _risk_by_machine: dict[str, MachineRisk] = field(init=False, repr=False, compare=False)
+    _machine_by_name: dict[str, Machine] = field(init=False, repr=False, compare=False)
+    _frozen: dict[tuple[str, int], PlannedOperation] = field(
+        init=False, repr=False, compare=False
+    )
+    _previous_by_key: dict[tuple[str, int], PlannedOperation] = field(
+        init=False, repr=False, compare=False
+    )
+
     def job(self, name: str) -> Job:
-        return next(j for j in self.jobs if j.name == name)
+        return self._job_by_name[name]
+
+    def machine(self, name: str) -> Machine:
+        return self._machine_by_name[name]
+
+    def operation(self, key: tuple[str, int]) -> Operation:
+        return self._op_by_key[key]
 
     def risk(self, machine: str) -> MachineRisk | None:
-        return next((r for r in self.risks if r.machine == machine), None)
+        return self._risk_by_machine.get(machine)
 
     def job_operations(self, name: str) -> list[Operation]:
-        return sorted((op for op in self.operations if op.job == name), key=lambda o: o.seq)
+        return list(self._ops_by_job.get(name, ()))
+
+    def planned(self, key: tuple[str, int]) -> PlannedOperation | None:
+        """Where the previous plan put operation `key`, if it did."""
+        return self._previous_by_key.get(key)
 
     def frozen(self) -> dict[tuple[str, int], PlannedOperation]:
         """Operations of the previous plan that started before `frozen_until` stay put."""
-        return {p.key: p for p in self.previous if p.start < self.frozen_until}
+        return self._frozen
 
 
 def _unique(names: list[str], what: str) -> set[str]:

@@ -380,7 +380,7 @@ def _operation_reason(
     """The words the model gave plus the risk rows of the machines it weighed."""
     if text is None:
         return {}
-    op = next(o for o in loaded.problem.operations if o.key == (job, seq))
+    op = loaded.problem.operation((job, seq))
     risks = [loaded.risks[m].as_json() for m in sorted(op.options) if m in loaded.risks]
     return {"text": text, "risks": risks}
 

@@ -61,8 +61,9 @@ class Variables:
     def _op(self, problem: Problem, op: Operation, frozen: bool) -> OpVars:
         m, name = self.model, op.label
         low = 0 if self.explain or frozen else problem.job(op.job).release
-        if frozen:
-            low = min(low, min(p.start for p in problem.previous if p.key == op.key))
+        planned = problem.planned(op.key)
+        if frozen and planned is not None:
+            low = min(low, planned.start)
         shortest, longest = min(op.options.values()), max(op.options.values())
         start = m.new_int_var(low, self.upper - shortest, f"start_{name}")
         end = m.new_int_var(low + shortest, self.upper, f"end_{name}")
