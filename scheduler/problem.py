@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from scheduler.objective_weights import ObjectiveWeights
 
@@ -21,23 +22,34 @@ def _require(condition: bool, message: str) -> None:
 @dataclass(frozen=True)
 class Machine:
     """A resource that runs one operation at a time; `unavailable` are closed [start, end) spans
-    (shift gaps, planned downtime) that no work may overlap."""
+    (shift gaps, planned downtime, a breakdown) that no work may overlap. An `offline` machine
+    takes no work and no maintenance at all: its operations move to their other machines."""
 
     name: str
     unavailable: tuple[tuple[int, int], ...] = ()
+    offline: bool = False
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "a machine needs a non-empty name")
-        object.__setattr__(self, "unavailable", tuple(tuple(span) for span in self.unavailable))
-        for start, end in self.unavailable:
+        spans = sorted((int(s), int(e)) for s, e in self.unavailable)
+        for start, end in spans:
             _require(end > start, f"machine {self.name}: unavailable span {start}-{end} is empty")
+        merged: list[tuple[int, int]] = []  # sorted and disjoint: overlapping spans as one
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        object.__setattr__(self, "unavailable", tuple(merged))
 
 
 @dataclass(frozen=True)
 class Job:
-    """An order: its operations may not start before `release`; finishing after `due` costs
-    `weight` per unit of lateness; `deadline` (optional) is a hard limit; `value` scales the
-    expected failure cost of its work on a risky machine."""
+    """An order: its operations may not start before `release` (a release in the past means
+    now); finishing after `due` costs `weight` per unit of lateness; finishing after `deadline`
+    (optional) costs the heavy `deadline_late` weight and is reported, so a deadline already
+    missed makes the order late, never the plan impossible; `value` scales the expected
+    failure cost of its work on a risky machine."""
 
     name: str
     release: int = 0
@@ -48,14 +60,10 @@ class Job:
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "a job needs a non-empty name")
-        _require(self.release >= 0, f"job {self.name}: release {self.release} is negative")
+        if self.release < 0:  # released in the past: it may start now
+            object.__setattr__(self, "release", 0)
         _require(self.weight >= 0, f"job {self.name}: weight {self.weight} is negative")
         _require(self.value >= 0, f"job {self.name}: value {self.value} is negative")
-        if self.deadline is not None:
-            _require(
-                self.deadline > self.release,
-                f"job {self.name}: deadline {self.deadline} is not after release {self.release}",
-            )
 
 
 @dataclass(frozen=True)
@@ -189,6 +197,7 @@ class Problem:
     previous: tuple[PlannedOperation, ...] = ()
     frozen_until: int = 0
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    origin: datetime | None = None  # the clock time of model time 0, for messages only
 
     def __post_init__(self) -> None:
         for name in ("machines", "jobs", "operations", "setups", "maintenance", "risks"):
@@ -250,6 +259,14 @@ class Problem:
     _previous_by_key: dict[tuple[str, int], PlannedOperation] = field(
         init=False, repr=False, compare=False
     )
+
+    def clock(self, t: int) -> str:
+        """Model time `t` in a planner's words: a clock time when the origin is known."""
+        if self.origin is None:
+            return f"minute {t}"
+        at = self.origin + timedelta(minutes=t)
+        zone = at.strftime("%Z")
+        return at.strftime("%a %Y-%m-%d %H:%M") + (f" {zone}" if zone else "")
 
     def job(self, name: str) -> Job:
         return self._job_by_name[name]

@@ -1,7 +1,7 @@
 """Constraint families of the CP-SAT model, one private method each.
 
-Families that can make a problem infeasible (releases, deadlines, calendars, frozen work, the
-horizon) are guarded by an assumption literal when explaining, so an infeasible core names
+Families that can make a problem infeasible (releases, calendars, frozen work, the horizon)
+are guarded by an assumption literal when explaining, so an infeasible core names
 them; `assumptions` maps each literal to a sentence for people.
 """
 
@@ -27,6 +27,8 @@ class Constraints:
         self.assumption_literals: list[cp_model.IntVar] = []
         # (op, machine) -> literal "runs before the machine's risk-clearing maintenance"
         self.before_reset: dict[tuple[OpKey, str], cp_model.IntVar] = {}
+        # job -> how long it finishes after its deadline (soft: a heavy cost, reported)
+        self.deadline_late: dict[str, cp_model.IntVar] = {}
 
     def add_constraints(self) -> None:
         self._releases_and_horizon()
@@ -53,17 +55,20 @@ class Constraints:
         if not self.vars.explain:
             return  # encoded in the variable domains
         frozen = self.problem.frozen()
+        clock = self.problem.clock
         for job in self.problem.jobs:
-            guard = self._guard(f"release: job {job.name} cannot start before {job.release}")
+            guard = self._guard(f"release: job {job.name} cannot start before {clock(job.release)}")
             for op in self.problem.job_operations(job.name):
                 if op.key not in frozen:
                     self.model.add(self.vars.ops[op.key].start >= job.release).only_enforce_if(
                         guard
                     )
         for task in self.problem.maintenance:
-            guard = self._guard(f"release: maintenance {task.name} not before {task.release}")
+            guard = self._guard(
+                f"release: maintenance {task.name} not before {clock(task.release)}"
+            )
             self.model.add(self.vars.maint[task.name].start >= task.release).only_enforce_if(guard)
-        guard = self._guard(f"horizon: all work must end by {self.problem.horizon}")
+        guard = self._guard(f"horizon: all work must end by {clock(self.problem.horizon)}")
         for v in self.vars.ops.values():
             self.model.add(v.end <= self.problem.horizon).only_enforce_if(guard)
         for mv in self.vars.maint.values():
@@ -76,30 +81,33 @@ class Constraints:
                 self.model.add(self.vars.ops[before.key].end <= self.vars.ops[after.key].start)
 
     def _job_deadlines(self) -> None:
+        """Soft: finishing after the deadline costs `deadline_late` per unit and is reported, so
+        a deadline already missed (an overdue order) makes the order late, not the plan fail."""
         for job in self.problem.jobs:
             ops = self.problem.job_operations(job.name)
             if job.deadline is None or not ops:
                 continue
-            guard = self._guard(f"deadline: job {job.name} must finish by {job.deadline}")
-            self.model.add(self.vars.ops[ops[-1].key].end <= job.deadline).only_enforce_if(guard)
+            end = self.vars.ops[ops[-1].key].end
+            late = self.model.new_int_var(
+                0, self.vars.upper + max(0, -job.deadline), f"deadline_late_{job.name}"
+            )
+            self.model.add(late >= end - job.deadline)
+            self.deadline_late[job.name] = late
 
     def _machine_capacity(self) -> None:
         """One thing at a time per machine: operations, maintenance and closed calendar spans."""
+        per: dict[str, list[cp_model.IntervalVar]] = {m.name: [] for m in self.problem.machines}
+        for v in self.vars.ops.values():
+            for name, interval in v.intervals.items():
+                per[name].append(interval)
+        for task in self.problem.maintenance:
+            per[task.machine].append(self.vars.maint[task.name].interval)
+        clock = self.problem.clock
         for machine in self.problem.machines:
-            intervals = [
-                v.intervals[machine.name]
-                for v in self.vars.ops.values()
-                if machine.name in v.intervals
-            ]
-            intervals += [
-                self.vars.maint[t.name].interval
-                for t in self.problem.maintenance
-                if t.machine == machine.name
-            ]
+            intervals = per[machine.name]
             if machine.unavailable:
-                guard = self._guard(
-                    f"calendar: machine {machine.name} closed {machine.unavailable}"
-                )
+                closed = ", ".join(f"{clock(s)} to {clock(e)}" for s, e in machine.unavailable)
+                guard = self._guard(f"calendar: machine {machine.name} closed {closed}")
                 for start, end in machine.unavailable:
                     if guard:
                         intervals.append(
@@ -156,6 +164,7 @@ class Constraints:
     def _risk_before_failure(self) -> None:
         """Work before a risky machine's maintenance is flagged (it carries expected failure
         cost) and must end by rul_low: nothing runs past predicted failure unmaintained."""
+        frozen = self.problem.frozen()
         for risk in self.problem.risks:
             task = reset_task(self.problem, risk.machine)
             if task is None:
@@ -170,7 +179,7 @@ class Constraints:
                 before = self.model.new_bool_var(f"before_{op.label}_{risk.machine}")
                 self.model.add(v.end <= mv.start).only_enforce_if([before, *on])
                 self.model.add(v.start >= mv.end).only_enforce_if([~before, *on])
-                if risk.rul_low is not None:
+                if risk.rul_low is not None and op.key not in frozen:  # committed work stays
                     self.model.add(v.end <= risk.rul_low).only_enforce_if([before, *on])
                 self.before_reset[(op.key, risk.machine)] = before
 
@@ -179,7 +188,8 @@ class Constraints:
         for key, planned in self.problem.frozen().items():
             v = self.vars.ops[key]
             guard = self._guard(
-                f"frozen: {key[0]}/{key[1]} stays on {planned.machine} at {planned.start}"
+                f"frozen: {key[0]}/{key[1]} stays on {planned.machine} at "
+                f"{self.problem.clock(planned.start)}"
             )
             self.model.add(v.start == planned.start).only_enforce_if(guard)
             present = v.presence[planned.machine]
