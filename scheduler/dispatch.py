@@ -82,9 +82,9 @@ def dispatch(
     maint = _place_maintenance(problem, busy)
     for risk in problem.risks:  # no unmaintained work past predicted failure
         task = reset_task(problem, risk.machine)
-        if task is not None and risk.rul_low is not None and task.name in maint:
-            if maint[task.name] > risk.rul_low:
-                busy[risk.machine].occupy(risk.rul_low, maint[task.name])
+        cleared = maint.get(task.name) if task is not None else None
+        if risk.rul_low is not None and cleared is not None and cleared > risk.rul_low:
+            busy[risk.machine].occupy(risk.rul_low, cleared)
     setups: dict[tuple[str, str, str], int] = {
         (s.machine, s.from_job, s.to_job): s.duration for s in problem.setups
     }

@@ -253,9 +253,7 @@ class Problem:
     _ops_by_job: dict[str, tuple[Operation, ...]] = field(init=False, repr=False, compare=False)
     _risk_by_machine: dict[str, MachineRisk] = field(init=False, repr=False, compare=False)
     _machine_by_name: dict[str, Machine] = field(init=False, repr=False, compare=False)
-    _frozen: dict[tuple[str, int], PlannedOperation] = field(
-        init=False, repr=False, compare=False
-    )
+    _frozen: dict[tuple[str, int], PlannedOperation] = field(init=False, repr=False, compare=False)
     _previous_by_key: dict[tuple[str, int], PlannedOperation] = field(
         init=False, repr=False, compare=False
     )

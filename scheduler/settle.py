@@ -119,7 +119,9 @@ def settle(problem: Problem) -> Settled:
     return Settled(settled, tuple(unplaced), let_go, tuple(notes[k] for k in released))
 
 
-def _release_frozen(problem: Problem, offline: set[str]) -> tuple[dict[OpKey, str], dict[OpKey, str]]:
+def _release_frozen(
+    problem: Problem, offline: set[str]
+) -> tuple[dict[OpKey, str], dict[OpKey, str]]:
     """Frozen placements a disruption contradicts, each with the sentence saying why."""
     released: dict[OpKey, str] = {}
     kept: dict[OpKey, PlannedOperation] = {}
@@ -198,9 +200,7 @@ def _no_window(problem: Problem, op: Operation, ready: int, offline: set[str]) -
         if closed and closed[-1][1] > horizon - duration:
             waits.append(f"{machine} (down until {problem.clock(closed[-1][1])})")
         else:
-            waits.append(
-                f"{machine} (earliest end {problem.clock(start + duration)})"
-            )
+            waits.append(f"{machine} (earliest end {problem.clock(start + duration)})")
     if all("down until" in w for w in waits):
         return f"{op.label} waiting for {', '.join(waits)}"
     return (

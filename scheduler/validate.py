@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from scheduler.plan import Plan
+from scheduler.plan import Plan, ScheduledOperation
 from scheduler.problem import Problem
 from scheduler.risk import reset_task
 
@@ -41,18 +41,35 @@ def hard_violations(problem: Problem, plan: Plan, limit: int = 10) -> list[str]:
             if pa and pb and pb.start < pa.end:
                 found.append(f"{b.label} starts {clock(pb.start)} before {a.label} ends")
     setups = {(s.machine, s.from_job, s.to_job): s.duration for s in problem.setups}
+    per_machine: dict[str, list[ScheduledOperation]] = {m.name: [] for m in problem.machines}
+    for item in plan.operations:
+        per_machine[item.machine].append(item)
     for machine in problem.machines:
-        items = plan.machine_schedule(machine.name)
-        for a, b in pairwise(items):
-            gap = 0
-            if hasattr(a, "job") and hasattr(b, "job"):
-                gap = setups.get((machine.name, a.job, b.job), 0)  # type: ignore[union-attr]
-            if b.start < a.end + gap:
-                found.append(f"{machine.name}: work overlaps at {clock(b.start)}")
-        for item in items:
+        ops = sorted(per_machine[machine.name], key=_start)
+        spans = sorted(
+            [(i.start, i.end) for i in ops]
+            + [(m.start, m.end) for m in plan.maintenance if m.machine == machine.name]
+        )
+        for (_, end), (start, _) in pairwise(spans):
+            if start < end:
+                found.append(f"{machine.name}: work overlaps at {clock(start)}")
+        for x, y in pairwise(ops):  # setups between consecutive operations (triangle rule)
+            gap = setups.get((machine.name, x.job, y.job), 0)
+            if gap and y.start < x.end + gap:
+                found.append(f"{machine.name}: no {gap}-minute setup before {y.job}/{y.seq}")
+        for item in ops:
+            if (item.job, item.seq) in frozen:
+                continue
             for s, e in machine.unavailable:
-                if item.start < e and s < item.end and not _frozen_item(item, frozen):
-                    found.append(f"{machine.name}: work at {clock(item.start)} while closed")
+                if item.start < e and s < item.end:
+                    found.append(
+                        f"{machine.name}: {item.job}/{item.seq} at {clock(item.start)} while closed"
+                    )
+        for m in plan.maintenance:
+            if m.machine == machine.name and any(
+                m.start < e and s < m.end for s, e in machine.unavailable
+            ):
+                found.append(f"{machine.name}: {m.name} at {clock(m.start)} while closed")
     tasks = {t.name: t for t in problem.maintenance}
     for m in plan.maintenance:
         task = tasks[m.name]
@@ -66,24 +83,25 @@ def hard_violations(problem: Problem, plan: Plan, limit: int = 10) -> list[str]:
     for at, delta in events:
         used += delta
         if used > problem.crew_size:
-            found.append(f"maintenance needs more than {problem.crew_size} maintainers at {clock(at)}")
+            found.append(
+                f"maintenance needs more than {problem.crew_size} maintainers at {clock(at)}"
+            )
             break
     done = {m.name: m for m in plan.maintenance}
     for risk in problem.risks:
-        task = reset_task(problem, risk.machine)
-        if task is None or risk.rul_low is None or task.name not in done:
+        reset = reset_task(problem, risk.machine)
+        if reset is None or risk.rul_low is None or reset.name not in done:
             continue
-        cleared = done[task.name].start
+        cleared = done[reset.name].start
         for o in plan.operations:
-            if o.machine == risk.machine and o.start < cleared and o.end > risk.rul_low:
-                if (o.job, o.seq) not in frozen:
-                    found.append(
-                        f"{o.job}/{o.seq} runs on {risk.machine} past its predicted failure "
-                        f"{clock(risk.rul_low)} before maintenance"
-                    )
+            exposed = o.machine == risk.machine and o.start < cleared and o.end > risk.rul_low
+            if exposed and (o.job, o.seq) not in frozen:
+                found.append(
+                    f"{o.job}/{o.seq} runs on {risk.machine} past its predicted failure "
+                    f"{clock(risk.rul_low)} before maintenance"
+                )
     return found[:limit]
 
 
-def _frozen_item(item: object, frozen: dict[tuple[str, int], object]) -> bool:
-    key = (getattr(item, "job", None), getattr(item, "seq", None))
-    return key in frozen
+def _start(o: ScheduledOperation) -> int:
+    return o.start

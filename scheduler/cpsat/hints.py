@@ -13,6 +13,9 @@ from scheduler.plan_builder import Placements, build_plan
 from scheduler.problem import Problem
 
 
+MAX_PASSES = 32  # beyond this many passes the best plan rarely improves
+
+
 def best_dispatch(problem: Problem, budget_s: float = 0.5) -> tuple[Placements, dict[str, int]]:
     """Placements of the cheapest dispatching plan found within `budget_s`: the EDD pass always
     (it is O(n log n)), then the other rules and randomised passes while time is left."""
@@ -27,6 +30,8 @@ def best_dispatch(problem: Problem, budget_s: float = 0.5) -> tuple[Placements, 
         if best is None or cost < best[0]:
             best = (cost, ops, maint)
         seed += 1
+        if seed >= MAX_PASSES:
+            break
         if time.perf_counter() + (time.perf_counter() - started) > deadline:
             break  # another pass would overrun the budget
     return best[1], best[2]

@@ -41,9 +41,7 @@ def set_hint(model: cp_model.CpModel, values: Sequence[int]) -> None:
     hint.values.extend(values)
 
 
-def complete(
-    model: cp_model.CpModel, time_limit_s: float, num_workers: int
-) -> Incumbent | None:
+def complete(model: cp_model.CpModel, time_limit_s: float, num_workers: int) -> Incumbent | None:
     """The model's current (partial) hint, fixed and solved: a complete assignment or None."""
     solver = cp_model.CpSolver()
     solver.parameters.fix_variables_to_their_hinted_value = True
@@ -139,7 +137,9 @@ def improve(
             domain.extend([best.values[i], best.values[i]])
         set_hint(model, best.values)
         solver = cp_model.CpSolver()
-        solver.parameters.max_time_in_seconds = max(0.05, min(sub_limit_s, deadline - time.perf_counter()))
+        solver.parameters.max_time_in_seconds = max(
+            0.05, min(sub_limit_s, deadline - time.perf_counter())
+        )
         solver.parameters.num_workers = num_workers
         solver.parameters.random_seed = seed + steps
         status = solver.solve(model)
@@ -151,9 +151,17 @@ def improve(
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             if solver.objective_value <= best.objective:
                 if solver.objective_value < best.objective:
-                    _log.debug("lns step %d: %.0f -> %.0f", steps, best.objective, solver.objective_value)
-                best = Incumbent(list(solver.response_proto.solution), solver.objective_value, best.bound)
-            size = min(len(hoods.keys), int(size * 1.15)) if status == cp_model.OPTIMAL else max(10, int(size * 0.85))
+                    _log.debug(
+                        "lns step %d: %.0f -> %.0f", steps, best.objective, solver.objective_value
+                    )
+                best = Incumbent(
+                    list(solver.response_proto.solution), solver.objective_value, best.bound
+                )
+            size = (
+                min(len(hoods.keys), int(size * 1.15))
+                if status == cp_model.OPTIMAL
+                else max(10, int(size * 0.85))
+            )
         else:
             size = max(10, int(size * 0.7))
     set_hint(model, best.values)

@@ -217,7 +217,7 @@ def _large(
     if incumbent is None:
         return SolveStatus.UNKNOWN, None, None, None, None
     first = time.perf_counter() - started
-    best, steps = lns.improve(problem, variables, incumbent, deadline, num_workers)
+    best, _steps = lns.improve(problem, variables, incumbent, deadline, num_workers)
     scale = problem.weights.scale
     plan = _extract(problem, variables, best.values)
     return SolveStatus.FEASIBLE, best.objective / scale, None, plan, first

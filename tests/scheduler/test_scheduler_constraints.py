@@ -125,9 +125,7 @@ def test_deadline_that_cannot_hold_makes_the_order_late_not_the_plan_fail() -> N
     (violation,) = result.plan.violations
     assert violation.constraint == "deadline" and violation.subject == "p"
     assert violation.amount == 3  # p/0 10-13 on A, p/1 13-15 on B
-    assert violation.message == (
-        "job p finishes minute 15, 3 minutes after its deadline minute 12"
-    )
+    assert violation.message == ("job p finishes minute 15, 3 minutes after its deadline minute 12")
 
 
 def test_conflicting_deadlines_make_one_order_late_and_say_so() -> None:
