@@ -229,7 +229,7 @@ class Problem:
         by_job: dict[str, list[Operation]] = {j: [] for j in jobs}
         for op in sorted(self.operations, key=lambda o: (o.job, o.seq)):
             by_job[op.job].append(op)
-        object.__setattr__(self, "_job_by_name", {j.name: j for j in self.jobs})
+        object.__setattr__(self, "_jobs_by_name", {j.name: j for j in self.jobs})
         object.__setattr__(self, "_op_by_key", ops)
         object.__setattr__(self, "_ops_by_job", {j: tuple(o) for j, o in by_job.items()})
         object.__setattr__(self, "_risk_by_machine", {r.machine: r for r in self.risks})
@@ -248,7 +248,7 @@ class Problem:
             )
 
     # Index maps, built once in __post_init__ so every lookup below is O(1).
-    _job_by_name: dict[str, Job] = field(init=False, repr=False, compare=False)
+    _jobs_by_name: dict[str, Job] = field(init=False, repr=False, compare=False)
     _op_by_key: dict[tuple[str, int], Operation] = field(init=False, repr=False, compare=False)
     _ops_by_job: dict[str, tuple[Operation, ...]] = field(init=False, repr=False, compare=False)
     _risk_by_machine: dict[str, MachineRisk] = field(init=False, repr=False, compare=False)
@@ -267,7 +267,8 @@ class Problem:
         return at.strftime("%a %Y-%m-%d %H:%M") + (f" {zone}" if zone else "")
 
     def job(self, name: str) -> Job:
-        return self._job_by_name[name]
+        """The job called `name` (KeyError when there is none)."""
+        return self._jobs_by_name[name]
 
     def machine(self, name: str) -> Machine:
         return self._machine_by_name[name]
@@ -279,6 +280,7 @@ class Problem:
         return self._risk_by_machine.get(machine)
 
     def job_operations(self, name: str) -> list[Operation]:
+        """The operations of job `name` in seq order (empty for an unknown job)."""
         return list(self._ops_by_job.get(name, ()))
 
     def planned(self, key: tuple[str, int]) -> PlannedOperation | None:

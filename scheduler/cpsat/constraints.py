@@ -11,7 +11,7 @@ from itertools import combinations, pairwise
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat.variables import OpKey, Variables
+from scheduler.cpsat.variables import Variables
 from scheduler.problem import Problem
 from scheduler.risk import reset_task
 
@@ -25,10 +25,6 @@ class Constraints:
         self.model = variables.model
         self.assumptions: dict[int, str] = {}
         self.assumption_literals: list[cp_model.IntVar] = []
-        # (op, machine) -> literal "runs before the machine's risk-clearing maintenance"
-        self.before_reset: dict[tuple[OpKey, str], cp_model.IntVar] = {}
-        # job -> how long it finishes after its deadline (soft: a heavy cost, reported)
-        self.deadline_late: dict[str, cp_model.IntVar] = {}
 
     def add_constraints(self) -> None:
         self._releases_and_horizon()
@@ -88,11 +84,7 @@ class Constraints:
             if job.deadline is None or not ops:
                 continue
             end = self.vars.ops[ops[-1].key].end
-            late = self.model.new_int_var(
-                0, self.vars.upper + max(0, -job.deadline), f"deadline_late_{job.name}"
-            )
-            self.model.add(late >= end - job.deadline)
-            self.deadline_late[job.name] = late
+            self.model.add(self.vars.deadline_late[job.name] >= end - job.deadline)
 
     def _machine_capacity(self) -> None:
         """One thing at a time per machine: operations, maintenance and closed calendar spans."""
@@ -176,12 +168,11 @@ class Constraints:
                 v = self.vars.ops[op.key]
                 present = v.presence[risk.machine]
                 on = [] if present is True else [present]
-                before = self.model.new_bool_var(f"before_{op.label}_{risk.machine}")
+                before = self.vars.before_reset[(op.key, risk.machine)]
                 self.model.add(v.end <= mv.start).only_enforce_if([before, *on])
                 self.model.add(v.start >= mv.end).only_enforce_if([~before, *on])
                 if risk.rul_low is not None and op.key not in frozen:  # committed work stays
                     self.model.add(v.end <= risk.rul_low).only_enforce_if([before, *on])
-                self.before_reset[(op.key, risk.machine)] = before
 
     def _frozen_window(self) -> None:
         """Operations started or inside the frozen window keep their machine and start."""

@@ -12,7 +12,6 @@ from scheduler.evaluate import evaluate
 from scheduler.plan_builder import Placements, build_plan
 from scheduler.problem import Problem
 
-
 MAX_PASSES = 32  # beyond this many passes the best plan rarely improves
 
 

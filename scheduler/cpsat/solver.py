@@ -114,7 +114,7 @@ def solve(
         variables = Variables.build(model, p)
         constraints = Constraints(p, variables)
         constraints.add_constraints()
-        set_objective(p, variables, constraints)
+        set_objective(p, variables)
     deadline = started + time_limit_s
     solve_s = max(SOLVER_SHARE * time_limit_s, deadline - time.perf_counter())
     large = len(p.operations) > LNS_MIN_OPS and hint and not issues
