@@ -109,22 +109,33 @@ def bench_jssp(
 
 def bench_scheduler(
     ctx: typer.Context,
+    jobs: int = typer.Option(50, "--jobs", min=1),
+    ops: int = typer.Option(5, "--ops", min=1, help="Operations per job."),
+    machines: int = typer.Option(10, "--machines", min=2),
     time_limit: float = typer.Option(10.0, "--time-limit", min=0.01),
+    seed: int = typer.Option(0, "--seed"),
+    disruption: str | None = typer.Option(
+        None, "--disruption", help="breakdown, offline, overdue or rush: replan after it."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Risk-aware 50x5x10 instance: first plan time, objective at the limit, vs EDD."""
-    from bench.jssp import risk_bench
+    """A generated risk-aware plant: first plan, objective at the limit, vs the EDD rule."""
+    from bench.scheduler_bench import DISRUPTIONS, plant_bench
 
-    figures = risk_bench(time_limit, _config(ctx).num_workers)
+    if disruption is not None and disruption not in DISRUPTIONS:
+        typer.echo(f"error: --disruption must be one of {', '.join(DISRUPTIONS)}", err=True)
+        raise typer.Exit(2)
+    figures = plant_bench(
+        jobs, ops, machines, time_limit, workers or _config(ctx).num_workers, seed, disruption
+    )
     _emit(
         figures,
         as_json,
-        f"first plan {figures['first_feasible_seconds']:.2f} s; objective "
-        f"{figures['objective']:.1f} at {figures['seconds']:.1f} s ({figures['status']}, bound "
-        f"{figures['bound']:.1f}); risk-blind EDD {figures['edd_objective']:.1f} "
-        f"({figures['improvement_pct']:.1f} % better); expected failure cost "
-        f"{figures['costs']['expected_failure']:.1f} vs EDD "
-        f"{figures['edd_costs']['expected_failure']:.1f}",
+        f"{jobs}x{ops}x{machines}{' ' + disruption if disruption else ''}: {figures['status']}, "
+        f"first plan {figures['first_plan_s']} s, objective {figures['objective']} vs dispatch "
+        f"{figures['dispatch_objective']} ({figures['improvement_pct']} % better), "
+        f"{figures['wall_s']} s wall, {figures['moved_operations']} moved",
     )
 
 

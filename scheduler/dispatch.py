@@ -11,6 +11,12 @@ machine's calendar is a sorted list of disjoint busy spans, merged as they touch
 bisection. Maintenance is placed just in time before its deadline, as a plant that ignores
 risk would do; frozen work stays where it was; nothing runs past a risky machine's predicted
 failure (`rul_low`) before its maintenance.
+
+The `repair` rule is for replans: every job first keeps the longest prefix of its previous
+placements that still fits; the rest goes in the order of their previous starts, each at its
+previous machine and start when that is still free and its predecessor is done, otherwise at
+the earliest finish on any eligible machine; new work goes by EDD among them. After a disruption this moves what the disruption
+touched and the work behind it, and little else.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from scheduler.problem import Operation, Problem
 from scheduler.risk import reset_task
 
 RULES = ("edd", "mwkr", "spt")
+REPAIR = "repair"  # keep the previous plan where it still holds, dispatch the rest by EDD
 
 
 class Calendar:
@@ -70,7 +77,7 @@ def dispatch(
     problem: Problem, rule: str = "edd", seed: int | None = None
 ) -> tuple[Placements, dict[str, int]]:
     """Placements by `rule`; fast enough to call many times for the best warm start."""
-    if rule not in RULES:
+    if rule not in (*RULES, REPAIR):
         raise ValueError(f"unknown dispatching rule {rule!r}; expected one of {RULES}")
     rng = random.Random(seed) if seed is not None else None
     busy = {m.name: Calendar(m.unavailable) for m in problem.machines}
@@ -85,6 +92,10 @@ def dispatch(
         cleared = maint.get(task.name) if task is not None else None
         if risk.rul_low is not None and cleared is not None and cleared > risk.rul_low:
             busy[risk.machine].occupy(risk.rul_low, cleared)
+    repair = rule == REPAIR
+    if repair:
+        _keep_previous(problem, busy, placed)
+        rule = "edd"
     setups: dict[tuple[str, str, str], int] = {
         (s.machine, s.from_job, s.to_job): s.duration for s in problem.setups
     }
@@ -113,6 +124,10 @@ def dispatch(
         cursor[job.name], ready[job.name] = k, t
         if k < len(ops):
             prio = _priority(rule, job.due, job.release, remaining[job.name], ops[k], problem)
+            planned = problem.planned(ops[k].key) if repair else None
+            if planned is not None:  # previous start first, at its old turn
+                heapq.heappush(heap, (max(t, planned.start) // bucket, planned.start, index, t))
+                return
             if rng is not None and rng.random() < 0.15:
                 prio = rng.random() * prio if prio > 0 else prio
             heapq.heappush(heap, (t // bucket, prio, index, t))
@@ -137,7 +152,13 @@ def dispatch(
         slot, prio, index, t = heapq.heappop(heap)
         job = jobs[index]
         op = ops_of[job.name][cursor[job.name]]
-        end, start, machine = earliest(op, t)
+        target = problem.planned(op.key) if repair else None
+        kept = None
+        if target is not None and target.start >= t and target.machine not in setup_machines:
+            length = op.options[target.machine]
+            if busy[target.machine].fit(target.start, length) == target.start:
+                kept = (target.start + length, target.start, target.machine)
+        end, start, machine = kept or earliest(op, t)
         if start // bucket > slot:  # slipped: wait for its new turn
             heapq.heappush(heap, (start // bucket, prio, index, t))
             continue
@@ -148,6 +169,28 @@ def dispatch(
         ready[job.name] = end
         advance(index)
     return placed, maint
+
+
+def _keep_previous(problem: Problem, busy: dict[str, Calendar], placed: Placements) -> None:
+    """Reserve, per job, the longest prefix of its previous placements that still fits."""
+    if problem.setups:
+        return  # a kept placement could break a changeover; the heap places those
+    for job in problem.jobs:
+        ready = job.release
+        for op in problem.job_operations(job.name):
+            if op.key in placed:
+                machine, start = placed[op.key]
+                ready = max(ready, start + op.options[machine])
+                continue
+            planned = problem.planned(op.key)
+            if planned is None or planned.start < ready:
+                break
+            duration = op.options[planned.machine]
+            if busy[planned.machine].fit(planned.start, duration) != planned.start:
+                break
+            busy[planned.machine].occupy(planned.start, planned.start + duration)
+            placed[op.key] = (planned.machine, planned.start)
+            ready = planned.start + duration
 
 
 def _priority(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from scheduler.cpsat.variables import Variables
-from scheduler.dispatch import RULES, dispatch
+from scheduler.dispatch import REPAIR, RULES, dispatch
 from scheduler.evaluate import evaluate
 from scheduler.plan_builder import Placements, build_plan
 from scheduler.problem import Problem
@@ -16,23 +16,27 @@ MAX_PASSES = 32  # beyond this many passes the best plan rarely improves
 
 
 def best_dispatch(problem: Problem, budget_s: float = 0.5) -> tuple[Placements, dict[str, int]]:
-    """Placements of the cheapest dispatching plan found within `budget_s`: the EDD pass always
-    (it is O(n log n)), then the other rules and randomised passes while time is left."""
+    """Placements of the cheapest dispatching plan found within `budget_s`: the first passes
+    always (each is O(n log n)): the repair of the previous plan when there is one, and EDD;
+    then the other rules and randomised passes while time is left."""
     deadline = time.perf_counter() + budget_s
     best: tuple[int, Placements, dict[str, int]] | None = None
+    rules = ((REPAIR,) if problem.previous else ()) + RULES
     seed = 0
-    while best is None or time.perf_counter() < deadline:
+    first = 2 if problem.previous else 1
+    while seed < first or time.perf_counter() < deadline:
         started = time.perf_counter()
-        rule = RULES[seed % len(RULES)]
-        ops, maint = dispatch(problem, rule, seed if seed >= len(RULES) else None)
+        rule = rules[seed % len(rules)]
+        ops, maint = dispatch(problem, rule, seed if seed >= len(rules) else None)
         cost = evaluate(problem, build_plan(problem, ops, maint))["total"]
         if best is None or cost < best[0]:
             best = (cost, ops, maint)
         seed += 1
         if seed >= MAX_PASSES:
             break
-        if time.perf_counter() + (time.perf_counter() - started) > deadline:
+        if seed >= first and time.perf_counter() + (time.perf_counter() - started) > deadline:
             break  # another pass would overrun the budget
+    assert best is not None
     return best[1], best[2]
 
 

@@ -10,6 +10,7 @@ lets the full search start from a plan instead of repairing a partial one.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Sequence
@@ -50,14 +51,14 @@ def complete(model: cp_model.CpModel, time_limit_s: float, num_workers: int) -> 
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
-    return Incumbent(
-        list(solver.response_proto.solution), solver.objective_value, solver.best_objective_bound
-    )
+    # The bound of a fixed model says nothing about the free one.
+    return Incumbent(list(solver.response_proto.solution), solver.objective_value, -math.inf)
 
 
 class Neighbourhoods:
     """Which variables to keep fixed: all but a time window of operations, a few machines'
-    operations, or a few jobs' operations (maintenance on a freed machine is freed too)."""
+    operations, a few jobs' operations, or the early work of a risky machine (maintenance on
+    a freed machine is freed too, so it can move ahead of the work it protects)."""
 
     def __init__(self, problem: Problem, variables: Variables, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -70,6 +71,7 @@ class Neighbourhoods:
         for i, op in enumerate(problem.operations):
             self.by_job.setdefault(op.job, []).append(i)
         self.maint_machine = {t.name: t.machine for t in problem.maintenance}
+        self.risky = sorted({t.machine for t in problem.maintenance} & set(self.by_machine))
         self.variables = variables
 
     def pick(self, values: Sequence[int], size: int) -> tuple[set[int], set[str]]:
@@ -77,13 +79,19 @@ class Neighbourhoods:
         ops = self.variables.ops
         kind = self.rng.random()
         freed: set[int] = set()
-        if kind < 0.5:
+        if self.risky and kind < 0.2:  # a risky machine's first operations and its maintenance
+            machine = self.rng.choice(self.risky)
+            order = sorted(
+                self.by_machine[machine], key=lambda i: values[ops[self.keys[i]].start.index]
+            )
+            freed.update(order[:size])
+        elif kind < 0.55:
             order = sorted(
                 range(len(self.keys)), key=lambda i: values[ops[self.keys[i]].start.index]
             )
             first = self.rng.randrange(max(1, len(order) - size + 1))
             freed.update(order[first : first + size])
-        elif kind < 0.8:
+        elif kind < 0.8:  # a few machines
             machines = list(self.by_machine)
             self.rng.shuffle(machines)
             for m in machines:

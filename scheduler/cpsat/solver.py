@@ -40,7 +40,7 @@ from scheduler.validate import hard_violations
 # The solver's share of the limit, whatever the Python phases before it took.
 SOLVER_SHARE = 0.7
 # Above this many operations the full search is replaced by neighbourhood search on one model.
-LNS_MIN_OPS = 1500
+LNS_MIN_OPS = 500
 
 # Stronger no-overlap propagation: on classic job shops it is what proves ft10 optimal in seconds
 # on two workers (the default portfolio stalls at a bound near 810). On flexible shops with many
@@ -126,9 +126,11 @@ def solve(
             found = _large(p, variables, solve_s, num_workers, settings, started)
         else:
             if hint:
-                hinted = dict(ops)
-                hinted.update({q.key: (q.machine, q.start) for q in p.previous})
-                add_hints(p, variables, hinted, maint)
+                add_hints(p, variables, ops, maint)
+                if not issues:  # a valid dispatch plan: hint every variable of the model
+                    completed = lns.complete(variables.model, solve_s / 4, num_workers)
+                    if completed is not None:
+                        lns.set_hint(variables.model, completed.values)
             found = _full(p, variables, solve_s, num_workers, settings, log, started)
     status, objective, bound, plan, first = found
     runtime = time.perf_counter() - started
