@@ -15,8 +15,8 @@ failure (`rul_low`) before its maintenance.
 The `repair` rule is for replans: every job first keeps the longest prefix of its previous
 placements that still fits; the rest goes in the order of their previous starts, each at its
 previous machine and start when that is still free and its predecessor is done, otherwise at
-the earliest finish on any eligible machine; new work goes by EDD among them. After a disruption this moves what the disruption
-touched and the work behind it, and little else.
+the earliest finish on any eligible machine; new work goes by EDD among them. After a
+disruption this moves what the disruption touched and the work behind it, and little else.
 """
 
 from __future__ import annotations
