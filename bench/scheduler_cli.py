@@ -1,8 +1,12 @@
 """`millwright` commands of the scheduler benchmarks (the `bench` extra).
 
 - `millwright schedule jssp FILE [--time-limit S] [--json]`: solve an OR-Library job shop.
+- `millwright schedule fjsp FILE [--time-limit S] [--workers N] [--json]`: solve a `.fjs`
+  flexible job shop.
 - `millwright bench jssp [NAMES...]`: textbook CP-SAT model vs ours at the same limit.
-- `millwright bench scheduler [--json]`: the risk-aware instance vs a risk-blind EDD rule.
+- `millwright bench fjsp [--half held-out]`: PyJobShop's CP-SAT model vs ours, same limit.
+- `millwright bench scheduler [--jobs J --ops O --machines M --disruption D] [--json]`: a
+  generated risk-aware plant vs the EDD rule, optionally replanned after a disruption.
 
 With `--json` the last stdout line is one JSON object, for scripts and CI.
 """
@@ -19,6 +23,7 @@ from millwright.core.commands import CliGroups, app_context
 from scheduler.config import SchedulerConfig
 
 DEFAULT_JSSP_DIR = Path(__file__).resolve().parent / "data" / "jssp"
+DEFAULT_FJSP_DIR = Path(__file__).resolve().parent / "data" / "fjsp"
 
 
 def _config(ctx: typer.Context) -> SchedulerConfig:
@@ -70,6 +75,87 @@ def schedule_jssp(
     )
     if not result.status.has_plan:
         raise typer.Exit(1)
+
+
+def schedule_fjsp(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="A .fjs instance."),
+    time_limit: float | None = typer.Option(None, "--time-limit", min=0.01, help="Seconds."),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="CP-SAT workers."),
+    as_json: bool = typer.Option(False, "--json", help="Last line is one JSON object."),
+) -> None:
+    """Solve a flexible job-shop instance (.fjs) with the project's model."""
+    from bench.fjsp import load_fjs, solve_fjsp
+
+    config = _config(ctx)
+    try:
+        instance = load_fjs(file)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    limit = time_limit if time_limit is not None else config.time_limit_s
+    result = solve_fjsp(instance, limit, workers or config.num_workers)
+    payload: dict[str, Any] = {
+        "instance": instance.name,
+        "makespan": None if result.objective is None else round(result.objective),
+        "status": result.status.value,
+        "seconds": round(result.runtime, 3),
+        "bound": None if result.bound is None else round(result.bound),
+    }
+    _emit(
+        payload,
+        as_json,
+        f"{instance.name}: makespan {payload['makespan']} ({result.status.value}), "
+        f"bound {payload['bound']}, {result.runtime:.2f} s",
+    )
+    if not result.status.has_plan:
+        raise typer.Exit(1)
+
+
+def bench_fjsp(
+    ctx: typer.Context,
+    directory: Path = typer.Option(DEFAULT_FJSP_DIR, "--dir", file_okay=False),
+    half: str = typer.Option(
+        "held-out", "--half", help="tune, held-out (families not tuned on) or all."
+    ),
+    time_limit: float = typer.Option(20.0, "--time-limit", min=0.01),
+    max_jobs: int | None = typer.Option(None, "--max-jobs", min=1, help="Skip larger ones."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
+    workers: int | None = typer.Option(None, "--workers", min=1),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """PyJobShop's CP-SAT model vs ours on one half of the instance families."""
+    from bench.fjsp import fjsp_compare, half_of, load_index
+
+    try:
+        rows = half_of(load_index(directory), half)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    rows = [r for r in rows if max_jobs is None or r["jobs"] <= max_jobs][:limit]
+
+    def show(row: dict[str, Any]) -> None:
+        typer.echo(
+            f"{row['instance']:>10}  best {row['best_known']}  pyjobshop {row['pyjobshop']} "
+            f"({_pct(row['pyjobshop_gap'])})  ours {row['ours']} ({_pct(row['ours_gap'])})",
+            err=as_json,
+        )
+
+    found = fjsp_compare(directory, rows, time_limit, workers or _config(ctx).num_workers, show)
+    summary: dict[str, Any] = {
+        "half": half,
+        "instances": len(found),
+        "time_limit_s": time_limit,
+        "pyjobshop_mean_gap_pct": _mean(r["pyjobshop_gap"] for r in found),
+        "ours_mean_gap_pct": _mean(r["ours_gap"] for r in found),
+        "rows": found,
+    }
+    _emit(
+        summary,
+        as_json,
+        f"mean gap: pyjobshop {_pct(summary['pyjobshop_mean_gap_pct'])}, ours "
+        f"{_pct(summary['ours_mean_gap_pct'])} ({len(found)} {half} instances, {time_limit} s)",
+    )
 
 
 def bench_jssp(
@@ -149,9 +235,11 @@ def _mean(values: Any) -> float | None:
 
 
 def register(groups: CliGroups) -> None:
-    """Add `schedule jssp`, `bench jssp`, `bench scheduler` and `eval plant` to the CLI."""
+    """Add `schedule jssp|fjsp`, `bench jssp|fjsp|scheduler` and `eval plant` to the CLI."""
     groups.schedule.command("jssp")(schedule_jssp)
+    groups.schedule.command("fjsp")(schedule_fjsp)
     groups.bench.command("jssp")(bench_jssp)
+    groups.bench.command("fjsp")(bench_fjsp)
     groups.bench.command("scheduler")(bench_scheduler)
     from bench.plant.cli import eval_plant
 
