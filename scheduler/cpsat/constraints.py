@@ -11,7 +11,7 @@ from itertools import combinations, pairwise
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat.variables import Variables
+from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.problem import Problem
 from scheduler.risk import reset_task
 
@@ -19,7 +19,12 @@ from scheduler.risk import reset_task
 class Constraints:
     """Adds every constraint family of `problem` to the model behind `variables`."""
 
-    def __init__(self, problem: Problem, variables: Variables) -> None:
+    def __init__(
+        self, problem: Problem, variables: Variables, setups: str = "circuit"
+    ) -> None:
+        if setups not in ("circuit", "pairwise"):
+            raise ValueError(f"setup formulation {setups!r}: expected circuit or pairwise")
+        self.setups = setups
         self.problem = problem
         self.vars = variables
         self.model = variables.model
@@ -117,7 +122,56 @@ class Constraints:
                 self.model.add_no_overlap(intervals)
 
     def _setup_times(self) -> None:
-        """Pairwise changeovers: whichever operation goes first, the gap covers the setup."""
+        if self.setups == "circuit":
+            self._setup_circuits()
+        else:
+            self._setup_pairs()
+
+    def _setup_circuits(self) -> None:
+        """Changeovers as a route per machine (`add_circuit`): a depot node and one node per
+        operation that may run there; an arc i -> j means j directly follows i, and then the
+        gap covers the setup of i's job to j's. An operation on another machine takes its
+        self-loop. Exact for any setup matrix (no triangle inequality needed), and the
+        sequence propagates through the no-overlap intervals."""
+        setups = {(s.machine, s.from_job, s.to_job): s.duration for s in self.problem.setups}
+        per: dict[str, list[OpKey]] = {}
+        for op in self.problem.operations:
+            for machine in op.options:
+                per.setdefault(machine, []).append(op.key)
+        for machine in sorted({s.machine for s in self.problem.setups}):
+            keys = per.get(machine, [])
+            if len(keys) < 2:
+                continue
+            arcs: list[tuple[int, int, cp_model.IntVar]] = []
+            empty = self.model.new_bool_var(f"empty_{machine}")
+            arcs.append((0, 0, empty))
+            for i, key in enumerate(keys, start=1):
+                v = self.vars.ops[key]
+                present = v.presence[machine]
+                if present is not True:
+                    arcs.append((i, i, ~present))  # type: ignore[arg-type]
+                    self.model.add_implication(empty, ~present)
+                else:
+                    self.model.add(empty == 0)
+                arcs.append((0, i, self.model.new_bool_var(f"first_{key}_{machine}")))
+                arcs.append((i, 0, self.model.new_bool_var(f"last_{key}_{machine}")))
+            for i, a in enumerate(keys, start=1):
+                va = self.vars.ops[a]
+                for j, b in enumerate(keys, start=1):
+                    if i == j:
+                        continue
+                    vb = self.vars.ops[b]
+                    if a[0] == b[0] and a[1] > b[1]:
+                        continue  # a later step of a job never directly precedes an earlier one
+                    lit = self.model.new_bool_var(f"next_{a}_{b}_{machine}")
+                    gap = setups.get((machine, a[0], b[0]), 0) if a[0] != b[0] else 0
+                    self.model.add(vb.start >= va.end + gap).only_enforce_if(lit)
+                    arcs.append((i, j, lit))
+            self.model.add_circuit(arcs)
+
+    def _setup_pairs(self) -> None:
+        """Pairwise changeovers: whichever operation goes first, the gap covers the setup
+        (exact when setups obey the triangle inequality; one Boolean per pair)."""
         setups = {(s.machine, s.from_job, s.to_job): s.duration for s in self.problem.setups}
         machines = {s.machine for s in self.problem.setups}
         for machine in machines:

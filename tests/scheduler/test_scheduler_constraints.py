@@ -4,6 +4,7 @@ the input and the solver refuses (infeasible, explained) or reports it (soft rul
 from __future__ import annotations
 
 import itertools
+import random
 
 from scheduler.cpsat import solve
 from scheduler.plan import SolveStatus
@@ -230,3 +231,60 @@ def test_frozen_operation_inside_a_breakdown_is_let_go_with_its_frozen_successor
     assert all(o.start >= 3 for o in plan.machine_schedule("A"))  # the down window is empty
     assert (plan.operation("p", 0).start, plan.operation("p", 1).start) == (5, 8)  # unchanged
     assert plan.operation("q", 0).start >= 3 and result.moved_operations == 2
+
+
+def _optimum(problem: Problem, setups: str) -> int:
+    """The optimum makespan of `problem` with the given setup formulation."""
+    from ortools.sat.python import cp_model
+
+    from scheduler.cpsat.constraints import Constraints
+    from scheduler.cpsat.objective import set_objective
+    from scheduler.cpsat.variables import Variables
+
+    model = cp_model.CpModel()
+    variables = Variables.build(model, problem)
+    Constraints(problem, variables, setups=setups).add_constraints()
+    set_objective(problem, variables)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = LIMIT
+    solver.parameters.num_workers = 2
+    assert solver.solve(model) == cp_model.OPTIMAL
+    return round(solver.objective_value)
+
+
+def test_circuit_setups_reach_the_pairwise_optimum_on_small_shops() -> None:
+    rng = random.Random(5)
+    for _ in range(4):
+        jobs = tuple(Job(f"j{i}") for i in range(4))
+        operations = tuple(
+            Operation(f"j{i}", s, {m: rng.randint(2, 9) for m in rng.sample(["A", "B"], 2)})
+            for i in range(4)
+            for s in range(2)
+        )
+        # setups from job "families" (0 within a family, 6 across): triangle inequality holds
+        family = {f"j{i}": i % 2 for i in range(4)}
+        setups = tuple(
+            SetupTime(m, a.name, b.name, 0 if family[a.name] == family[b.name] else 6)
+            for m in ("A", "B")
+            for a in jobs
+            for b in jobs
+            if a.name != b.name
+        )
+        problem = two_jobs(jobs=jobs, operations=operations, setups=setups, horizon=200)
+        assert _optimum(problem, "circuit") == _optimum(problem, "pairwise")
+
+
+def test_circuit_setups_hold_without_the_triangle_inequality() -> None:
+    # p->q costs 10 but p->r->q only 2: the route must pay each direct changeover.
+    machines = (Machine("A"),)
+    jobs = (Job("p"), Job("q"), Job("r"))
+    operations = tuple(Operation(j.name, 0, {"A": 3}) for j in jobs)
+    setups = (
+        SetupTime("A", "p", "q", 10), SetupTime("A", "q", "p", 10),
+        SetupTime("A", "p", "r", 1), SetupTime("A", "r", "p", 1),
+        SetupTime("A", "r", "q", 1), SetupTime("A", "q", "r", 1),
+    )  # fmt: skip
+    problem = Problem(machines, jobs, operations, horizon=100, setups=setups, weights=PLAIN)
+    plan = solved(problem)
+    order = [o.job for o in plan.machine_schedule("A")]
+    assert plan.makespan == 11 and order in (["p", "r", "q"], ["q", "r", "p"])
