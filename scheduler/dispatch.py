@@ -74,9 +74,12 @@ def dispatch_plan(problem: Problem, rule: str = "edd", seed: int | None = None) 
 
 
 def dispatch(
-    problem: Problem, rule: str = "edd", seed: int | None = None
+    problem: Problem, rule: str = "edd", seed: int | None = None, early_maintenance: bool = False
 ) -> tuple[Placements, dict[str, int]]:
-    """Placements by `rule`; fast enough to call many times for the best warm start."""
+    """Placements by `rule`; fast enough to call many times for the best warm start.
+
+    Maintenance goes just in time (risk-blind, the baseline), or with `early_maintenance` as
+    soon as it may, so the risky machine's work comes after it (a risk-aware warm start)."""
     if rule not in (*RULES, REPAIR):
         raise ValueError(f"unknown dispatching rule {rule!r}; expected one of {RULES}")
     rng = random.Random(seed) if seed is not None else None
@@ -86,7 +89,7 @@ def dispatch(
         op = problem.operation(key)
         busy[planned.machine].occupy(planned.start, planned.start + op.options[planned.machine])
         placed[key] = (planned.machine, planned.start)
-    maint = _place_maintenance(problem, busy)
+    maint = _place_maintenance(problem, busy, early_maintenance)
     for risk in problem.risks:  # no unmaintained work past predicted failure
         task = reset_task(problem, risk.machine)
         cleared = maint.get(task.name) if task is not None else None
@@ -203,15 +206,18 @@ def _priority(
     return float(min(op.options.values()))
 
 
-def _place_maintenance(problem: Problem, busy: dict[str, Calendar]) -> dict[str, int]:
-    """Just in time: as late as the deadline allows, earlier if the crew or machine is busy."""
+def _place_maintenance(
+    problem: Problem, busy: dict[str, Calendar], early: bool = False
+) -> dict[str, int]:
+    """Just in time: as late as the deadline allows, earlier if the crew or machine is busy
+    (or, `early`, as soon as the release, the crew and the machine allow)."""
     crew: list[tuple[int, int, int]] = []
     starts: dict[str, int] = {}
     tasks = sorted(problem.maintenance, key=lambda t: (t.deadline is None, t.deadline or 0))
     for task in tasks:
         latest = (
             task.release
-            if task.deadline is None
+            if task.deadline is None or early
             else max(task.release, task.deadline - task.duration)
         )
         calendar = busy[task.machine]

@@ -19,9 +19,7 @@ from scheduler.risk import reset_task
 class Constraints:
     """Adds every constraint family of `problem` to the model behind `variables`."""
 
-    def __init__(
-        self, problem: Problem, variables: Variables, setups: str = "circuit"
-    ) -> None:
+    def __init__(self, problem: Problem, variables: Variables, setups: str = "circuit") -> None:
         if setups not in ("circuit", "pairwise"):
             raise ValueError(f"setup formulation {setups!r}: expected circuit or pairwise")
         self.setups = setups

@@ -16,25 +16,28 @@ MAX_PASSES = 32  # beyond this many passes the best plan rarely improves
 
 
 def best_dispatch(problem: Problem, budget_s: float = 0.5) -> tuple[Placements, dict[str, int]]:
-    """Placements of the cheapest dispatching plan found within `budget_s`: the first passes
-    always (each is O(n log n)): the repair of the previous plan when there is one, and EDD;
-    then the other rules and randomised passes while time is left."""
+    """Placements of the cheapest dispatching plan found within `budget_s`. The first passes
+    always run (each is O(n log n)): the repair of the previous plan when there is one, and
+    EDD, each with maintenance just in time and, when there is maintenance, early; then the
+    other rules and randomised passes while time is left."""
     deadline = time.perf_counter() + budget_s
     best: tuple[int, Placements, dict[str, int]] | None = None
     rules = ((REPAIR,) if problem.previous else ()) + RULES
-    seed = 0
-    first = 2 if problem.previous else 1
-    while seed < first or time.perf_counter() < deadline:
+    modes = (False, True) if problem.maintenance else (False,)
+    first = (2 if problem.previous else 1) * len(modes)
+    k = 0
+    while k < first or time.perf_counter() < deadline:
         started = time.perf_counter()
-        rule = rules[seed % len(rules)]
-        ops, maint = dispatch(problem, rule, seed if seed >= len(rules) else None)
+        rule = rules[(k // len(modes)) % len(rules)]
+        seed = k if k >= len(rules) * len(modes) else None
+        ops, maint = dispatch(problem, rule, seed, early_maintenance=modes[k % len(modes)])
         cost = evaluate(problem, build_plan(problem, ops, maint))["total"]
         if best is None or cost < best[0]:
             best = (cost, ops, maint)
-        seed += 1
-        if seed >= MAX_PASSES:
+        k += 1
+        if k >= MAX_PASSES:
             break
-        if seed >= first and time.perf_counter() + (time.perf_counter() - started) > deadline:
+        if k >= first and time.perf_counter() + (time.perf_counter() - started) > deadline:
             break  # another pass would overrun the budget
     assert best is not None
     return best[1], best[2]
