@@ -163,12 +163,23 @@ def bench_jssp(
     names: list[str] = typer.Argument(None, help="Instance names; default a hard subset."),
     directory: Path = typer.Option(DEFAULT_JSSP_DIR, "--dir", file_okay=False),
     time_limit: float = typer.Option(20.0, "--time-limit", min=0.01),
+    half: str | None = typer.Option(
+        None, "--half", help="tune or held-out: every instance of that half's families."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Textbook CP-SAT job-shop model vs ours, same limit, gap to the best known bound."""
-    from bench.jssp import HARD_SUBSET, jssp_compare
+    from bench.jssp import HARD_SUBSET, jssp_compare, jssp_half
 
     config = _config(ctx)
+    if half is not None:
+        try:
+            names = jssp_half(directory, half)
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+    names = list(names or HARD_SUBSET)[:limit]
 
     def show(row: dict[str, Any]) -> None:
         typer.echo(
@@ -177,7 +188,7 @@ def bench_jssp(
             err=as_json,
         )
 
-    rows = jssp_compare(directory, names or HARD_SUBSET, time_limit, config.num_workers, show)
+    rows = jssp_compare(directory, names, time_limit, config.num_workers, show)
     summary: dict[str, Any] = {
         "instances": len(rows),
         "time_limit_s": time_limit,
