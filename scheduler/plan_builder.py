@@ -30,7 +30,7 @@ def build_plan(problem: Problem, ops: Placements, maint_starts: dict[str, int]) 
     for op in problem.operations:
         machine, start = ops[op.key]
         reason = _reason(problem, op, machine, start, maint_starts)
-        end = start + op.options[machine]
+        end = problem.finish(op, machine, start)
         scheduled.append(ScheduledOperation(op.job, op.seq, machine, start, end, reason))
     scheduled.sort(key=lambda o: (o.machine, o.start))
     ends = {(o.job, o.seq): o.end for o in scheduled}

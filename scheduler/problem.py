@@ -68,11 +68,15 @@ class Job:
 
 @dataclass(frozen=True)
 class Operation:
-    """Step `seq` (0, 1, ...) of `job`; runs on one of `options` (machine -> duration)."""
+    """Step `seq` (0, 1, ...) of `job`; runs on one of `options` (machine -> duration).
+
+    With `preemptible_across_closures` it may start before a closed span of its machine (a
+    night shift) and finish after it, paused meanwhile; otherwise it never straddles one."""
 
     job: str
     seq: int
     options: dict[str, int]
+    preemptible_across_closures: bool = False
 
     def __post_init__(self) -> None:
         _require(self.seq >= 0, f"operation {self.job}/{self.seq}: seq must be >= 0")
@@ -257,6 +261,22 @@ class Problem:
     _previous_by_key: dict[tuple[str, int], PlannedOperation] = field(
         init=False, repr=False, compare=False
     )
+
+    def finish(self, op: Operation, machine: str, start: int) -> int:
+        """When `op` started at `start` on `machine` ends: `start + duration`, or for a
+        preemptible operation later by the closed spans it pauses over."""
+        duration = op.options[machine]
+        if not op.preemptible_across_closures or start < 0:
+            return start + duration
+        t, left = start, duration
+        for s, e in self.machine(machine).unavailable:
+            if e <= t:
+                continue
+            if s >= t + left:
+                break
+            left -= max(0, s - t)
+            t = max(t, e)
+        return t + left
 
     def clock(self, t: int) -> str:
         """Model time `t` in a planner's words: a clock time when the origin is known."""

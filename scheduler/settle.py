@@ -140,6 +140,8 @@ def _release_frozen(
                 why = f"{planned.machine} is offline"
             if why is None:
                 closed = _overlap(problem.machine(planned.machine), span)
+                if op.preemptible_across_closures and closed and closed[0] > planned.start:
+                    closed = None  # it pauses over the closure
                 if closed is not None:
                     why = (
                         f"{planned.machine} is down {problem.clock(closed[0])} to "

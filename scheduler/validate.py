@@ -25,7 +25,7 @@ def hard_violations(problem: Problem, plan: Plan, limit: int = 10) -> list[str]:
         if o is None:
             found.append(f"{op.label} is not planned")
             continue
-        if o.machine not in op.options or o.end - o.start != op.options[o.machine]:
+        if o.machine not in op.options or o.end != problem.finish(op, o.machine, o.start):
             found.append(f"{op.label} is on {o.machine} for {o.end - o.start} minutes")
         if op.key in frozen:
             p = frozen[op.key]
@@ -59,6 +59,11 @@ def hard_violations(problem: Problem, plan: Plan, limit: int = 10) -> list[str]:
                 found.append(f"{machine.name}: no {gap}-minute setup before {y.job}/{y.seq}")
         for item in ops:
             if (item.job, item.seq) in frozen:
+                continue
+            if problem.operation((item.job, item.seq)).preemptible_across_closures:
+                spans_ = machine.unavailable  # it may pause over a closure, not start in one
+                if any(s <= item.start < e for s, e in spans_):
+                    found.append(f"{machine.name}: {item.job}/{item.seq} starts while closed")
                 continue
             for s, e in machine.unavailable:
                 if item.start < e and s < item.end:

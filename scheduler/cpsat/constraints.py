@@ -92,9 +92,13 @@ class Constraints:
     def _machine_capacity(self) -> None:
         """One thing at a time per machine: operations, maintenance and closed calendar spans."""
         per: dict[str, list[cp_model.IntervalVar]] = {m.name: [] for m in self.problem.machines}
+        pausing: dict[str, list[cp_model.IntervalVar]] = {}
         for v in self.vars.ops.values():
             for name, interval in v.intervals.items():
-                per[name].append(interval)
+                if name in v.pauses:  # may span a closure: kept apart from the closures
+                    pausing.setdefault(name, []).append(interval)
+                else:
+                    per[name].append(interval)
         for task in self.problem.maintenance:
             per[task.machine].append(self.vars.maint[task.name].interval)
         clock = self.problem.clock
@@ -118,6 +122,9 @@ class Constraints:
                         )
             if len(intervals) > 1:
                 self.model.add_no_overlap(intervals)
+            if machine.name in pausing:  # pausing work: apart from other work, not closures
+                work = [i for i in intervals if not i.name.startswith("closed_")]
+                self.model.add_no_overlap(work + pausing[machine.name])
 
     def _setup_times(self) -> None:
         if self.setups == "circuit":

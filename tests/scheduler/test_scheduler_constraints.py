@@ -288,3 +288,37 @@ def test_circuit_setups_hold_without_the_triangle_inequality() -> None:
     plan = solved(problem)
     order = [o.job for o in plan.machine_schedule("A")]
     assert plan.makespan == 11 and order in (["p", "r", "q"], ["q", "r", "p"])
+
+
+def _one_step(preemptible: bool, **overrides: object) -> Problem:
+    values: dict[str, object] = {
+        "machines": (Machine("A", unavailable=((4, 10),)), Machine("B")),
+        "jobs": (Job("p"),),
+        "operations": (Operation("p", 0, {"A": 6}, preemptible_across_closures=preemptible),),
+        "horizon": 50,
+        "weights": PLAIN,
+    }
+    values.update(overrides)
+    return Problem(**values)  # type: ignore[arg-type]
+
+
+def test_preemptible_operation_pauses_over_a_closure() -> None:
+    plan = solved(_one_step(True))
+    op = plan.operation("p", 0)
+    assert (op.start, op.end) == (0, 12)  # 4 before the closure, 2 after it
+
+
+def test_operation_without_preemption_never_straddles_a_closure() -> None:
+    plan = solved(_one_step(False))
+    op = plan.operation("p", 0)
+    assert (op.start, op.end) == (10, 16)
+
+
+def test_preemptible_operation_blocks_its_machine_while_paused_and_may_move() -> None:
+    operations = (
+        Operation("p", 0, {"A": 6, "B": 9}, preemptible_across_closures=True),
+        Operation("q", 0, {"A": 2}),
+    )
+    plan = solved(_one_step(True, jobs=(Job("p"), Job("q")), operations=operations))
+    p, q = plan.operation("p", 0), plan.operation("q", 0)
+    assert plan.makespan == 9 and (p.machine, p.end) == ("B", 9) and q.end <= 4
