@@ -19,7 +19,7 @@ from api.schemas import (
     ViolationPublic,
 )
 from millwright.core.storage.database import Database
-from scheduler.service import ScheduleRecord, get_schedule, plan_status
+from scheduler import ScheduleRecord, get_schedule, plan_status
 
 _ASSIGNMENTS = (
     "SELECT a.kind, m.name, j.external_id, o.seq, coalesce(o.name, a.reason->>'task'),"

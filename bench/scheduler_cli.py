@@ -29,7 +29,7 @@ DEFAULT_FJSP_DIR = Path(__file__).resolve().parent / "data" / "fjsp"
 def _config(ctx: typer.Context) -> SchedulerConfig:
     """The scheduler settings; defaults when the command runs outside the root app."""
     try:
-        return app_context(ctx).settings.scheduler
+        return app_context(ctx).section("scheduler", SchedulerConfig)
     except RuntimeError:
         return SchedulerConfig()
 
