@@ -77,14 +77,44 @@ class Neighbourhoods:
             self.by_job.setdefault(op.job, []).append(i)
         self.maint_machine = {t.name: t.machine for t in problem.maintenance}
         self.risky = sorted({t.machine for t in problem.maintenance} & set(self.by_machine))
+        self.due = {
+            j.name: (j.due, problem.job_operations(j.name)[-1].key, j.release)
+            for j in problem.jobs
+            if j.due is not None and problem.job_operations(j.name)
+        }
         self.variables = variables
+        self.picks = 0
 
     def pick(self, values: Sequence[int], size: int) -> tuple[set[int], set[str]]:
         """Indices of operations to free and the machines they touch."""
         ops = self.variables.ops
         kind = self.rng.random()
         freed: set[int] = set()
-        if self.risky and kind < 0.25:
+        late = [
+            (values[ops[last].end.index] - due, job, release)
+            for job, (due, last, release) in self.due.items()
+            if values[ops[last].end.index] > due
+        ]
+        self.picks += 1
+        if late and self.picks % 2 == 1:  # every other step while some job is late
+            # A late job (one of the latest) and the work early enough to make room for it.
+            late.sort(reverse=True)
+            _, job, release = late[self.rng.randrange(min(3, len(late)))]
+            freed.update(self.by_job[job])
+            machines = {m for i in self.by_job[job] for m in ops[self.keys[i]].intervals}
+            window = [
+                i
+                for m in machines
+                for i in self.by_machine[m]
+                if values[ops[self.keys[i]].start.index] >= release
+            ]
+            window.sort(key=lambda i: values[ops[self.keys[i]].start.index])
+            for i in window:  # with the later steps of their jobs, so they can make room
+                other, seq = self.keys[i]
+                freed.update(k for k in self.by_job[other] if self.keys[k][1] >= seq)
+                if len(freed) >= 2 * size:
+                    break
+        elif self.risky and kind < 0.25:
             # A risky machine's early work with the rest of those jobs, and its maintenance:
             # so maintenance can move ahead and the work behind it (and their successors) shift.
             machine = self.rng.choice(self.risky)
@@ -110,9 +140,9 @@ class Neighbourhoods:
             first = self.rng.randrange(max(1, len(order) - size + 1))
             freed.update(order[first : first + size])
         elif kind < 0.8:  # a few machines
-            machines = list(self.by_machine)
-            self.rng.shuffle(machines)
-            for m in machines:
+            shuffled = list(self.by_machine)
+            self.rng.shuffle(shuffled)
+            for m in shuffled:
                 if len(freed) >= size:
                     break
                 freed.update(self.by_machine[m])
