@@ -1,8 +1,12 @@
 """Risk-aware production and maintenance planning.
 
-Owns the pure scheduling model (`problem` in, `plan` out, CP-SAT backend in `cpsat/`), the
-dispatching rules, orders and their state machine, and solve orchestration. The MES HTTP API
-is `api/`; benchmarks are in `bench/`.
+Owns the pure scheduling model (`problem` in, `plan` out, CP-SAT backend in `cpsat/`), how a
+problem is settled before solving so disruptions never cost the whole plan (`settle`), the
+dispatching rules (warm start, fallback and baseline), the hard-rule check (`validate`),
+shop-floor disruptions as problem edits (`disruption`), orders and their state machine, and
+solve orchestration with the plan status the API and dashboard show (`plan_status`: degraded
+to dispatch, stale after a failed request). The MES HTTP API is `api/`; benchmarks are in
+`bench/`.
 
 The face: other packages import only the names in ``__all__`` (``from scheduler import X``);
 each is imported on first use (:mod:`millwright.core.face`).
@@ -40,10 +44,12 @@ if typing.TYPE_CHECKING:
         update_step,
     )
     from scheduler.service import (
+        PlanStatus,
         ScheduleRecord,
         claim_next,
         get_schedule,
         list_schedules,
+        plan_status,
         request_schedule,
         run_worker,
         solve_schedule,
@@ -59,6 +65,7 @@ _FACE = {
     "OrderInvalid": "scheduler.errors",
     "OrderNotFound": "scheduler.errors",
     "OrderPage": "scheduler.orders",
+    "PlanStatus": "scheduler.service",
     "ScheduleRecord": "scheduler.service",
     "SchedulerConfig": "scheduler.config",
     "SchedulerError": "scheduler.errors",
@@ -74,6 +81,7 @@ _FACE = {
     "list_orders": "scheduler.orders",
     "list_schedules": "scheduler.service",
     "replace_routing": "scheduler.orders",
+    "plan_status": "scheduler.service",
     "request_schedule": "scheduler.service",
     "run_worker": "scheduler.service",
     "solve_schedule": "scheduler.service",
@@ -92,6 +100,7 @@ __all__ = [
     "OrderInvalid",
     "OrderNotFound",
     "OrderPage",
+    "PlanStatus",
     "ScheduleRecord",
     "SchedulerConfig",
     "SchedulerError",
@@ -106,6 +115,7 @@ __all__ = [
     "get_schedule",
     "list_orders",
     "list_schedules",
+    "plan_status",
     "replace_routing",
     "request_schedule",
     "run_worker",
