@@ -24,7 +24,7 @@ from millwright.core.storage.events import (
     read_events,
     write_events,
 )
-from scheduler import service
+from scheduler import request_schedule
 
 REPLAN_KINDS = frozenset({"failure", "downtime"})
 
@@ -57,7 +57,7 @@ def _store(
 
 def _replan(database: Database, stored: Sequence[StoredEvent], username: str) -> None:
     if any(e.created and e.kind in REPLAN_KINDS for e in stored):
-        service.request_schedule(database, f"{username} (event)")
+        request_schedule(database, f"{username} (event)")
 
 
 def create_events(
@@ -128,4 +128,4 @@ def delete_downtime(database: Database, machine: str, downtime_id: int, username
         raise NotFound(str(exc), code="downtime_not_found") from None
     except DowntimeStarted as exc:
         raise Conflict(str(exc), code="downtime_started") from None
-    service.request_schedule(database, f"{username} (downtime withdrawn)")
+    request_schedule(database, f"{username} (downtime withdrawn)")
