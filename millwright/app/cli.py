@@ -23,6 +23,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
+from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, app_context
 
@@ -71,6 +72,10 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "schedule": StageCommand("Plan production and maintenance.", ("scheduler.cli", "bench.cli")),
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
+    ),
+    "import": StageCommand(
+        "Import plant history: historian readings, machines, CMMS work orders.",
+        ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
         "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
@@ -159,6 +164,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema and status.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("export")(export_command)
 
 
 def composed_settings(ctx: typer.Context) -> Any:
