@@ -158,6 +158,7 @@ def test_operating_regimes_are_found_and_normalised(fd001: pd.DataFrame) -> None
     assert by_regime.abs().max() < 1.0  # the 50-unit shifts are gone (normalised units)
 
 
+@pytest.mark.slow  # trains the production model (conformal folds included) on 20 engines
 def test_eval_cmapss_with_test_and_rul_files(nasa_files: dict[str, Path]) -> None:
     args = ["eval", "cmapss", "--train", str(nasa_files["train"])]
     args += ["--test", str(nasa_files["test"]), "--rul", str(nasa_files["rul"]), "--json"]
@@ -173,6 +174,7 @@ def test_eval_cmapss_with_test_and_rul_files(nasa_files: dict[str, Path]) -> Non
     assert payload["train_seconds"] > 0
 
 
+@pytest.mark.slow
 def test_eval_cmapss_cross_validation(nasa_files: dict[str, Path]) -> None:
     args = [
         "eval",
