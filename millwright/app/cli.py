@@ -76,35 +76,60 @@ def version() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply pending schema migrations (a no-op when up to date)."""
-    from millwright.core.storage.database import Database
+    """Apply pending migrations and the TimescaleDB set-up and policies (a no-op when current)."""
+    from millwright.core.storage.database import connect_database
+    from millwright.core.storage.errors import MigrationError
     from millwright.core.storage.migrate import upgrade
+    from millwright.core.storage.timescale import TimescalePolicy
 
-    context = app_context(ctx)
-    settings = context.settings
-    if settings.database_url is None:
-        context.database()  # starts the embedded server and migrates it
-        typer.echo("embedded database is up to date")
-        return
-    database = Database(settings.database_url, min_size=1, max_size=2)
+    settings = app_context(ctx).settings
+    database, embedded = connect_database(settings)
     try:
-        applied = upgrade(database)
+        applied = upgrade(database, TimescalePolicy.from_settings(settings))
+    except MigrationError as exc:
+        typer.echo(f"millwright: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         database.close()
+        if embedded is not None:
+            embedded.stop()
     typer.echo("\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
 @db_app.command("status")
 def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Schema version, whether TimescaleDB is active, and the main tables' rows and sizes."""
-    from millwright.core.storage.status import database_status
+    """Schema version, TimescaleDB and its policies, pending steps, the main tables' sizes.
 
-    status = database_status(app_context(ctx).database())
+    Reads only: it never migrates, so it also describes a database that is behind.
+    """
+    from millwright.core.storage.database import connect_database
+    from millwright.core.storage.status import database_status
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    settings = app_context(ctx).settings
+    database, embedded = connect_database(settings)
+    try:
+        status = database_status(database, TimescalePolicy.from_settings(settings))
+    finally:
+        database.close()
+        if embedded is not None:
+            embedded.stop()
     if as_json:
         typer.echo(json.dumps(status))
         return
-    typer.echo(f"schema version: {status['schema_version']}")
-    typer.echo(f"timescaledb:    {'active' if status['timescaledb'] else 'not available'}")
+    typer.echo(f"schema version: {status['schema_version']} (this code: {status['code_version']})")
+    typer.echo(f"timescaledb:    {status['timescaledb_version'] or 'not available'}")
+    for line in status["pending"]:
+        typer.echo(f"pending:        {line} (run `millwright db upgrade`)")
+    if not status["policies"]:
+        typer.echo("policies:       none (plain PostgreSQL)" if not status["timescaledb"] else "policies:       none")
+    for p in status["policies"]:
+        args = ", ".join(f"{k}={v}" for k, v in sorted(p["config"].items()))
+        typer.echo(
+            f"policy:         {p['policy']} on {p['relation']} (job {p['job_id']}): {args};"
+            f" every {p['schedule_interval']}, next {p['next_start'] or '-'},"
+            f" last {p['last_run_status'] or 'never run'}"
+        )
     typer.echo(f"{'table':<24}{'rows':>12}{'size':>12}")
     for table in status["tables"]:
         typer.echo(f"{table['table']:<24}{table['rows']:>12}{table['size']:>12}")

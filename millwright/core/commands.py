@@ -43,11 +43,20 @@ class AppContext:
     _embedded: object | None = field(default=None, repr=False)
 
     def database(self) -> Database:
-        """Open the configured database (or the embedded one) and migrate it on first use."""
+        """Open the configured database on first use, refusing one that is behind this code.
+
+        The embedded database is upgraded here; a configured one must have been upgraded by
+        ``millwright db upgrade``, otherwise the command stops with that one-line advice.
+        """
         if self._database is None:
             from millwright.core.storage.database import open_database
+            from millwright.core.storage.errors import SchemaBehind
 
-            self._database, self._embedded = open_database(self.settings)
+            try:
+                self._database, self._embedded = open_database(self.settings)
+            except SchemaBehind as exc:
+                typer.echo(f"millwright: {exc}", err=True)
+                raise typer.Exit(1) from None
         return self._database
 
     def close(self) -> None:

@@ -49,7 +49,7 @@ from millwright.core.commands import AppContext
 from millwright.core.embedded import EmbeddedPostgres
 from millwright.core.storage.database import Database
 from millwright.core.storage.migrate import upgrade
-from millwright.core.storage.timescale import setup_timescale
+from millwright.core.storage.timescale import TimescalePolicy
 from millwright.core.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ def run_demo(
         report.database_url = url
         database = Database(url, min_size=1, max_size=4)
         cleanup.callback(database.close)
-        upgrade(database)
-        timescale = setup_timescale(database, settings)
+        upgrade(database, TimescalePolicy.from_settings(settings))
+        timescale = database.timescale
         typer.echo(f"database ready (TimescaleDB {'active' if timescale else 'not available'})")
         if settings.mqtt_url is None:
             broker = EmbeddedBroker()

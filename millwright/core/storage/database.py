@@ -64,11 +64,9 @@ class Database:
         self._pool.close()
 
 
-def open_database(settings: Settings) -> tuple[Database, EmbeddedPostgres | None]:
-    """Connect to the configured database, or start the embedded one; then migrate it."""
+def connect_database(settings: Settings) -> tuple[Database, EmbeddedPostgres | None]:
+    """Connect to the configured database, or start the embedded one; migrates nothing."""
     from millwright.core.embedded import EmbeddedPostgres
-    from millwright.core.storage.migrate import upgrade
-    from millwright.core.storage.timescale import setup_timescale
 
     embedded: EmbeddedPostgres | None = None
     url = settings.database_url
@@ -77,6 +75,30 @@ def open_database(settings: Settings) -> tuple[Database, EmbeddedPostgres | None
         url = embedded.start()
         log.info("started embedded PostgreSQL at %s", embedded.data_dir)
     database = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
-    upgrade(database)
-    database.timescale = setup_timescale(database, settings)
+    return database, embedded
+
+
+def open_database(settings: Settings) -> tuple[Database, EmbeddedPostgres | None]:
+    """The database a service runs on, checked to be up to date with this code.
+
+    A configured database must have been brought up by ``millwright db upgrade`` (its
+    migrate step runs before any service); a service refuses to start otherwise
+    (:class:`~millwright.core.storage.errors.SchemaBehind`). The embedded database belongs
+    to this process alone, so it is upgraded here.
+    """
+    from millwright.core.storage.migrate import check_schema, upgrade
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    database, embedded = connect_database(settings)
+    policy = TimescalePolicy.from_settings(settings)
+    try:
+        if embedded is not None:
+            upgrade(database, policy)
+        else:
+            database.timescale = check_schema(database, policy)
+    except BaseException:
+        database.close()
+        if embedded is not None:
+            embedded.stop()
+        raise
     return database, embedded

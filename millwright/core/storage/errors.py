@@ -3,6 +3,7 @@
 StorageError
 ├── DatabaseUnavailable   the server cannot be reached (retry later; buffers take over)
 ├── MigrationError        a migration failed or the schema is newer than this code
+│   └── SchemaBehind      the database needs `millwright db upgrade` before services start
 └── UnknownSourceError    a machine or sensor is unknown and registration is off
 """
 
@@ -19,6 +20,10 @@ class DatabaseUnavailable(StorageError):
 
 class MigrationError(StorageError):
     """The schema could not be brought to the version this code expects."""
+
+
+class SchemaBehind(MigrationError):
+    """Migrations or the TimescaleDB set-up are pending; ``millwright db upgrade`` applies them."""
 
 
 class UnknownSourceError(StorageError):
