@@ -122,7 +122,11 @@ def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json"
     for line in status["pending"]:
         typer.echo(f"pending:        {line} (run `millwright db upgrade`)")
     if not status["policies"]:
-        typer.echo("policies:       none (plain PostgreSQL)" if not status["timescaledb"] else "policies:       none")
+        typer.echo(
+            "policies:       none (plain PostgreSQL)"
+            if not status["timescaledb"]
+            else "policies:       none"
+        )
     for p in status["policies"]:
         args = ", ".join(f"{k}={v}" for k, v in sorted(p["config"].items()))
         typer.echo(

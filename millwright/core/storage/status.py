@@ -32,9 +32,7 @@ MAIN_TABLES = (
 )
 
 
-def database_status(
-    database: Database, policy: TimescalePolicy | None = None
-) -> dict[str, Any]:
+def database_status(database: Database, policy: TimescalePolicy | None = None) -> dict[str, Any]:
     """Schema version, TimescaleDB state and policies, what ``db upgrade`` would still do,
     and estimated rows and total size per main table. Reads only.
 

@@ -241,13 +241,11 @@ class Plan:
 def _interval(delta: timedelta) -> str:
     """An interval literal from a whole number of days, hours or minutes (never user text)."""
     seconds = int(delta.total_seconds())
-    if seconds % 86_400 == 0:
-        return f"INTERVAL '{seconds // 86_400} days'"
-    if seconds % 3600 == 0:
-        return f"INTERVAL '{seconds // 3600} hours'"
-    if seconds % 60 == 0:
-        return f"INTERVAL '{seconds // 60} minutes'"
-    return f"INTERVAL '{seconds} seconds'"
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        if seconds % size == 0:
+            count = seconds // size
+            return f"INTERVAL '{count} {unit}{'' if count == 1 else 's'}'"
+    raise AssertionError("unreachable")
 
 
 def _interval_text(delta: timedelta) -> str:
@@ -321,7 +319,9 @@ def plan_timescale(catalog: Catalog, policy: TimescalePolicy) -> Plan:
     notes: list[str] = []
     if version is None and catalog.available_version is not None:
         steps.append(
-            Step(f"CREATE EXTENSION IF NOT EXISTS {EXTENSION}", StepKind.SETUP, "enable TimescaleDB")
+            Step(
+                f"CREATE EXTENSION IF NOT EXISTS {EXTENSION}", StepKind.SETUP, "enable TimescaleDB"
+            )
         )
         version = catalog.available_version
         catalog = replace(catalog, hypertables={}, jobs=())
@@ -355,10 +355,9 @@ def plan_timescale(catalog: Catalog, policy: TimescalePolicy) -> Plan:
                     f" {policy.chunk_interval}",
                 )
             )
-        same_layout = (
-            _normal_columns(",".join(found.segment_by)) == spec.segment_by
-            and _normal_order(found.order_by) == _normal_order(spec.order_by)
-        )
+        same_layout = _normal_columns(
+            ",".join(found.segment_by)
+        ) == spec.segment_by and _normal_order(found.order_by) == _normal_order(spec.order_by)
         if not found.columnstore:
             steps.append(
                 Step(_columnstore_sql(spec, new_api), StepKind.SETUP, f"{spec.table} columnstore")
@@ -600,7 +599,7 @@ def _read_hypertables(conn: psycopg.Connection[Any], version: str | None) -> dic
     )
     layout: dict[str, tuple[str, str]] = {}
     for table, segment, order in conn.execute(
-        f"SELECT hypertable::text, segmentby, orderby FROM {settings_view}"  # noqa: S608
+        f"SELECT hypertable::text, segmentby, orderby FROM {settings_view}"
     ):
         layout[str(table).split(".")[-1].strip('"')] = (segment or "", order or "")
     found = {}
@@ -640,8 +639,7 @@ def apply_plan(conn: psycopg.Connection[Any], plan: Plan) -> list[str]:
         except psycopg.Error as exc:
             conn.rollback()
             raise MigrationError(
-                f"TimescaleDB set-up step failed ({step.why}): {exc}; the statement was:"
-                f" {step.sql}"
+                f"TimescaleDB set-up step failed ({step.why}): {exc}; the statement was: {step.sql}"
             ) from exc
         log.info("timescaledb: %s", step.why)
         done.append(f"timescaledb: {step.why}")
@@ -651,7 +649,9 @@ def apply_plan(conn: psycopg.Connection[Any], plan: Plan) -> list[str]:
     return done
 
 
-def setup_timescale(conn: psycopg.Connection[Any], policy: TimescalePolicy) -> tuple[bool, list[str]]:
+def setup_timescale(
+    conn: psycopg.Connection[Any], policy: TimescalePolicy
+) -> tuple[bool, list[str]]:
     """Plan and apply; the caller holds the migrations' lock. Returns (active, what was done).
 
     When the extension is available but this role may not create it, the database stays
@@ -716,9 +716,7 @@ _POLICY_NAMES = {
 def policies(database: Database) -> list[dict[str, Any]]:
     """Every policy job with its arguments, next run and last result (informational-views/
     jobs and job_stats); empty on plain PostgreSQL."""
-    rows = database.execute(
-        "SELECT 1 FROM pg_extension WHERE extname = %s", (EXTENSION,)
-    )
+    rows = database.execute("SELECT 1 FROM pg_extension WHERE extname = %s", (EXTENSION,))
     if not rows:
         return []
     out = []
@@ -767,7 +765,9 @@ def refresh_hourly(database: Database, start: datetime, end: datetime) -> None:
             conn.autocommit = False
 
 
-def bench_hypertable_statements(table: str, policy: TimescalePolicy, version: str | None) -> list[str]:
+def bench_hypertable_statements(
+    table: str, policy: TimescalePolicy, version: str | None
+) -> list[str]:
     """The readings layout (hypertable and columnstore) for the ingest bench's own table."""
     if table != "bench_readings":
         raise ValueError(f"unknown bench table {table!r}.")
