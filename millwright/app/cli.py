@@ -147,8 +147,12 @@ def bench_ingest(
 ) -> None:
     """Bulk writer against raw binary COPY into the same indexed table."""
     from bench.ingest_writer import run_ingest_benchmark
+    from millwright.core.storage.timescale import TimescalePolicy
 
-    result = run_ingest_benchmark(app_context(ctx).database(), rows=rows)
+    context = app_context(ctx)
+    result = run_ingest_benchmark(
+        context.database(), rows=rows, policy=TimescalePolicy.from_settings(context.settings)
+    )
     typer.echo(f"writer:   {result['writer_rows_per_s']:>12,.0f} rows/s")
     typer.echo(f"raw COPY: {result['copy_rows_per_s']:>12,.0f} rows/s")
     typer.echo(f"ratio:    {result['ratio']:>12.2f}")

@@ -27,12 +27,10 @@ from millwright.core.storage.timescale import (
 DAY = timedelta(days=1)
 FRESH_SQL_229 = [
     "CREATE EXTENSION IF NOT EXISTS timescaledb",
-    "SELECT create_hypertable('readings', by_range('ts', INTERVAL '1 day'),"
-    " migrate_data => true)",
+    "SELECT create_hypertable('readings', by_range('ts', INTERVAL '1 day'), migrate_data => true)",
     "ALTER TABLE readings SET (timescaledb.enable_columnstore = true,"
     " timescaledb.segmentby = 'machine_id, sensor_id', timescaledb.orderby = 'ts DESC')",
-    "SELECT create_hypertable('features', by_range('ts', INTERVAL '1 day'),"
-    " migrate_data => true)",
+    "SELECT create_hypertable('features', by_range('ts', INTERVAL '1 day'), migrate_data => true)",
     "ALTER TABLE features SET (timescaledb.enable_columnstore = true,"
     " timescaledb.segmentby = 'machine_id, version', timescaledb.orderby = 'ts DESC')",
     "SELECT create_hypertable('risk_scores', by_range('ts', INTERVAL '1 day'),"

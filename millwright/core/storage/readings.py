@@ -298,7 +298,7 @@ class ReadingsWriter:
             f"SELECT EXISTS (SELECT 1 FROM unnest(%s::int[], %s::int[], %s::timestamp[],"
             f" %s::timestamp[]) AS b(m, s, lo, hi) JOIN {self._table} r"
             " ON r.machine_id = b.m AND r.sensor_id = b.s"
-            " AND r.ts BETWEEN b.lo AT TIME ZONE 'UTC' AND b.hi AT TIME ZONE 'UTC')",
+            " AND r.ts BETWEEN (b.lo AT TIME ZONE 'UTC') AND (b.hi AT TIME ZONE 'UTC'))",
             (
                 (pair[starts] >> 32).tolist(),
                 (pair[starts] & 0xFFFFFFFF).tolist(),
