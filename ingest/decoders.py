@@ -14,7 +14,7 @@ Timestamps are ISO-8601 with a zone (``2024-05-01T12:00:00Z``) or epoch millisec
 missing timestamp takes the receive time and is flagged. A naive ISO timestamp is refused —
 guessing its zone would silently shift data by hours.
 
-Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.pipeline`). A batch
+Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.rows`). A batch
 with some bad items keeps its good readings and reports one reason for the rest.
 
 The columnar shape is decoded straight into numpy columns (:class:`ReadingColumns`, in
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.pipeline import Row, to_epoch_us
+from ingest.rows import Row, to_epoch_us
 from millwright.core.storage import Quality, ReadingColumns
 
 _MIN_US = 0

@@ -20,7 +20,7 @@ from typing import Any
 
 from google.protobuf.message import DecodeError
 
-from ingest.pipeline import Row
+from ingest.rows import Row
 from millwright.core import sparkplug_b_pb2 as pb
 from millwright.core.storage import Quality
 
