@@ -155,16 +155,26 @@ def test_replays_with_duplicates_never_meet_a_duplicate_key_error(database: Data
     assert database.execute("SELECT count(*) FROM readings")[0][0] == 51
 
 
-def test_old_replayed_span_is_kept_for_a_refresh_until_recent_data_arrives(
-    database: Database,
-) -> None:
-    writer = ReadingsWriter(database)
+def test_old_replayed_span_is_refreshed_once_the_replay_is_over(database: Database) -> None:
+    clock = [100.0]
+    writer = ReadingsWriter(database, clock=lambda: clock[0])
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     writer.write(_readings(30))  # 2026-01-01: far older than the aggregate's refresh window
     assert writer.stale_span == (T0, T0 + timedelta(minutes=9))
+    clock[0] += 5
+    writer.write([Reading("press-1", "s0", recent, 1.0)])  # live data between replay batches
     writer.write(_readings(60)[30:])
     assert writer.stale_span == (T0, T0 + timedelta(minutes=19))
-    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-    writer.write([Reading("press-1", "s0", recent, 1.0)])
-    assert writer.stale_span is None  # refreshed (a no-op without TimescaleDB)
+    clock[0] += 9
+    writer.write([Reading("press-1", "s0", recent + timedelta(seconds=1), 1.0)])
+    assert writer.stale_span is not None  # 9 s without old rows: maybe more to come
+    clock[0] += 1
+    writer.write([Reading("press-1", "s0", recent + timedelta(seconds=2), 1.0)])
+    assert writer.stale_span is None  # 10 s quiet: refreshed (a no-op without TimescaleDB)
     writer.write(_readings(60))  # all duplicates: nothing new, nothing to refresh
     assert writer.stale_span is None
+    for minute in range(0, 70, 5):  # a long replay refreshes at least every minute
+        clock[0] += 5
+        writer.write([Reading("press-1", "s9", T0 + timedelta(days=1, minutes=minute), 1.0)])
+    last = T0 + timedelta(days=1, minutes=65)  # minutes 0-60 were refreshed after 60 s
+    assert writer.stale_span == (last, last)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,8 @@ from millwright.core.storage.timescale import CAGG_START_OFFSET, refresh_hourly
 
 log = logging.getLogger(__name__)
 
+REFRESH_QUIET_S = 10.0  # no old rows this long: the replay is over, refresh its span
+REFRESH_EVERY_S = 60.0  # during a long replay, refresh what has arrived at least this often
 EARLIEST = np.datetime64("2000-01-01T00:00:00", "us")
 
 
@@ -167,6 +169,7 @@ class ReadingsWriter:
         register_unknown: bool = True,
         max_future_s: int = 86_400,
         table: str = "readings",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._database = database
         self._sources = SourceRegistry(database, register_unknown=register_unknown)
@@ -178,7 +181,8 @@ class ReadingsWriter:
         self.staged_copies = 0  # batches that went through staging (possible duplicates)
         self.unexpected_conflicts = 0  # direct copies that met a concurrent writer's row
         self.stale_span: tuple[datetime, datetime] | None = None  # awaiting a refresh
-        self._stale_since = 0.0
+        self._clock = clock
+        self._stale_since = self._last_stale = 0.0
 
     @property
     def sources(self) -> SourceRegistry:
@@ -218,22 +222,24 @@ class ReadingsWriter:
         return WriteResult(n, inserted, rejected)
 
     def _track_stale(self, ts: np.ndarray, inserted: int) -> None:
-        """Collect the span of new rows older than the aggregate's refresh window; refresh it
-        once a batch with recent rows arrives (the replay is over), or after a minute."""
+        """Collect the span of new rows older than the aggregate's refresh window, and refresh
+        it once the replay is over: no old rows for ``REFRESH_QUIET_S`` (live batches go on
+        in between), or every ``REFRESH_EVERY_S`` during a long replay."""
         if self._table != "readings" or len(ts) == 0:
             return
+        now = self._clock()
         cutoff = np.datetime64((datetime.now(UTC) - CAGG_START_OFFSET).replace(tzinfo=None), "us")
         old = ts < cutoff
         if inserted > 0 and old.any():
             lo = ts[old].min().astype(datetime).replace(tzinfo=UTC)
             hi = ts[old].max().astype(datetime).replace(tzinfo=UTC)
             if self.stale_span is None:
-                self.stale_span, self._stale_since = (lo, hi), time.monotonic()
+                self.stale_span, self._stale_since = (lo, hi), now
             else:
                 self.stale_span = (min(self.stale_span[0], lo), max(self.stale_span[1], hi))
-        replay_over = not old.all()
+            self._last_stale = now
         if self.stale_span is not None and (
-            replay_over or time.monotonic() - self._stale_since >= 60
+            now - self._last_stale >= REFRESH_QUIET_S or now - self._stale_since >= REFRESH_EVERY_S
         ):
             self.refresh_stale()
 
