@@ -1,9 +1,10 @@
 """Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
 
-from millwright.core.storage.database import Database, open_database
+from millwright.core.storage.database import Database, connect_database, open_database
 from millwright.core.storage.errors import (
     DatabaseUnavailable,
     MigrationError,
+    SchemaBehind,
     StorageError,
     UnknownSourceError,
 )
@@ -28,10 +29,12 @@ __all__ = [
     "ReadingColumns",
     "ReadingsWriter",
     "Rejection",
+    "SchemaBehind",
     "SourceRegistry",
     "StorageError",
     "UnknownSourceError",
     "WriteResult",
+    "connect_database",
     "open_database",
     "read_readings",
     "sensor_names",
