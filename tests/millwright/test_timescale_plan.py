@@ -249,3 +249,23 @@ def test_a_table_named_readings_1h_is_refused() -> None:
 def test_policy_values_are_validated() -> None:
     with pytest.raises(ValueError, match="compress_after_days"):
         TimescalePolicy(compress_after_days=0)
+
+
+def test_order_by_as_the_server_spells_it_is_the_same_order() -> None:
+    catalog = _set_up()
+    hypertables = {
+        name: replace(h, order_by='"ts" DESC NULLS FIRST')
+        for name, h in catalog.hypertables.items()
+    }
+    assert plan_timescale(replace(catalog, hypertables=hypertables), TimescalePolicy()).steps == ()
+
+
+def test_replay_refresh_covers_whole_hours() -> None:
+    from datetime import UTC, datetime
+
+    from millwright.core.storage.timescale import refresh_window
+
+    lo, hi = refresh_window(
+        datetime(2026, 1, 1, 3, 20, tzinfo=UTC), datetime(2026, 1, 1, 5, 59, tzinfo=UTC)
+    )
+    assert (lo, hi) == (datetime(2026, 1, 1, 3, tzinfo=UTC), datetime(2026, 1, 1, 6, tzinfo=UTC))

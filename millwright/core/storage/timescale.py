@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql
 
 from millwright.core.storage.errors import MigrationError
 
@@ -259,14 +260,19 @@ def _normal_columns(text: str | None) -> tuple[str, ...]:
 
 
 def _normal_order(text: str | None) -> str:
+    """``"ts" DESC NULLS FIRST`` and ``ts DESC`` are the same order (the defaults dropped)."""
     if not text:
         return ""
     parts = []
     for item in text.split(","):
-        words = item.replace('"', "").split()
-        if len(words) >= 2 and words[1].upper() == "ASC":
-            words = [words[0], *words[2:]]
-        parts.append(" ".join(w.lower() for w in words))
+        words = [w.lower() for w in item.replace('"', "").split()]
+        if not words:
+            continue
+        desc = "desc" in words[1:2]
+        rest = words[2:] if len(words) > 1 and words[1] in {"asc", "desc"} else words[1:]
+        if rest == (["nulls", "first"] if desc else ["nulls", "last"]):
+            rest = []
+        parts.append(" ".join([words[0], *(["desc"] if desc else []), *rest]))
     return ", ".join(parts)
 
 
@@ -592,15 +598,29 @@ def _read_hypertables(conn: psycopg.Connection[Any], version: str | None) -> dic
         " WHERE h.hypertable_schema = current_schema() AND h.hypertable_name = ANY(%s)",
         (names,),
     ).fetchall()
-    settings_view = (
-        "timescaledb_information.hypertable_columnstore_settings"
-        if columnstore_api(version)
-        else "timescaledb_information.hypertable_compression_settings"
-    )
     layout: dict[str, tuple[str, str]] = {}
-    for table, segment, order in conn.execute(
-        f"SELECT hypertable::text, segmentby, orderby FROM {settings_view}"
-    ):
+    if columnstore_api(version):  # hypercore/hypertable_columnstore_settings (2.18+)
+        query = (
+            "SELECT hypertable::text, segmentby, orderby"
+            " FROM timescaledb_information.hypertable_columnstore_settings"
+        )
+    elif conn.execute(
+        "SELECT to_regclass('timescaledb_information.hypertable_compression_settings')"
+    ).fetchone() != (None,):  # informational-views/hypertable_compression_settings (2.14+)
+        query = (
+            "SELECT hypertable::text, segmentby, orderby"
+            " FROM timescaledb_information.hypertable_compression_settings"
+        )
+    else:  # informational-views/compression_settings: one row per column (before 2.14)
+        query = (
+            "SELECT hypertable_name,"
+            " string_agg(attname, ', ' ORDER BY segmentby_column_index)"
+            "   FILTER (WHERE segmentby_column_index IS NOT NULL),"
+            " string_agg(attname || CASE WHEN orderby_asc THEN '' ELSE ' DESC' END, ', '"
+            "   ORDER BY orderby_column_index) FILTER (WHERE orderby_column_index IS NOT NULL)"
+            " FROM timescaledb_information.compression_settings GROUP BY hypertable_name"
+        )
+    for table, segment, order in conn.execute(query):
         layout[str(table).split(".")[-1].strip('"')] = (segment or "", order or "")
     found = {}
     for name, compression, interval in rows:
@@ -754,13 +774,13 @@ def refresh_hourly(database: Database, start: datetime, end: datetime) -> None:
     transaction block, hence the autocommit connection.
     """
     lo, hi = refresh_window(start, end)
+    statement = sql.SQL("CALL refresh_continuous_aggregate({view}, {lo}, {hi})").format(
+        view=sql.Literal(CAGG), lo=sql.Literal(lo), hi=sql.Literal(hi)
+    )
     with database.connection() as conn:
         conn.autocommit = True
         try:
-            conn.execute(
-                f"CALL refresh_continuous_aggregate('{CAGG}', %s::timestamptz, %s::timestamptz)",
-                (lo, hi),
-            )
+            conn.execute(statement)
         finally:
             conn.autocommit = False
 
