@@ -17,8 +17,16 @@ def collect(
         Path | None,
         typer.Option("--config", "-c", help="TOML settings file with ingest.mqtt sources."),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="I/N: take this collector's share of the OPC-UA servers (rendezvous hashing"
+            " by endpoint); MQTT sources are shared through the broker's shared subscriptions.",
+        ),
+    ] = None,
 ) -> None:
-    """Run every configured source (MQTT) into the database until interrupted."""
+    """Run every configured source (MQTT, OPC-UA) into the database until interrupted."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
     from millwright.app.settings import SettingsError, load_settings
@@ -31,7 +39,16 @@ def collect(
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
     settings = context.settings
-    database = context.database()  # migrates; the pipeline opens its own short-timeout pool
+    if shard is not None:
+        from ingest.opcua.shard import apply_shard, parse_shard
+
+        try:
+            part = parse_shard(shard)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        settings.ingest = apply_shard(settings.ingest, part, settings.data_dir)
+    database = context.database()  # checks the schema; the pipeline opens its own pool
     try:
         run_collect(
             settings.ingest,
