@@ -64,5 +64,5 @@ def test_one_shard_takes_everything() -> None:
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1/0", "2", "a/b", "1/2/3"])
 def test_bad_shards_are_refused_in_one_sentence(text: str) -> None:
-    with pytest.raises(ValueError, match="I/N|out of range"):
+    with pytest.raises(ValueError, match=r"I/N|out of range"):
         parse_shard(text)
