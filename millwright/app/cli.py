@@ -222,12 +222,35 @@ def web(
 
 
 @app.command()
-def worker(ctx: typer.Context) -> None:
+def worker(
+    ctx: typer.Context,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="Comma-separated duties of this process: features, score, alerts, replan"
+            " (default: all). Workers share each duty through leases in the database.",
+        ),
+    ] = None,
+) -> None:
     """Compute features, score risk, raise alerts and replan on their cadences until SIGTERM."""
     from millwright.app.worker import run_worker
 
     context = app_context(ctx)
-    run_worker(context.settings, context.database())
+    settings = context.settings
+    if role is not None:
+        roles = [r.strip() for r in role.split(",") if r.strip()]
+        known = {"features", "score", "alerts", "replan"}
+        unknown = sorted(set(roles) - known)
+        if unknown or not roles:
+            typer.echo(
+                f"--role: unknown duty {', '.join(unknown) or '(none)'}; expected a"
+                " comma-separated list of features, score, alerts, replan.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        settings.worker = settings.worker.model_copy(update={"roles": roles})
+    run_worker(settings, context.database())
 
 
 @users_app.command("add")
