@@ -35,6 +35,8 @@ from models.holdout import ValidationSet, classifier_rows, evaluate, rul_rows, s
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+FrameLoader = Callable[..., tuple[pd.DataFrame, pd.DataFrame]]
+Estimators = tuple[Callable[[ModelsConfig], Any], Callable[[ModelsConfig], Any]]
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -59,12 +61,16 @@ def fit_artifact(
     *,
     observed_until: datetime | None = None,
     progress: Progress | None = None,
+    estimators: Estimators | None = None,
 ) -> ModelArtifact:
     """Fit the classifier and both RUL boosters on these rows (no I/O).
 
     ``labels`` has the columns of :func:`features.frames.load_training_frame`'s labels;
     ``observed_until`` is when their events stopped being known (see :func:`rul_rows`).
+    ``estimators`` builds the unfitted classifier and regressor (default: the configured
+    single-process ones; :mod:`models.dask_training` passes Dask-trained ones).
     """
+    make_classifier, make_regressor = estimators or (risk_classifier, rul_regressor)
     say = progress or (lambda _message: None)
     known, y = classifier_rows(labels)
     if not known.any() or len(np.unique(y[known])) != 2:
@@ -79,11 +85,11 @@ def fit_artifact(
             "machines that lived past it count)"
         )
     say(f"fitting the calibrated classifier on {int(known.sum()):,} rows")
-    classifier = risk_classifier(config).fit(
+    classifier = make_classifier(config).fit(
         X[known], y[known], groups=labels["machine_id"].to_numpy()[known]
     )
     say(f"fitting RUL median and {config.quantile:.0%} quantile on {int(has_rul.sum()):,} rows")
-    regressor = rul_regressor(config).set_params(objective="median")
+    regressor = make_regressor(config).set_params(objective="median")
     regressor.fit(X[has_rul], target[has_rul])
     say("computing the drift reference")
     finite = X.replace([np.inf, -np.inf], np.nan)
@@ -106,10 +112,14 @@ def train_model(
     observed_until: datetime | None = None,
     machine_ids: Sequence[int] | None = None,
     progress: Progress | None = None,
+    frame_loader: FrameLoader | None = None,
+    estimators: Estimators | None = None,
 ) -> TrainingResult:
     """Train on the stored features of ``feature_version`` with ``start <= ts <= end``.
 
     ``end`` and ``observed_until`` (when events stop counting) default to the plant clock.
+    ``frame_loader`` (default :func:`load_training_frame`) and ``estimators`` let
+    :mod:`models.dask_training` read and fit on a Dask cluster; nothing else changes.
     """
     started = time.perf_counter()
 
@@ -122,7 +132,7 @@ def train_model(
     last = end or seen
     say(f"loading features {feature_version} up to {last:%Y-%m-%d %H:%M}")
     try:
-        X, labels = load_training_frame(
+        X, labels = (frame_loader or load_training_frame)(
             database,
             feature_version,
             start or EARLIEST,
@@ -153,7 +163,9 @@ def train_model(
         f"({len(held)} machines from {cut:%Y-%m-%d %H:%M})"
     )
     X_train, y_train = X[train].reset_index(drop=True), labels[train].reset_index(drop=True)
-    artifact = fit_artifact(X_train, y_train, config, observed_until=seen, progress=say)
+    artifact = fit_artifact(
+        X_train, y_train, config, observed_until=seen, progress=say, estimators=estimators
+    )
     say("validating on the held-out machines")
     X_val, y_val = X[validate].reset_index(drop=True), labels[validate].reset_index(drop=True)
     metrics = evaluate(
