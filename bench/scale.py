@@ -58,7 +58,9 @@ def _publisher(
     t0_plant_ms: int,
 ) -> None:
     client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"mwscale-pub-{run}-{machines[0]}", protocol=5
+        CallbackAPIVersion.VERSION2,
+        client_id=f"mwscale-pub-{run}-{machines[0]}",
+        protocol=mqtt.MQTTv5,
     )
     slots = threading.Semaphore(WINDOW)
     client.on_publish = lambda *_: slots.release()
