@@ -1,26 +1,63 @@
 """Request and response models of the MES API, by role: `*Create`, `*Update`, `*Public`.
 
 Every field has bounds, so anything the OpenAPI document allows is something the server can
-store and plan: identifiers have a length and a character set, numbers a finite range,
-datetimes must carry a time zone. Checks that need the database (does this machine exist?)
+store and plan: identifiers have a length and a character set, numbers a finite range and
+are strict (``true`` is not 1), datetimes must carry a time zone, and a PATCH body needs at
+least one field (``minProperties: 1``). Checks that need the database (does this machine exist?)
 live in the plain functions and answer 422 in the same shape.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 ExternalId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
 ]
 MachineName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+def _json_number(value: Any) -> Any:
+    """JSON numbers only: pydantic's lax mode would take ``true`` as 1 and ``"2"`` as 2,
+    which the document (``type: number``/``integer``) does not allow."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError(
+            "number_type", "expected a JSON number, not {kind}", {"kind": _json_kind(value)}
+        )
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+Number = Annotated[float, BeforeValidator(_json_number)]
+Integer = Annotated[int, BeforeValidator(_json_number)]  # 3.0 is an integer; 3.5 is not
 MAX_DURATION_S = 30 * 24 * 3600
 MAX_OPERATIONS = 200
 MAX_OPTIONS = 50
+AT_RULE = "When it happened (default: now); not ahead of the server's clock (else 422)."
+# Uniqueness by one property is beyond JSON Schema, so the document says it in words.
+OPTIONS_RULE = "Eligible machines with their run times; each machine at most once (else 422)."
 
 
 class _In(BaseModel):
@@ -37,8 +74,11 @@ class _Out(BaseModel):
 
 
 class OptionIn(_In):
-    machine: MachineName = Field(description="Name of an eligible machine.")
-    duration_s: int = Field(gt=0, le=MAX_DURATION_S, description="Run time on that machine.")
+    machine: MachineName = Field(
+        description="Name of an eligible machine, one the API knows (GET /machines); an"
+        " unknown name is refused with 422 `unknown_machine`."
+    )
+    duration_s: Integer = Field(gt=0, le=MAX_DURATION_S, description="Run time on that machine.")
 
 
 def _unique_machines(options: list[OptionIn]) -> list[OptionIn]:
@@ -50,9 +90,9 @@ def _unique_machines(options: list[OptionIn]) -> list[OptionIn]:
 
 
 class OperationCreate(_In):
-    seq: int = Field(ge=0, lt=MAX_OPERATIONS, description="Position in the job: 0, 1, 2, ...")
+    seq: Integer = Field(ge=0, lt=MAX_OPERATIONS, description="Position in the job: 0, 1, 2, ...")
     name: str = Field(default="", max_length=200)
-    options: list[OptionIn] = Field(min_length=1, max_length=MAX_OPTIONS)
+    options: list[OptionIn] = Field(min_length=1, max_length=MAX_OPTIONS, description=OPTIONS_RULE)
 
     @model_validator(mode="after")
     def _options_unique(self) -> OperationCreate:
@@ -82,9 +122,11 @@ class RoutingIn(_In):
 class JobCreate(_In):
     external_id: ExternalId = Field(description="The MES's own order id; unique.")
     release_at: AwareDatetime = Field(description="No operation starts before this.")
-    due_at: AwareDatetime = Field(description="Finishing later costs `weight` per minute.")
-    weight: float = Field(default=1.0, ge=0, le=1e6)
-    value: float = Field(default=1.0, ge=0, le=1e9, description="Scales failure cost.")
+    due_at: AwareDatetime = Field(
+        description="Finishing later costs `weight` per minute; not before release_at (else 422)."
+    )
+    weight: Number = Field(default=1.0, ge=0, le=1e6)
+    value: Number = Field(default=1.0, ge=0, le=1e9, description="Scales failure cost.")
     operations: list[OperationCreate] = Field(min_length=1, max_length=MAX_OPERATIONS)
 
     @model_validator(mode="after")
@@ -98,10 +140,12 @@ class JobCreate(_In):
 class JobUpdate(_In):
     """Fields to change; omitted fields keep their value (null is not a value)."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     release_at: AwareDatetime = Field(default=None)  # type: ignore[assignment]
     due_at: AwareDatetime = Field(default=None)  # type: ignore[assignment]
-    weight: float = Field(default=None, ge=0, le=1e6)  # type: ignore[assignment]
-    value: float = Field(default=None, ge=0, le=1e9)  # type: ignore[assignment]
+    weight: Number = Field(default=None, ge=0, le=1e6)  # type: ignore[assignment]
+    value: Number = Field(default=None, ge=0, le=1e9)  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _something(self) -> JobUpdate:
@@ -113,11 +157,16 @@ class JobUpdate(_In):
 
 
 class OperationUpdate(_In):
+    """Fields to change; omitted fields keep their value (null is not a value)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     name: str = Field(default=None, max_length=200)  # type: ignore[assignment]
     options: list[OptionIn] = Field(
         default=None,  # type: ignore[arg-type]
         min_length=1,
         max_length=MAX_OPTIONS,
+        description=OPTIONS_RULE,
     )
 
     @model_validator(mode="after")
@@ -131,11 +180,11 @@ class OperationUpdate(_In):
 
 class OperationStart(_In):
     machine: MachineName = Field(description="Where it runs; one of the operation's options.")
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: AwareDatetime | None = Field(default=None, description=AT_RULE)
 
 
 class OperationFinish(_In):
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: AwareDatetime | None = Field(default=None, description=AT_RULE)
 
 
 class OptionPublic(_Out):
@@ -197,8 +246,10 @@ class MachinePublic(_Out):
 
 
 class ScheduleRequest(_In):
-    time_limit_s: float | None = Field(
-        default=None, gt=0, le=600, description="Solver limit; default from the settings."
+    # (A strict float, not `Number`: a before-validator inside a union leaks pydantic's
+    # gt/le into the JSON schema instead of exclusiveMinimum/maximum.)
+    time_limit_s: Annotated[float, Strict(), Field(gt=0, le=600)] | None = Field(
+        default=None, description="Solver limit; default from the settings."
     )
 
 
@@ -207,6 +258,17 @@ class ViolationPublic(_Out):
     subject: str
     amount_minutes: int
     message: str
+
+
+class UnplacedPublic(_Out):
+    subject: str = Field(description="The operation (job/seq) or maintenance task.")
+    reason: str
+
+
+class PlanStatusPublic(_Out):
+    stale: bool = Field(description="A later request failed: this plan is kept but stale.")
+    stale_reason: str | None
+    failed_schedule_id: int | None
 
 
 class SchedulePublic(_Out):
@@ -225,6 +287,21 @@ class SchedulePublic(_Out):
     error: str | None
     explanations: list[str]
     violations: list[ViolationPublic]
+    degraded: bool = Field(
+        default=False, description="True when the plan is the dispatching rule's fallback."
+    )
+    status_reason: str | None = Field(
+        default=None, description="Why the plan is degraded, partial or missing, in words."
+    )
+    unplaced: list[UnplacedPublic] = Field(
+        default_factory=list, description="Work left out of the plan, and why."
+    )
+    released: list[str] = Field(
+        default_factory=list, description="Frozen placements a disruption let go."
+    )
+    moved_operations: int | None = Field(
+        default=None, description="Previously planned operations this plan moved."
+    )
 
 
 class AssignmentPublic(_Out):
@@ -249,10 +326,14 @@ class JobPlan(_Out):
     completion_at: datetime | None
     lateness_minutes: int | None
     operations: list[AssignmentPublic]
+    unplaced: list[UnplacedPublic] = Field(
+        default_factory=list, description="Steps of this job the plan leaves out, and why."
+    )
 
 
 class PlanPublic(_Out):
     schedule: SchedulePublic
+    status: PlanStatusPublic
     machines: list[MachinePlan]
     jobs: list[JobPlan]
 
@@ -283,3 +364,109 @@ class AlertAck(_Out):
 class Health(_Out):
     status: str
     database: bool
+
+
+# --- plant events and downtime --------------------------------------------------------------
+
+EventKind = Literal["failure", "repair", "maintenance", "inspection", "downtime"]
+_TEXT = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+WorkOrder = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class EventCreate(_In):
+    """One event from the CMMS or the MES. A `downtime` needs `end`; it becomes a window the
+    scheduler plans around. A `failure` or `downtime` queues a replan."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "downtime"}}, "required": ["kind"]},
+            "then": {"required": ["end"]},
+        },
+    )
+
+    machine: MachineName = Field(description="A machine the API knows (else 422).")
+    kind: EventKind
+    ts: AwareDatetime = Field(description="When it happened (or starts).")
+    end: AwareDatetime | None = Field(
+        default=None, description="When it ended (maintenance, downtime); not before ts."
+    )
+    component: _TEXT | None = None
+    work_order: WorkOrder | None = Field(
+        default=None, description="The CMMS id: the same work order twice is one event."
+    )
+    note: _TEXT | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventCreate:
+        if self.end is not None and self.end < self.ts:
+            raise ValueError("end must not be before ts")
+        if self.kind == "downtime" and (self.end is None or self.end <= self.ts):
+            raise ValueError("a downtime needs an end after its ts")
+        return self
+
+
+def _no_epoch(value: Any) -> Any:
+    """A query's date-time is RFC 3339 text; pydantic would read "0.5" as Unix seconds."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value):
+        raise PydanticCustomError(
+            "datetime_type", "expected an RFC 3339 date-time with an offset, not a number"
+        )
+    return value
+
+
+QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_no_epoch)]
+MAX_EVENTS = 1000
+EventBatch = Annotated[list[EventCreate], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class EventPublic(_Out):
+    id: int
+    machine: str
+    kind: str
+    ts: datetime
+    end: datetime | None
+    component: str | None
+    work_order: str | None
+    note: str | None
+    source: str
+    downtime_id: int | None = Field(description="The calendar window of a downtime.")
+    created: bool = Field(description="False when the same event was already stored.")
+
+
+class DowntimeCreate(_In):
+    """A breakdown (`expected_end`: a best guess) or a planned stop (`end`); exactly one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["end"]}, {"required": ["expected_end"]}]},
+    )
+
+    start: AwareDatetime
+    # (null is not a value: the document must not offer {"expected_end": null} alone)
+    end: AwareDatetime = Field(default=None, description="A planned stop's end.")  # type: ignore[assignment]
+    expected_end: AwareDatetime = Field(  # type: ignore[assignment]
+        default=None, description="A breakdown's expected end."
+    )
+    reason: _TEXT | None = None
+    work_order: WorkOrder | None = None
+
+    @model_validator(mode="after")
+    def _one_end(self) -> DowntimeCreate:
+        if (self.end is None) == (self.expected_end is None):
+            raise ValueError("give exactly one of end and expected_end")
+        end = self.end or self.expected_end
+        assert end is not None
+        if end <= self.start:
+            raise ValueError("the end must be after the start")
+        return self
+
+
+class DowntimePublic(_Out):
+    id: int = Field(description="DELETE /machines/{name}/downtime/{id} withdraws it.")
+    machine: str
+    start: datetime
+    end: datetime
+    expected: bool = Field(description="True when the end is a breakdown's estimate.")
+    reason: str | None
+    event_id: int

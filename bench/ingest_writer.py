@@ -49,8 +49,9 @@ def synthetic_columns(rows: int, machines: int = 50, sensors: int = 20) -> Readi
     )
 
 
-def _reset_table(database: Database, policy: TimescalePolicy) -> bool:
+def _reset_table(database: Database, policy: TimescalePolicy | None = None) -> bool:
     """A fresh bench table; a hypertable when TimescaleDB is active. Returns which."""
+    policy = policy or TimescalePolicy()
     version = timescale_version(database) if database.timescale else None
     with database.connection() as conn:
         conn.execute("DROP TABLE IF EXISTS bench_readings")

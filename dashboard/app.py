@@ -18,14 +18,16 @@ import flask
 import pandas as pd
 
 from dashboard import auth, router
-from dashboard.callbacks import alerts, machine, overview, schedule
+from dashboard.callbacks import alerts, machine, overview, schedule, shell
+from dashboard.config import DashboardConfig
 from dashboard.context import DashboardContext
+from dashboard.kiosk import install_kiosk_sign_in
 from dashboard.layouts import alerts as alerts_layout
 from dashboard.layouts import machine as machine_layout
 from dashboard.layouts import overview as overview_layout
 from dashboard.layouts import schedule as schedule_layout
 from dashboard.layouts.shell import shell_layout
-from millwright.app.settings import Settings
+from millwright.core.settings import CoreSettings
 from millwright.core.storage.database import Database
 from millwright.core.users import UserStore
 
@@ -42,11 +44,11 @@ PLOTLY_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 
 
 def create_dashboard(
-    settings: Settings, database: Database, *, bind_host: str | None = None
+    settings: CoreSettings, database: Database, *, bind_host: str | None = None
 ) -> dash.Dash:
     """Build the dashboard. ``bind_host`` (when known) lets ``require_login=auto`` tell
     whether the app is reachable beyond this machine; `app.server` is the WSGI app to serve."""
-    config = settings.dashboard
+    config = settings.section("dashboard", DashboardConfig)
     login_required = config.login_required(settings.public_url, bind_host)
     server = flask.Flask("dashboard")
     if config.secret_key is not None:
@@ -58,12 +60,15 @@ def create_dashboard(
                 "dashboard.secret_key is not set: using a random key, so sign-ins end when the"
                 " process restarts; set MILLWRIGHT_DASHBOARD__SECRET_KEY in production"
             )
+    install_kiosk_sign_in(server, UserStore(database))
     auth.install_auth(
         server,
         UserStore(database),
         required=login_required,
         base_path=config.base_path,
         secure=urlsplit(settings.public_url).scheme == "https",
+        sessions=config.session_policy(),
+        throttle=config.throttle_policy(),
     )
     app = dash.Dash(
         "dashboard",
@@ -93,8 +98,8 @@ def create_dashboard(
             _machine_validation_layout(),
         ]
     )
-    context = DashboardContext(settings=settings, database=database)
-    for module in (router, overview, machine, schedule, alerts):
+    context = DashboardContext.build(settings, database)
+    for module in (router, shell, overview, machine, schedule, alerts):
         module.register(app, context)
     log.info(
         "dashboard created (sign-in %s, refresh %.0f s)",
@@ -129,4 +134,4 @@ def _serve_partial_plotly(server: flask.Flask, base_path: str) -> None:
 
 def _machine_validation_layout() -> dash.html.Div:
     sample = {"id": 0, "name": "-", "line": "", "machine_class": ""}
-    return machine_layout.layout(sample, pd.DataFrame(columns=["id", "name", "unit"]), "24h")
+    return machine_layout.layout(sample, pd.DataFrame(columns=["id", "name", "unit"]))

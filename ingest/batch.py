@@ -7,12 +7,14 @@ columns once, on the writer thread.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from ingest.records import DeadLetter
+from ingest.records import DeadLetter, MachineEvent, StatusChange
 from ingest.rows import Callback, Row
 from millwright.core.storage import ReadingColumns
 
@@ -26,20 +28,56 @@ class Batch:
     rows: list[Row] = field(default_factory=list)
     chunks: list[tuple[int, ReadingColumns]] = field(default_factory=list)  # (rows before, cols)
     runs: list[tuple[str, int]] = field(default_factory=list)  # (source, first reading index)
+    refs: list[tuple[int, str | None]] = field(default_factory=list)  # (first index, message)
     callbacks: list[Callback] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
+    events: list[MachineEvent] = field(default_factory=list)  # ride with the readings, so
+    statuses: list[StatusChange] = field(default_factory=list)  # acks wait for them too
     size: int = 0
     started: float = 0.0
     retried: bool = False  # came back from the held queue: re-hold at the front
 
     @property
     def has_work(self) -> bool:
-        return bool(self.size or self.dead_letters or self.callbacks)
+        return bool(
+            self.size or self.dead_letters or self.callbacks or self.events or self.statuses
+        )
 
-    def note_source(self, source: str, n: int) -> None:
+    @property
+    def is_empty(self) -> bool:
+        """Nothing to write yet (the flush clock starts with the first item)."""
+        return not (self.size or self.dead_letters or self.events or self.statuses)
+
+    def note_source(self, source: str, n: int, ref: str | None = None) -> None:
         if not self.runs or self.runs[-1][0] != source:
             self.runs.append((source, self.size))
+        if (self.refs[-1][1] if self.refs else None) != ref:
+            self.refs.append((self.size, ref))
         self.size += n
+
+    def origin(self, index: int) -> tuple[str, str | None]:
+        """(source, message reference such as the MQTT topic) of reading ``index``."""
+        i = bisect.bisect_right([start for _, start in self.runs], index) - 1
+        source = self.runs[i][0] if i >= 0 else "buffer"
+        j = bisect.bisect_right([start for start, _ in self.refs], index) - 1
+        return source, (self.refs[j][1] if j >= 0 else None)
+
+    def meta(self) -> dict[str, object]:
+        """Where the readings came from, kept with the batch in the buffer."""
+        return {"runs": self.runs, "refs": self.refs}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, Any], size: int) -> Batch:
+        """A replayed batch's origins (batches buffered by older versions: source 'buffer')."""
+        batch = cls(size=size)
+        try:
+            batch.runs = [(str(s), int(b)) for s, b in meta.get("runs", [])]
+            batch.refs = [(int(b), None if r is None else str(r)) for b, r in meta.get("refs", [])]
+        except (TypeError, ValueError):
+            batch.runs, batch.refs = [], []
+        if not batch.runs:
+            batch.runs = [("buffer", 0)]
+        return batch
 
     def source_ranges(self) -> dict[str, list[tuple[int, int]]]:
         """source → its [start, end) ranges in the batch's reading order."""
@@ -52,7 +90,7 @@ class Batch:
 
     def source_of(self, index: int) -> str:
         """The source that submitted reading `index` of the batch."""
-        return next(source for source, start in reversed(self.runs) if start <= index)
+        return self.origin(index)[0]
 
     def columns(self) -> ReadingColumns:
         if not self.chunks:

@@ -1,21 +1,27 @@
-"""``millwright`` commands of the ``ingest`` package: ``collect`` and ``bench mqtt``."""
+"""``millwright`` commands of the ``ingest`` package: ``collect`` (MQTT and OPC-UA) and
+``opcua``."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ingest.config import IngestConfig
 from millwright.core.commands import CliGroups, app_context
+from millwright.core.settings import SettingsError
 
 
 def collect(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="TOML settings file with ingest.mqtt sources."),
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML settings file with ingest.mqtt and/or ingest.opcua sources.",
+        ),
     ] = None,
     shard: Annotated[
         str | None,
@@ -26,15 +32,17 @@ def collect(
         ),
     ] = None,
 ) -> None:
-    """Run every configured source (MQTT, OPC-UA) into the database until interrupted."""
+    """Run every configured source into the database until interrupted: MQTT brokers
+    (ingest.mqtt: JSON, bare numbers, Sparkplug B) and OPC-UA servers (ingest.opcua:
+    subscriptions to mapped nodes), through one pipeline with store-and-forward buffering,
+    dead letters and /health + /metrics."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
-    from millwright.app.settings import SettingsError, load_settings
 
     context = app_context(ctx)
     if config is not None:
         try:
-            context.settings = load_settings(config)
+            context.reload(config)
         except SettingsError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
@@ -47,11 +55,13 @@ def collect(
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
-        settings.ingest = apply_shard(settings.ingest, part, settings.data_dir)
+    ingest_config = context.section("ingest", IngestConfig)
+    if shard is not None:
+        ingest_config = apply_shard(ingest_config, part, settings.data_dir)
     database = context.database()  # checks the schema; the pipeline opens its own pool
     try:
         run_collect(
-            settings.ingest,
+            ingest_config,
             database.url,
             data_dir=settings.data_dir,
             register_unknown=settings.register_unknown,
@@ -62,46 +72,9 @@ def collect(
         raise typer.Exit(2) from None
 
 
-def bench_mqtt(
-    ctx: typer.Context,
-    messages: Annotated[int, typer.Option(help="Single-reading messages to publish.")] = 200_000,
-    batched_readings: Annotated[
-        int, typer.Option(help="Readings to publish in batched JSON messages.")
-    ] = 2_000_000,
-    batch: Annotated[int, typer.Option(help="Readings per batched message.")] = 500,
-    publishers: Annotated[int, typer.Option(help="Concurrent publisher processes.")] = 4,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """End-to-end MQTT → database throughput through the real broker, with loss counted."""
-    from bench.ingest_mqtt import run_mqtt_benchmark
-
-    context = app_context(ctx)
-    settings = context.settings
-    result = run_mqtt_benchmark(
-        context.database(),
-        mqtt_url=settings.mqtt_url or "mqtt://127.0.0.1:1883",
-        messages=messages,
-        batched_readings=batched_readings,
-        batch=batch,
-        publishers=publishers,
-        data_dir=settings.data_dir,
-    )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for name in ("single", "batched"):
-        r = result[name]
-        typer.echo(
-            f"{name:>8}: {r['messages_per_s']:>10,.0f} msg/s {r['readings_per_s']:>10,.0f}"
-            f" readings/s  lost {r['lost']}  CPU {r['cpu_ms_per_1000_messages']:.1f} ms/1k msgs"
-        )
-    typer.echo(f"  writer: {result['writer']['writer_rows_per_s']:>10,.0f} rows/s (bulk writer)")
-
-
 def register(groups: CliGroups) -> None:
     """Add this package's commands to the CLI."""
     groups.root.command("collect")(collect)
-    groups.bench.command("mqtt")(bench_mqtt)
 
     from ingest.opcua.cli import register_opcua
 

@@ -15,15 +15,17 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
     Start the writer thread; stop flushes everything pending (to the database, or to the
     buffer when the database is down) before returning.
 
-``submit(source, readings, on_committed=None)``
+``submit(source, readings, on_committed=None, *, ref=None)``
     ``readings`` is a sequence of :class:`~millwright.core.storage.Reading` or a
     :class:`~millwright.core.storage.ReadingColumns`. ``on_committed`` runs exactly once, on the
     writer thread, after these readings are committed in the database *or* durably in the
     on-disk buffer — acknowledge the protocol message there (MQTT PUBACK), never earlier.
     Callbacks run in submit order. Blocks while more than ``max_pending_readings`` are in
     memory (back-pressure reaches the broker through TCP rather than growing memory).
+    ``ref`` says where the readings came from (an MQTT topic, an OPC-UA endpoint): a reading
+    the database refuses is dead-lettered with it.
 
-``submit_rows(source, rows, on_committed=None)``
+``submit_rows(source, rows, on_committed=None, *, ref=None)``
     The hot path: ``rows`` is a list of ``(machine, sensor, ts_us, value, quality)`` tuples,
     ``ts_us`` integer microseconds since the Unix epoch (UTC). Avoids building a Reading per
     sample; the batch becomes numpy columns once, on the writer thread. (Batched payloads
@@ -37,21 +39,32 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
 
 ``record_event(machine, kind, ts, *, ends_at=None, details=None, source="ingest")``
     An ``events`` row (kinds: gap, offline, online, error, ...). Duplicate (machine, kind, ts,
-    source) rows are no-ops, so reconnect logic may report the same gap twice.
+    source) rows are no-ops, so reconnect logic may report the same gap twice. Events join
+    the current batch, so they follow the acknowledgement rule of readings: a message's
+    ``on_committed`` (submitted after its events) runs once its events are committed or
+    durably buffered too.
 
 ``set_machine_status(machine, status, ts)``
     ``machines.status`` (running, down, maintenance, offline) as of ``ts``; an older change
-    never overwrites a newer one.
+    never overwrites a newer one. Rides in the batch like events.
 
 ``health()``
-    A JSON-able dict for the ``/health`` endpoint.
+    A JSON-able dict for the ``/health`` endpoint: writer alive, database up, replay backlog
+    (buffered readings, batches, records), readings quarantined (refused by the database).
 
 Write path. A batch is flushed when it reaches ``batch_size`` readings or is
-``flush_interval_s`` old, whichever comes first. A write that raises ``DatabaseUnavailable``
-(or anything unexpected, logged) marks the database down: live batches then go straight to
-the buffer and the writer probes the database every ``retry_interval_s`` by replaying the
-oldest buffered batch. Once a probe succeeds the writer alternates one live batch and one
-buffered batch, so the backlog drains in order without starving live data. When the buffer
+``flush_interval_s`` old, whichever comes first. Failures are told apart at the storage
+boundary by SQLSTATE (:mod:`millwright.core.storage.errors`). A write refused for a data
+reason (``DataRejected``: a name too long for an index, a NUL byte, ...) is bisected until
+the refused rows are isolated (:mod:`ingest.quarantine`); they are dead-lettered with the
+database's reason and their message reference, the rest are written, and the database
+counts as up. A write that raises ``DatabaseUnavailable`` (or anything unexpected, logged)
+marks the database down: live batches then go straight to the buffer and the writer probes
+the database every ``retry_interval_s`` by replaying the oldest buffered batch. Replay follows
+the same rule, so a buffered batch holding a refused row is written minus that row and
+removed — it never blocks the batches behind it. Once a probe succeeds the writer alternates
+one live batch and one buffered batch, so the backlog drains in order without starving live
+data. When the buffer
 refuses a batch (``stop_acknowledging`` policy, full), the batch stays in memory,
 unacknowledged, and is retried; new submits then block once memory holds
 ``max_pending_readings``. Writes are idempotent on (machine, sensor, ts), so replays and
@@ -64,7 +77,6 @@ Modules: :mod:`ingest.rows` (the row type, shared with the pure decoders), :mod:
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -77,10 +89,11 @@ import numpy as np
 
 from ingest.batch import Batch
 from ingest.buffer import StoreAndForwardBuffer
-from ingest.dead_letters import DEFAULT_MAX_STORED_PAYLOAD, DeadLetterSink
+from ingest.dead_letters import DEFAULT_MAX_STORED_PAYLOAD, DeadLetterSink, printable
 from ingest.errors import BufferFull, PipelineStopped, StoreAndForwardError
 from ingest.link import DatabaseLink
 from ingest.metrics import CollectorMetrics
+from ingest.quarantine import GuardedWriter
 from ingest.records import DeadLetter, MachineEvent, StatusChange
 from ingest.replay import BufferReplay
 from ingest.rows import Callback, Row, to_epoch_us
@@ -90,8 +103,6 @@ from millwright.core.storage import Reading, ReadingColumns, WriteResult
 __all__ = ["Callback", "Pipeline", "Row", "to_epoch_us"]
 
 log = logging.getLogger(__name__)
-
-_MAX_REJECTED_SAMPLE = 50
 
 
 class Pipeline:
@@ -128,16 +139,16 @@ class Pipeline:
         self._batch = Batch()
         self._held: deque[Batch] = deque()  # refused by a full buffer, unacknowledged
         self._held_readings = 0
-        self._events: deque[MachineEvent] = deque(maxlen=100_000)
-        self._statuses: deque[StatusChange] = deque(maxlen=100_000)
         self._running = False
         self._stopping = False
         self._thread: threading.Thread | None = None
 
         self._link = DatabaseLink(metrics, retry_interval_s)
-        self._replay = BufferReplay(buffer, sink, dead_letters, metrics, self._link)
+        self._guarded = GuardedWriter(sink, dead_letters, metrics)
+        self._replay = BufferReplay(buffer, self._guarded, metrics, self._link)
 
         metrics.buffered.set(buffer.readings)
+        metrics.buffer_batches.set_function(lambda: buffer.batches)
         metrics.buffer_oldest_age.set_function(buffer.oldest_age_s)
         metrics.pending.set_function(lambda: self._batch.size + self._held_readings)
 
@@ -181,22 +192,29 @@ class Pipeline:
         source: str,
         readings: Sequence[Reading] | ReadingColumns,
         on_committed: Callback | None = None,
+        *,
+        ref: str | None = None,
     ) -> None:
         """Queue readings; ``on_committed`` runs once they are in the database or buffer."""
         if isinstance(readings, ReadingColumns):
-            self._append(source, None, readings, on_committed)
+            self._append(source, None, readings, on_committed, ref)
         else:
             rows = [
                 (r.machine, r.sensor, to_epoch_us(r.ts), float(r.value), int(r.quality))
                 for r in readings
             ]
-            self._append(source, rows, None, on_committed)
+            self._append(source, rows, None, on_committed, ref)
 
     def submit_rows(
-        self, source: str, rows: list[Row], on_committed: Callback | None = None
+        self,
+        source: str,
+        rows: list[Row],
+        on_committed: Callback | None = None,
+        *,
+        ref: str | None = None,
     ) -> None:
         """Hot path: ``(machine, sensor, ts_us, value, quality)`` tuples, ts in epoch µs UTC."""
-        self._append(source, rows, None, on_committed)
+        self._append(source, rows, None, on_committed, ref)
 
     def dead_letter(
         self,
@@ -208,13 +226,17 @@ class Pipeline:
     ) -> None:
         """Record an unusable message with its reason; the collector keeps running."""
         letter = DeadLetter(
-            source, topic, bytes(payload[: self.max_dead_letter_payload]), reason, datetime.now(UTC)
+            source,
+            printable(topic),
+            bytes(payload[: self.max_dead_letter_payload]),
+            printable(reason) or "unusable",
+            datetime.now(UTC),
         )
         self.metrics.dead_lettered.labels(source).inc()
         with self._cond:
             self._check_running()
             batch = self._batch
-            if not batch.size and not batch.dead_letters:
+            if batch.is_empty:
                 batch.started = time.monotonic()
             batch.dead_letters.append(letter)
             if on_committed is not None:
@@ -234,15 +256,19 @@ class Pipeline:
         event = MachineEvent(machine, kind, ts, source, ends_at, details or {})
         self.metrics.events.labels(kind).inc()
         with self._cond:
-            self._events.append(event)
-            self._cond.notify_all()
+            batch = self._batch
+            if batch.is_empty:
+                batch.started = time.monotonic()
+            batch.events.append(event)
 
     def set_machine_status(self, machine: str, status: str, ts: datetime) -> None:
         """Queue a ``machines.status`` change (e.g. offline on a Sparkplug NDEATH)."""
         change = StatusChange(machine, status, ts)
         with self._cond:
-            self._statuses.append(change)
-            self._cond.notify_all()
+            batch = self._batch
+            if batch.is_empty:
+                batch.started = time.monotonic()
+            batch.statuses.append(change)
 
     def health(self) -> dict[str, Any]:
         """State for ``/health``: ok while the writer runs (a database outage is degraded,
@@ -253,6 +279,10 @@ class Pipeline:
             "database_up": self._link.up,
             "pending_readings": self._batch.size + self._held_readings,
             "buffered_readings": self._buffer.readings,
+            "replay_backlog_readings": self._buffer.readings,
+            "replay_backlog_batches": self._buffer.batches,
+            "replay_backlog_records": self._buffer.pending_records,
+            "quarantined_readings": int(self.metrics.value_of(self.metrics.quarantined)),
             "buffer_oldest_age_s": round(self._buffer.oldest_age_s(), 3),
             "buffer_policy": str(self._buffer.policy),
             "last_commit_age_s": None
@@ -275,6 +305,7 @@ class Pipeline:
         rows: list[Row] | None,
         columns: ReadingColumns | None,
         on_committed: Callback | None,
+        ref: str | None = None,
     ) -> None:
         n = len(rows) if rows is not None else len(columns)  # type: ignore[arg-type]
         with self._cond:
@@ -286,13 +317,13 @@ class Pipeline:
                 self._cond.wait(0.5)
             self._check_running()
             batch = self._batch
-            if not batch.size and not batch.dead_letters:
+            if batch.is_empty:
                 batch.started = time.monotonic()
             if rows is not None:
                 batch.rows.extend(rows)
             elif n:
                 batch.chunks.append((len(batch.rows), columns))  # type: ignore[arg-type]
-            batch.note_source(source, n)
+            batch.note_source(source, n, ref)
             if on_committed is not None:
                 batch.callbacks.append(on_committed)
             if batch.size >= self.batch_size and batch.size - n < self.batch_size:
@@ -308,7 +339,6 @@ class Pipeline:
             try:
                 if batch.has_work:
                     self._commit(batch)
-                self._write_side_records()
                 self._replay.replay_some()
             except Exception:  # the writer must survive anything; the next turn retries
                 log.exception("unexpected error in the ingest writer")
@@ -335,7 +365,7 @@ class Pipeline:
                     self._batch = Batch()
                     self._cond.notify_all()  # submitters blocked on back-pressure
                     return batch
-                if self._events or self._statuses or (self._buffer.readings and self._link.up):
+                if self._link.up and (self._buffer.readings or self._buffer.pending_records):
                     return Batch()
                 wait = self.flush_interval_s - age if has_work else self.flush_interval_s
                 if not self._link.up:
@@ -352,16 +382,18 @@ class Pipeline:
         for batch in batches:
             if batch.has_work:
                 self._commit(batch, final=True)
-        self._write_side_records()
 
     def _commit(self, batch: Batch, *, final: bool = False) -> None:
         columns = batch.columns()
         if self._link.may_write():
+            guarded = self._guarded
             try:
-                result = self._sink.write(columns) if len(columns) else WriteResult(0, 0)
-                if batch.dead_letters:
-                    self._dead_sink.write(batch.dead_letters)
-            except Exception as exc:
+                result = guarded.readings(batch, columns)  # refused rows: isolated, dead-lettered
+                if result.rejected:
+                    guarded.rejections(batch, columns, result)
+                guarded.letters(batch.dead_letters)
+                guarded.side(batch.events, batch.statuses)
+            except Exception as exc:  # DatabaseUnavailable, or our own bug: keep the data
                 self._link.mark_down(exc)
             else:
                 self._link.mark_up(self._buffer.readings)
@@ -372,9 +404,10 @@ class Pipeline:
 
     def _to_buffer(self, batch: Batch, columns: ReadingColumns, *, final: bool) -> None:
         try:
-            dropped = self._buffer.put(columns)
+            dropped = self._buffer.put(columns, batch.meta())
             if batch.dead_letters:
                 self._buffer.put_dead_letters(batch.dead_letters)
+            self._buffer.put_side_records(batch.events, batch.statuses)
         except BufferFull as exc:
             self.metrics.buffer_refused.inc()
             if not final:
@@ -404,26 +437,6 @@ class Pipeline:
                 self._held.append(batch)
             self._held_readings += batch.size
 
-    def _write_side_records(self) -> None:
-        if not (self._events or self._statuses):
-            return
-        if not self._link.may_write():
-            return
-        with self._cond:
-            events = list(self._events)
-            statuses = list(self._statuses)
-        try:
-            self._sink.record_events(events)
-            self._sink.set_statuses(statuses)
-        except Exception as exc:
-            self._link.mark_down(exc)
-            return
-        with self._cond:  # drop exactly what was written; newer items stay queued
-            for _ in events:
-                self._events.popleft()
-            for _ in statuses:
-                self._statuses.popleft()
-
     # --- bookkeeping --------------------------------------------------------------------
 
     def _count_received(self, batch: Batch) -> None:
@@ -441,39 +454,6 @@ class Pipeline:
             for source, ranges in batch.source_ranges().items():
                 newest = max(columns.ts[b:e].max() for b, e in ranges)
                 m.lag.labels(source).set((now_us - newest) / np.timedelta64(1, "s"))
-        if result.rejected:
-            self._dead_letter_rejections(batch, columns, result)
-
-    def _dead_letter_rejections(
-        self, batch: Batch, columns: ReadingColumns, result: WriteResult
-    ) -> None:
-        """Readings the writer refused (e.g. timestamps far in the future) become one dead
-        letter per (source, reason) with a sample of the rows, not one per reading."""
-        self.metrics.rejected.inc(len(result.rejected))
-        grouped: dict[tuple[str, str], list[int]] = {}
-        for rejection in result.rejected:
-            source = batch.source_of(rejection.index)
-            grouped.setdefault((source, rejection.reason), []).append(rejection.index)
-        letters = []
-        for (source, reason), indices in grouped.items():
-            sample = [
-                {
-                    "machine": str(columns.machine[i]),
-                    "sensor": str(columns.sensor[i]),
-                    "ts": str(columns.ts[i]),
-                    "value": float(columns.value[i]),
-                }
-                for i in indices[:_MAX_REJECTED_SAMPLE]
-            ]
-            payload = json.dumps({"rejected": len(indices), "sample": sample}).encode()
-            letters.append(
-                DeadLetter(source, None, payload, f"writer rejected: {reason}", datetime.now(UTC))
-            )
-            self.metrics.dead_lettered.labels(source).inc()
-        try:
-            self._dead_sink.write(letters)
-        except Exception:
-            self._buffer.put_dead_letters(letters)
 
     def _acknowledge(self, batch: Batch) -> None:
         for callback in batch.callbacks:

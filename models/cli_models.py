@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from features import FeaturesConfig
 from millwright.core.commands import app_context
+from models.config import ModelsConfig
 from models.errors import ModelsError
 
 models_app = typer.Typer(help="The model registry: list, show and promote models.")
@@ -37,11 +39,19 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
     clf, rul = metrics.get("classifier"), metrics.get("rul")
     if clf:
         parts.append(f"ROC-AUC {clf['roc_auc']:.3f} PR-AUC {clf['pr_auc']:.3f}")
-        parts.append(f"Brier {clf['brier']:.4f}")
+        base = clf.get("brier_base_rate")
+        base_text = f" (base rate {base:.4f})" if base is not None else ""
+        parts.append(f"Brier {clf['brier']:.4f}{base_text}")
     if rul:
         parts.append(f"RMSE {rul['rmse']:.1f} h")
         if rul.get("coverage") is not None:
-            parts.append(f"coverage {rul['coverage']:.2f}")
+            nominal = rul.get("nominal_coverage")
+            target = f" (nominal {nominal:.2f})" if nominal is not None else ""
+            below = rul.get("coverage_below_cap")
+            below_text = f", {below:.3f} below the cap" if below is not None else ""
+            parts.append(f"rul_low coverage {rul['coverage']:.3f}{below_text}{target}")
+    if metrics.get("validation_machines") is not None:
+        parts.append(f"on {metrics['validation_machines']} held-out machines")
     return "  ".join(parts) or "no validation metrics"
 
 
@@ -67,13 +77,16 @@ def train_command(
     """Train a candidate on stored features and labels; print its validation metrics."""
     from rich.console import Console
 
-    from features.jobs import resolve_definition
+    from features import resolve_definition
     from models import registry
     from models.training import train_model
 
     context = app_context(ctx)
     database = context.database()
-    version = feature_version or resolve_definition(database, context.settings.features).version
+    version = (
+        feature_version
+        or resolve_definition(database, context.section("features", FeaturesConfig)).version
+    )
     console = Console(stderr=True)
     try:
         with console.status("training ...") as status:
@@ -82,7 +95,7 @@ def train_command(
                 console.log(message)
                 status.update(message)
 
-            scheduler = dask or context.settings.models.dask_scheduler
+            scheduler = dask or context.section("models", ModelsConfig).dask_scheduler
             train: Any = train_model
             if scheduler:
                 from functools import partial
@@ -92,7 +105,7 @@ def train_command(
                 train = partial(train_model_dask, address=scheduler)
             result = train(
                 database,
-                context.settings.models,
+                context.section("models", ModelsConfig),
                 feature_version=version,
                 start=_utc(start, "--start"),
                 end=_utc(end, "--end"),
@@ -105,7 +118,7 @@ def train_command(
                 database,
                 record.version,
                 force=force,
-                rmse_tolerance=context.settings.models.promotion_rmse_tolerance,
+                gates=registry.gates_of(context.section("models", ModelsConfig)),
             )
     except ModelsError as exc:
         raise _fail(exc) from None
@@ -152,6 +165,12 @@ def show_command(ctx: typer.Context, version: str) -> None:
     typer.echo(f"trained on       {r.trained_from} .. {r.trained_to}")
     typer.echo(f"feature version  {r.feature_version}")
     typer.echo("params           " + json.dumps(r.params, indent=2).replace("\n", "\n  "))
+    typer.echo("validation       " + _metrics_line(r.metrics))
+    for row in r.metrics.get("calibration", []):
+        typer.echo(
+            f"  p_fail {row['lower']:.1f}-{row['upper']:.1f}: {row['rows']:>7,} rows, "
+            f"predicted {row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
+        )
     typer.echo("metrics          " + json.dumps(r.metrics, indent=2).replace("\n", "\n  "))
     drift = latest_drift(database, version)
     if drift is None:
@@ -173,7 +192,7 @@ def promote_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Make VERSION active if it beats the active model on its validation rows."""
-    from models.registry import promote
+    from models.registry import gates_of, promote
 
     context = app_context(ctx)
     try:
@@ -181,7 +200,7 @@ def promote_command(
             context.database(),
             version,
             force=force,
-            rmse_tolerance=context.settings.models.promotion_rmse_tolerance,
+            gates=gates_of(context.section("models", ModelsConfig)),
         )
     except ModelsError as exc:
         raise _fail(exc) from None
@@ -206,7 +225,7 @@ def score_command(
     from models.scoring import Scorer, ScoringResult
 
     context = app_context(ctx)
-    scorer = Scorer(context.database(), context.settings.models)
+    scorer = Scorer(context.database(), context.section("models", ModelsConfig))
 
     def report(result: ScoringResult | None) -> None:
         if result is None:
@@ -230,29 +249,3 @@ def score_command(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     scorer.run(every, stop=stop, on_result=report)
-
-
-def bench_scoring(
-    ctx: typer.Context,
-    machines: Annotated[int, typer.Option(min=1, help="Machines to score.")] = 1000,
-    sensors: Annotated[int, typer.Option(min=1, help="Sensors per machine.")] = 20,
-    repeats: Annotated[int, typer.Option(min=1, help="Timed runs (median reported).")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
-) -> None:
-    """Scoring the latest state of N machines, end to end, against bare LightGBM predict."""
-    from bench.scoring import run_scoring_benchmark, summary_lines
-
-    context = app_context(ctx)
-    url = context.database().url
-    result = run_scoring_benchmark(
-        url,
-        context.settings.models,
-        machines=machines,
-        sensors=sensors,
-        repeats=repeats,
-        echo=lambda line: typer.echo(line, err=True),
-    )
-    for line in summary_lines(result):
-        typer.echo(line)
-    if as_json:
-        typer.echo(json.dumps(result))

@@ -79,8 +79,10 @@ def test_train_cli_with_dask_promotes(
     monkeypatch.setenv("MILLWRIGHT_MODELS__LIGHTGBM__N_ESTIMATORS", "40")
     result = CliRunner().invoke(
         app,
-        ["train", "--dask", cluster, "--feature-version", plant.feature_version]
-        + ["--promote", "--force", "--json"],
+        [
+            *("train", "--dask", cluster, "--feature-version", plant.feature_version),
+            *("--promote", "--force", "--json"),
+        ],
     )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])

@@ -51,6 +51,7 @@ from millwright.core.storage.database import Database
 from millwright.core.storage.migrate import upgrade
 from millwright.core.storage.timescale import TimescalePolicy
 from millwright.core.users import UserStore
+from models import latest_risks
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ def run_demo(
         report.database_url = url
         database = Database(url, min_size=1, max_size=4)
         cleanup.callback(database.close)
-        upgrade(database, TimescalePolicy.from_settings(settings))
+        upgrade(database, TimescalePolicy.from_settings(settings.storage))
         timescale = database.timescale
         typer.echo(f"database ready (TimescaleDB {'active' if timescale else 'not available'})")
         if settings.mqtt_url is None:
@@ -291,12 +292,10 @@ def _risk_driven_maintenance(database: Database) -> int:
 
 
 def _status_line(database: Database, now: datetime, receiver: WebhookReceiver) -> str:
-    rows = database.execute(
-        "SELECT m.name, r.p_fail, r.rul_low FROM risk_scores r JOIN machines m ON m.id ="
-        " r.machine_id WHERE r.ts = (SELECT max(ts) FROM risk_scores) ORDER BY r.p_fail DESC"
-        " LIMIT 1"
-    )
-    risk = f"highest risk {rows[0][0]} p_fail {rows[0][1]:.2f}" if rows else "no scores yet"
+    with database.connection() as conn:
+        risks = latest_risks(conn)
+    top = max(risks, key=lambda r: r.p_fail, default=None)
+    risk = f"highest risk {top.machine} p_fail {top.p_fail:.2f}" if top else "no scores yet"
     plan = _risk_driven_maintenance(database)
     return (
         f"plant time {now:%Y-%m-%d %H:%M} · {risk} · {plan} maintenance task(s) in the plan"

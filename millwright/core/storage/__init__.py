@@ -1,8 +1,14 @@
 """Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
 
-from millwright.core.storage.database import Database, connect_database, open_database
+from millwright.core.storage.database import (
+    Database,
+    connect_database,
+    open_database,
+    translate_error,
+)
 from millwright.core.storage.errors import (
     DatabaseUnavailable,
+    DataRejected,
     MigrationError,
     SchemaBehind,
     StorageError,
@@ -18,11 +24,14 @@ from millwright.core.storage.readings import (
     read_readings,
     sensor_names,
 )
+from millwright.core.storage.risk import LatestRisk, latest_risks
 from millwright.core.storage.sources import SourceRegistry
 
 __all__ = [
+    "DataRejected",
     "Database",
     "DatabaseUnavailable",
+    "LatestRisk",
     "MigrationError",
     "Quality",
     "Reading",
@@ -35,7 +44,9 @@ __all__ = [
     "UnknownSourceError",
     "WriteResult",
     "connect_database",
+    "latest_risks",
     "open_database",
     "read_readings",
     "sensor_names",
+    "translate_error",
 ]

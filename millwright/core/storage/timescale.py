@@ -54,7 +54,7 @@ from psycopg import sql
 from millwright.core.storage.errors import MigrationError
 
 if TYPE_CHECKING:
-    from millwright.app.settings import Settings
+    from millwright.core.settings import StorageConfig
     from millwright.core.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class TimescalePolicy:
                 raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}.")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TimescalePolicy:
+    def from_settings(cls, settings: StorageConfig) -> TimescalePolicy:
         return cls(
             chunk_interval_hours=settings.chunk_interval_hours,
             compress_after_days=settings.compress_after_days,

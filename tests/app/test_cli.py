@@ -30,17 +30,3 @@ def test_bad_setting_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
     result = runner.invoke(app, ["version"])
     assert result.exit_code == 2
     assert "MILLWRIGHT_POOL_MAX_SIZE" in result.output
-
-
-def test_bench_ingest_json(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
-    result = runner.invoke(app, ["bench", "ingest", "--rows", "20000", "--json"])
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.output.strip().splitlines()[-1])
-    assert figures["inserted"] == 20000
-    assert figures["resend_inserted"] == 0
-    assert {"writer_rows_per_s", "copy_rows_per_s", "ratio"} <= figures.keys()
-    # first pass copied straight in, the re-send went through staging, no server errors
-    assert (figures["direct_copies"], figures["staged_copies"]) == (1, 1)
-    assert figures["unexpected_conflicts"] == 0
-    assert figures["hypertable"] is False  # plain PostgreSQL here

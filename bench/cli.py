@@ -1,0 +1,373 @@
+"""`millwright bench …` and `millwright eval …`: every benchmark and evaluation command.
+
+The roof: these commands may use any stage's internals. They are registered only when
+``millwright bench`` or ``millwright eval`` (or ``schedule jssp``) is used, and this package
+imports only with the ``bench`` extra installed (see :mod:`bench`).
+
+- ``bench ingest``: the bulk writer against raw binary COPY.
+- ``bench mqtt``, ``bench opcua``: collectors end to end through a real broker / server.
+- ``bench features``, ``bench scoring``: feature backfill and scoring throughput.
+- ``bench jssp``, ``bench scheduler``, ``schedule jssp``, ``eval plant``: see
+  :mod:`bench.scheduler_cli`.
+- ``eval cmapss``: RUL on NASA's C-MAPSS engines.
+
+With ``--json`` the last stdout line is one JSON object, for scripts and CI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+
+import typer
+
+from bench import scheduler_cli
+from features.config import FeaturesConfig
+from millwright.core.commands import CliGroups, app_context
+from models.config import ModelsConfig
+from models.errors import CmapssFormatError
+
+
+def bench_mqtt(
+    ctx: typer.Context,
+    messages: Annotated[int, typer.Option(help="Single-reading messages to publish.")] = 200_000,
+    batched_readings: Annotated[
+        int, typer.Option(help="Readings to publish in batched JSON messages.")
+    ] = 2_000_000,
+    batch: Annotated[int, typer.Option(help="Readings per batched message.")] = 500,
+    publishers: Annotated[int, typer.Option(help="Concurrent publisher processes.")] = 4,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """End-to-end MQTT → database throughput through the real broker, with loss counted."""
+    from bench.ingest_mqtt import run_mqtt_benchmark
+
+    context = app_context(ctx)
+    settings = context.settings
+    result = run_mqtt_benchmark(
+        context.database(),
+        mqtt_url=settings.mqtt_url or "mqtt://127.0.0.1:1883",
+        messages=messages,
+        batched_readings=batched_readings,
+        batch=batch,
+        publishers=publishers,
+        data_dir=settings.data_dir,
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for name in ("single", "batched"):
+        r = result[name]
+        typer.echo(
+            f"{name:>8}: {r['messages_per_s']:>10,.0f} msg/s {r['readings_per_s']:>10,.0f}"
+            f" readings/s  lost {r['lost']}  CPU {r['cpu_ms_per_1000_messages']:.1f} ms/1k msgs"
+        )
+    for name in ("single", "batched"):
+        r = result["bare_paho"][name]
+        typer.echo(
+            f"{'bare ' + name:>14}: {r['messages_per_s']:>10,.0f} msg/s"
+            f" {r['readings_per_s']:>10,.0f} readings/s  (paho subscriber that only counts)"
+        )
+    typer.echo(f"  writer: {result['writer']['writer_rows_per_s']:>10,.0f} rows/s (bulk writer)")
+
+
+def bench_opcua(
+    ctx: typer.Context,
+    nodes: Annotated[int, typer.Option(help="Variables on the server.")] = 500,
+    rate_hz: Annotated[float, typer.Option("--rate", help="Changes per node per second.")] = 10.0,
+    seconds: Annotated[float, typer.Option(help="Measured duration.")] = 60.0,
+    servers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: one per 1,000 nodes).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Server processes with NODES variables changing at RATE Hz between them, collected by
+    one collector into the database through the shared pipeline: values/s stored, lost,
+    collector CPU share, against the bulk writer's raw rate in the same run."""
+    from bench.opcua import run_opcua_benchmark
+
+    result = run_opcua_benchmark(
+        app_context(ctx).database(),
+        nodes=nodes,
+        rate_hz=rate_hz,
+        seconds=seconds,
+        servers=servers,
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(f"offered:         {result['offered_values_per_s']:>12,.0f} values/s")
+    typer.echo(f"stored:          {result['stored_values_per_s']:>12,.0f} values/s")
+    typer.echo(f"published:       {result['published']:>12,d} values")
+    typer.echo(f"stored:          {result['stored']:>12,d} values")
+    typer.echo(f"lost:            {result['lost']:>12,d} values")
+    typer.echo(f"server overflow: {result['queue_overflows']:>12,d}")
+    typer.echo(f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core")
+    typer.echo(
+        f"server CPU:      {result['server_cpu_share']:>12.1%} of one core"
+        f" ({result['servers']} processes)"
+    )
+    typer.echo(f"writer raw rate: {result['writer_rows_per_s']:>12,.0f} rows/s")
+
+
+def bench_features(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=1, help="Machines.")] = 50,
+    sensors: Annotated[int, typer.Option(min=1, help="Sensors per machine.")] = 20,
+    days: Annotated[float, typer.Option(min=1.5, help="Days of 1-minute readings.")] = 7.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object last.")] = False,
+) -> None:
+    """Feature backfill and incremental run against only reading the same rows."""
+    from bench.features import run_features_benchmark, summary_lines
+
+    context = app_context(ctx)
+    context.database()  # the embedded server starts here when no URL is configured
+    url = context.settings.database_url or context.database().url
+    result = run_features_benchmark(
+        url,
+        context.section("features", FeaturesConfig),
+        machines=machines,
+        sensors=sensors,
+        days=days,
+        echo=lambda line: typer.echo(line, err=True),
+    )
+    for line in summary_lines(result):
+        typer.echo(line)
+    if as_json:
+        typer.echo(json.dumps(result, default=str))
+
+
+def bench_scoring(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=1, help="Machines to score.")] = 1000,
+    sensors: Annotated[int, typer.Option(min=1, help="Sensors per machine.")] = 20,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs (median reported).")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
+) -> None:
+    """Scoring the latest state of N machines, end to end, against bare LightGBM predict."""
+    from bench.scoring import run_scoring_benchmark, summary_lines
+
+    context = app_context(ctx)
+    url = context.database().url
+    result = run_scoring_benchmark(
+        url,
+        context.section("models", ModelsConfig),
+        machines=machines,
+        sensors=sensors,
+        repeats=repeats,
+        echo=lambda line: typer.echo(line, err=True),
+    )
+    for line in summary_lines(result):
+        typer.echo(line)
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+def eval_cmapss(
+    train: Path = typer.Option(..., "--train", help="C-MAPSS training file (train_FD00x.txt)."),
+    test: Path | None = typer.Option(None, "--test", help="Test file (test_FD00x.txt)."),
+    rul: Path | None = typer.Option(None, "--rul", help="True RUL per test engine (RUL_FD00x)."),
+    cv: int = typer.Option(
+        0, "--cv", help="Instead of --test/--rul: K-fold CV over training engines (K >= 2)."
+    ),
+    cuts: int = typer.Option(
+        1, "--cuts", min=1, help="CV: random cuts per held-out engine (each a NASA-style draw)."
+    ),
+    engines: str = typer.Option(
+        "all", "--engines", help="CV over all engines, or one seeded half: tune or report."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, cuts and LightGBM."),
+    threads: int = typer.Option(2, "--threads", min=1, help="LightGBM threads."),
+    trees: int | None = typer.Option(
+        None, "--trees", min=1, help="Boosting rounds (default: the [models] default)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
+) -> None:
+    """Train on C-MAPSS engines loaded as a plant, through the production features and models;
+    print RUL error (NASA truth and capped), rul_low coverage and p_fail calibration."""
+    from bench import cmapss_eval
+    from bench.cmapss import read_cmapss, read_rul
+
+    official = test is not None and rul is not None
+    if official == (cv >= 2) or (test is None) != (rul is None):
+        raise typer.BadParameter("give either both --test and --rul, or --cv K with K >= 2")
+    if engines not in ("all", "tune", "report"):
+        raise typer.BadParameter(f"--engines must be all, tune or report, got {engines!r}")
+    try:
+        train_frame = read_cmapss(train)
+        if official:
+            assert test is not None and rul is not None
+            test_frame = read_cmapss(test)
+            truth = read_rul(rul)
+            count = test_frame["unit"].nunique()
+            if count != len(truth):
+                raise CmapssFormatError(f"{rul}: {len(truth)} RUL values for {count} engines")
+    except CmapssFormatError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    config = cmapss_eval.models_config(seed=seed, n_jobs=threads, n_estimators=trees)
+
+    def progress(fold: int, metrics: dict[str, Any]) -> None:
+        typer.echo(
+            f"fold {fold + 1}/{cv}: RMSE {metrics['rmse']:.2f}  q10 coverage "
+            f"{metrics['q10_coverage']:.3f}  training {metrics['train_seconds']:.1f} s",
+            err=True,
+        )
+
+    if official:
+        typer.echo(f"training on {train_frame['unit'].nunique()} engines …", err=True)
+        result = cmapss_eval.evaluate_official(train_frame, test_frame, truth, config)
+        mode = "official"
+    else:
+        result = cmapss_eval.cross_validate(
+            train_frame,
+            config,
+            cv,
+            cuts,
+            cast(Literal["all", "tune", "report"], engines),
+            progress=progress,
+        )
+        mode = f"cv{cv}" + ("" if engines == "all" else f"-{engines}")
+    m = result.metrics
+    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
+    typer.echo(
+        f"{mode}: {result.engines} engines, {result.points} points  RMSE {m['rmse']:.2f} "
+        f"(truth capped at 125: {m['rmse_capped']:.2f})  MAE {m['mae']:.2f}  "
+        f"PHM08 {m['phm08_score']:.1f}  training {result.train_seconds:.1f} s"
+    )
+    typer.echo(
+        f"rul_low (nominal 0.90): coverage {m['q10_coverage']:.3f}, "
+        f"{m['q10_coverage_rul_le_125']:.3f} where RUL <= 125"
+    )
+    typer.echo(
+        f"p_fail within {config.horizon_hours:g} cycles: Brier {m['brier']:.4f} "
+        f"(base rate {m['brier_base_rate']:.4f})  ROC-AUC {auc}"
+    )
+    for row in m["reliability"]:
+        typer.echo(
+            f"  p_fail {row['bin']}: {row['rows']:>5} points, predicted "
+            f"{row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
+        )
+    if as_json:
+        payload = {
+            key: (round(value, 4) if isinstance(value, float) else value)
+            for key, value in m.items()
+        }
+        payload.update(
+            {
+                "train_seconds": round(result.train_seconds, 3),
+                "engines": result.engines,
+                "mode": mode,
+                "cuts": cuts if not official else 1,
+                "fold_rmse": [round(f["rmse"], 4) for f in result.folds],
+            }
+        )
+        typer.echo(json.dumps(payload))
+
+
+def bench_ingest(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="Readings to write.")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Bulk writer against raw binary COPY into the same indexed table."""
+    from bench.ingest_writer import run_ingest_benchmark
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    context = app_context(ctx)
+    result = run_ingest_benchmark(
+        context.database(),
+        rows=rows,
+        policy=TimescalePolicy.from_settings(context.settings.storage),
+    )
+    typer.echo(f"writer:   {result['writer_rows_per_s']:>12,.0f} rows/s")
+    typer.echo(f"raw COPY: {result['copy_rows_per_s']:>12,.0f} rows/s")
+    typer.echo(f"ratio:    {result['ratio']:>12.2f}")
+    typer.echo(f"re-send:  {result['resend_rows_per_s']:>12,.0f} rows/s (0 new rows written)")
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+def bench_import(
+    ctx: typer.Context,
+    rows: Annotated[int, typer.Option(help="Readings to import.")] = 1_000_000,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """`millwright import readings` (CSV and Parquet) against the bulk writer alone."""
+    from bench.import_readings import run_import_benchmark
+
+    result = run_import_benchmark(app_context(ctx).database(), rows=rows)
+    typer.echo(f"writer alone: {result['writer_rows_per_s']:>12,.0f} rows/s")
+    for kind in ("csv", "parquet"):
+        typer.echo(
+            f"import {kind:<7} {result[f'{kind}_rows_per_s']:>12,.0f} rows/s"
+            f"  ({result[f'{kind}_ratio']:.2f} x the writer)"
+        )
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+def bench_scale(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=1)] = 2000,
+    sensors: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    rate: Annotated[int, typer.Option(min=1, help="Readings per sensor per second.")] = 1,
+    collectors: Annotated[str, typer.Option(help="Collector counts to run, e.g. 1,2.")] = "1,2",
+    workers: Annotated[str, typer.Option(help="Worker counts to run, e.g. 1,2.")] = "1,2",
+    seconds: Annotated[float, typer.Option(min=5)] = 30.0,
+    publishers: Annotated[int, typer.Option(min=1)] = 2,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """N collectors and W workers on one database: rate, latency, lag, CPU per stage."""
+    from bench.scale import run_scale_benchmark
+
+    settings = app_context(ctx).settings
+    if settings.database_url is None:
+        typer.echo("bench scale needs MILLWRIGHT_DATABASE_URL (a server for scratch databases).")
+        raise typer.Exit(2)
+    try:
+        counts_c = [int(x) for x in collectors.split(",")]
+        counts_w = [int(x) for x in workers.split(",")]
+    except ValueError:
+        typer.echo("--collectors and --workers take comma-separated counts such as 1,2.")
+        raise typer.Exit(2) from None
+    result = run_scale_benchmark(
+        settings.database_url,
+        settings.mqtt_url or "mqtt://127.0.0.1:1883",
+        machines=machines,
+        sensors=sensors,
+        rate=rate,
+        collectors=counts_c,
+        workers=counts_w,
+        seconds=seconds,
+        publishers=publishers,
+    )
+    typer.echo(
+        f"{'N':>2} {'W':>2} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
+        f" {'feat p99':>9} {'cpu/1k col':>11} {'cpu/1k wrk':>11} {'dropped':>8} {'dup':>4}"
+    )
+    for r in result["runs"]:
+        cpu = r["cpu_s_per_1000_readings"]
+        typer.echo(
+            f"{r['collectors']:>2} {r['workers']:>2} {r['readings_per_s']:>10,}"
+            f" {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
+            f" {r['latency_to_features_p50_s'] or float('nan'):>9.2f}"
+            f" {r['latency_to_features_p99_s'] or float('nan'):>9.2f}"
+            f" {cpu['collect']:>11.4f} {cpu['worker']:>11.4f}"
+            f" {r['dropped']:>8} {r['duplicated']:>4}"
+        )
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
+def register(groups: CliGroups) -> None:
+    """Add every benchmark and evaluation command to the CLI."""
+    groups.bench.command("ingest")(bench_ingest)
+    groups.bench.command("import")(bench_import)
+    groups.bench.command("mqtt")(bench_mqtt)
+    groups.bench.command("opcua")(bench_opcua)
+    groups.bench.command("features")(bench_features)
+    groups.bench.command("scoring")(bench_scoring)
+    groups.bench.command("scale")(bench_scale)
+    groups.eval.command("cmapss")(eval_cmapss)
+    scheduler_cli.register(groups)
