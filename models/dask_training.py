@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
 
-from features.frames import load_training_frame
+from features import load_training_frame
 from millwright.core.storage import Database
 from models.config import ModelsConfig
 from models.estimators import risk_classifier, rul_regressor
