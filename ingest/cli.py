@@ -34,9 +34,9 @@ def collect(
 ) -> None:
     """Collect from MQTT brokers and OPC-UA servers into the database until interrupted.
 
-    Every configured source runs: MQTT brokers (ingest.mqtt: JSON, bare numbers, Sparkplug B) and OPC-UA servers (ingest.opcua:
-    subscriptions to mapped nodes), through one pipeline with store-and-forward buffering,
-    dead letters and /health + /metrics."""
+    Every configured source runs: MQTT brokers (ingest.mqtt: JSON, bare numbers, Sparkplug
+    B) and OPC-UA servers (ingest.opcua: subscriptions to mapped nodes), through one pipeline
+    with store-and-forward buffering, dead letters and /health + /metrics."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
 
