@@ -34,7 +34,7 @@ FACES = {
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],
     "features": [
-        "FeatureJob", "FeaturesConfig", "FeaturesError", "UnknownVersionError",
+        "FeatureJob", "FeatureStore", "FeaturesConfig", "FeaturesError", "UnknownVersionError",
         "latest_features", "load_training_frame", "plant_clock", "resolve_definition",
     ],
     "ingest": ["IngestConfig", "Pipeline", "Row", "run_collect", "to_epoch_us"],
