@@ -76,8 +76,8 @@ def test_onboarding_example_from_files_to_a_plan(
             ]}],
         }  # fmt: skip
         assert api.post("/jobs", json=job).status_code == 201
-        breakdown = {"start": now.isoformat(), "expected_end": (now + timedelta(hours=8)).isoformat(),
-                     "reason": "hydraulic leak"}  # fmt: skip
+        until = (now + timedelta(hours=8)).isoformat()
+        breakdown = {"start": now.isoformat(), "expected_end": until, "reason": "hydraulic leak"}
         assert api.post("/machines/press-03/downtime", json=breakdown).status_code == 201
         result = runner.invoke(app, ["schedule", "run", "--once"])
         assert result.exit_code == 0 and "solved 1 schedule request(s)" in result.output
