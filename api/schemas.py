@@ -260,6 +260,17 @@ class ViolationPublic(_Out):
     message: str
 
 
+class UnplacedPublic(_Out):
+    subject: str = Field(description="The operation (job/seq) or maintenance task.")
+    reason: str
+
+
+class PlanStatusPublic(_Out):
+    stale: bool = Field(description="A later request failed: this plan is kept but stale.")
+    stale_reason: str | None
+    failed_schedule_id: int | None
+
+
 class SchedulePublic(_Out):
     id: int
     state: str = Field(description="requested, solving, done or failed.")
@@ -276,6 +287,21 @@ class SchedulePublic(_Out):
     error: str | None
     explanations: list[str]
     violations: list[ViolationPublic]
+    degraded: bool = Field(
+        default=False, description="True when the plan is the dispatching rule's fallback."
+    )
+    status_reason: str | None = Field(
+        default=None, description="Why the plan is degraded, partial or missing, in words."
+    )
+    unplaced: list[UnplacedPublic] = Field(
+        default_factory=list, description="Work left out of the plan, and why."
+    )
+    released: list[str] = Field(
+        default_factory=list, description="Frozen placements a disruption let go."
+    )
+    moved_operations: int | None = Field(
+        default=None, description="Previously planned operations this plan moved."
+    )
 
 
 class AssignmentPublic(_Out):
@@ -300,10 +326,14 @@ class JobPlan(_Out):
     completion_at: datetime | None
     lateness_minutes: int | None
     operations: list[AssignmentPublic]
+    unplaced: list[UnplacedPublic] = Field(
+        default_factory=list, description="Steps of this job the plan leaves out, and why."
+    )
 
 
 class PlanPublic(_Out):
     schedule: SchedulePublic
+    status: PlanStatusPublic
     machines: list[MachinePlan]
     jobs: list[JobPlan]
 

@@ -63,6 +63,12 @@ def bench_mqtt(
             f"{name:>8}: {r['messages_per_s']:>10,.0f} msg/s {r['readings_per_s']:>10,.0f}"
             f" readings/s  lost {r['lost']}  CPU {r['cpu_ms_per_1000_messages']:.1f} ms/1k msgs"
         )
+    for name in ("single", "batched"):
+        r = result["bare_paho"][name]
+        typer.echo(
+            f"{'bare ' + name:>14}: {r['messages_per_s']:>10,.0f} msg/s"
+            f" {r['readings_per_s']:>10,.0f} readings/s  (paho subscriber that only counts)"
+        )
     typer.echo(f"  writer: {result['writer']['writer_rows_per_s']:>10,.0f} rows/s (bulk writer)")
 
 
@@ -71,15 +77,22 @@ def bench_opcua(
     nodes: Annotated[int, typer.Option(help="Variables on the server.")] = 500,
     rate_hz: Annotated[float, typer.Option("--rate", help="Changes per node per second.")] = 10.0,
     seconds: Annotated[float, typer.Option(help="Measured duration.")] = 60.0,
+    servers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: one per 1,000 nodes).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """One server (own process) with NODES variables changing at RATE Hz, collected into
-    the database through the shared pipeline: values/s stored, lost, collector CPU share,
-    against the bulk writer's raw rate in the same run."""
+    """Server processes with NODES variables changing at RATE Hz between them, collected by
+    one collector into the database through the shared pipeline: values/s stored, lost,
+    collector CPU share, against the bulk writer's raw rate in the same run."""
     from bench.opcua import run_opcua_benchmark
 
     result = run_opcua_benchmark(
-        app_context(ctx).database(), nodes=nodes, rate_hz=rate_hz, seconds=seconds
+        app_context(ctx).database(),
+        nodes=nodes,
+        rate_hz=rate_hz,
+        seconds=seconds,
+        servers=servers,
     )
     if as_json:
         typer.echo(json.dumps(result))
@@ -91,6 +104,10 @@ def bench_opcua(
     typer.echo(f"lost:            {result['lost']:>12,d} values")
     typer.echo(f"server overflow: {result['queue_overflows']:>12,d}")
     typer.echo(f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core")
+    typer.echo(
+        f"server CPU:      {result['server_cpu_share']:>12.1%} of one core"
+        f" ({result['servers']} processes)"
+    )
     typer.echo(f"writer raw rate: {result['writer_rows_per_s']:>12,.0f} rows/s")
 
 

