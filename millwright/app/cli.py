@@ -74,7 +74,7 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
     "import": StageCommand(
-        "Import plant history: historian readings, machines, CMMS work orders.",
+        "Import plant history from files: historian readings, machines, CMMS work orders.",
         ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
