@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import scheduler
 from api.errors import Conflict, Invalid, NotFound
 from api.schemas import DowntimeCreate, DowntimePublic, EventCreate, EventPublic
 from millwright.core.storage.database import Database
@@ -25,6 +24,7 @@ from millwright.core.storage.events import (
     read_events,
     write_events,
 )
+from scheduler import request_schedule
 
 REPLAN_KINDS = frozenset({"failure", "downtime"})
 
@@ -57,7 +57,7 @@ def _store(
 
 def _replan(database: Database, stored: Sequence[StoredEvent], username: str) -> None:
     if any(e.created and e.kind in REPLAN_KINDS for e in stored):
-        scheduler.request_schedule(database, f"{username} (event)")
+        request_schedule(database, f"{username} (event)")
 
 
 def create_events(
@@ -128,4 +128,4 @@ def delete_downtime(database: Database, machine: str, downtime_id: int, username
         raise NotFound(str(exc), code="downtime_not_found") from None
     except DowntimeStarted as exc:
         raise Conflict(str(exc), code="downtime_started") from None
-    scheduler.request_schedule(database, f"{username} (downtime withdrawn)")
+    request_schedule(database, f"{username} (downtime withdrawn)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, cast
 
 import typer
 
@@ -27,7 +27,6 @@ from features.config import FeaturesConfig
 from millwright.core.commands import CliGroups, app_context
 from models.config import ModelsConfig
 from models.errors import CmapssFormatError
-from models.validation import RulMetrics
 
 
 def bench_mqtt(
@@ -171,61 +170,98 @@ def eval_cmapss(
     cv: int = typer.Option(
         0, "--cv", help="Instead of --test/--rul: K-fold CV over training engines (K >= 2)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed for folds, truncation and LightGBM."),
-    threads: int = typer.Option(1, "--threads", min=1, help="LightGBM threads."),
+    cuts: int = typer.Option(
+        1, "--cuts", min=1, help="CV: random cuts per held-out engine (each a NASA-style draw)."
+    ),
+    engines: str = typer.Option(
+        "all", "--engines", help="CV over all engines, or one seeded half: tune or report."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, cuts and LightGBM."),
+    threads: int = typer.Option(2, "--threads", min=1, help="LightGBM threads."),
     trees: int | None = typer.Option(
-        None, "--trees", min=1, help="Boosting rounds (default: the tuned C-MAPSS setting)."
+        None, "--trees", min=1, help="Boosting rounds (default: the [models] default)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
 ) -> None:
-    """Train RUL on C-MAPSS engines; print RMSE and the PHM08 score at each engine's end."""
+    """Train on C-MAPSS engines loaded as a plant, through the production features and models;
+    print RUL error (NASA truth and capped), rul_low coverage and p_fail calibration."""
     from bench import cmapss_eval
     from bench.cmapss import read_cmapss, read_rul
 
     official = test is not None and rul is not None
     if official == (cv >= 2) or (test is None) != (rul is None):
         raise typer.BadParameter("give either both --test and --rul, or --cv K with K >= 2")
+    if engines not in ("all", "tune", "report"):
+        raise typer.BadParameter(f"--engines must be all, tune or report, got {engines!r}")
     try:
         train_frame = read_cmapss(train)
         if official:
             assert test is not None and rul is not None
             test_frame = read_cmapss(test)
             truth = read_rul(rul)
-            engines = test_frame["unit"].nunique()
-            if engines != len(truth):
-                raise CmapssFormatError(f"{rul}: {len(truth)} RUL values for {engines} engines")
+            count = test_frame["unit"].nunique()
+            if count != len(truth):
+                raise CmapssFormatError(f"{rul}: {len(truth)} RUL values for {count} engines")
     except CmapssFormatError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    config = cmapss_eval.models_config(seed=seed, n_jobs=threads, n_estimators=trees)
 
-    def progress(fold: int, metrics: RulMetrics) -> None:
-        typer.echo(f"fold {fold + 1}/{cv}: RMSE {metrics.rmse:.2f}", err=True)
+    def progress(fold: int, metrics: dict[str, Any]) -> None:
+        typer.echo(
+            f"fold {fold + 1}/{cv}: RMSE {metrics['rmse']:.2f}  q10 coverage "
+            f"{metrics['q10_coverage']:.3f}  training {metrics['train_seconds']:.1f} s",
+            err=True,
+        )
 
     if official:
         typer.echo(f"training on {train_frame['unit'].nunique()} engines …", err=True)
-        result = cmapss_eval.evaluate_official(
-            train_frame, test_frame, truth, seed=seed, n_jobs=threads, n_estimators=trees
-        )
-        mode = "test"
+        result = cmapss_eval.evaluate_official(train_frame, test_frame, truth, config)
+        mode = "official"
     else:
         result = cmapss_eval.cross_validate(
-            train_frame, cv, seed=seed, n_jobs=threads, n_estimators=trees, progress=progress
+            train_frame,
+            config,
+            cv,
+            cuts,
+            cast(Literal["all", "tune", "report"], engines),
+            progress=progress,
         )
-        mode = f"cv{cv}"
+        mode = f"cv{cv}" + ("" if engines == "all" else f"-{engines}")
+    m = result.metrics
+    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
     typer.echo(
-        f"{mode}: {result.engines} engines  RMSE {result.rmse:.2f}  MAE {result.mae:.2f}  "
-        f"PHM08 {result.phm08_score:.1f}  training {result.train_seconds:.1f} s"
+        f"{mode}: {result.engines} engines, {result.points} points  RMSE {m['rmse']:.2f} "
+        f"(truth capped at 125: {m['rmse_capped']:.2f})  MAE {m['mae']:.2f}  "
+        f"PHM08 {m['phm08_score']:.1f}  training {result.train_seconds:.1f} s"
     )
+    typer.echo(
+        f"rul_low (nominal 0.90): coverage {m['q10_coverage']:.3f}, "
+        f"{m['q10_coverage_rul_le_125']:.3f} where RUL <= 125"
+    )
+    typer.echo(
+        f"p_fail within {config.horizon_hours:g} cycles: Brier {m['brier']:.4f} "
+        f"(base rate {m['brier_base_rate']:.4f})  ROC-AUC {auc}"
+    )
+    for row in m["reliability"]:
+        typer.echo(
+            f"  p_fail {row['bin']}: {row['rows']:>5} points, predicted "
+            f"{row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
+        )
     if as_json:
         payload = {
-            "rmse": round(result.rmse, 4),
-            "phm08_score": round(result.phm08_score, 4),
-            "train_seconds": round(result.train_seconds, 3),
-            "mae": round(result.mae, 4),
-            "engines": result.engines,
-            "mode": mode,
-            "fold_rmse": [round(m.rmse, 4) for m in result.folds],
+            key: (round(value, 4) if isinstance(value, float) else value)
+            for key, value in m.items()
         }
+        payload.update(
+            {
+                "train_seconds": round(result.train_seconds, 3),
+                "engines": result.engines,
+                "mode": mode,
+                "cuts": cuts if not official else 1,
+                "fold_rmse": [round(f["rmse"], 4) for f in result.folds],
+            }
+        )
         typer.echo(json.dumps(payload))
 
 

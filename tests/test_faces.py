@@ -25,6 +25,11 @@ FACES = {
         "attempts_of", "check_endpoints", "check_target", "dashboard_url", "disabled_endpoints",
         "enable_endpoint", "evaluate", "evaluate_latest", "generate_secret", "get_alert",
         "list_alerts", "list_deliveries", "send_test", "sign", "verify", "webhook_headers",
+        # the alarm lifecycle (#21)
+        "Activation", "AlarmFilter", "AlarmKpis", "AlarmPage", "AlarmState", "BadActor",
+        "JournalEntry", "STATE_WORDS", "alarm_kpis", "alarm_state", "expire_shelves",
+        "history_of", "kpis", "list_alarms", "rules_for", "set_out_of_service", "shelve",
+        "unshelve",
     ],
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],
@@ -39,10 +44,12 @@ FACES = {
     ],
     "scheduler": [
         "CLOCK_SKEW", "FieldProblem", "Order", "OrderConflict", "OrderError", "OrderInvalid",
-        "OrderNotFound", "OrderPage", "PlanStatus", "ScheduleRecord", "SchedulerConfig", "SchedulerError",
+        "OrderNotFound", "OrderPage", "PlanStatus",
+        "ScheduleRecord", "SchedulerConfig", "SchedulerError",
         "Step", "StepOption", "cancel_order", "cancel_step", "claim_next", "create_order",
         "finish_step", "get_order", "get_schedule", "list_orders", "list_schedules",
-        "plan_status", "replace_routing", "request_schedule", "run_worker", "solve_schedule", "start_step",
+        "plan_status",
+        "replace_routing", "request_schedule", "run_worker", "solve_schedule", "start_step",
         "update_order", "update_step", "worker_name",
     ],
     "sim": [
