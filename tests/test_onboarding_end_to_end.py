@@ -55,10 +55,11 @@ def test_onboarding_example_from_files_to_a_plan(
                     "--end", "2026-01-16T23:45:00Z")  # fmt: skip
     assert features["machines"] == 10 and features["written"] > 2500
     trained = _run("train", "--end", "2026-01-16T23:00:00Z", "--promote")
-    assert trained["promotion"]["promoted"] is True
+    assert trained["promotion"]["promoted"] is True, trained["promotion"]
     assert trained["metrics"]["classifier"]["roc_auc"] > 0.9
     scored = _run("score")
-    assert scored["machines"] == 10 and scored["written"] == 10
+    # one press broke in the last hours of the export and sent nothing since: "no data"
+    assert (scored["machines"], scored["written"], len(scored["no_data"])) == (9, 9, 1), scored
 
     store = UserStore(database)
     store.add("mes", "mes-password-1", roles=["planner", "maintenance"])
