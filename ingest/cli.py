@@ -18,7 +18,7 @@ def collect(
         typer.Option("--config", "-c", help="TOML settings file with ingest.mqtt sources."),
     ] = None,
 ) -> None:
-    """Run every configured source (MQTT) into the database until interrupted."""
+    """Run every configured MQTT and OPC-UA source into the database until interrupted."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
     from millwright.app.settings import SettingsError, load_settings

