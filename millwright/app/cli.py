@@ -148,14 +148,34 @@ def demo(
     speed: Annotated[float, typer.Option(help="Plant seconds per wall second.")] = 1800.0,
     machines: Annotated[int, typer.Option(min=3, max=200)] = 12,
     seed: Annotated[int, typer.Option(help="Same seed, same plant.")] = 7,
-    history_days: Annotated[float, typer.Option(min=2, max=365)] = 21.0,
+    history_days: Annotated[
+        float, typer.Option(min=2, max=365, help="Recorded past the first model learns from.")
+    ] = 10.0,
     hours: Annotated[
         float | None, typer.Option(help="Stop after this much live plant time (default: Ctrl-C).")
     ] = None,
-    api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    dashboard_port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+    api_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Default 8000, or a free port when 8000 is taken."),
+    ] = None,
+    dashboard_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Default 8050, or a free port when 8050 is taken."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the demo keeps its database, state and logs (one demo each)."),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Start over: a new plant, model and token (default: resume)."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the closing summary as JSON.")
+    ] = False,
 ) -> None:
-    """Run the whole plant on embedded defaults, from simulator to dashboard."""
+    """Run the whole plant on embedded defaults, from simulator to dashboard; a restart
+    resumes the same plant, model and API token."""
     from millwright.app.demo.plant import DemoOptions
     from millwright.app.demo.run import run_demo
 
@@ -167,6 +187,9 @@ def demo(
         live_hours=hours,
         api_port=api_port,
         dashboard_port=dashboard_port,
+        data_dir=data_dir,
+        fresh=fresh,
+        as_json=as_json,
     )
     run_demo(app_context(ctx), options)
 
@@ -185,20 +208,21 @@ def web(
     from millwright.app.web import WebServers
 
     context = app_context(ctx)
+    # The ports first: a busy one is named at once, before the database or any import.
     servers = WebServers(
-        context.settings,
-        context.database(),
-        host=host,
-        api_port=api_port,
-        dashboard_port=dashboard_port,
+        context.settings, host=host, api_port=api_port, dashboard_port=dashboard_port
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    addresses = servers.start()
+    addresses = servers.start(context.database())
     typer.echo(f"API:       {addresses.api} (OpenAPI at /openapi.json)")
     typer.echo(f"dashboard: {addresses.dashboard}")
-    stop.wait()
+    while not stop.wait(0.5):
+        if servers.failed():
+            typer.echo(f"millwright web: {'; '.join(servers.failed())}", err=True)
+            servers.stop()
+            raise typer.Exit(1)
     servers.stop()
 
 
