@@ -61,6 +61,7 @@ from millwright.core.storage.database import Database, check_reachable
 from millwright.core.storage.migrate import upgrade
 from millwright.core.storage.timescale import setup_timescale
 from millwright.core.users import UserStore
+from models.errors import ModelsError
 
 log = logging.getLogger(__name__)
 
@@ -213,12 +214,18 @@ def _run(
             services.start("collect", "collect")
             echo("backfilling features and training the risk and RUL models ...")
             trained_at = time.monotonic()
-            summary = _in_thread(
-                lambda: train_initial_model(
-                    database, demo_settings, start, live, checkpoint=checkpoint
-                ),
-                stop, services,
-            )  # fmt: skip
+            try:
+                summary = _in_thread(
+                    lambda: train_initial_model(
+                        database, demo_settings, start, live, checkpoint=checkpoint
+                    ),
+                    stop, services,
+                )  # fmt: skip
+            except ModelsError as exc:
+                raise DemoFailed(
+                    f"the first model could not be trained on {options.history_days:g} days"
+                    f" of history ({exc}); try a longer --history-days"
+                ) from exc
             report.seconds_training = round(time.monotonic() - trained_at, 1)
             echo(f"  {summary} ({report.seconds_training:.0f} s)")
             scored_from = live

@@ -43,6 +43,15 @@ class ServiceProcess:
         )
 
 
+def _stop_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the demo dies, even killed (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def last_words(log_path: Path, limit: int = 240) -> str:
     """The last meaningful line of a log: the error a dying service printed, without the
     logging prefix or traceback frames."""
@@ -76,6 +85,7 @@ class ServiceGroup:
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
                 start_new_session=True,  # Ctrl-C reaches the demo, which stops children in order
+                preexec_fn=_stop_with_parent,
             )
         self.services.append(service)
         log.info("started %s (pid %s), log %s", name, service.process.pid, service.log_path)
