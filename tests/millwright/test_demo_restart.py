@@ -95,7 +95,7 @@ def test_second_start_refuses_ctrl_c_stops_all_and_restart_keeps_its_token(
         rest = _read_until(first, "stopping…", timeout=10)
         first.wait(20)
         assert first.returncode == 0
-        gone, alive = psutil.wait_procs(children, timeout=1)
+        _gone, alive = psutil.wait_procs(children, timeout=1)
         assert not alive, f"children still running after Ctrl-C: {alive}"
         assert "demo summary" in "\n".join(rest + (first.stdout.read() or "").splitlines())
     finally:

@@ -36,10 +36,10 @@ def test_some_machine_is_always_wearing_out_however_often_it_is_maintained() -> 
         assert due[1] - plant.now <= 2 * WINDOW, f"hour {hour}: nobody next in line"
         # an eager maintainer: whatever is within a day of failing is maintained in 2 h
         for m in plant.machines:
-            truth = plant.ground_truth(m.id)
-            if truth.failure_at is not None and truth.failure_at - plant.now < timedelta(days=1):
-                if not plant.pending_orders(m.id):
-                    plant.submit(MaintenanceOrder(m.id, plant.now + timedelta(hours=2)))
+            due = plant.ground_truth(m.id).failure_at
+            soon = due is not None and due - plant.now < timedelta(days=1)
+            if soon and not plant.pending_orders(m.id):
+                plant.submit(MaintenanceOrder(m.id, plant.now + timedelta(hours=2)))
     healthy = [t for t in _due(plant) if t - plant.now > 4 * WINDOW]
     assert len(healthy) >= 4, "most of the cast is healthy at any time"
 
