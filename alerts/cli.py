@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from alerts.config import AlertsConfig
 from millwright.core.commands import CliGroups, app_context
 
 alerts_app = typer.Typer(help="Risk alerts and their webhooks.", no_args_is_help=True)
@@ -63,7 +64,7 @@ def ack_command(
             context.database(),
             alert_id,
             user,
-            config=settings.alerts,
+            config=context.section("alerts", AlertsConfig),
             public_url=settings.public_url,
         )
     except AlertNotFound as exc:
@@ -81,7 +82,7 @@ def test_command(ctx: typer.Context, endpoint: str) -> None:
 
     context = app_context(ctx)
     try:
-        delivery = send_test(context.database(), context.settings.alerts, endpoint)
+        delivery = send_test(context.database(), context.section("alerts", AlertsConfig), endpoint)
     except UnknownEndpoint as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -116,15 +117,16 @@ def run_command(
 
     context = app_context(ctx)
     settings = context.settings
-    for name, problem in check_endpoints(settings.alerts).items():
+    config = context.section("alerts", AlertsConfig)
+    for name, problem in check_endpoints(config).items():
         if problem:
             typer.echo(f"endpoint {name}: {problem} (its deliveries will go dead)", err=True)
     database = context.database()
-    pause = interval if interval is not None else settings.alerts.interval_s
+    pause = interval if interval is not None else config.interval_s
     stop = threading.Event()
-    with Dispatcher(database, settings.alerts) as dispatcher:
+    with Dispatcher(database, config) as dispatcher:
         while True:
-            report = evaluate_latest(database, settings.alerts, public_url=settings.public_url)
+            report = evaluate_latest(database, config, public_url=settings.public_url)
             sent = dispatcher.dispatch_due(limit=1000)
             typer.echo(
                 f"evaluated {report.machines} machines, {report.scores} scores,"

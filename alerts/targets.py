@@ -44,10 +44,67 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215, RFC 6052 /48 layout
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d (not :: or ::1)
+_ISATAP_IDS = (0x00005EFE, 0x02005EFE)  # RFC 5214 interface identifiers ...:[02]00:5efe:v4
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """Every IPv4 address that ``address`` carries inside it, by any of the standard
+    embeddings: IPv4-mapped, IPv4-compatible, 6to4 (``2002::/16``), Teredo (server and
+    client), NAT64 (well-known /96 and local-use /48) and ISATAP interface identifiers.
+    Such an address reaches the IPv4 host through a translator or tunnel, so it is judged
+    by that host."""
+    found: list[ipaddress.IPv4Address] = []
+    value = int(address)
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address in _IPV4_COMPATIBLE and value > 1:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    if address in _NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    if address in _NAT64_LOCAL:
+        # /48 prefix: IPv4 bits 0-15 in bits 48-63, bits 16-31 in 72-87 (bits 64-71 are "u").
+        high = (value >> 64) & 0xFFFF
+        low = (value >> 40) & 0xFFFF
+        found.append(ipaddress.IPv4Address((high << 16) | low))
+    if (value >> 32) & 0xFFFFFFFF in _ISATAP_IDS:
+        found.append(ipaddress.IPv4Address(value & 0xFFFFFFFF))
+    return found
+
+
 def address_class(address: IPAddress) -> str | None:
-    """Why ``address`` is not a public unicast address (``None`` when it is)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why ``address`` is not a public unicast address (``None`` when it is).
+
+    An IPv6 address embedding IPv4 is judged by the IPv4 it embeds (the first internal one
+    wins); with only public IPv4 inside, it is as public as they are.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        kinds = [_ipv4_class(v4) for v4 in embedded_ipv4(address)]
+        internal = next((k for k in kinds if k is not None), None)
+        if internal is not None:
+            return internal
+        if kinds and _is_translation(address):
+            return None  # a translator's or tunnel's prefix in front of a public IPv4
+    return _ipv4_class(address)
+
+
+def _is_translation(address: ipaddress.IPv6Address) -> bool:
+    """Prefixes that only say "the IPv4 inside" (not ISATAP, which keeps its own prefix)."""
+    return (
+        address.ipv4_mapped is not None
+        or address.sixtofour is not None
+        or address.teredo is not None
+        or any(address in net for net in (_IPV4_COMPATIBLE, _NAT64_WELL_KNOWN, _NAT64_LOCAL))
+    )
+
+
+def _ipv4_class(address: IPAddress) -> str | None:
     if address in METADATA_ADDRESSES:
         return "metadata"
     if address.is_loopback or address.is_unspecified:

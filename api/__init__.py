@@ -25,8 +25,24 @@ All routes live under /api/v1 and need ``Authorization: Bearer <token>`` except 
 
 `admin` passes every role check. Errors: see `api.errors`; idempotency: see
 `api.idempotency`.
+
+The face: other packages import only the names in ``__all__`` (``from api import X``);
+each is imported on first use (:mod:`millwright.core.face`).
 """
 
-from api.app import create_app
+import typing
 
-__all__ = ["create_app"]
+import millwright.core.face as _face
+
+if typing.TYPE_CHECKING:
+    from api.app import create_app
+
+_FACE = {
+    "create_app": "api.app",
+}
+
+__all__ = [
+    "create_app",
+]
+
+__getattr__, __dir__ = _face.lazy_face(__name__, _FACE)

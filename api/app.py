@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api.errors import install_error_handlers
 from api.idempotency import Idempotency
@@ -12,10 +13,11 @@ from api.limits import BodyLimit
 from api.plant import AckFunction
 from api.routers import alerts, health, jobs, machines, plan, schedules
 from millwright import __version__
+from millwright.core.settings import CoreSettings
 from millwright.core.users import UserStore
+from scheduler import SchedulerConfig
 
 if TYPE_CHECKING:
-    from millwright.app.settings import Settings
     from millwright.core.storage.database import Database
 
 PREFIX = "/api/v1"
@@ -38,19 +40,24 @@ body gets 409.
 """
 
 
-def create_app(
-    settings: Settings, database: Database, *, alert_ack: AckFunction | None = None
-) -> FastAPI:
-    """The API over `database`. `alert_ack` replaces the built-in SQL acknowledgement
-    (the CLI passes the alerts package's, which also notifies webhooks)."""
-    config = settings.scheduler
-    app = FastAPI(
+def create_app(settings: CoreSettings, database: Database, *, alert_ack: AckFunction) -> FastAPI:
+    """The API over `database`, configured by the settings' ``scheduler`` section.
+
+    `alert_ack` acknowledges an alert: the composition root passes the alerts package's
+    acknowledgement (which also tells subscribed webhooks), see :mod:`millwright.app.web`.
+    """
+    config = settings.section("scheduler", SchedulerConfig)
+    # Swagger UI and ReDoc from the assets fastapi-offline ships (no CDN, no web fonts):
+    # /docs and /redoc work on a plant network without internet.
+    app = FastAPIOffline(
         title="Millwright MES API",
         version=__version__,
         description=DESCRIPTION,
         openapi_url="/openapi.json",
+        static_url="/docs-assets",
     )
     app.state.settings = settings
+    app.state.scheduler_config = config
     app.state.database = database
     app.state.users = UserStore(database)
     app.state.alert_ack = alert_ack

@@ -16,6 +16,7 @@ Exceptions (raised by the plain functions behind the routes)::
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -139,7 +140,31 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-    return error_response(exc.status_code, code, message, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    allowed = allowed_methods(request) if exc.status_code == 405 else []
+    if allowed:
+        headers["Allow"] = ", ".join(allowed)
+        message = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+    return error_response(exc.status_code, code, message, headers=headers or None)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method the OpenAPI document gives this path (FastAPI makes one route per method,
+    and Starlette's 405 names only the first route's)."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            parts = re.split(r"\{[^}/]+\}", template)
+            pattern = "[^/]+".join(re.escape(part) for part in parts)
+            methods = sorted(m.upper() for m in operations if m.upper() in _METHODS)
+            table.append((re.compile(f"^{pattern}$"), methods))
+        request.app.state.allowed_methods = table
+    path = request.url.path
+    return next((methods for regex, methods in table if regex.match(path)), [])
+
+
+_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"})
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:

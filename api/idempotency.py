@@ -4,7 +4,9 @@ Keys are scoped to the authenticated user and kept for `ttl_hours`. For a POST c
 header:
 
 - first time: the key is recorded as in progress, the request runs, and its response (any
-  status below 500) is stored; a 5xx or a crash forgets the key so the client can retry;
+  status below 500) is committed before a byte of it is sent, so a client retrying right
+  after a success always gets the stored response; a 5xx or a crash forgets the key so the
+  client can retry;
 - same key, same request (method, path, query and body; JSON compared after normalising key
   order and whitespace): the stored response is replayed with ``Idempotency-Replayed: true``;
 - same key, different request: 409 ``idempotency_key_reused``;
@@ -104,6 +106,8 @@ class Idempotency:
     async def _run_and_store(
         self, scope: Scope, receive: Receive, send: Send, user_id: int, key: str
     ) -> None:
+        """Run the request with its response held back, store it, and only then send it:
+        a client that has the response can never find the key still in progress."""
         start: dict[str, Any] = {}
         chunks: list[bytes] = []
 
@@ -112,7 +116,6 @@ class Idempotency:
                 start.update(message)
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
-            await send(message)
 
         try:
             await self.app(scope, receive, capture)
@@ -120,18 +123,27 @@ class Idempotency:
             await run_in_threadpool(self._forget, user_id, key)
             raise
         status = int(start.get("status", 500))
+        body = b"".join(chunks)
         if status >= 500:
             await run_in_threadpool(self._forget, user_id, key)
+        else:
+            content_type = next(
+                (
+                    v.decode("latin-1")
+                    for k, v in start.get("headers", [])
+                    if k.lower() == b"content-type"
+                ),
+                None,
+            )
+            try:
+                await run_in_threadpool(self._finish, user_id, key, status, content_type, body)
+            except BaseException:
+                await run_in_threadpool(self._forget, user_id, key)
+                raise
+        if not start:
             return
-        content_type = next(
-            (
-                v.decode("latin-1")
-                for k, v in start.get("headers", [])
-                if k.lower() == b"content-type"
-            ),
-            None,
-        )
-        await run_in_threadpool(self._finish, user_id, key, status, content_type, b"".join(chunks))
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
 
     def _begin(
         self, user_id: int, key: str, fingerprint: bytes

@@ -17,7 +17,7 @@ from api.schemas import (
     ViolationPublic,
 )
 from millwright.core.storage.database import Database
-from scheduler.service import ScheduleRecord, get_schedule
+from scheduler import ScheduleRecord, get_schedule
 
 _ASSIGNMENTS = (
     "SELECT a.kind, m.name, j.external_id, o.seq, coalesce(o.name, a.reason->>'task'),"

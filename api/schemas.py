@@ -1,8 +1,9 @@
 """Request and response models of the MES API, by role: `*Create`, `*Update`, `*Public`.
 
 Every field has bounds, so anything the OpenAPI document allows is something the server can
-store and plan: identifiers have a length and a character set, numbers a finite range,
-datetimes must carry a time zone. Checks that need the database (does this machine exist?)
+store and plan: identifiers have a length and a character set, numbers a finite range and
+are strict (``true`` is not 1), datetimes must carry a time zone, and a PATCH body needs at
+least one field (``minProperties: 1``). Checks that need the database (does this machine exist?)
 live in the plain functions and answer 422 in the same shape.
 """
 
@@ -11,16 +12,51 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 ExternalId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
 ]
 MachineName = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+def _json_number(value: Any) -> Any:
+    """JSON numbers only: pydantic's lax mode would take ``true`` as 1 and ``"2"`` as 2,
+    which the document (``type: number``/``integer``) does not allow."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError(
+            "number_type", "expected a JSON number, not {kind}", {"kind": _json_kind(value)}
+        )
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    return "null" if value is None else f"a {type(value).__name__}"
+
+
+Number = Annotated[float, BeforeValidator(_json_number)]
+Integer = Annotated[int, BeforeValidator(_json_number)]  # 3.0 is an integer; 3.5 is not
 MAX_DURATION_S = 30 * 24 * 3600
 MAX_OPERATIONS = 200
 MAX_OPTIONS = 50
+AT_RULE = "When it happened (default: now); not ahead of the server's clock (else 422)."
+# Uniqueness by one property is beyond JSON Schema, so the document says it in words.
+OPTIONS_RULE = "Eligible machines with their run times; each machine at most once (else 422)."
 
 
 class _In(BaseModel):
@@ -37,8 +73,11 @@ class _Out(BaseModel):
 
 
 class OptionIn(_In):
-    machine: MachineName = Field(description="Name of an eligible machine.")
-    duration_s: int = Field(gt=0, le=MAX_DURATION_S, description="Run time on that machine.")
+    machine: MachineName = Field(
+        description="Name of an eligible machine, one the API knows (GET /machines); an"
+        " unknown name is refused with 422 `unknown_machine`."
+    )
+    duration_s: Integer = Field(gt=0, le=MAX_DURATION_S, description="Run time on that machine.")
 
 
 def _unique_machines(options: list[OptionIn]) -> list[OptionIn]:
@@ -50,9 +89,9 @@ def _unique_machines(options: list[OptionIn]) -> list[OptionIn]:
 
 
 class OperationCreate(_In):
-    seq: int = Field(ge=0, lt=MAX_OPERATIONS, description="Position in the job: 0, 1, 2, ...")
+    seq: Integer = Field(ge=0, lt=MAX_OPERATIONS, description="Position in the job: 0, 1, 2, ...")
     name: str = Field(default="", max_length=200)
-    options: list[OptionIn] = Field(min_length=1, max_length=MAX_OPTIONS)
+    options: list[OptionIn] = Field(min_length=1, max_length=MAX_OPTIONS, description=OPTIONS_RULE)
 
     @model_validator(mode="after")
     def _options_unique(self) -> OperationCreate:
@@ -82,9 +121,11 @@ class RoutingIn(_In):
 class JobCreate(_In):
     external_id: ExternalId = Field(description="The MES's own order id; unique.")
     release_at: AwareDatetime = Field(description="No operation starts before this.")
-    due_at: AwareDatetime = Field(description="Finishing later costs `weight` per minute.")
-    weight: float = Field(default=1.0, ge=0, le=1e6)
-    value: float = Field(default=1.0, ge=0, le=1e9, description="Scales failure cost.")
+    due_at: AwareDatetime = Field(
+        description="Finishing later costs `weight` per minute; not before release_at (else 422)."
+    )
+    weight: Number = Field(default=1.0, ge=0, le=1e6)
+    value: Number = Field(default=1.0, ge=0, le=1e9, description="Scales failure cost.")
     operations: list[OperationCreate] = Field(min_length=1, max_length=MAX_OPERATIONS)
 
     @model_validator(mode="after")
@@ -98,10 +139,12 @@ class JobCreate(_In):
 class JobUpdate(_In):
     """Fields to change; omitted fields keep their value (null is not a value)."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     release_at: AwareDatetime = Field(default=None)  # type: ignore[assignment]
     due_at: AwareDatetime = Field(default=None)  # type: ignore[assignment]
-    weight: float = Field(default=None, ge=0, le=1e6)  # type: ignore[assignment]
-    value: float = Field(default=None, ge=0, le=1e9)  # type: ignore[assignment]
+    weight: Number = Field(default=None, ge=0, le=1e6)  # type: ignore[assignment]
+    value: Number = Field(default=None, ge=0, le=1e9)  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _something(self) -> JobUpdate:
@@ -113,11 +156,16 @@ class JobUpdate(_In):
 
 
 class OperationUpdate(_In):
+    """Fields to change; omitted fields keep their value (null is not a value)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     name: str = Field(default=None, max_length=200)  # type: ignore[assignment]
     options: list[OptionIn] = Field(
         default=None,  # type: ignore[arg-type]
         min_length=1,
         max_length=MAX_OPTIONS,
+        description=OPTIONS_RULE,
     )
 
     @model_validator(mode="after")
@@ -131,11 +179,11 @@ class OperationUpdate(_In):
 
 class OperationStart(_In):
     machine: MachineName = Field(description="Where it runs; one of the operation's options.")
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: AwareDatetime | None = Field(default=None, description=AT_RULE)
 
 
 class OperationFinish(_In):
-    at: AwareDatetime | None = Field(default=None, description="Default: now.")
+    at: AwareDatetime | None = Field(default=None, description=AT_RULE)
 
 
 class OptionPublic(_Out):
@@ -197,8 +245,10 @@ class MachinePublic(_Out):
 
 
 class ScheduleRequest(_In):
-    time_limit_s: float | None = Field(
-        default=None, gt=0, le=600, description="Solver limit; default from the settings."
+    # (A strict float, not `Number`: a before-validator inside a union leaks pydantic's
+    # gt/le into the JSON schema instead of exclusiveMinimum/maximum.)
+    time_limit_s: Annotated[float, Strict(), Field(gt=0, le=600)] | None = Field(
+        default=None, description="Solver limit; default from the settings."
     )
 
 

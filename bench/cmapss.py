@@ -20,6 +20,8 @@ import pandas as pd
 from sklearn.cluster import KMeans
 
 from models.errors import CmapssFormatError
+from sim.cmapss import read_table
+from sim.errors import TrajectoryError
 
 SETTINGS = ("setting1", "setting2", "setting3")
 SENSORS = tuple(f"s{i}" for i in range(1, 22))
@@ -29,17 +31,15 @@ RUL_CAP = 125
 
 
 def read_cmapss(path: Path | str) -> pd.DataFrame:
-    """A C-MAPSS train or test file as a frame with :data:`COLUMNS`, sorted by unit and cycle."""
+    """A C-MAPSS train or test file as a frame with :data:`COLUMNS`, sorted by unit and cycle.
+
+    Read by the simulator's reader (:func:`sim.cmapss.read_table`), the only one.
+    """
     try:
-        raw = pd.read_csv(path, sep=r"\s+", header=None, dtype=np.float64, engine="c")
-    except (OSError, ValueError) as exc:
-        raise CmapssFormatError(f"{path}: cannot read as C-MAPSS: {exc}") from exc
-    if raw.shape[1] != len(COLUMNS):
-        raise CmapssFormatError(
-            f"{path}: {raw.shape[1]} columns, expected {len(COLUMNS)} "
-            "(unit, cycle, 3 settings, 21 sensors separated by spaces)"
-        )
-    raw.columns = list(COLUMNS)
+        table = read_table(path)
+    except TrajectoryError as exc:
+        raise CmapssFormatError(str(exc)) from exc
+    raw = pd.DataFrame(table, columns=list(COLUMNS))
     frame = raw.astype({"unit": np.int64, "cycle": np.int64})
     return frame.sort_values(["unit", "cycle"], kind="stable").reset_index(drop=True)
 

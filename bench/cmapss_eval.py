@@ -44,11 +44,6 @@ class CmapssResult:
     engines: int
     folds: list[RulMetrics] = field(default_factory=list)
 
-    @property
-    def fold_rmse_mean(self) -> float:
-        """Mean of per-fold RMSEs (equals ``rmse`` for a single split)."""
-        return float(np.mean([m.rmse for m in self.folds])) if self.folds else self.rmse
-
 
 @dataclass
 class CmapssModel:

@@ -24,7 +24,7 @@ DEFAULT_JSSP_DIR = Path(__file__).resolve().parent / "data" / "jssp"
 def _config(ctx: typer.Context) -> SchedulerConfig:
     """The scheduler settings; defaults when the command runs outside the root app."""
     try:
-        return app_context(ctx).settings.scheduler
+        return app_context(ctx).section("scheduler", SchedulerConfig)
     except RuntimeError:
         return SchedulerConfig()
 

@@ -19,13 +19,14 @@ import pandas as pd
 
 from dashboard import auth, router
 from dashboard.callbacks import alerts, machine, overview, schedule
+from dashboard.config import DashboardConfig
 from dashboard.context import DashboardContext
 from dashboard.layouts import alerts as alerts_layout
 from dashboard.layouts import machine as machine_layout
 from dashboard.layouts import overview as overview_layout
 from dashboard.layouts import schedule as schedule_layout
 from dashboard.layouts.shell import shell_layout
-from millwright.app.settings import Settings
+from millwright.core.settings import CoreSettings
 from millwright.core.storage.database import Database
 from millwright.core.users import UserStore
 
@@ -42,11 +43,11 @@ PLOTLY_TRACE_TYPES = frozenset({"scatter", "bar", "pie"})
 
 
 def create_dashboard(
-    settings: Settings, database: Database, *, bind_host: str | None = None
+    settings: CoreSettings, database: Database, *, bind_host: str | None = None
 ) -> dash.Dash:
     """Build the dashboard. ``bind_host`` (when known) lets ``require_login=auto`` tell
     whether the app is reachable beyond this machine; `app.server` is the WSGI app to serve."""
-    config = settings.dashboard
+    config = settings.section("dashboard", DashboardConfig)
     login_required = config.login_required(settings.public_url, bind_host)
     server = flask.Flask("dashboard")
     if config.secret_key is not None:
@@ -64,6 +65,8 @@ def create_dashboard(
         required=login_required,
         base_path=config.base_path,
         secure=urlsplit(settings.public_url).scheme == "https",
+        sessions=config.session_policy(),
+        throttle=config.throttle_policy(),
     )
     app = dash.Dash(
         "dashboard",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import logging
+import math
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ import flask
 import flask_login
 
 from dashboard.errors import AccessDenied
-from millwright.core.users import Role, User, UserStore
+from millwright.core.users import Role, SessionPolicy, ThrottlePolicy, User, UserStore
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +35,23 @@ _STATE_KEY = "millwright_dashboard_auth"
 _CSRF_KEY = "_csrf"
 
 
-class SessionUser(flask_login.UserMixin):  # type: ignore[misc]
-    """What flask-login keeps per request: our `User`, looked up from its id in the session."""
+GENERIC_REFUSAL = "Unknown user or wrong password."
 
-    def __init__(self, user: User) -> None:
+
+class SessionUser(flask_login.UserMixin):  # type: ignore[misc]
+    """What flask-login keeps per request: our `User`, behind a server-side session id.
+
+    The cookie holds only the random session id (flask-login's ``_user_id``); the database
+    decides on every request whether that session still lives, so a cookie replayed after
+    sign-out, a password change, disabling or an admin's revoke gets the sign-in page.
+    """
+
+    def __init__(self, user: User, session_id: str) -> None:
         self.user = user
+        self.session_id = session_id
 
     def get_id(self) -> str:
-        return str(self.user.id)
+        return self.session_id
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,8 @@ class AuthState:
     required: bool
     base_path: str
     store: UserStore
+    sessions: SessionPolicy
+    throttle: ThrottlePolicy
 
     @property
     def login_path(self) -> str:
@@ -60,10 +72,23 @@ class AuthState:
 
 
 def install_auth(
-    server: flask.Flask, store: UserStore, *, required: bool, base_path: str, secure: bool
+    server: flask.Flask,
+    store: UserStore,
+    *,
+    required: bool,
+    base_path: str,
+    secure: bool,
+    sessions: SessionPolicy | None = None,
+    throttle: ThrottlePolicy | None = None,
 ) -> AuthState:
     """Add sign-in/sign-out routes, the session user loader and the request guard."""
-    state = AuthState(required=required, base_path=base_path, store=store)
+    state = AuthState(
+        required=required,
+        base_path=base_path,
+        store=store,
+        sessions=sessions or SessionPolicy(),
+        throttle=throttle or ThrottlePolicy(),
+    )
     server.extensions[_STATE_KEY] = state
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -76,12 +101,9 @@ def install_auth(
     manager.session_protection = "strong"
 
     @manager.user_loader  # type: ignore[untyped-decorator]
-    def _load(user_id: str) -> SessionUser | None:
-        try:
-            user = store.get(int(user_id))
-        except ValueError:
-            return None
-        return SessionUser(user) if user is not None else None
+    def _load(session_id: str) -> SessionUser | None:
+        user = store.session_user(session_id, state.sessions)
+        return SessionUser(user, session_id) if user is not None else None
 
     server.add_url_rule(state.login_path, "login", _login, methods=["GET", "POST"])
     server.add_url_rule(state.logout_path, "logout", _logout, methods=["POST"])
@@ -159,6 +181,8 @@ def _csrf_token() -> str:
 def _login() -> Any:
     state = _state()
     error = ""
+    status = 200
+    headers: dict[str, str] = {}
     username = ""
     next_path = _safe_next(flask.request.values.get("next"), state)
     if flask.request.method == "POST":
@@ -167,15 +191,25 @@ def _login() -> Any:
         sent = form.get("csrf", "")
         expected = flask.session.get(_CSRF_KEY)
         if not isinstance(expected, str) or not secrets.compare_digest(sent, expected):
-            error = "The form expired; please sign in again."
+            error, status = "The form expired; please sign in again.", 401
         else:
-            user = state.store.authenticate(username, form.get("password", ""))
-            if user is None:
-                log.info("dashboard sign-in refused for %r", username)
-                error = "Unknown user or wrong password."
+            address = flask.request.remote_addr
+            attempt = state.store.sign_in(
+                username, form.get("password", ""), address=address, policy=state.throttle
+            )
+            if attempt.retry_after_s > 0:
+                wait = max(1, math.ceil(attempt.retry_after_s))
+                log.warning("dashboard sign-in throttled for %r from %s", username, address)
+                error = f"Too many failed sign-ins; wait {wait} s and try again."
+                status, headers = 429, {"Retry-After": str(wait)}
+            elif attempt.user is None:
+                log.info("dashboard sign-in refused for %r from %s", username, address)
+                error, status = GENERIC_REFUSAL, 401
             else:
-                flask.session.clear()  # a fresh session id, against session fixation
-                flask_login.login_user(SessionUser(user))
+                user = attempt.user
+                flask.session.clear()  # a fresh session, against session fixation
+                session_id = state.store.create_session(user, address=address)
+                flask_login.login_user(SessionUser(user, session_id))
                 log.info("dashboard sign-in: %s", user.username)
                 return flask.redirect(next_path)
     body = login_page(
@@ -185,10 +219,13 @@ def _login() -> Any:
         error=error,
         base_path=state.base_path,
     )
-    return flask.Response(body, status=401 if error else 200, mimetype="text/html")
+    return flask.Response(body, status=status, mimetype="text/html", headers=headers)
 
 
 def _logout() -> Any:
+    current = flask_login.current_user
+    if current is not None and current.is_authenticated:
+        _state().store.end_session(current.session_id)
     flask_login.logout_user()
     flask.session.clear()
     return flask.redirect(_state().login_path)

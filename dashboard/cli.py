@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import typer
 
+from dashboard.config import DashboardConfig
 from millwright.core.commands import CliGroups, app_context
 
 
@@ -32,9 +33,10 @@ def serve_dashboard(
     settings = context.settings
     chosen = port or urlsplit(settings.public_url).port or 8050
     app = create_dashboard(settings, context.database(), bind_host=host)
-    required = settings.dashboard.login_required(settings.public_url, host)
+    config = context.section("dashboard", DashboardConfig)
+    required = config.login_required(settings.public_url, host)
     typer.echo(
-        f"dashboard on http://{host}:{chosen}{settings.dashboard.base_path}"
+        f"dashboard on http://{host}:{chosen}{config.base_path}"
         f" (sign-in {'required' if required else 'not required: local access only'})"
     )
     try:

@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from millwright.core.users import SessionPolicy, ThrottlePolicy
+
 # Values people copy from examples and forget to change; a session cookie signed with one of
 # them can be forged by anyone who read the same example.
 PLACEHOLDER_SECRETS = frozenset(
@@ -84,6 +86,25 @@ class DashboardConfig(BaseModel):
     critical_p_fail: float = Field(default=0.7, gt=0, le=1)
     warning_rul_low_h: float = Field(default=72.0, ge=0, description="Hours.")
     critical_rul_low_h: float = Field(default=24.0, ge=0, description="Hours.")
+    session_idle_minutes: float = Field(
+        default=480.0, gt=0, le=525_600, description="A session ends after this long unused."
+    )
+    session_absolute_hours: float = Field(
+        default=168.0, gt=0, le=8760, description="A session ends this long after sign-in."
+    )
+    login_max_failures: int = Field(
+        default=5, ge=1, le=1000, description="Failed sign-ins per account before back-off."
+    )
+    login_address_max_failures: int = Field(
+        default=20, ge=1, le=100_000, description="Failed sign-ins per address before back-off."
+    )
+    login_window_minutes: float = Field(
+        default=15.0, gt=0, le=1440, description="Failures older than this are forgotten."
+    )
+    login_base_delay_s: float = Field(
+        default=1.0, gt=0, le=3600, description="First back-off; it doubles per failure."
+    )
+    login_max_delay_s: float = Field(default=900.0, gt=0, le=86_400, description="Back-off cap.")
 
     @field_validator("secret_key")
     @classmethod
@@ -113,6 +134,10 @@ class DashboardConfig(BaseModel):
             raise ValueError("critical_p_fail must be at least warning_p_fail")
         if self.critical_rul_low_h > self.warning_rul_low_h:
             raise ValueError("critical_rul_low_h must be at most warning_rul_low_h")
+        if self.session_idle_minutes > self.session_absolute_hours * 60:
+            raise ValueError("session_idle_minutes must not exceed session_absolute_hours")
+        if self.login_base_delay_s > self.login_max_delay_s:
+            raise ValueError("login_base_delay_s must be at most login_max_delay_s")
         return self
 
     def login_required(self, public_url: str, bind_host: str | None = None) -> bool:
@@ -125,3 +150,17 @@ class DashboardConfig(BaseModel):
         local_url = is_loopback(urlsplit(public_url).hostname)
         local_bind = bind_host is None or is_loopback(bind_host)
         return not (local_url and local_bind)
+
+    def session_policy(self) -> SessionPolicy:
+        return SessionPolicy(
+            idle_s=self.session_idle_minutes * 60, absolute_s=self.session_absolute_hours * 3600
+        )
+
+    def throttle_policy(self) -> ThrottlePolicy:
+        return ThrottlePolicy(
+            max_failures=self.login_max_failures,
+            address_max_failures=self.login_address_max_failures,
+            window_s=self.login_window_minutes * 60,
+            base_delay_s=self.login_base_delay_s,
+            max_delay_s=self.login_max_delay_s,
+        )

@@ -5,19 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.config import DashboardConfig
-from millwright.app.settings import Settings
+from millwright.core.settings import CoreSettings
 from millwright.core.storage.database import Database
 
 
 @dataclass(frozen=True)
 class DashboardContext:
-    settings: Settings
+    settings: CoreSettings
     database: Database
 
     @property
     def config(self) -> DashboardConfig:
-        return self.settings.dashboard
+        return self.settings.section("dashboard", DashboardConfig)
 
     @property
     def base_path(self) -> str:
-        return self.settings.dashboard.base_path
+        return self.config.base_path

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dashboard.downsample import hourly_view_applies
 from millwright.core.storage.database import Database
+from models import latest_risks
 
 BUCKET_ORIGIN = "2000-01-01 00:00:00+00"  # same origin as the readings_1h view
 
@@ -184,12 +185,20 @@ def risk_history(
 
 def latest_risk(database: Database, machine_id: int) -> dict[str, Any] | None:
     """The newest risk score with its top contributing features (raw jsonb)."""
-    return _one(
-        database,
-        "SELECT ts, model_version, horizon_hours, p_fail, rul, rul_low, top_features"
-        " FROM risk_scores WHERE machine_id = %s ORDER BY ts DESC LIMIT 1",
-        (machine_id,),
-    )
+    with database.connection() as conn:
+        found = latest_risks(conn, [machine_id])
+    if not found:
+        return None
+    risk = found[0]
+    return {
+        "ts": risk.ts,
+        "model_version": risk.model_version,
+        "horizon_hours": risk.horizon_hours,
+        "p_fail": risk.p_fail,
+        "rul": risk.rul,
+        "rul_low": risk.rul_low,
+        "top_features": risk.top_features,
+    }
 
 
 def machine_events(

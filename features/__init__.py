@@ -2,6 +2,40 @@
 feature jobs, the feature store, and labels (failure within a horizon, remaining useful life)
 from events.
 
-Models read through :func:`features.frames.load_training_frame` and
-:func:`features.frames.latest_features`.
+The face: other packages import only the names in ``__all__`` (``from features import X``);
+each is imported on first use (:mod:`millwright.core.face`).
 """
+
+import typing
+
+import millwright.core.face as _face
+
+if typing.TYPE_CHECKING:
+    from features.config import FeaturesConfig
+    from features.errors import FeaturesError, UnknownVersionError
+    from features.frames import latest_features, load_training_frame, plant_clock
+    from features.jobs import FeatureJob, resolve_definition
+
+_FACE = {
+    "FeatureJob": "features.jobs",
+    "FeaturesConfig": "features.config",
+    "FeaturesError": "features.errors",
+    "UnknownVersionError": "features.errors",
+    "latest_features": "features.frames",
+    "load_training_frame": "features.frames",
+    "plant_clock": "features.frames",
+    "resolve_definition": "features.jobs",
+}
+
+__all__ = [
+    "FeatureJob",
+    "FeaturesConfig",
+    "FeaturesError",
+    "UnknownVersionError",
+    "latest_features",
+    "load_training_frame",
+    "plant_clock",
+    "resolve_definition",
+]
+
+__getattr__, __dir__ = _face.lazy_face(__name__, _FACE)

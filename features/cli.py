@@ -1,4 +1,4 @@
-"""`millwright features run|backfill|show` and `millwright bench features`."""
+"""`millwright features run|backfill|show`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from features.config import FeaturesConfig
 from millwright.core.commands import CliGroups, app_context
 
 features_app = typer.Typer(help="Feature definitions, incremental runs and backfills.")
@@ -43,7 +44,9 @@ def _progress_job(ctx: typer.Context, label: str):  # type: ignore[no-untyped-de
     def update(done: int, total: int) -> None:
         progress.update(task, completed=done, total=total)
 
-    job = FeatureJob(context.database(), context.settings.features, progress=update)
+    job = FeatureJob(
+        context.database(), context.section("features", FeaturesConfig), progress=update
+    )
     return job, progress
 
 
@@ -138,34 +141,6 @@ def show_command(
         typer.echo(f"machine {machine_id}: computed through {through.isoformat()}")
 
 
-def bench_features(
-    ctx: typer.Context,
-    machines: Annotated[int, typer.Option(min=1, help="Machines.")] = 50,
-    sensors: Annotated[int, typer.Option(min=1, help="Sensors per machine.")] = 20,
-    days: Annotated[float, typer.Option(min=1.5, help="Days of 1-minute readings.")] = 7.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object last.")] = False,
-) -> None:
-    """Feature backfill and incremental run against only reading the same rows."""
-    from bench.features import run_features_benchmark, summary_lines
-
-    context = app_context(ctx)
-    context.database()  # the embedded server starts here when no URL is configured
-    url = context.settings.database_url or context.database().url
-    result = run_features_benchmark(
-        url,
-        context.settings.features,
-        machines=machines,
-        sensors=sensors,
-        days=days,
-        echo=lambda line: typer.echo(line, err=True),
-    )
-    for line in summary_lines(result):
-        typer.echo(line)
-    if as_json:
-        typer.echo(json.dumps(result, default=str))
-
-
 def register(groups: CliGroups) -> None:
     """Add this package's commands to the CLI."""
     groups.root.add_typer(features_app, name="features")
-    groups.bench.command("features")(bench_features)

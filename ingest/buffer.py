@@ -15,7 +15,15 @@ The buffer is bounded by a reading count. When a batch does not fit, the policy 
   has room and every reading matters).
 
 Dead letters produced while the database is down are kept in a second table, bounded the same
-way (oldest dropped), so a broken payload is never what stops acknowledgement.
+way (oldest dropped), so a broken payload is never what stops acknowledgement. Machine events
+and status changes (Sparkplug gaps, offline/online) ride in a third table, so a message whose
+readings were buffered and acknowledged keeps its events too.
+
+Each batch keeps where its readings came from (``meta``: the source of each run of readings
+and the message reference — an MQTT topic, an OPC-UA endpoint — of each run), so a row the
+database refuses on replay is dead-lettered with its origin. Buffers written before ``meta``
+existed are upgraded in place (the column is added; their batches replay as source
+``buffer``).
 """
 
 from __future__ import annotations
@@ -34,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import BufferFull, StoreAndForwardError
-from ingest.records import DeadLetter
+from ingest.records import DeadLetter, MachineEvent, StatusChange
 from millwright.core.storage import ReadingColumns
 
 log = logging.getLogger(__name__)
@@ -47,6 +55,11 @@ CREATE TABLE IF NOT EXISTS batches (
     created REAL NOT NULL,
     readings INTEGER NOT NULL,
     data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS side_records (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -106,6 +119,24 @@ def decode_columns(data: bytes) -> ReadingColumns:
     )
 
 
+def _event_json(e: MachineEvent) -> str:
+    return json.dumps(
+        {
+            "machine": e.machine,
+            "kind": e.kind,
+            "ts": e.ts.isoformat(),
+            "source": e.source,
+            "ends_at": e.ends_at.isoformat() if e.ends_at else None,
+            "details": e.details,
+        },
+        default=str,
+    )
+
+
+def _status_json(c: StatusChange) -> str:
+    return json.dumps({"machine": c.machine, "status": c.status, "ts": c.ts.isoformat()})
+
+
 def _slice(columns: ReadingColumns, sl: slice) -> ReadingColumns:
     return ReadingColumns(
         columns.machine[sl],
@@ -141,11 +172,19 @@ class StoreAndForwardBuffer:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            row = self._db.execute("SELECT coalesce(sum(readings), 0), min(created) FROM batches")
-            total, oldest = row.fetchone()
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(batches)")}
+            if "meta" not in columns:  # a buffer written by an older collector
+                self._db.execute("ALTER TABLE batches ADD COLUMN meta TEXT")
+            row = self._db.execute(
+                "SELECT coalesce(sum(readings), 0), min(created), count(*) FROM batches"
+            )
+            total, oldest, batches = row.fetchone()
+            self._letters = int(self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+            self._sides = int(self._db.execute("SELECT count(*) FROM side_records").fetchone()[0])
         except sqlite3.Error as exc:
             raise StoreAndForwardError(f"cannot open the buffer file {self.path}: {exc}") from exc
         self._readings = int(total)
+        self._batches = int(batches)
         self._oldest: float | None = oldest
         if self._readings:
             log.warning("buffer %s holds %d readings from a previous run", self.path, total)
@@ -155,13 +194,24 @@ class StoreAndForwardBuffer:
         """Readings currently buffered."""
         return self._readings
 
+    @property
+    def batches(self) -> int:
+        """Batches currently buffered."""
+        return self._batches
+
+    @property
+    def pending_records(self) -> int:
+        """Buffered dead letters plus machine events and status changes."""
+        return self._letters + self._sides
+
     def oldest_age_s(self) -> float:
         """Seconds since the oldest buffered batch was stored (0 when empty)."""
         oldest = self._oldest
         return 0.0 if oldest is None else max(0.0, time.time() - oldest)
 
-    def put(self, columns: ReadingColumns) -> int:
+    def put(self, columns: ReadingColumns, meta: dict[str, object] | None = None) -> int:
         """Store one batch durably; returns how many older readings were dropped for it.
+        ``meta`` (JSON-able: the batch's sources and message references) comes back with it.
 
         Raises :class:`BufferFull` when it does not fit and the policy is stop_acknowledging.
         """
@@ -185,12 +235,18 @@ class StoreAndForwardBuffer:
             now = time.time()
             try:
                 self._db.execute(
-                    "INSERT INTO batches (created, readings, data) VALUES (?, ?, ?)",
-                    (now, n, encode_columns(columns)),
+                    "INSERT INTO batches (created, readings, data, meta) VALUES (?, ?, ?, ?)",
+                    (
+                        now,
+                        n,
+                        encode_columns(columns),
+                        None if meta is None else json.dumps(meta, ensure_ascii=True),
+                    ),
                 )
             except sqlite3.Error as exc:
                 raise StoreAndForwardError(f"cannot write to buffer {self.path}: {exc}") from exc
             self._readings += n
+            self._batches += 1
             if self._oldest is None:
                 self._oldest = now
         if dropped:
@@ -210,6 +266,7 @@ class StoreAndForwardBuffer:
             if row is None:
                 break
             self._db.execute("DELETE FROM batches WHERE id = ?", (row[0],))
+            self._batches -= 1
             dropped += int(row[1])
             self._readings -= int(row[1])
         self._refresh_oldest_locked()
@@ -217,11 +274,22 @@ class StoreAndForwardBuffer:
 
     def oldest(self) -> tuple[int, ReadingColumns] | None:
         """The oldest batch and its id (to :meth:`remove` once written), or None."""
+        found = self.oldest_batch()
+        return None if found is None else (found[0], found[1])
+
+    def oldest_batch(self) -> tuple[int, ReadingColumns, dict[str, object]] | None:
+        """The oldest batch with its id and meta (empty for batches stored without one)."""
         with self._lock:
-            row = self._db.execute("SELECT id, data FROM batches ORDER BY id LIMIT 1").fetchone()
+            row = self._db.execute(
+                "SELECT id, data, meta FROM batches ORDER BY id LIMIT 1"
+            ).fetchone()
         if row is None:
             return None
-        return int(row[0]), decode_columns(row[1])
+        try:
+            meta = json.loads(row[2]) if row[2] else {}
+        except ValueError:
+            meta = {}
+        return int(row[0]), decode_columns(row[1]), meta if isinstance(meta, dict) else {}
 
     def remove(self, batch_id: int) -> None:
         """Forget a batch once the database has committed it."""
@@ -231,6 +299,7 @@ class StoreAndForwardBuffer:
             ).fetchone()
             if row is not None:
                 self._readings -= int(row[0])
+                self._batches -= 1
             self._refresh_oldest_locked()
 
     def _refresh_oldest_locked(self) -> None:
@@ -262,6 +331,7 @@ class StoreAndForwardBuffer:
                     (excess,),
                 )
             self._db.execute("COMMIT")
+            self._letters = int(count) - excess
         return excess
 
     def dead_letters(self, limit: int = 1000) -> list[tuple[int, DeadLetter]]:
@@ -283,10 +353,64 @@ class StoreAndForwardBuffer:
     def remove_dead_letters(self, up_to_id: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM dead_letters WHERE id <= ?", (up_to_id,))
+            self._letters = int(self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
 
     def has_dead_letters(self) -> bool:
+        return self._letters > 0
+
+    # --- machine events and status changes ------------------------------------------------
+
+    def put_side_records(
+        self, events: Sequence[MachineEvent], statuses: Sequence[StatusChange]
+    ) -> None:
+        """Keep events and status changes until the database returns (durably, in order)."""
+        rows = [("event", _event_json(e)) for e in events]
+        rows += [("status", _status_json(c)) for c in statuses]
+        if not rows:
+            return
         with self._lock:
-            return self._db.execute("SELECT 1 FROM dead_letters LIMIT 1").fetchone() is not None
+            try:
+                self._db.execute("BEGIN")
+                self._db.executemany("INSERT INTO side_records (kind, data) VALUES (?, ?)", rows)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._db.execute("ROLLBACK")
+                raise StoreAndForwardError(f"cannot write to buffer {self.path}: {exc}") from exc
+            self._sides += len(rows)
+
+    def side_records(
+        self, limit: int = 1000
+    ) -> tuple[int | None, list[MachineEvent], list[StatusChange]]:
+        """The oldest buffered events and status changes, and the last id among them."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, kind, data FROM side_records ORDER BY id LIMIT ?", (limit,)
+            ).fetchall()
+        events: list[MachineEvent] = []
+        statuses: list[StatusChange] = []
+        for _, kind, data in rows:
+            doc = json.loads(data)
+            if kind == "event":
+                events.append(
+                    MachineEvent(
+                        doc["machine"],
+                        doc["kind"],
+                        datetime.fromisoformat(doc["ts"]),
+                        doc["source"],
+                        datetime.fromisoformat(doc["ends_at"]) if doc["ends_at"] else None,
+                        doc["details"],
+                    )
+                )
+            else:
+                statuses.append(
+                    StatusChange(doc["machine"], doc["status"], datetime.fromisoformat(doc["ts"]))
+                )
+        return (int(rows[-1][0]) if rows else None), events, statuses
+
+    def remove_side_records(self, up_to_id: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM side_records WHERE id <= ?", (up_to_id,))
+            self._sides = int(self._db.execute("SELECT count(*) FROM side_records").fetchone()[0])
 
     def close(self) -> None:
         with self._lock:

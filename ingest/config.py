@@ -101,6 +101,9 @@ class SubscriptionConfig(BaseModel):
     qos: Literal[0, 1, 2] = 1
     machine: str | None = Field(default=None, description="Machine when the topic has none.")
     sensor: str | None = Field(default=None, description="Sensor when the topic has none.")
+    booleans: bool = Field(
+        default=False, description="Store JSON true/false as 1/0 (refused with a reason if not)."
+    )
 
     @field_validator("topic")
     @classmethod
@@ -146,6 +149,22 @@ class MqttSourceConfig(BaseModel):
     )
     sparkplug_machine: Literal["device", "edge_node"] = Field(
         default="device", description="Sparkplug: machine = device id (node for node metrics)."
+    )
+    sparkplug_reorder_window: int = Field(
+        default=16,
+        ge=1,
+        le=128,
+        description="Sparkplug: seqs held out of order before the missing ones count as a gap.",
+    )
+    sparkplug_reorder_timeout_s: float = Field(
+        default=2.0, gt=0, description="Sparkplug: how long a hole in seq may stay open."
+    )
+    sparkplug_rebirth: bool = Field(
+        default=True,
+        description="Sparkplug: send NCMD Node Control/Rebirth after a gap or an unknown alias.",
+    )
+    sparkplug_rebirth_interval_s: float = Field(
+        default=30.0, gt=0, description="Sparkplug: at most one rebirth request per node per this."
     )
 
     @property

@@ -11,11 +11,23 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from ingest.records import DeadLetter
-from millwright.core.storage import Database
+from millwright.core.storage import Database, translate_error
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_STORED_PAYLOAD = 64 * 1024
+MAX_STORED_TEXT = 4096
+
+
+def printable(text: str | None, limit: int = MAX_STORED_TEXT) -> str | None:
+    """Text safe to store whatever it came from: lone surrogates and NUL escaped
+    (``\\ud800``, ``\\x00``) and cut to ``limit`` characters, so a dead letter about a
+    poisonous name can never be refused by the database for the same reason."""
+    if text is None:
+        return None
+    if not text.isascii() or "\x00" in text:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class DeadLetterSink(Protocol):
@@ -33,6 +45,15 @@ class DatabaseDeadLetters:
     def write(self, letters: Sequence[DeadLetter]) -> None:
         if not letters:
             return
+        try:
+            self._write(letters)
+        except Exception as exc:
+            translated = translate_error(exc)
+            if translated is None or translated is exc:
+                raise
+            raise translated from exc
+
+    def _write(self, letters: Sequence[DeadLetter]) -> None:
         with self._database.connection() as conn, conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO dead_letters (received_at, source, topic, payload, reason)"

@@ -10,11 +10,19 @@ Formats (``format`` of a subscription):
   (many sensors, many times — the cheapest shape to decode per reading);
 * ``auto``: JSON when the payload starts with ``{`` or ``[``, else a bare number.
 
+Booleans (``{"value": true}``) are refused with a reason unless the subscription says
+``booleans = true`` (then true → 1.0, false → 0.0); a bare number is a plain decimal
+(``1_000`` is refused: Python would read it as 1000, a plant's PLC would not mean it).
+
+Every machine and sensor name, from the topic, the configuration or the payload, passes
+:func:`ingest.names.check_name` (≤ 200 characters, no control characters, valid Unicode,
+NFC); a reading whose name breaks it is dead-lettered and the rest of the payload is kept.
+
 Timestamps are ISO-8601 with a zone (``2024-05-01T12:00:00Z``) or epoch milliseconds; a
 missing timestamp takes the receive time and is flagged. A naive ISO timestamp is refused —
 guessing its zone would silently shift data by hours.
 
-Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.pipeline`). A batch
+Rows are ``(machine, sensor, ts_us, value, quality)`` (see :mod:`ingest.rows`). A batch
 with some bad items keeps its good readings and reports one reason for the rest.
 
 The columnar shape is decoded straight into numpy columns (:class:`ReadingColumns`, in
@@ -28,20 +36,21 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from ingest.pipeline import Row, to_epoch_us
+from ingest.names import InvalidName, check_name
+from ingest.rows import Row, to_epoch_us
 from millwright.core.storage import Quality, ReadingColumns
 
 _MIN_US = 0
 _MAX_US = 253_402_300_799_000_000  # 9999-12-31T23:59:59Z
 _RECEIVE = int(Quality.RECEIVE_TIME)
 _QUALITY_NAMES = {"good": 0, "uncertain": 1, "bad": 2}
-_MAX_NAME = 200
 _MAX_REASONS = 3
 
 
@@ -84,13 +93,15 @@ def decode(
     machine: str | None,
     sensor: str | None,
     receive_us: int,
+    booleans: bool = False,
 ) -> Decoded:
     """Decode one payload; never raises for bad input (the reason says what was wrong)."""
     try:
         if fmt == "number" or (fmt == "auto" and payload[:1] not in (b"{", b"[", b" ", b"\n")):
             return _number(payload, machine, sensor, receive_us)
         if fmt in ("json", "auto"):
-            return _json(payload, machine, sensor, receive_us)
+            value_of = _value_or_bool if booleans else _value
+            return _json(payload, machine, sensor, receive_us, value_of)
     except _Bad as exc:
         return Decoded(reason=str(exc))
     except RecursionError:
@@ -101,7 +112,10 @@ def decode(
 def _number(payload: bytes, machine: str | None, sensor: str | None, receive_us: int) -> Decoded:
     if machine is None or sensor is None:
         raise _Bad("a bare number needs machine and sensor from the topic or configuration")
+    machine, sensor = _name(machine, "machine"), _name(sensor, "sensor")
     try:
+        if b"_" in payload:
+            raise ValueError
         value = float(payload)
     except (ValueError, OverflowError):
         raise _Bad(f"payload {_preview(payload)} is not a number") from None
@@ -110,28 +124,42 @@ def _number(payload: bytes, machine: str | None, sensor: str | None, receive_us:
     return Decoded([(machine, sensor, receive_us, value, _RECEIVE)])
 
 
-def _json(payload: bytes, machine: str | None, sensor: str | None, receive_us: int) -> Decoded:
+def _json(
+    payload: bytes,
+    machine: str | None,
+    sensor: str | None,
+    receive_us: int,
+    value: ValueOf,
+) -> Decoded:
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Bad(f"payload is not valid JSON: {exc}") from None
     if isinstance(doc, dict):
         if "value" in doc:  # the common single-reading shape first: the hot path
-            return Decoded([_item(doc, machine, sensor, receive_us)])
+            return Decoded([_item(doc, machine, sensor, receive_us, value)])
         if "values" in doc:
-            return _values(doc, machine, receive_us)
+            # numpy reads [true, 1] as ints: without a boolean mapping, any boolean-looking
+            # payload takes the per-value path, which names the boolean (one C-level search)
+            fast = value is _value_or_bool or (b"true" not in payload and b"false" not in payload)
+            return _values(doc, machine, receive_us, value, fast)
         if "readings" in doc:
-            return _items(doc["readings"], machine, sensor, receive_us, "readings")
+            return _items(doc["readings"], machine, sensor, receive_us, "readings", value)
         raise _Bad("JSON object needs 'value', 'values' or 'readings'")
     if isinstance(doc, list):
-        return _items(doc, machine, sensor, receive_us, "")
+        return _items(doc, machine, sensor, receive_us, "", value)
     if isinstance(doc, int | float) and not isinstance(doc, bool):
         return _number(payload, machine, sensor, receive_us)
     raise _Bad(f"JSON payload is a {type(doc).__name__}, expected an object or a list")
 
 
 def _items(
-    items: Any, machine: str | None, sensor: str | None, receive_us: int, where: str
+    items: Any,
+    machine: str | None,
+    sensor: str | None,
+    receive_us: int,
+    where: str,
+    value: ValueOf,
 ) -> Decoded:
     if not isinstance(items, list):
         raise _Bad(f"'{where}' must be a list")
@@ -141,16 +169,22 @@ def _items(
         try:
             if not isinstance(item, dict):
                 raise _Bad("must be an object")
-            rows.append(_item(item, machine, sensor, receive_us))
+            rows.append(_item(item, machine, sensor, receive_us, value))
         except _Bad as exc:
             reasons.append(f"{where}[{i}]: {exc}")
     return Decoded(rows, _summary(reasons, len(items)))
 
 
-def _item(item: dict[str, Any], machine: str | None, sensor: str | None, receive_us: int) -> Row:
+def _item(
+    item: dict[str, Any],
+    machine: str | None,
+    sensor: str | None,
+    receive_us: int,
+    value_of: ValueOf,
+) -> Row:
     m = _name(item.get("machine", machine), "machine")
     s = _name(item.get("sensor", sensor), "sensor")
-    value = _value(item.get("value"))
+    value = value_of(item.get("value"))
     quality = _quality(item.get("quality", 0))
     ts = item.get("ts")
     if ts is None:
@@ -158,7 +192,9 @@ def _item(item: dict[str, Any], machine: str | None, sensor: str | None, receive
     return (m, s, _timestamp(ts), value, quality)
 
 
-def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decoded:
+def _values(
+    doc: dict[str, Any], machine: str | None, receive_us: int, value_of: ValueOf, fast_ok: bool
+) -> Decoded:
     values = doc["values"]
     if not isinstance(values, dict) or not values:
         raise _Bad("'values' must be a non-empty object of sensor: value")
@@ -169,7 +205,11 @@ def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decode
     reasons: list[str] = []
     if isinstance(ts, list):  # columnar: many timestamps, a list of values per sensor
         times = [_timestamp(t) for t in ts]
-        fast = _columnar(m, values, times, quality)
+        fast = (
+            _columnar(m, values, times, quality, booleans=value_of is _value_or_bool)
+            if fast_ok
+            else None
+        )
         if fast is not None:
             return Decoded(columns=fast)
         for sensor, column in values.items():
@@ -178,7 +218,7 @@ def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decode
                 if not isinstance(column, list) or len(column) != len(times):
                     raise _Bad(f"needs a list of {len(times)} values (one per ts)")
                 rows.extend(
-                    (m, s, t, _value(v), quality) for t, v in zip(times, column, strict=True)
+                    (m, s, t, value_of(v), quality) for t, v in zip(times, column, strict=True)
                 )
             except _Bad as exc:
                 reasons.append(f"values[{sensor!r}]: {exc}")
@@ -189,14 +229,14 @@ def _values(doc: dict[str, Any], machine: str | None, receive_us: int) -> Decode
         t = _timestamp(ts)
     for sensor, v in values.items():
         try:
-            rows.append((m, _name(sensor, "sensor"), t, _value(v), quality))
+            rows.append((m, _name(sensor, "sensor"), t, value_of(v), quality))
         except _Bad as exc:
             reasons.append(f"values[{sensor!r}]: {exc}")
     return Decoded(rows, _summary(reasons, len(values)))
 
 
 def _columnar(
-    machine: str, values: dict[Any, Any], times: list[int], quality: int
+    machine: str, values: dict[Any, Any], times: list[int], quality: int, *, booleans: bool
 ) -> ReadingColumns | None:
     """The columnar shape as numpy columns in one go, or None when anything is unusual
     (ragged or non-numeric lists, non-finite values, bad names): the per-value path then
@@ -206,8 +246,9 @@ def _columnar(
         grid = np.array(list(values.values()))
     except (_Bad, ValueError, OverflowError, TypeError):
         return None
-    # ints and floats (and bools, which _value reads as 1.0/0.0); str/object/nested: slow path
-    if grid.dtype.kind not in "biuf" or grid.shape != (len(sensors), len(times)):
+    # ints and floats (and bools where the subscription maps them); anything else: slow path
+    kinds = "biuf" if booleans else "iuf"
+    if grid.dtype.kind not in kinds or grid.shape != (len(sensors), len(times)):
         return None
     value = grid.astype(np.float64).ravel()
     if not np.isfinite(value).all():
@@ -225,9 +266,19 @@ def _columnar(
 def _name(value: Any, what: str) -> str:
     if not isinstance(value, str) or not value:
         raise _Bad(f"no {what} (not in the topic, the configuration or the payload)")
-    if len(value) > _MAX_NAME or "\x00" in value:
-        raise _Bad(f"{what} name is longer than {_MAX_NAME} characters or contains NUL")
-    return value
+    try:
+        return check_name(value, what)
+    except InvalidName as exc:
+        raise _Bad(str(exc)) from None
+
+
+ValueOf = Callable[[Any], float]
+
+
+def _value_or_bool(value: Any) -> float:
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    return _value(value)
 
 
 def _value(value: Any) -> float:
@@ -236,7 +287,10 @@ def _value(value: Any) -> float:
             return value
         raise _Bad(f"value {value!r} is not a finite number")
     if isinstance(value, bool):
-        return 1.0 if value else 0.0
+        raise _Bad(
+            f"value {value!r} is a boolean; set booleans = true on the subscription to store"
+            " true/false as 1/0"
+        )
     if isinstance(value, int):
         try:
             return float(value)

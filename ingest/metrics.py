@@ -49,11 +49,21 @@ class CollectorMetrics:
         self.rejected = Counter(
             f"{_PREFIX}_readings_rejected", "Readings the writer refused.", registry=r
         )
+        self.quarantined = Counter(
+            f"{_PREFIX}_readings_quarantined",
+            "Readings the database refused (isolated by bisection, then dead-lettered).",
+            registry=r,
+        )
         self.dead_lettered = Counter(
             f"{_PREFIX}_dead_letters", "Messages or readings dead-lettered.", ["source"], registry=r
         )
         self.buffered = Gauge(
             f"{_PREFIX}_buffered_readings", "Readings waiting in the on-disk buffer.", registry=r
+        )
+        self.buffer_batches = Gauge(
+            f"{_PREFIX}_buffer_batches",
+            "Batches waiting in the on-disk buffer (the replay backlog).",
+            registry=r,
         )
         self.buffer_oldest_age = Gauge(
             f"{_PREFIX}_buffer_oldest_age_seconds",
@@ -89,7 +99,9 @@ class CollectorMetrics:
             f"{_PREFIX}_write_failures", "Batch writes that failed (then buffered).", registry=r
         )
         self.database_up = Gauge(
-            f"{_PREFIX}_database_up", "1 when the last database write succeeded.", registry=r
+            f"{_PREFIX}_database_up",
+            "1 when the database answered the last write (a refused row does not count as down).",
+            registry=r,
         )
         self.connected = Gauge(
             f"{_PREFIX}_source_connected",
@@ -109,11 +121,22 @@ class CollectorMetrics:
             ["source"],
             registry=r,
         )
+        self.rebirth_requests = Counter(
+            f"{_PREFIX}_sparkplug_rebirth_requests",
+            "NCMD Node Control/Rebirth requests sent (after a gap or an unknown alias).",
+            ["source"],
+            registry=r,
+        )
         self.events = Counter(f"{_PREFIX}_events", "Machine events recorded.", ["kind"], registry=r)
 
     def written_total(self) -> float:
         """Rows committed so far, read without collecting the whole registry (hot polling)."""
         return float(self.written._value.get())
+
+    @staticmethod
+    def value_of(counter: Counter) -> float:
+        """An unlabelled counter's value, without collecting the registry."""
+        return float(counter._value.get())
 
     def value(self, name: str, **labels: str) -> float:
         """Current value of a sample by metric name (tests and health read it)."""

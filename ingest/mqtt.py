@@ -47,7 +47,7 @@ from ingest.errors import IngestConfigError, PipelineStopped
 from ingest.metrics import CollectorMetrics
 from ingest.mqtt_client import BufferedClient
 from ingest.pipeline import Pipeline
-from ingest.sparkplug import SparkplugDecoder, SparkplugResult
+from ingest.sparkplug import NAMESPACE, SparkplugDecoder, SparkplugResult, rebirth_payload
 from ingest.topics import TopicTemplate
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,12 @@ class MqttCollector:
         self._subs: list[tuple[TopicTemplate, SubscriptionConfig]] = [
             (TopicTemplate(s.topic), s) for s in config.subscriptions
         ]
-        self._sparkplug = SparkplugDecoder(machine_from=config.sparkplug_machine)
+        self._sparkplug = SparkplugDecoder(
+            machine_from=config.sparkplug_machine,
+            reorder_window=config.sparkplug_reorder_window,
+            reorder_timeout_s=config.sparkplug_reorder_timeout_s,
+            rebirth_interval_s=config.sparkplug_rebirth_interval_s,
+        )
         self._messages = metrics.messages.labels(self.name)
         self._connected_gauge = metrics.connected.labels(self.name)
         self._connected = threading.Event()
@@ -238,20 +243,23 @@ class MqttCollector:
             machine=fields.get("machine") or sub.machine,
             sensor=fields.get("sensor") or sub.sensor,
             receive_us=receive_us,
+            booleans=sub.booleans,
         )
         if decoded.columns is not None:  # columnar fast path (never carries a reason)
-            pipeline.submit(self.name, decoded.columns, ack)
+            pipeline.submit(self.name, decoded.columns, ack, ref=topic)
             return
         if decoded.reason is None:
-            pipeline.submit_rows(self.name, decoded.items, ack)
+            pipeline.submit_rows(self.name, decoded.items, ack, ref=topic)
             return
         if decoded.items:
-            pipeline.submit_rows(self.name, decoded.items)
+            pipeline.submit_rows(self.name, decoded.items, ref=topic)
         pipeline.dead_letter(self.name, topic, payload, decoded.reason, ack)
 
     def _sparkplug_message(self, topic: str, payload: bytes, receive_us: int, ack: Any) -> None:
         result: SparkplugResult = self._sparkplug.decode(topic, payload, receive_us)
         pipeline = self._pipeline
+        if result.rebirths and self.config.sparkplug_rebirth:
+            self._request_rebirths(result.rebirths, receive_us)
         for event in result.events:
             ts = datetime.fromtimestamp(event.ts_us / 1_000_000, UTC)
             pipeline.record_event(
@@ -264,8 +272,17 @@ class MqttCollector:
                 status = "offline" if event.kind == "offline" else "running"
                 pipeline.set_machine_status(event.machine, status, ts)
         if result.reason is None:
-            pipeline.submit_rows(self.name, result.rows, ack)
+            pipeline.submit_rows(self.name, result.rows, ack, ref=topic)
             return
         if result.rows:
-            pipeline.submit_rows(self.name, result.rows)
+            pipeline.submit_rows(self.name, result.rows, ref=topic)
         pipeline.dead_letter(self.name, topic, payload, result.reason, ack)
+
+    def _request_rebirths(self, nodes: list[tuple[str, str]], receive_us: int) -> None:
+        """NCMD ``Node Control/Rebirth`` to each edge node (the decoder rate-limits)."""
+        body = rebirth_payload(receive_us // 1000)
+        for group, node in nodes:
+            command = f"{NAMESPACE}/{group}/NCMD/{node}"
+            self.client.publish(command, body, qos=0)
+            self._metrics.rebirth_requests.labels(self.name).inc()
+            log.info("source %s: asked %s/%s for a rebirth (%s)", self.name, group, node, command)

@@ -15,15 +15,17 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
     Start the writer thread; stop flushes everything pending (to the database, or to the
     buffer when the database is down) before returning.
 
-``submit(source, readings, on_committed=None)``
+``submit(source, readings, on_committed=None, *, ref=None)``
     ``readings`` is a sequence of :class:`~millwright.core.storage.Reading` or a
     :class:`~millwright.core.storage.ReadingColumns`. ``on_committed`` runs exactly once, on the
     writer thread, after these readings are committed in the database *or* durably in the
     on-disk buffer — acknowledge the protocol message there (MQTT PUBACK), never earlier.
     Callbacks run in submit order. Blocks while more than ``max_pending_readings`` are in
     memory (back-pressure reaches the broker through TCP rather than growing memory).
+    ``ref`` says where the readings came from (an MQTT topic, an OPC-UA endpoint): a reading
+    the database refuses is dead-lettered with it.
 
-``submit_rows(source, rows, on_committed=None)``
+``submit_rows(source, rows, on_committed=None, *, ref=None)``
     The hot path: ``rows`` is a list of ``(machine, sensor, ts_us, value, quality)`` tuples,
     ``ts_us`` integer microseconds since the Unix epoch (UTC). Avoids building a Reading per
     sample; the batch becomes numpy columns once, on the writer thread. (Batched payloads
@@ -37,150 +39,70 @@ max_pending_readings=200_000, retry_interval_s=2.0)``
 
 ``record_event(machine, kind, ts, *, ends_at=None, details=None, source="ingest")``
     An ``events`` row (kinds: gap, offline, online, error, ...). Duplicate (machine, kind, ts,
-    source) rows are no-ops, so reconnect logic may report the same gap twice.
+    source) rows are no-ops, so reconnect logic may report the same gap twice. Events join
+    the current batch, so they follow the acknowledgement rule of readings: a message's
+    ``on_committed`` (submitted after its events) runs once its events are committed or
+    durably buffered too.
 
 ``set_machine_status(machine, status, ts)``
     ``machines.status`` (running, down, maintenance, offline) as of ``ts``; an older change
-    never overwrites a newer one.
+    never overwrites a newer one. Rides in the batch like events.
 
 ``health()``
-    A JSON-able dict for the ``/health`` endpoint.
+    A JSON-able dict for the ``/health`` endpoint: writer alive, database up, replay backlog
+    (buffered readings, batches, records), readings quarantined (refused by the database).
 
 Write path. A batch is flushed when it reaches ``batch_size`` readings or is
-``flush_interval_s`` old, whichever comes first. A write that raises ``DatabaseUnavailable``
-(or anything unexpected, logged) marks the database down: live batches then go straight to
-the buffer and the writer probes the database every ``retry_interval_s`` by replaying the
-oldest buffered batch. Once a probe succeeds the writer alternates one live batch and one
-buffered batch, so the backlog drains in order without starving live data. When the buffer
+``flush_interval_s`` old, whichever comes first. Failures are told apart at the storage
+boundary by SQLSTATE (:mod:`millwright.core.storage.errors`). A write refused for a data
+reason (``DataRejected``: a name too long for an index, a NUL byte, ...) is bisected until
+the refused rows are isolated (:mod:`ingest.quarantine`); they are dead-lettered with the
+database's reason and their message reference, the rest are written, and the database
+counts as up. A write that raises ``DatabaseUnavailable`` (or anything unexpected, logged)
+marks the database down: live batches then go straight to the buffer and the writer probes
+the database every ``retry_interval_s`` by replaying the oldest buffered batch. Replay follows
+the same rule, so a buffered batch holding a refused row is written minus that row and
+removed — it never blocks the batches behind it. Once a probe succeeds the writer alternates
+one live batch and one buffered batch, so the backlog drains in order without starving live
+data. When the buffer
 refuses a batch (``stop_acknowledging`` policy, full), the batch stays in memory,
 unacknowledged, and is retried; new submits then block once memory holds
 ``max_pending_readings``. Writes are idempotent on (machine, sensor, ts), so replays and
 broker re-deliveries never duplicate rows.
+
+Modules: :mod:`ingest.rows` (the row type, shared with the pure decoders), :mod:`ingest.batch`
+(the batcher's unit), :mod:`ingest.link` (database up/down and probing), :mod:`ingest.replay`
+(buffer replay); this module is the front (what collectors call) and the writer thread.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
+from ingest.batch import Batch
 from ingest.buffer import StoreAndForwardBuffer
-from ingest.dead_letters import DEFAULT_MAX_STORED_PAYLOAD, DeadLetterSink
+from ingest.dead_letters import DEFAULT_MAX_STORED_PAYLOAD, DeadLetterSink, printable
 from ingest.errors import BufferFull, PipelineStopped, StoreAndForwardError
+from ingest.link import DatabaseLink
 from ingest.metrics import CollectorMetrics
+from ingest.quarantine import GuardedWriter
 from ingest.records import DeadLetter, MachineEvent, StatusChange
+from ingest.replay import BufferReplay
+from ingest.rows import Callback, Row, to_epoch_us
 from ingest.sink import ReadingSink
-from millwright.core.storage import DatabaseUnavailable, Reading, ReadingColumns, WriteResult
+from millwright.core.storage import Reading, ReadingColumns, WriteResult
 
 __all__ = ["Callback", "Pipeline", "Row", "to_epoch_us"]
 
 log = logging.getLogger(__name__)
-
-Row = tuple[str, str, int, float, int]  # machine, sensor, ts (µs since epoch, UTC), value, quality
-Callback = Callable[[], object]  # return value ignored (e.g. paho ack returns a code)
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX_REJECTED_SAMPLE = 50
-
-
-def to_epoch_us(ts: datetime) -> int:
-    """Microseconds since the epoch; naive datetimes are refused (their zone is unknown)."""
-    if ts.tzinfo is None:
-        raise ValueError(f"timestamp {ts.isoformat()} has no timezone.")
-    delta = ts - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-@dataclass
-class _Batch:
-    """What arrived since the last flush, in arrival order."""
-
-    rows: list[Row] = field(default_factory=list)
-    chunks: list[tuple[int, ReadingColumns]] = field(default_factory=list)  # (rows before, cols)
-    runs: list[tuple[str, int]] = field(default_factory=list)  # (source, first reading index)
-    callbacks: list[Callback] = field(default_factory=list)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    size: int = 0
-    started: float = 0.0
-    retried: bool = False  # came back from the held queue: re-hold at the front
-
-    def note_source(self, source: str, n: int) -> None:
-        if not self.runs or self.runs[-1][0] != source:
-            self.runs.append((source, self.size))
-        self.size += n
-
-    def source_ranges(self) -> dict[str, list[tuple[int, int]]]:
-        """source → its [start, end) ranges in the batch's reading order."""
-        out: dict[str, list[tuple[int, int]]] = {}
-        for i, (source, start) in enumerate(self.runs):
-            end = self.runs[i + 1][1] if i + 1 < len(self.runs) else self.size
-            if end > start:
-                out.setdefault(source, []).append((start, end))
-        return out
-
-    def columns(self) -> ReadingColumns:
-        if not self.chunks:
-            return _rows_to_columns(self.rows)
-        return _merge_in_order(self.rows, self.chunks)
-
-
-def _rows_to_columns(rows: Sequence[Row]) -> ReadingColumns:
-    if not rows:
-        return ReadingColumns(
-            np.empty(0, dtype=object),
-            np.empty(0, dtype=object),
-            np.empty(0, dtype="datetime64[us]"),
-            np.empty(0, dtype=np.float64),
-            np.empty(0, dtype=np.int16),
-        )
-    machine, sensor, ts, value, quality = zip(*rows, strict=True)
-    return ReadingColumns(
-        machine=np.array(machine, dtype=object),
-        sensor=np.array(sensor, dtype=object),
-        ts=np.array(ts, dtype=np.int64).view("datetime64[us]"),
-        value=np.array(value, dtype=np.float64),
-        quality=np.array(quality, dtype=np.int16),
-    )
-
-
-def _concat(parts: Sequence[ReadingColumns]) -> ReadingColumns:
-    if len(parts) == 1:
-        return parts[0]
-    naive = None
-    if any(p.naive is not None for p in parts):
-        naive = np.concatenate(
-            [p.naive if p.naive is not None else np.zeros(len(p), dtype=bool) for p in parts]
-        )
-    return ReadingColumns(
-        machine=np.concatenate([p.machine for p in parts]),
-        sensor=np.concatenate([p.sensor for p in parts]),
-        ts=np.concatenate([p.ts.astype("datetime64[us]", copy=False) for p in parts]),
-        value=np.concatenate([p.value.astype(np.float64, copy=False) for p in parts]),
-        quality=np.concatenate([p.quality.astype(np.int16, copy=False) for p in parts]),
-        naive=naive,
-    )
-
-
-def _merge_in_order(rows: list[Row], chunks: list[tuple[int, ReadingColumns]]) -> ReadingColumns:
-    """Rows and column chunks back in arrival order (``offset`` = rows before the chunk)."""
-    parts: list[ReadingColumns] = []
-    pos = 0
-    for offset, chunk in chunks:
-        if offset > pos:
-            parts.append(_rows_to_columns(rows[pos:offset]))
-            pos = offset
-        parts.append(chunk)
-    if pos < len(rows):
-        parts.append(_rows_to_columns(rows[pos:]))
-    return _concat(parts)
 
 
 class Pipeline:
@@ -214,25 +136,21 @@ class Pipeline:
         self.max_dead_letter_payload = max_dead_letter_payload
 
         self._cond = threading.Condition(threading.Lock())
-        self._batch = _Batch()
-        self._held: deque[_Batch] = deque()  # refused by a full buffer, unacknowledged
+        self._batch = Batch()
+        self._held: deque[Batch] = deque()  # refused by a full buffer, unacknowledged
         self._held_readings = 0
-        self._events: deque[MachineEvent] = deque(maxlen=100_000)
-        self._statuses: deque[StatusChange] = deque(maxlen=100_000)
         self._running = False
         self._stopping = False
         self._thread: threading.Thread | None = None
 
-        self._db_up = True
-        self._next_probe = 0.0
-        self._last_commit: float | None = None
-        self._last_error: str | None = None
-        self._replay_turn = False
+        self._link = DatabaseLink(metrics, retry_interval_s)
+        self._guarded = GuardedWriter(sink, dead_letters, metrics)
+        self._replay = BufferReplay(buffer, self._guarded, metrics, self._link)
 
         metrics.buffered.set(buffer.readings)
+        metrics.buffer_batches.set_function(lambda: buffer.batches)
         metrics.buffer_oldest_age.set_function(buffer.oldest_age_s)
         metrics.pending.set_function(lambda: self._batch.size + self._held_readings)
-        metrics.database_up.set(1)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -274,22 +192,29 @@ class Pipeline:
         source: str,
         readings: Sequence[Reading] | ReadingColumns,
         on_committed: Callback | None = None,
+        *,
+        ref: str | None = None,
     ) -> None:
         """Queue readings; ``on_committed`` runs once they are in the database or buffer."""
         if isinstance(readings, ReadingColumns):
-            self._append(source, None, readings, on_committed)
+            self._append(source, None, readings, on_committed, ref)
         else:
             rows = [
                 (r.machine, r.sensor, to_epoch_us(r.ts), float(r.value), int(r.quality))
                 for r in readings
             ]
-            self._append(source, rows, None, on_committed)
+            self._append(source, rows, None, on_committed, ref)
 
     def submit_rows(
-        self, source: str, rows: list[Row], on_committed: Callback | None = None
+        self,
+        source: str,
+        rows: list[Row],
+        on_committed: Callback | None = None,
+        *,
+        ref: str | None = None,
     ) -> None:
         """Hot path: ``(machine, sensor, ts_us, value, quality)`` tuples, ts in epoch µs UTC."""
-        self._append(source, rows, None, on_committed)
+        self._append(source, rows, None, on_committed, ref)
 
     def dead_letter(
         self,
@@ -301,13 +226,17 @@ class Pipeline:
     ) -> None:
         """Record an unusable message with its reason; the collector keeps running."""
         letter = DeadLetter(
-            source, topic, bytes(payload[: self.max_dead_letter_payload]), reason, datetime.now(UTC)
+            source,
+            printable(topic),
+            bytes(payload[: self.max_dead_letter_payload]),
+            printable(reason) or "unusable",
+            datetime.now(UTC),
         )
         self.metrics.dead_lettered.labels(source).inc()
         with self._cond:
             self._check_running()
             batch = self._batch
-            if not batch.size and not batch.dead_letters:
+            if batch.is_empty:
                 batch.started = time.monotonic()
             batch.dead_letters.append(letter)
             if on_committed is not None:
@@ -327,15 +256,19 @@ class Pipeline:
         event = MachineEvent(machine, kind, ts, source, ends_at, details or {})
         self.metrics.events.labels(kind).inc()
         with self._cond:
-            self._events.append(event)
-            self._cond.notify_all()
+            batch = self._batch
+            if batch.is_empty:
+                batch.started = time.monotonic()
+            batch.events.append(event)
 
     def set_machine_status(self, machine: str, status: str, ts: datetime) -> None:
         """Queue a ``machines.status`` change (e.g. offline on a Sparkplug NDEATH)."""
         change = StatusChange(machine, status, ts)
         with self._cond:
-            self._statuses.append(change)
-            self._cond.notify_all()
+            batch = self._batch
+            if batch.is_empty:
+                batch.started = time.monotonic()
+            batch.statuses.append(change)
 
     def health(self) -> dict[str, Any]:
         """State for ``/health``: ok while the writer runs (a database outage is degraded,
@@ -343,20 +276,24 @@ class Pipeline:
         alive = self._thread is not None and self._thread.is_alive()
         return {
             "ok": alive,
-            "database_up": self._db_up,
+            "database_up": self._link.up,
             "pending_readings": self._batch.size + self._held_readings,
             "buffered_readings": self._buffer.readings,
+            "replay_backlog_readings": self._buffer.readings,
+            "replay_backlog_batches": self._buffer.batches,
+            "replay_backlog_records": self._buffer.pending_records,
+            "quarantined_readings": int(self.metrics.value_of(self.metrics.quarantined)),
             "buffer_oldest_age_s": round(self._buffer.oldest_age_s(), 3),
             "buffer_policy": str(self._buffer.policy),
             "last_commit_age_s": None
-            if self._last_commit is None
-            else round(time.monotonic() - self._last_commit, 3),
-            "last_error": self._last_error,
+            if self._link.last_commit is None
+            else round(time.monotonic() - self._link.last_commit, 3),
+            "last_error": self._link.last_error,
         }
 
     @property
     def database_up(self) -> bool:
-        return self._db_up
+        return self._link.up
 
     def _check_running(self) -> None:
         if not self._running or self._stopping:
@@ -368,6 +305,7 @@ class Pipeline:
         rows: list[Row] | None,
         columns: ReadingColumns | None,
         on_committed: Callback | None,
+        ref: str | None = None,
     ) -> None:
         n = len(rows) if rows is not None else len(columns)  # type: ignore[arg-type]
         with self._cond:
@@ -379,13 +317,13 @@ class Pipeline:
                 self._cond.wait(0.5)
             self._check_running()
             batch = self._batch
-            if not batch.size and not batch.dead_letters:
+            if batch.is_empty:
                 batch.started = time.monotonic()
             if rows is not None:
                 batch.rows.extend(rows)
             elif n:
                 batch.chunks.append((len(batch.rows), columns))  # type: ignore[arg-type]
-            batch.note_source(source, n)
+            batch.note_source(source, n, ref)
             if on_committed is not None:
                 batch.callbacks.append(on_committed)
             if batch.size >= self.batch_size and batch.size - n < self.batch_size:
@@ -399,16 +337,15 @@ class Pipeline:
             if batch is None:
                 break
             try:
-                if batch.size or batch.dead_letters or batch.callbacks:
+                if batch.has_work:
                     self._commit(batch)
-                self._write_side_records()
-                self._replay_some()
+                self._replay.replay_some()
             except Exception:  # the writer must survive anything; the next turn retries
                 log.exception("unexpected error in the ingest writer")
                 time.sleep(0.5)
         self._final_flush()
 
-    def _next_batch(self) -> _Batch | None:
+    def _next_batch(self) -> Batch | None:
         """A full or old-enough batch, a held batch due for retry, or an empty batch when
         only side work (events, replay) is due or the wait timed out; None when stopping."""
         with self._cond:
@@ -416,59 +353,61 @@ class Pipeline:
                 if self._stopping:
                     return None
                 now = time.monotonic()
-                if self._held and (self._db_up or now >= self._next_probe):
+                if self._held and self._link.may_write():
                     held = self._held.popleft()
                     held.retried = True
                     self._held_readings -= held.size
                     return held
                 batch = self._batch
-                has_work = batch.size or batch.dead_letters or batch.callbacks
+                has_work = batch.has_work
                 age = now - batch.started
                 if has_work and (batch.size >= self.batch_size or age >= self.flush_interval_s):
-                    self._batch = _Batch()
+                    self._batch = Batch()
                     self._cond.notify_all()  # submitters blocked on back-pressure
                     return batch
-                if self._events or self._statuses or (self._buffer.readings and self._db_up):
-                    return _Batch()
+                if self._link.up and (self._buffer.readings or self._buffer.pending_records):
+                    return Batch()
                 wait = self.flush_interval_s - age if has_work else self.flush_interval_s
-                if not self._db_up:
-                    wait = min(wait, max(0.01, self._next_probe - now))
+                if not self._link.up:
+                    wait = min(wait, max(0.01, self._link.next_probe - now))
                 self._cond.wait(max(0.005, wait))
-            return _Batch()
+            return Batch()
 
     def _final_flush(self) -> None:
         with self._cond:
             batches = [*self._held, self._batch]
             self._held.clear()
             self._held_readings = 0
-            self._batch = _Batch()
+            self._batch = Batch()
         for batch in batches:
-            if batch.size or batch.dead_letters or batch.callbacks:
+            if batch.has_work:
                 self._commit(batch, final=True)
-        self._write_side_records()
 
-    def _commit(self, batch: _Batch, *, final: bool = False) -> None:
+    def _commit(self, batch: Batch, *, final: bool = False) -> None:
         columns = batch.columns()
-        now = time.monotonic()
-        if self._db_up or now >= self._next_probe:
+        if self._link.may_write():
+            guarded = self._guarded
             try:
-                result = self._sink.write(columns) if len(columns) else WriteResult(0, 0)
-                if batch.dead_letters:
-                    self._dead_sink.write(batch.dead_letters)
-            except Exception as exc:
-                self._mark_down(exc)
+                result = guarded.readings(batch, columns)  # refused rows: isolated, dead-lettered
+                if result.rejected:
+                    guarded.rejections(batch, columns, result)
+                guarded.letters(batch.dead_letters)
+                guarded.side(batch.events, batch.statuses)
+            except Exception as exc:  # DatabaseUnavailable, or our own bug: keep the data
+                self._link.mark_down(exc)
             else:
-                self._mark_up()
+                self._link.mark_up(self._buffer.readings)
                 self._account(batch, columns, result)
                 self._acknowledge(batch)
                 return
         self._to_buffer(batch, columns, final=final)
 
-    def _to_buffer(self, batch: _Batch, columns: ReadingColumns, *, final: bool) -> None:
+    def _to_buffer(self, batch: Batch, columns: ReadingColumns, *, final: bool) -> None:
         try:
-            dropped = self._buffer.put(columns)
+            dropped = self._buffer.put(columns, batch.meta())
             if batch.dead_letters:
                 self._buffer.put_dead_letters(batch.dead_letters)
+            self._buffer.put_side_records(batch.events, batch.statuses)
         except BufferFull as exc:
             self.metrics.buffer_refused.inc()
             if not final:
@@ -489,7 +428,7 @@ class Pipeline:
         self._count_received(batch)
         self._acknowledge(batch)
 
-    def _hold(self, batch: _Batch) -> None:
+    def _hold(self, batch: Batch) -> None:
         """Keep a batch in memory, unacknowledged, in order (a retried one goes first)."""
         with self._cond:
             if batch.retried:
@@ -498,83 +437,13 @@ class Pipeline:
                 self._held.append(batch)
             self._held_readings += batch.size
 
-    def _replay_some(self) -> None:
-        """Replay one buffered batch: every turn while the backlog drains (alternating with
-        live batches as they come), or as the probe while the database is down."""
-        if not self._buffer.readings and not self._buffer.has_dead_letters():
-            return
-        now = time.monotonic()
-        if not self._db_up and now < self._next_probe:
-            return
-        oldest = self._buffer.oldest()
-        try:
-            if oldest is not None:
-                batch_id, columns = oldest
-                result = self._sink.write(columns)
-            letters = self._buffer.dead_letters(1000)
-            if letters:
-                self._dead_sink.write([d for _, d in letters])
-        except Exception as exc:
-            self._mark_down(exc)
-            return
-        self._mark_up()
-        if oldest is not None:
-            self._buffer.remove(batch_id)
-            self.metrics.replayed.inc(len(columns))
-            self.metrics.written.inc(result.inserted)
-            self.metrics.duplicates.inc(result.duplicates)
-            self.metrics.buffered.set(self._buffer.readings)
-            if not self._buffer.readings:
-                log.info("buffer drained; live writes only")
-        if letters:
-            self._buffer.remove_dead_letters(letters[-1][0])
-
-    def _write_side_records(self) -> None:
-        if not (self._events or self._statuses):
-            return
-        if not self._db_up and time.monotonic() < self._next_probe:
-            return
-        with self._cond:
-            events = list(self._events)
-            statuses = list(self._statuses)
-        try:
-            self._sink.record_events(events)
-            self._sink.set_statuses(statuses)
-        except Exception as exc:
-            self._mark_down(exc)
-            return
-        with self._cond:  # drop exactly what was written; newer items stay queued
-            for _ in events:
-                self._events.popleft()
-            for _ in statuses:
-                self._statuses.popleft()
-
     # --- bookkeeping --------------------------------------------------------------------
 
-    def _mark_down(self, exc: Exception) -> None:
-        self.metrics.write_failures.inc()
-        self._last_error = str(exc)
-        if self._db_up:
-            if isinstance(exc, DatabaseUnavailable):
-                log.warning("database unavailable, buffering on disk: %s", exc)
-            else:
-                log.error("write failed, buffering on disk", exc_info=exc)
-        self._db_up = False
-        self._next_probe = time.monotonic() + self.retry_interval_s
-        self.metrics.database_up.set(0)
-
-    def _mark_up(self) -> None:
-        if not self._db_up:
-            log.info("database is back; replaying %d buffered readings", self._buffer.readings)
-        self._db_up = True
-        self._last_commit = time.monotonic()
-        self.metrics.database_up.set(1)
-
-    def _count_received(self, batch: _Batch) -> None:
+    def _count_received(self, batch: Batch) -> None:
         for source, ranges in batch.source_ranges().items():
             self.metrics.received.labels(source).inc(sum(e - b for b, e in ranges))
 
-    def _account(self, batch: _Batch, columns: ReadingColumns, result: WriteResult) -> None:
+    def _account(self, batch: Batch, columns: ReadingColumns, result: WriteResult) -> None:
         m = self.metrics
         self._count_received(batch)
         m.written.inc(result.inserted)
@@ -585,42 +454,8 @@ class Pipeline:
             for source, ranges in batch.source_ranges().items():
                 newest = max(columns.ts[b:e].max() for b, e in ranges)
                 m.lag.labels(source).set((now_us - newest) / np.timedelta64(1, "s"))
-        if result.rejected:
-            self._dead_letter_rejections(batch, columns, result)
 
-    def _dead_letter_rejections(
-        self, batch: _Batch, columns: ReadingColumns, result: WriteResult
-    ) -> None:
-        """Readings the writer refused (e.g. timestamps far in the future) become one dead
-        letter per (source, reason) with a sample of the rows, not one per reading."""
-        self.metrics.rejected.inc(len(result.rejected))
-        starts = [(start, source) for source, start in batch.runs]
-        grouped: dict[tuple[str, str], list[int]] = {}
-        for rejection in result.rejected:
-            source = next(s for b, s in reversed(starts) if b <= rejection.index)
-            grouped.setdefault((source, rejection.reason), []).append(rejection.index)
-        letters = []
-        for (source, reason), indices in grouped.items():
-            sample = [
-                {
-                    "machine": str(columns.machine[i]),
-                    "sensor": str(columns.sensor[i]),
-                    "ts": str(columns.ts[i]),
-                    "value": float(columns.value[i]),
-                }
-                for i in indices[:_MAX_REJECTED_SAMPLE]
-            ]
-            payload = json.dumps({"rejected": len(indices), "sample": sample}).encode()
-            letters.append(
-                DeadLetter(source, None, payload, f"writer rejected: {reason}", datetime.now(UTC))
-            )
-            self.metrics.dead_lettered.labels(source).inc()
-        try:
-            self._dead_sink.write(letters)
-        except Exception:
-            self._buffer.put_dead_letters(letters)
-
-    def _acknowledge(self, batch: _Batch) -> None:
+    def _acknowledge(self, batch: Batch) -> None:
         for callback in batch.callbacks:
             try:
                 callback()

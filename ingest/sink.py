@@ -2,18 +2,39 @@
 
 A small interface so the pipeline can be tested with a sink that fails on demand, and so a
 second protocol (OPC-UA) writes through exactly the same code. Every method raises
-:class:`~millwright.core.storage.DatabaseUnavailable` when the database cannot be reached; that is
-what sends batches to the store-and-forward buffer.
+:class:`~millwright.core.storage.DatabaseUnavailable` when the database cannot work now (that
+sends batches to the store-and-forward buffer) and
+:class:`~millwright.core.storage.DataRejected` when it refused the data (that makes the
+pipeline isolate the refused rows and dead-letter them): the SQLSTATE decides which.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
 
 from ingest.records import MachineEvent, StatusChange
-from millwright.core.storage import Database, ReadingColumns, ReadingsWriter, WriteResult
+from millwright.core.storage import (
+    Database,
+    ReadingColumns,
+    ReadingsWriter,
+    WriteResult,
+    translate_error,
+)
+
+T = TypeVar("T")
+
+
+def _translated(call: Callable[[], T]) -> T:
+    """Run a database call, raising the storage error its failure stands for."""
+    try:
+        return call()
+    except Exception as exc:
+        translated = translate_error(exc)
+        if translated is None or translated is exc:
+            raise
+        raise translated from exc
 
 
 class ReadingSink(Protocol):
@@ -38,11 +59,17 @@ class DatabaseSink:
         )
 
     def write(self, columns: ReadingColumns) -> WriteResult:
-        return self.writer.write(columns)
+        return _translated(lambda: self.writer.write(columns))
 
     def record_events(self, events: Sequence[MachineEvent]) -> None:
-        if not events:
-            return
+        if events:
+            _translated(lambda: self._record_events(events))
+
+    def set_statuses(self, changes: Sequence[StatusChange]) -> None:
+        if changes:
+            _translated(lambda: self._set_statuses(changes))
+
+    def _record_events(self, events: Sequence[MachineEvent]) -> None:
         ids = {e.machine: self.writer.sources.machine_id(e.machine) for e in events}
         with self._database.connection() as conn, conn.cursor() as cur:
             cur.executemany(
@@ -55,9 +82,7 @@ class DatabaseSink:
                 ],
             )
 
-    def set_statuses(self, changes: Sequence[StatusChange]) -> None:
-        if not changes:
-            return
+    def _set_statuses(self, changes: Sequence[StatusChange]) -> None:
         ids = {c.machine: self.writer.sources.machine_id(c.machine) for c in changes}
         with self._database.connection() as conn, conn.cursor() as cur:
             cur.executemany(

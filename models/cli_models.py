@@ -11,7 +11,9 @@ from typing import Annotated, Any
 
 import typer
 
+from features import FeaturesConfig
 from millwright.core.commands import app_context
+from models.config import ModelsConfig
 from models.errors import ModelsError
 
 models_app = typer.Typer(help="The model registry: list, show and promote models.")
@@ -59,13 +61,16 @@ def train_command(
     """Train a candidate on stored features and labels; print its validation metrics."""
     from rich.console import Console
 
-    from features.jobs import resolve_definition
+    from features import resolve_definition
     from models import registry
     from models.training import train_model
 
     context = app_context(ctx)
     database = context.database()
-    version = feature_version or resolve_definition(database, context.settings.features).version
+    version = (
+        feature_version
+        or resolve_definition(database, context.section("features", FeaturesConfig)).version
+    )
     console = Console(stderr=True)
     try:
         with console.status("training ...") as status:
@@ -76,7 +81,7 @@ def train_command(
 
             result = train_model(
                 database,
-                context.settings.models,
+                context.section("models", ModelsConfig),
                 feature_version=version,
                 start=_utc(start, "--start"),
                 end=_utc(end, "--end"),
@@ -89,7 +94,7 @@ def train_command(
                 database,
                 record.version,
                 force=force,
-                rmse_tolerance=context.settings.models.promotion_rmse_tolerance,
+                rmse_tolerance=context.section("models", ModelsConfig).promotion_rmse_tolerance,
             )
     except ModelsError as exc:
         raise _fail(exc) from None
@@ -165,7 +170,7 @@ def promote_command(
             context.database(),
             version,
             force=force,
-            rmse_tolerance=context.settings.models.promotion_rmse_tolerance,
+            rmse_tolerance=context.section("models", ModelsConfig).promotion_rmse_tolerance,
         )
     except ModelsError as exc:
         raise _fail(exc) from None
@@ -190,7 +195,7 @@ def score_command(
     from models.scoring import Scorer, ScoringResult
 
     context = app_context(ctx)
-    scorer = Scorer(context.database(), context.settings.models)
+    scorer = Scorer(context.database(), context.section("models", ModelsConfig))
 
     def report(result: ScoringResult | None) -> None:
         if result is None:
@@ -214,29 +219,3 @@ def score_command(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     scorer.run(every, stop=stop, on_result=report)
-
-
-def bench_scoring(
-    ctx: typer.Context,
-    machines: Annotated[int, typer.Option(min=1, help="Machines to score.")] = 1000,
-    sensors: Annotated[int, typer.Option(min=1, help="Sensors per machine.")] = 20,
-    repeats: Annotated[int, typer.Option(min=1, help="Timed runs (median reported).")] = 5,
-    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
-) -> None:
-    """Scoring the latest state of N machines, end to end, against bare LightGBM predict."""
-    from bench.scoring import run_scoring_benchmark, summary_lines
-
-    context = app_context(ctx)
-    url = context.database().url
-    result = run_scoring_benchmark(
-        url,
-        context.settings.models,
-        machines=machines,
-        sensors=sensors,
-        repeats=repeats,
-        echo=lambda line: typer.echo(line, err=True),
-    )
-    for line in summary_lines(result):
-        typer.echo(line)
-    if as_json:
-        typer.echo(json.dumps(result))

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from features.frames import load_training_frame
+from features import load_training_frame
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.holdout import ValidationSet, evaluate

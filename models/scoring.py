@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.frames import latest_features
+from features import latest_features
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig

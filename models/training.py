@@ -22,8 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.errors import UnknownVersionError
-from features.frames import load_training_frame, plant_clock
+from features import UnknownVersionError, load_training_frame, plant_clock
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig

@@ -1,7 +1,8 @@
 """`millwright` commands of the `scheduler` package.
 
 - `millwright schedule run [--once]`: the worker that solves requested (re)schedules.
-- `millwright serve [--host H] [--port P]`: the MES HTTP API (uvicorn).
+
+(`millwright serve`, the MES HTTP API, wires the API to alerts and lives in the app.)
 
 With `--json` the last stdout line is one JSON object, for scripts and CI.
 """
@@ -20,7 +21,7 @@ from scheduler.config import SchedulerConfig
 def _config(ctx: typer.Context) -> SchedulerConfig:
     """The scheduler settings; defaults when the command runs outside the root app."""
     try:
-        return app_context(ctx).settings.scheduler
+        return app_context(ctx).section("scheduler", SchedulerConfig)
     except RuntimeError:
         return SchedulerConfig()
 
@@ -43,39 +44,14 @@ def schedule_run(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        done = run_worker(context.database(), context.settings.scheduler, stop, once=once)
+        done = run_worker(
+            context.database(), context.section("scheduler", SchedulerConfig), stop, once=once
+        )
     except KeyboardInterrupt:
         return
     typer.echo(f"solved {done} schedule request(s)")
 
 
-def serve(
-    ctx: typer.Context,
-    host: str | None = typer.Option(None, "--host", help="Default: scheduler api_host."),
-    port: int | None = typer.Option(None, "--port", min=1, max=65535),
-) -> None:
-    """Serve the MES HTTP API (OpenAPI document at /openapi.json)."""
-    import uvicorn
-
-    from alerts.service import acknowledge
-    from api import create_app
-
-    context = app_context(ctx)
-    settings = context.settings
-    database = context.database()
-
-    def ack(alert_id: int, username: str) -> object:
-        # The alerts package's acknowledgement also tells subscribed webhooks.
-        return acknowledge(
-            database, alert_id, username, config=settings.alerts, public_url=settings.public_url
-        )
-
-    app = create_app(settings, database, alert_ack=ack)
-    config = settings.scheduler
-    uvicorn.run(app, host=host or config.api_host, port=port or config.api_port, log_config=None)
-
-
 def register(groups: CliGroups) -> None:
-    """Add `schedule run` and `serve` to the CLI."""
+    """Add `schedule run` to the CLI."""
     groups.schedule.command("run")(schedule_run)
-    groups.root.command("serve")(serve)

@@ -189,6 +189,10 @@ class Problem:
     previous: tuple[PlannedOperation, ...] = ()
     frozen_until: int = 0
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    # Index maps, built once in __post_init__ so backends look things up in constant time.
+    _jobs_by_name: dict[str, Job] = field(init=False, repr=False, compare=False)
+    _ops_by_job: dict[str, tuple[Operation, ...]] = field(init=False, repr=False, compare=False)
+    _risk_by_machine: dict[str, MachineRisk] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("machines", "jobs", "operations", "setups", "maintenance", "risks"):
@@ -225,15 +229,27 @@ class Problem:
                 planned.machine in known.options,
                 f"previous plan puts {known.label} on ineligible machine {planned.machine}",
             )
+        by_job: dict[str, list[Operation]] = {job.name: [] for job in self.jobs}
+        for op in self.operations:
+            by_job[op.job].append(op)
+        object.__setattr__(self, "_jobs_by_name", {j.name: j for j in self.jobs})
+        object.__setattr__(
+            self,
+            "_ops_by_job",
+            {name: tuple(sorted(ops, key=lambda o: o.seq)) for name, ops in by_job.items()},
+        )
+        object.__setattr__(self, "_risk_by_machine", {r.machine: r for r in self.risks})
 
     def job(self, name: str) -> Job:
-        return next(j for j in self.jobs if j.name == name)
+        """The job called `name` (KeyError when there is none)."""
+        return self._jobs_by_name[name]
 
     def risk(self, machine: str) -> MachineRisk | None:
-        return next((r for r in self.risks if r.machine == machine), None)
+        return self._risk_by_machine.get(machine)
 
     def job_operations(self, name: str) -> list[Operation]:
-        return sorted((op for op in self.operations if op.job == name), key=lambda o: o.seq)
+        """The operations of job `name` in seq order (empty for an unknown job)."""
+        return list(self._ops_by_job.get(name, ()))
 
     def frozen(self) -> dict[tuple[str, int], PlannedOperation]:
         """Operations of the previous plan that started before `frozen_until` stay put."""

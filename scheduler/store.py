@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from millwright.core.storage.risk import latest_risks
 from scheduler.config import SchedulerConfig
 from scheduler.plan import Result
 from scheduler.problem import (
@@ -235,16 +236,18 @@ def _contiguous(operations: list[Operation], ids: dict[tuple[str, int], int]) ->
 
 
 def _risks(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> dict[str, RiskRow]:
-    rows = conn.execute(
-        "SELECT DISTINCT ON (machine_id) machine_id, ts, model_version, p_fail, rul, rul_low,"
-        " horizon_hours FROM risk_scores ORDER BY machine_id, ts DESC"
-    ).fetchall()
-    found = {}
-    for machine_id, ts, version, p_fail, rul, rul_low, horizon_hours in rows:
-        if machine_id in machine_names:
-            name = machine_names[machine_id]
-            found[name] = RiskRow(name, ts, version, p_fail, rul, rul_low, horizon_hours)
-    return found
+    return {
+        machine_names[r.machine_id]: RiskRow(
+            machine_names[r.machine_id],
+            r.ts,
+            r.model_version,
+            r.p_fail,
+            r.rul,
+            r.rul_low,
+            r.horizon_hours,
+        )
+        for r in latest_risks(conn, list(machine_names))
+    }
 
 
 def _machine_risk(row: RiskRow, plan_start: datetime) -> MachineRisk:

@@ -51,7 +51,9 @@ def register(groups: CliGroups) -> None:
         context = app_context(ctx)
         settings = context.settings
         updates: dict[str, Any] = {"speed": speed, "seed": seed, "machines": machines}
-        values = settings.sim.model_dump() | {k: v for k, v in updates.items() if v is not None}
+        values = context.section("sim", SimConfig).model_dump() | {
+            k: v for k, v in updates.items() if v is not None
+        }
         config = SimConfig.model_validate(values)
         plant = build_plant(config)
         if resume_at is not None:

@@ -1,7 +1,10 @@
-"""The bundled NASA C-MAPSS FD001 training engines (public domain), loaded as engine runs.
+"""The one C-MAPSS reader, and the bundled FD001 training engines (public domain) as engine runs.
 
-Each engine unit is one machine life, run from healthy to failure. The file is bundled
-gzip-compressed so the demo and the policy evaluation work offline.
+NASA's files are whitespace-separated rows of 26 numbers (unit, cycle, 3 operating settings,
+21 sensors); :func:`read_table` reads one, plain or gzip-compressed, and the benchmark
+(:mod:`bench.cmapss`) builds its frames on it. Each engine unit is one machine life, run from
+healthy to failure. The file is bundled gzip-compressed so the demo and the policy evaluation
+work offline.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sim.errors import TrajectoryError
 from sim.sensors import CMAPSS_SENSORS
 
 _SENSOR_COLUMNS = slice(5, 26)
+COLUMN_COUNT = 26
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,15 +67,29 @@ def _bundled() -> tuple[EngineRun, ...]:
     return _read(bundled_path())
 
 
-def _read(path: Path) -> tuple[EngineRun, ...]:
+def read_table(path: Path | str) -> np.ndarray:
+    """A C-MAPSS file (plain or ``.gz``) as a (rows × 26) float array, in file order.
+
+    Raises :class:`TrajectoryError` when the file is missing or not C-MAPSS shaped.
+    """
+    path = Path(path)
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt") as handle:
-            table = np.loadtxt(handle, dtype=np.float64)
+            table = np.loadtxt(handle, dtype=np.float64, ndmin=2)
     except (OSError, ValueError) as exc:
         raise TrajectoryError(f"cannot read C-MAPSS file {path}: {exc}") from exc
-    if table.ndim != 2 or table.shape[1] != 26:
-        raise TrajectoryError(f"{path}: expected 26 columns per row, got shape {table.shape}")
+    if table.shape[1] != COLUMN_COUNT:
+        raise TrajectoryError(
+            f"{path}: expected {COLUMN_COUNT} columns per row "
+            "(unit, cycle, 3 settings, 21 sensors separated by spaces), "
+            f"got shape {table.shape}"
+        )
+    return table
+
+
+def _read(path: Path) -> tuple[EngineRun, ...]:
+    table = read_table(path)
     units = table[:, 0].astype(int)
     runs = []
     for unit in np.unique(units):

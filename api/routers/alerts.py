@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 
 from api import plant
 from api.auth import ShopFloor
-from api.routers.common import DB, ERRORS, IdempotencyKey, IdPath
+from api.routers.common import ERRORS, IdempotencyKey, IdPath
 from api.schemas import AlertAck
 
 router = APIRouter(prefix="/alerts", tags=["alerts"], responses=ERRORS)
 
 
 @router.post("/{alert_id}/ack", dependencies=[IdempotencyKey])
-def acknowledge(alert_id: IdPath, request: Request, db: DB, user: ShopFloor) -> AlertAck:
+def acknowledge(alert_id: IdPath, request: Request, user: ShopFloor) -> AlertAck:
     """Acknowledge an alert (maintenance or planner); the first acknowledgement stands."""
-    return plant.acknowledge_alert(db, alert_id, user.username, request.app.state.alert_ack)
+    return plant.acknowledge_alert(request.app.state.alert_ack, alert_id, user.username)

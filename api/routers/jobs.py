@@ -109,4 +109,4 @@ def finish_operation(
 
 def _skew(request: Request) -> timedelta:
     """How far ahead of the server's clock a reported time may be (shop-floor clock drift)."""
-    return timedelta(seconds=request.app.state.settings.scheduler.max_clock_skew_s)
+    return timedelta(seconds=request.app.state.scheduler_config.max_clock_skew_s)

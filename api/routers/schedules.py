@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+import scheduler
 from api import plans
 from api.auth import Planner, Reader
 from api.routers.common import DB, ERRORS, IdempotencyKey, IdPath
 from api.schemas import SchedulePublic, ScheduleRequest
-from scheduler import service
 
 router = APIRouter(prefix="/schedules", tags=["schedules"], responses=ERRORS)
 
@@ -23,7 +23,7 @@ def request_schedule(
     (`millwright schedule run`) solves it; poll GET /schedules/{id}. A request still waiting
     with the same time limit is returned instead of queuing a duplicate."""
     limit = body.time_limit_s if body else None
-    return plans.schedule_public(service.request_schedule(db, user.username, limit))
+    return plans.schedule_public(scheduler.request_schedule(db, user.username, limit))
 
 
 @router.get("")
@@ -33,7 +33,7 @@ def list_schedules(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[SchedulePublic]:
-    return [plans.schedule_public(r) for r in service.list_schedules(db, limit, offset)]
+    return [plans.schedule_public(r) for r in scheduler.list_schedules(db, limit, offset)]
 
 
 @router.get("/{schedule_id}")

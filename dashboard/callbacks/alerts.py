@@ -9,8 +9,7 @@ from typing import Any
 from dash import ALL, Dash, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 
-from alerts.errors import AlertNotFound
-from alerts.service import acknowledge
+from alerts import AlertNotFound, AlertsConfig, acknowledge
 from dashboard import auth, queries
 from dashboard.callbacks.guard import keep_last_on_outage
 from dashboard.context import DashboardContext
@@ -38,7 +37,7 @@ def acknowledge_alert(context: DashboardContext, user: User | None, alert_id: in
         context.database,
         alert_id,
         user.username,
-        config=context.settings.alerts,
+        config=context.settings.section("alerts", AlertsConfig),
         public_url=context.settings.public_url,
     )
     return f"Alert #{alert.id} on {alert.machine} acknowledged by {alert.acked_by}."

@@ -18,7 +18,7 @@ from dashboard.layouts import schedule as schedule_layout
 from dashboard.layouts.common import stamp
 from millwright.core.storage.errors import DatabaseUnavailable
 from millwright.core.users import Role, User
-from scheduler.service import request_schedule
+from scheduler import request_schedule
 
 log = logging.getLogger(__name__)
 

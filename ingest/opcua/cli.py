@@ -1,9 +1,8 @@
-"""``millwright opcua browse`` and ``millwright bench opcua`` (registered by ``ingest.cli``)."""
+"""``millwright opcua browse`` (registered by ``ingest.cli``)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -11,7 +10,7 @@ from urllib.parse import urlparse
 import typer
 from pydantic import ValidationError
 
-from millwright.core.commands import CliGroups, app_context
+from millwright.core.commands import CliGroups
 
 opcua_app = typer.Typer(help="OPC-UA servers: browse the address space, write a config snippet.")
 
@@ -98,35 +97,6 @@ async def _browse(
         typer.echo(f"config snippet written to {write_config}")
 
 
-def bench_opcua(
-    ctx: typer.Context,
-    nodes: Annotated[int, typer.Option(help="Variables on the server.")] = 500,
-    rate_hz: Annotated[float, typer.Option("--rate", help="Changes per node per second.")] = 10.0,
-    seconds: Annotated[float, typer.Option(help="Measured duration.")] = 60.0,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """One server (own process) with NODES variables changing at RATE Hz, collected into
-    the database through the shared pipeline: values/s stored, lost, collector CPU share,
-    against the bulk writer's raw rate in the same run."""
-    from bench.opcua import run_opcua_benchmark
-
-    result = run_opcua_benchmark(
-        app_context(ctx).database(), nodes=nodes, rate_hz=rate_hz, seconds=seconds
-    )
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    typer.echo(f"offered:         {result['offered_values_per_s']:>12,.0f} values/s")
-    typer.echo(f"stored:          {result['stored_values_per_s']:>12,.0f} values/s")
-    typer.echo(f"published:       {result['published']:>12,d} values")
-    typer.echo(f"stored:          {result['stored']:>12,d} values")
-    typer.echo(f"lost:            {result['lost']:>12,d} values")
-    typer.echo(f"server overflow: {result['queue_overflows']:>12,d}")
-    typer.echo(f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core")
-    typer.echo(f"writer raw rate: {result['writer_rows_per_s']:>12,.0f} rows/s")
-
-
 def register_opcua(groups: CliGroups) -> None:
-    """Add ``opcua`` and ``bench opcua`` to the CLI."""
+    """Add ``opcua`` to the CLI."""
     groups.root.add_typer(opcua_app, name="opcua")
-    groups.bench.command("opcua")(bench_opcua)

@@ -111,19 +111,3 @@ class OpcUaCollector:
             "subscriptions_recreated": s.stats.recreated,
             "unresolved_nodes": len(s.stats.unresolved),
         }
-
-
-def run_opcua_sources(
-    configs: Sequence[OpcUaSourceConfig],
-    sink: OpcUaSink,
-    stop_event: threading.Event,
-    *,
-    metrics: Any | None = None,
-) -> None:
-    """Blocking form: run the sources until ``stop_event`` is set."""
-    collector = OpcUaCollector(configs, sink, metrics=metrics)
-    collector.start()
-    try:
-        stop_event.wait()
-    finally:
-        collector.stop()

@@ -13,7 +13,6 @@ dead-letter row.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import is_dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,7 +21,6 @@ from typing import Any
 from asyncua import ua
 
 from ingest.opcua.config import NodeMapping
-from ingest.opcua.uatypes import status as uat_status
 from millwright.core.storage import Quality
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -48,23 +46,9 @@ def is_overflow(status: int) -> bool:
     return ((status >> 10) & 0x3) == _INFO_TYPE_DATA_VALUE and bool(status & _OVERFLOW_BIT)
 
 
-def status_name(status: int) -> str:
-    """The StatusCode's symbolic name without info bits, for messages."""
-    return uat_status(status & 0xFFFF0000).name
-
-
 def to_epoch_us(ts: datetime) -> int:
     """Exact microseconds since the Unix epoch of an aware datetime."""
     return (ts - EPOCH) // ONE_US
-
-
-def timestamp_of(value: ua.DataValue, received_us: int) -> tuple[int, int]:
-    """(epoch µs, quality flag): the source time, else server time or receive time flagged."""
-    if value.SourceTimestamp is not None:
-        return to_epoch_us(value.SourceTimestamp), 0
-    if value.ServerTimestamp is not None:
-        return to_epoch_us(value.ServerTimestamp), int(Quality.RECEIVE_TIME)
-    return received_us, int(Quality.RECEIVE_TIME)
 
 
 def _number(value: Any) -> float:
@@ -138,17 +122,3 @@ def make_converter(mapping: NodeMapping) -> Converter:
             raise NotNumeric(f"{_describe(value)} is not a number{hint}") from None
 
     return convert
-
-
-def fast_float(value: Any) -> float | None:
-    """The common case without a converter: a plain float/int (not bool) as is."""
-    kind = type(value)
-    if kind is float:
-        return value  # type: ignore[no-any-return]
-    if kind is int:
-        return float(value)
-    return None
-
-
-def is_finite(value: float) -> bool:
-    return math.isfinite(value)

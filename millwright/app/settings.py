@@ -13,56 +13,23 @@ import tomllib
 from pathlib import Path
 from typing import Any, get_args
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, Field, ValidationError
 
 from alerts.config import AlertsConfig
 from dashboard.config import DashboardConfig
 from features.config import FeaturesConfig
 from ingest.config import IngestConfig
 from millwright.app.worker_config import WorkerConfig
+from millwright.core.settings import CoreSettings, SettingsError
 from models.config import ModelsConfig
 from scheduler.config import SchedulerConfig
 from sim.config import SimConfig
 
-
-class SettingsError(ValueError):
-    """Settings could not be loaded; the message names each bad setting."""
+__all__ = ["Settings", "SettingsError", "describe_validation_error", "load_settings"]
 
 
-class Settings(BaseSettings):
-    """Everything configurable, with embedded defaults that make ``millwright demo`` work."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="MILLWRIGHT_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        validate_default=True,
-    )
-
-    database_url: str | None = Field(
-        default=None,
-        description="PostgreSQL/TimescaleDB URL; unset starts an embedded PostgreSQL.",
-    )
-    data_dir: Path = Field(
-        default=Path.home() / ".local" / "share" / "millwright",
-        description="Per-user directory for the embedded database and local buffers.",
-    )
-    mqtt_url: str | None = Field(
-        default=None,
-        description="mqtt://[user:pass@]host:port or mqtts://...; unset: the demo starts one.",
-    )
-    pool_min_size: int = Field(default=1, ge=0, le=100)
-    pool_max_size: int = Field(default=8, ge=1, le=200)
-    retention_days: int = Field(default=365, ge=1, description="Raw readings kept this long.")
-    compress_after_days: int = Field(default=7, ge=1, description="TimescaleDB compression age.")
-    chunk_interval_hours: int = Field(default=24, ge=1, le=24 * 365)
-    register_unknown: bool = Field(
-        default=True, description="Register unknown machines/sensors on first sight."
-    )
-    max_future_seconds: int = Field(default=86_400, ge=0)
-    public_url: str = Field(default="http://127.0.0.1:8050", description="Dashboard base URL.")
-    log_level: str = Field(default="INFO")
+class Settings(CoreSettings):
+    """Every setting: the top-level ones of :class:`CoreSettings` plus one section per stage."""
 
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     sim: SimConfig = Field(default_factory=SimConfig)
@@ -72,42 +39,6 @@ class Settings(BaseSettings):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
-
-    @field_validator("database_url")
-    @classmethod
-    def _database_url_is_postgres(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("postgresql://", "postgres://")):
-            raise ValueError(
-                "expected a postgresql:// URL, or leave unset for the embedded database"
-            )
-        return value
-
-    @field_validator("mqtt_url")
-    @classmethod
-    def _mqtt_url_scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("mqtt://", "mqtts://")):
-            raise ValueError("expected mqtt://host:port or mqtts://host:port")
-        return value
-
-    @field_validator("log_level")
-    @classmethod
-    def _log_level_known(cls, value: str) -> str:
-        value = value.upper()
-        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
-            raise ValueError("expected one of DEBUG, INFO, WARNING, ERROR")
-        return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first, then values passed in (from the TOML file).
-        return (env_settings, init_settings)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

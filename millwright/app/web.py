@@ -12,13 +12,32 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from millwright.app.settings import Settings
 from millwright.core.ports import bind_listener
 from millwright.core.storage.database import Database
 
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from alerts import Alert
+
 log = logging.getLogger(__name__)
+
+
+def mes_api(settings: Settings, database: Database) -> FastAPI:
+    """The MES API wired to the alerts package: an acknowledgement through the API is the
+    same as one from the dashboard or the CLI, and tells subscribed webhooks."""
+    from alerts import acknowledge
+    from api import create_app
+
+    def ack(alert_id: int, username: str) -> Alert:
+        return acknowledge(
+            database, alert_id, username, config=settings.alerts, public_url=settings.public_url
+        )
+
+    return create_app(settings, database, alert_ack=ack)
 
 
 @dataclass(frozen=True)
@@ -60,18 +79,10 @@ class WebServers:
         import uvicorn
         import waitress
 
-        from alerts.service import acknowledge
-        from api import create_app
-        from dashboard.app import create_dashboard
+        from dashboard import create_dashboard
 
         settings = self._settings
-
-        def ack(alert_id: int, username: str) -> object:
-            return acknowledge(
-                database, alert_id, username, config=settings.alerts, public_url=settings.public_url
-            )
-
-        api = create_app(settings, database, alert_ack=ack)
+        api = mes_api(settings, database)
         self._uvicorn = uvicorn.Server(
             uvicorn.Config(api, host=self._host, port=self._api_port, log_config=None)
         )

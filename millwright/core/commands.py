@@ -1,8 +1,10 @@
 """The command groups each package adds its commands to, and the per-invocation context.
 
-Packages expose ``register(groups)`` in their ``cli.py``; the shell builds the groups, calls
-every package's ``register`` and runs the app. Settings are built once in the root callback
-and reach commands through :func:`app_context`.
+Packages expose ``register(groups)`` in their ``cli.py``; the composition root
+(:mod:`millwright.app.cli`) builds the groups, calls a package's ``register`` when one of its
+commands is used, and runs the app. Settings are built once in the root callback and reach
+commands through :func:`app_context`; a command reads its own stage's section with
+:meth:`AppContext.section`, so no stage depends on the composed settings type.
 """
 
 from __future__ import annotations
@@ -10,13 +12,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from millwright.core.settings import CoreSettings, section_of
+
 if TYPE_CHECKING:
-    from millwright.app.settings import Settings
     from millwright.core.storage.database import Database
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -38,11 +44,26 @@ class CliGroups:
 
 @dataclass
 class AppContext:
-    """What a command needs: the settings, and the database opened on first use."""
+    """What a command needs: the settings, and the database opened on first use.
 
-    settings: Settings
+    ``loader`` rebuilds the settings from another TOML file (a command's own ``--config``);
+    the root passes the composed loader, raising :class:`~millwright.core.settings.SettingsError`.
+    """
+
+    settings: CoreSettings
     _database: Database | None = field(default=None, repr=False)
     _embedded: object | None = field(default=None, repr=False)
+    loader: Callable[[Path | None], CoreSettings] | None = field(default=None, repr=False)
+
+    def section(self, name: str, kind: type[T]) -> T:
+        """The settings section ``name`` of type ``kind``, e.g. ``("features", FeaturesConfig)``."""
+        return section_of(self.settings, name, kind)
+
+    def reload(self, config_file: Path) -> None:
+        """Replace the settings with those built from ``config_file`` (before any database use)."""
+        if self.loader is None:
+            raise RuntimeError("this context was built without a settings loader")
+        self.settings = self.loader(config_file)
 
     def database(self, *, migrate: bool = True) -> Database:
         """Open the configured database (or the embedded one) on first use, migrating it
@@ -50,7 +71,7 @@ class AppContext:
         if self._database is None:
             from millwright.core.storage.database import open_database
 
-            self._database, self._embedded = open_database(self.settings, migrate=migrate)
+            self._database, self._embedded = open_database(self.settings.storage, migrate=migrate)
         return self._database
 
     def close(self) -> None:

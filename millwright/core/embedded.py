@@ -6,6 +6,7 @@ Data lives in a per-user directory and survives restarts; the server is stopped 
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -49,10 +50,21 @@ class EmbeddedPostgres:
 def _forget_dead_handles(server: object) -> None:
     """Drop the pids of processes that died without saying goodbye (killed, power loss) from
     the server's handle list; otherwise the last live user would never stop the server."""
-    import psutil
-
     handles = server.global_process_id_list  # type: ignore[attr-defined]
     pids = handles.get()
-    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    alive = [pid for pid in pids if _pid_exists(pid)]
     if alive != pids:
         handles.put(alive)
+
+
+def _pid_exists(pid: int) -> bool:
+    """Whether a process with this pid is alive (signal 0 checks without sending anything)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, owned by someone else
+    return True

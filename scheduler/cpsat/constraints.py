@@ -11,7 +11,7 @@ from itertools import combinations, pairwise
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat.variables import OpKey, Variables
+from scheduler.cpsat.variables import Variables
 from scheduler.problem import Problem
 from scheduler.risk import reset_task
 
@@ -25,8 +25,6 @@ class Constraints:
         self.model = variables.model
         self.assumptions: dict[int, str] = {}
         self.assumption_literals: list[cp_model.IntVar] = []
-        # (op, machine) -> literal "runs before the machine's risk-clearing maintenance"
-        self.before_reset: dict[tuple[OpKey, str], cp_model.IntVar] = {}
 
     def add_constraints(self) -> None:
         self._releases_and_horizon()
@@ -167,12 +165,11 @@ class Constraints:
                 v = self.vars.ops[op.key]
                 present = v.presence[risk.machine]
                 on = [] if present is True else [present]
-                before = self.model.new_bool_var(f"before_{op.label}_{risk.machine}")
+                before = self.vars.before_reset[(op.key, risk.machine)]
                 self.model.add(v.end <= mv.start).only_enforce_if([before, *on])
                 self.model.add(v.start >= mv.end).only_enforce_if([~before, *on])
                 if risk.rul_low is not None:
                     self.model.add(v.end <= risk.rul_low).only_enforce_if([before, *on])
-                self.before_reset[(op.key, risk.machine)] = before
 
     def _frozen_window(self) -> None:
         """Operations started or inside the frozen window keep their machine and start."""

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.variables import Variables
 from scheduler.problem import Problem
 from scheduler.risk import failure_cost
 
 
-def set_objective(problem: Problem, variables: Variables, constraints: Constraints) -> None:
+def set_objective(problem: Problem, variables: Variables) -> None:
     """Minimise the weighted sum; terms with zero weight add no variables."""
     w, model = problem.weights, variables.model
     terms: list[Any] = []
@@ -30,7 +29,7 @@ def set_objective(problem: Problem, variables: Variables, constraints: Constrain
         if late is not None:
             terms.append(w.coef(w.maintenance_late) * late)
     if w.expected_failure:
-        terms += _expected_failure(problem, variables, constraints)
+        terms += _expected_failure(problem, variables)
     terms += _changes(problem, variables)
     model.minimize(sum(terms))
 
@@ -47,9 +46,7 @@ def _tardiness(problem: Problem, variables: Variables) -> list[Any]:
     return terms
 
 
-def _expected_failure(
-    problem: Problem, variables: Variables, constraints: Constraints
-) -> list[Any]:
+def _expected_failure(problem: Problem, variables: Variables) -> list[Any]:
     """Hazard x duration x job value for work on a risky machine not yet maintained."""
     w, model, terms = problem.weights, variables.model, list[Any]()
     for risk in problem.risks:
@@ -61,7 +58,7 @@ def _expected_failure(
             if coef == 0:
                 continue
             present = variables.ops[op.key].presence[risk.machine]
-            before = constraints.before_reset.get((op.key, risk.machine))
+            before = variables.before_reset.get((op.key, risk.machine))
             if before is None:
                 terms.append(coef * present)  # no maintenance: all work here is exposed
             elif present is True:

@@ -72,7 +72,7 @@ def solve(
     variables = Variables.build(model, problem)
     constraints = Constraints(problem, variables)
     constraints.add_constraints()
-    set_objective(problem, variables, constraints)
+    set_objective(problem, variables)
     if hint:
         budget = hint_budget_s if hint_budget_s is not None else min(0.3, time_limit_s / 20)
         add_hints(problem, variables, budget)

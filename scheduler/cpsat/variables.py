@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ortools.sat.python import cp_model
 
 from scheduler.problem import Operation, Problem
+from scheduler.risk import reset_task
 
 OpKey = tuple[str, int]
 
@@ -35,9 +36,14 @@ class MaintVars:
 
 @dataclass
 class Variables:
+    """Every decision variable of the model; constraints and objective only read them."""
+
     model: cp_model.CpModel
     ops: dict[OpKey, OpVars] = field(default_factory=dict)
     maint: dict[str, MaintVars] = field(default_factory=dict)
+    # (op, machine) -> literal "runs before the machine's risk-clearing maintenance", for every
+    # operation eligible on a risky machine that has such a task.
+    before_reset: dict[tuple[OpKey, str], cp_model.IntVar] = field(default_factory=dict)
     makespan: cp_model.IntVar | None = None
     upper: int = 0
     explain: bool = False
@@ -55,6 +61,14 @@ class Variables:
             end = model.new_int_var(low + task.duration, upper, f"end_{task.name}")
             interval = model.new_interval_var(start, task.duration, end, f"iv_{task.name}")
             self.maint[task.name] = MaintVars(start, end, interval)
+        for risk in problem.risks:
+            if reset_task(problem, risk.machine) is None:
+                continue
+            for op in problem.operations:
+                if risk.machine in op.options:
+                    self.before_reset[(op.key, risk.machine)] = model.new_bool_var(
+                        f"before_{op.label}_{risk.machine}"
+                    )
         self.makespan = model.new_int_var(0, upper, "makespan")
         return self
 

@@ -52,12 +52,12 @@ def serve_wsgi(wsgi_app: object) -> Iterator[str]:
 
 
 @contextmanager
-def chromium() -> Iterator[webdriver.Chrome]:
+def chromium(extra_flags: tuple[str, ...] = ()) -> Iterator[webdriver.Chrome]:
     """A fresh headless Chromium with its own profile, console logs captured."""
     profile = Path(tempfile.mkdtemp(prefix="mw-chromium-"))
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS:
+    for flag in CHROME_FLAGS + extra_flags:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

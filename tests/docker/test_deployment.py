@@ -61,7 +61,9 @@ def test_dockerfile_copies_every_package() -> None:
         "models",
         "alerts",
         "scheduler",
+        "api",
         "dashboard",
+        "bench",
     ):
         assert f"COPY {package} ./{package}" in text
 
@@ -94,14 +96,16 @@ def test_image_install_step_builds_a_complete_wheel(tmp_path: Path) -> None:
         "models",
         "alerts",
         "scheduler",
+        "api",
         "dashboard",
+        "bench",
     ):
         assert f"{package}/__init__.py" in names
-    assert "millwright/storage/migrations/0001_core.sql" in names
+    assert "millwright/core/storage/migrations/0001_core.sql" in names
     assert "bench/data/jssp/ft10.txt" in names
     assert "sim/data/train_FD001.txt.gz" in names
-    migrations = sorted(p.name for p in (ROOT / "millwright/storage/migrations").glob("*.sql"))
-    assert all(f"millwright/storage/migrations/{m}" in names for m in migrations)
+    migrations = sorted(p.name for p in (ROOT / "millwright/core/storage/migrations").glob("*.sql"))
+    assert all(f"millwright/core/storage/migrations/{m}" in names for m in migrations)
 
 
 def test_site_config_is_valid_settings() -> None:

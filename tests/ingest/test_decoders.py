@@ -57,7 +57,9 @@ def test_number_and_json_shapes() -> None:
         ("m", "b", MS * 1000, 3.0, 0),
         ("m", "b", (MS + 1) * 1000, 4.0, 0),
     ]
-    untimed = decode(b'{"values": {"a": true}}', "json", machine="m", sensor=None, receive_us=RX)
+    untimed = decode(
+        b'{"values": {"a": true}}', "json", machine="m", sensor=None, receive_us=RX, booleans=True
+    )
     assert untimed.rows == [("m", "a", RX, 1.0, 8)]
 
 
@@ -87,7 +89,7 @@ def _spb(seq: int | None, metrics: list[dict[str, object]], ts: int | None = MS)
 
 
 def test_sparkplug_births_aliases_gaps_and_deaths() -> None:
-    dec = SparkplugDecoder()
+    dec = SparkplugDecoder(reorder_window=1)  # no reordering allowed: a jump is a gap at once
     birth = dec.decode(
         "spBv1.0/G/NBIRTH/edge1",
         _spb(
@@ -133,8 +135,10 @@ def test_sparkplug_births_aliases_gaps_and_deaths() -> None:
     assert gap.rows == [("edge1", "temp", MS * 1000, 3.0, 0)]
     (event,) = gap.events
     assert (event.kind, event.details["expected_seq"], event.details["missing"]) == ("gap", 3, 4)
+    assert gap.rebirths == [("G", "edge1")]
     unknown = dec.decode("spBv1.0/G/NDATA/edge1", _spb(8, [{"alias": 99, "int_value": 1}]), RX)
     assert unknown.rows == [] and "unknown metric alias 99" in (unknown.reason or "")
+    assert unknown.rebirths == []  # one rebirth request per rebirth_interval_s
     death = dec.decode(
         "spBv1.0/G/NDEATH/edge1", _spb(None, [{"name": "bdSeq", "long_value": 1}]), RX
     )
@@ -234,7 +238,9 @@ def test_fuzz_sparkplug_never_crashes(data: st.DataObject, kind: str) -> None:
 
 def test_columnar_shape_decodes_to_numpy_columns() -> None:
     doc = {"ts": [MS, MS + 1, MS + 2], "values": {"a": [1, 2.5, True], "b": [4, 5, 6]}}
-    d = decode(json.dumps(doc).encode(), "json", machine="m", sensor=None, receive_us=RX)
+    d = decode(
+        json.dumps(doc).encode(), "json", machine="m", sensor=None, receive_us=RX, booleans=True
+    )
     assert d.columns is not None and d.reason is None and len(d.columns) == 6
     assert d.rows[:3] == [
         ("m", "a", MS * 1000, 1.0, 0),

@@ -258,3 +258,68 @@ def test_public_api_is_pinned() -> None:
         "health",
     ):
         assert callable(getattr(Pipeline, name)), name
+
+
+def test_events_follow_the_acknowledgement_rule_and_survive_a_restart_in_the_buffer(
+    tmp_path: Path,
+) -> None:
+    pipeline, sink, buffer = make_pipeline(tmp_path)
+    acked: list[str] = []
+    sink.down.set()
+    with pipeline:
+        pipeline.record_event("m", "gap", T0, details={"missing": 2}, source="src")
+        pipeline.set_machine_status("m", "offline", T0)
+        pipeline.submit_rows("src", rows(1), lambda: acked.append("msg"))
+        wait_for(lambda: acked == ["msg"])  # acknowledged: the event is durable with it
+        assert buffer.pending_records == 2 and sink.events == []
+    # the collector restarts with the database back: the buffered event is written
+    again = StoreAndForwardBuffer(tmp_path / "buf.sqlite")
+    assert again.pending_records == 2
+    sink.down.clear()
+    pipeline2 = Pipeline(sink, again, LetterSink(sink), CollectorMetrics(), flush_interval_s=0.02)
+    with pipeline2:
+        wait_for(lambda: len(sink.events) == 1 and len(sink.statuses) == 1)
+        wait_for(lambda: again.pending_records == 0)
+    assert (sink.events[0].kind, sink.events[0].details) == ("gap", {"missing": 2})
+    assert sink.statuses[0].status == "offline"
+    assert len(sink.rows) == 1
+
+
+class RefusingSink(FlakySink):
+    """Refuses (as the database would, DataRejected) any batch holding a poisoned sensor."""
+
+    def write(self, columns: ReadingColumns) -> WriteResult:
+        from millwright.core.storage import DataRejected
+
+        if any(str(s).startswith("poison") for s in columns.sensor):
+            raise DataRejected("test: value too long (SQLSTATE 22001)", "22001")
+        return super().write(columns)
+
+
+def test_a_refused_batch_is_bisected_and_the_database_stays_up(tmp_path: Path) -> None:
+    sink = RefusingSink()
+    buffer = StoreAndForwardBuffer(tmp_path / "buf.sqlite")
+    pipeline = Pipeline(
+        sink, buffer, LetterSink(sink), CollectorMetrics(), batch_size=1000, flush_interval_s=0.05
+    )
+    batch = rows(1000)
+    for i in (3, 500, 999):
+        batch[i] = ("m", f"poison{i}", batch[i][2], 0.0, 0)
+    acked: list[int] = []
+    with pipeline:
+        pipeline.submit_rows("src", batch[:600], lambda: acked.append(1), ref="t/1")
+        pipeline.submit_rows("src", batch[600:], lambda: acked.append(2), ref="t/2")
+        wait_for(lambda: acked == [1, 2])
+        health = pipeline.health()
+    assert len(sink.rows) == 997 and buffer.readings == 0
+    assert health["database_up"] is True and health["quarantined_readings"] == 3
+    assert [(d.topic, d.reason) for d in sink.letters] == [
+        ("t/1", "database refused the reading: test: value too long (SQLSTATE 22001)"),
+        ("t/1", "database refused the reading: test: value too long (SQLSTATE 22001)"),
+        ("t/2", "database refused the reading: test: value too long (SQLSTATE 22001)"),
+    ]
+    assert [json.loads(d.payload)["sensor"] for d in sink.letters] == [
+        "poison3",
+        "poison500",
+        "poison999",
+    ]

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from scheduler.objective_weights import ObjectiveWeights
-
-JSSP_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "jssp"
 
 # Makespan-first weights keep expected plans easy to state exactly.
 PLAIN = ObjectiveWeights(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 
@@ -80,3 +81,28 @@ def test_frozen_operations_are_those_started_before_the_window_end() -> None:
         frozen_until=5,
     )
     assert set(problem.frozen()) == {("j", 0)}
+
+
+def test_index_maps_answer_lookups_and_survive_replace() -> None:
+    problem = _problem(
+        jobs=(Job("j"), Job("k", due=9)),
+        operations=(
+            Operation("k", 1, {"A": 1}),
+            Operation("j", 1, {"B": 2}),
+            Operation("k", 0, {"B": 4}),
+            Operation("j", 0, {"A": 3}),
+        ),
+        risks=(MachineRisk("B", p_fail=0.2),),
+    )
+    assert problem.job("k").due == 9
+    assert [op.key for op in problem.job_operations("k")] == [("k", 0), ("k", 1)]
+    assert [op.key for op in problem.job_operations("j")] == [("j", 0), ("j", 1)]
+    assert problem.job_operations("nope") == []
+    assert problem.risk("B") == MachineRisk("B", p_fail=0.2)
+    assert problem.risk("A") is None
+    with pytest.raises(KeyError):
+        problem.job("nope")
+    moved = replace(problem, risks=(MachineRisk("A", p_fail=0.1),))
+    assert moved.risk("B") is None
+    assert moved.risk("A") == MachineRisk("A", p_fail=0.1)
+    assert moved == replace(moved)

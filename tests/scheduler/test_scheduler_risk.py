@@ -3,6 +3,8 @@ nothing runs past predicted failure, and each decision names the risk behind it.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from scheduler.cpsat import solve
 from scheduler.evaluate import evaluate
 from scheduler.objective_weights import ObjectiveWeights
@@ -84,13 +86,7 @@ def test_unavoidable_late_maintenance_is_reported_and_no_work_crosses_the_failur
 
 def test_frozen_work_before_failure_without_maintenance_first_is_infeasible() -> None:
     problem = shop({"R": 30}, MachineRisk("R", p_fail=0.9, rul_low=40))
-    frozen = Problem(
-        **{
-            **problem.__dict__,
-            "previous": (PlannedOperation("j0", 0, "R", 15),),
-            "frozen_until": 21,
-        }
-    )
+    frozen = replace(problem, previous=(PlannedOperation("j0", 0, "R", 15),), frozen_until=21)
     result = solve(frozen, 5)
     assert result.status is SolveStatus.INFEASIBLE
     assert any("frozen: j0/0" in text for text in result.explanations)
@@ -112,7 +108,7 @@ def test_rescheduling_keeps_the_previous_plan_when_nothing_changed() -> None:
     previous = tuple(
         PlannedOperation(o.job, o.seq, o.machine, o.start) for o in first.plan.operations
     )
-    again = solve(Problem(**{**problem.__dict__, "previous": previous}), 5)
+    again = solve(replace(problem, previous=previous), 5)
     assert again.plan is not None
     assert {(o.job, o.machine, o.start) for o in again.plan.operations} == {
         (o.job, o.machine, o.start) for o in first.plan.operations

@@ -8,7 +8,7 @@ from datetime import timedelta
 from millwright.core.storage.database import Database
 from scheduler import service
 from scheduler.store import load_problem
-from tests.scheduler.test_api_plant import CONFIG, NOW, seed_job, seed_machines, seed_risk
+from tests.scheduler.plant import CONFIG, NOW, seed_job, seed_machines, seed_risk
 
 
 def _assignments(database: Database, schedule_id: int) -> list[tuple]:

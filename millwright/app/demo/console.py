@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from millwright.core.storage.database import Database
+from models import latest_risks
 
 
 @dataclass
@@ -93,11 +94,9 @@ def look_first(database: Database, dashboard_url: str) -> str:
 
 def latest_risk(database: Database) -> list[tuple[str, float, float | None]]:
     """Each machine's latest (name, p_fail, rul_low), riskiest first."""
-    rows = database.execute(
-        "SELECT DISTINCT ON (r.machine_id) m.name, r.p_fail, r.rul_low FROM risk_scores r"
-        " JOIN machines m ON m.id = r.machine_id ORDER BY r.machine_id, r.ts DESC"
-    )
-    found = [(str(n), float(p), None if r is None else float(r)) for n, p, r in rows]
+    with database.connection() as conn:
+        risks = latest_risks(conn)
+    found = [(r.machine, r.p_fail, r.rul_low) for r in risks]
     return sorted(found, key=lambda row: -row[1])
 
 

@@ -88,6 +88,8 @@ class DemoMes:
         return created
 
     def request_plan(self) -> None:
+        """Ask for a plan now (the worker solves it): the first plan need not wait for the
+        worker's replanning cadence."""
         response = self._client.post("/schedules", json={"time_limit_s": 5})
         if response.status_code >= 400:
             log.warning("reschedule refused: %s", response.text[:300])

@@ -61,7 +61,7 @@ from millwright.core.storage.database import Database, check_reachable
 from millwright.core.storage.migrate import upgrade
 from millwright.core.storage.timescale import setup_timescale
 from millwright.core.users import UserStore
-from models.errors import ModelsError
+from models import ModelsError
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,8 @@ def run_demo(
     stop = stop or threading.Event()
     began = time.monotonic()
     settings = context.settings
+    if not isinstance(settings, Settings):  # the root CLI passes the composed settings
+        raise TypeError("the demo needs the composed millwright.app.settings.Settings")
     report = DemoReport()
     directory = DemoDirectory(options.data_dir or settings.data_dir)
     report.data_dir = str(directory.data_dir)
@@ -148,7 +150,7 @@ def _run(
         database = Database(url, min_size=1, max_size=4)
         cleanup.callback(database.close)
         upgrade(database)
-        timescale = setup_timescale(database, settings)
+        timescale = setup_timescale(database, settings.storage)
         echo(f"database ready (TimescaleDB {'active' if timescale else 'not available'})")
         state = _resumable(directory.load_state(), database, url)
         if state is not None:

@@ -1,8 +1,9 @@
 """Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
 
-from millwright.core.storage.database import Database, open_database
+from millwright.core.storage.database import Database, open_database, translate_error
 from millwright.core.storage.errors import (
     DatabaseUnavailable,
+    DataRejected,
     MigrationError,
     StorageError,
     UnknownSourceError,
@@ -17,11 +18,14 @@ from millwright.core.storage.readings import (
     read_readings,
     sensor_names,
 )
+from millwright.core.storage.risk import LatestRisk, latest_risks
 from millwright.core.storage.sources import SourceRegistry
 
 __all__ = [
+    "DataRejected",
     "Database",
     "DatabaseUnavailable",
+    "LatestRisk",
     "MigrationError",
     "Quality",
     "Reading",
@@ -32,7 +36,9 @@ __all__ = [
     "StorageError",
     "UnknownSourceError",
     "WriteResult",
+    "latest_risks",
     "open_database",
     "read_readings",
     "sensor_names",
+    "translate_error",
 ]

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from millwright.core.storage.errors import DatabaseUnavailable
+from millwright.core.storage.errors import DatabaseUnavailable, DataRejected, StorageError
 
 if TYPE_CHECKING:
-    from millwright.app.settings import Settings
     from millwright.core.embedded import EmbeddedPostgres
+    from millwright.core.settings import StorageConfig
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,45 @@ CONNECT_TIMEOUT_S = 2.0
 """How long one connection attempt may take (libpq ``connect_timeout``, whole seconds ≥ 2)."""
 RETRY_AFTER_S = 0.5
 """The pause before the one retry of a transient connection failure."""
+# SQLSTATE classes (first two characters) and codes that mean "the server cannot work now":
+# connection exceptions, insufficient resources, operator intervention (shutdown, crash,
+# cannot connect now), system errors, and transaction conflicts that a retry resolves.
+_UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
+_UNAVAILABLE_CODES = frozenset({"40001", "40P01", "55P03", "25006"})
+# ...and "this data can never be written": data exceptions, integrity violations, program
+# limits (index row too large), and type mismatches of a value.
+_DATA_CLASSES = frozenset({"22", "23", "54"})
+_DATA_CODES = frozenset({"42804", "42P18", "0A000"})
+
+
+def translate_error(exc: BaseException) -> StorageError | None:
+    """The storage error an exception raised while talking to PostgreSQL stands for, or None
+    when it is not a database matter (a bug in our code: let it propagate as it is).
+
+    Decided by SQLSTATE class; psycopg errors without one (the driver refused to encode a
+    value, or the connection broke before an answer) by what the driver says.
+    """
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, PoolTimeout):
+        return DatabaseUnavailable(f"database unavailable: {exc}")
+    if isinstance(exc, UnicodeEncodeError):  # a lone surrogate cannot be sent as UTF-8
+        return DataRejected(f"text is not valid Unicode: {exc}")
+    if not isinstance(exc, psycopg.Error):
+        return None
+    state = exc.sqlstate
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if state is None:
+        if isinstance(exc, psycopg.DataError):  # e.g. a NUL byte in text, refused client-side
+            return DataRejected(first_line)
+        if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+            return DatabaseUnavailable(f"database unavailable: {first_line}")
+        return None
+    if state[:2] in _UNAVAILABLE_CLASSES or state in _UNAVAILABLE_CODES:
+        return DatabaseUnavailable(f"database unavailable ({state}): {first_line}")
+    if state[:2] in _DATA_CLASSES or state in _DATA_CODES:
+        return DataRejected(f"{first_line} (SQLSTATE {state})", state)
+    return None
 
 
 class Database:
@@ -62,13 +101,19 @@ class Database:
     def connection(self) -> Iterator[psycopg.Connection[Any]]:
         """A pooled connection inside a transaction committed on success.
 
-        Connection failures surface as :class:`DatabaseUnavailable`.
+        A server that cannot work now surfaces as :class:`DatabaseUnavailable` (by SQLSTATE,
+        see :func:`translate_error`); other errors propagate as psycopg raised them, so each
+        caller decides what a refused statement means for it (the ingest writer turns them
+        into :class:`DataRejected` and isolates the rows).
         """
         try:
             with self._pool.connection() as conn:
                 yield conn
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(f"database unavailable: {exc}") from exc
+        except (psycopg.Error, PoolTimeout) as exc:
+            translated = translate_error(exc)
+            if isinstance(translated, DatabaseUnavailable):
+                raise translated from exc
+            raise
 
     def execute(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         """Run one statement and return its rows (empty when it returns none)."""
@@ -146,7 +191,7 @@ def _connect_cause(message: str, timeout: float) -> tuple[str, bool]:
 
 
 def open_database(
-    settings: Settings, *, migrate: bool = True
+    storage: StorageConfig, *, migrate: bool = True
 ) -> tuple[Database, EmbeddedPostgres | None]:
     """Connect to the configured database, or start the embedded one; then migrate it.
 
@@ -158,17 +203,17 @@ def open_database(
     from millwright.core.storage.timescale import setup_timescale
 
     embedded: EmbeddedPostgres | None = None
-    url = settings.database_url
+    url = storage.database_url
     if url is None:
-        embedded = EmbeddedPostgres(settings.data_dir / "postgres")
+        embedded = EmbeddedPostgres(storage.data_dir / "postgres")
         url = embedded.start()
         log.info("started embedded PostgreSQL at %s", embedded.data_dir)
     else:
         check_reachable(url)
-    database = Database(url, min_size=settings.pool_min_size, max_size=settings.pool_max_size)
+    database = Database(url, min_size=storage.pool_min_size, max_size=storage.pool_max_size)
     if migrate:
         upgrade(database)
-        database.timescale = setup_timescale(database, settings)
+        database.timescale = setup_timescale(database, storage)
     else:  # detect only: creating the extension is a change too
         rows = database.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
         database.timescale = bool(rows)

@@ -17,7 +17,7 @@ from psycopg import sql
 from millwright.core.storage.database import Database
 
 if TYPE_CHECKING:
-    from millwright.app.settings import Settings
+    from millwright.core.settings import StorageConfig
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def timescale_available(database: Database) -> bool:
         return bool(found.fetchall())
 
 
-def setup_timescale(database: Database, settings: Settings) -> bool:
+def setup_timescale(database: Database, storage: StorageConfig) -> bool:
     """Apply hypertables, compression, retention and the continuous aggregate when available.
 
     Idempotent: tables already converted are left as they are; policies are replaced so
@@ -76,9 +76,9 @@ def setup_timescale(database: Database, settings: Settings) -> bool:
     if not timescale_available(database):
         database.execute(_PLAIN_VIEW_SQL)
         return False
-    chunk = f"{settings.chunk_interval_hours} hours"
-    compress_after = f"{settings.compress_after_days} days"
-    retention = f"{settings.retention_days} days"
+    chunk = f"{storage.chunk_interval_hours} hours"
+    compress_after = f"{storage.compress_after_days} days"
+    retention = f"{storage.retention_days} days"
     with database.connection() as conn:
         existing = {
             row[0]

@@ -1,4 +1,4 @@
-"""Fixtures of the scheduler tests (real CP-SAT everywhere; no database needed)."""
+"""Fixtures of the bench tests: the JSSP instances shipped with the bench data."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.scheduler.helpers import JSSP_DIR
+JSSP_DIR = Path(__file__).resolve().parents[2] / "bench" / "data" / "jssp"
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from bench.cli import register
 from bench.cmapss import (
     COLUMNS,
     RUL_CAP,
@@ -22,7 +23,6 @@ from bench.cmapss import (
     truncate_units,
 )
 from millwright.core.commands import CliGroups
-from models.cli import register
 from models.errors import CmapssFormatError
 
 # The compressed copy of NASA's train_FD001.txt the simulator ships (public domain).

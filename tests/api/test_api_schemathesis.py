@@ -18,13 +18,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api import create_app
 from millwright.app.settings import Settings
+from millwright.app.web import mes_api
 from millwright.core.storage.database import Database
 from millwright.core.users import UserStore
 from scheduler import service
 from tests.conftest import truncate_all
-from tests.scheduler.test_api_plant import (
+from tests.scheduler.plant import (
     CONFIG,
     NOW,
     seed_job,
@@ -64,14 +64,14 @@ def _serve_seeded(database: Database) -> Iterator[str]:
         "INSERT INTO users (username, password_hash, roles) VALUES ('fuzz', 'x', '{admin}')"
     )
     TOKEN["admin"] = users.create_token("fuzz")
-    app = create_app(Settings(scheduler=CONFIG), database)
+    app = mes_api(Settings(scheduler=CONFIG), database)
     with serve(app) as url:
         yield url
 
 
 # The document does not depend on the database, so it is loaded at import time (schemathesis'
 # lazy fixture loader does not work with pytest 9); requests go to the seeded server.
-schema = schemathesis.openapi.from_dict(create_app(Settings(), None).openapi())  # type: ignore[arg-type]
+schema = schemathesis.openapi.from_dict(mes_api(Settings(), None).openapi())  # type: ignore[arg-type]
 
 
 @schema.parametrize()

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api import create_app
 from millwright.app.settings import Settings
+from millwright.app.web import mes_api
 from millwright.core.storage.database import Database
 from millwright.core.users import UserStore, hash_password
 from scheduler import service
-from tests.scheduler.test_api_plant import CONFIG, NOW, seed_machines, seed_risk, serve
+from tests.scheduler.plant import CONFIG, NOW, seed_machines, seed_risk, serve
 
 API = "/api/v1"
 PASSWORD_HASH = hash_password("not-used-by-these-tests")
@@ -50,7 +50,7 @@ def plant(database: Database) -> Iterator[Plant]:
         )
         tokens[role] = users.create_token(role)
     settings = Settings(scheduler=CONFIG.model_copy(update={"api_max_body_bytes": 4096}))
-    with serve(create_app(settings, database)) as url, httpx.Client(base_url=url) as client:
+    with serve(mes_api(settings, database)) as url, httpx.Client(base_url=url) as client:
         yield Plant(database, client, tokens)
 
 
