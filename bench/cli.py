@@ -10,6 +10,7 @@ imports only with the ``bench`` extra installed (see :mod:`bench`).
 - ``bench jssp``, ``bench scheduler``, ``schedule jssp``, ``eval plant``: see
   :mod:`bench.scheduler_cli`.
 - ``eval cmapss``: RUL on NASA's C-MAPSS engines.
+- ``bench demo``: the demo from a fresh data directory to its first risk-driven plan.
 
 With ``--json`` the last stdout line is one JSON object, for scripts and CI.
 """
@@ -229,8 +230,41 @@ def bench_ingest(
         typer.echo(json.dumps(result))
 
 
+def bench_demo(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=7, max=200)] = 12,
+    history_days: Annotated[float, typer.Option(min=2, max=365)] = 10.0,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
+    verbose_demo: Annotated[
+        bool, typer.Option("--show-demo", help="Show the demo's own output on stderr.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The demo from a fresh data directory to its first risk-driven plan: seconds to URLs,
+    first scores and first plan, beside the training step alone."""
+    from bench.demo import run_demo_benchmark
+
+    result = run_demo_benchmark(
+        app_context(ctx).settings,  # type: ignore[arg-type]
+        machines=machines,
+        history_days=history_days,
+        timeout_s=timeout,
+        quiet=not verbose_demo,
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key in (
+        "seconds_to_urls", "seconds_to_first_scores", "seconds_to_risk_plan",
+        "seconds_training_in_demo", "seconds_training_alone",
+    ):  # fmt: skip
+        typer.echo(f"{key.removeprefix('seconds_').replace('_', ' '):<24}{result[key]} s")
+    typer.echo(f"cpus {result['cpus']}, load average at start {result['load_average_at_start']}")
+
+
 def register(groups: CliGroups) -> None:
     """Add every benchmark and evaluation command to the CLI."""
+    groups.bench.command("demo")(bench_demo)
     groups.bench.command("ingest")(bench_ingest)
     groups.bench.command("mqtt")(bench_mqtt)
     groups.bench.command("opcua")(bench_opcua)

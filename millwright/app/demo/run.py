@@ -87,8 +87,12 @@ def run_demo(
     stop: threading.Event | None = None,
     *,
     echo: Echo = typer.echo,
+    watch: Callable[[DemoReport], None] | None = None,
 ) -> DemoReport:
-    """Run the demo until Ctrl-C, ``stop`` or ``options.live_hours`` of plant time."""
+    """Run the demo until Ctrl-C, ``stop`` or ``options.live_hours`` of plant time.
+
+    ``watch`` sees the report once a second while the plant is live (``bench demo`` stops
+    the demo through ``stop`` once the figures it measures are in)."""
     options = options or DemoOptions()
     stop = stop or threading.Event()
     began = time.monotonic()
@@ -100,7 +104,7 @@ def run_demo(
     report.data_dir = str(directory.data_dir)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
-        _run(context, options, stop, echo, began, settings, report, directory)
+        _run(context, options, stop, echo, began, settings, report, directory, watch)
     except DemoStopped:
         report.stopped_by = "stop"
         echo("stopped before the plant went live")
@@ -122,6 +126,7 @@ def _run(
     settings: Settings,
     report: DemoReport,
     directory: DemoDirectory,
+    watch: Callable[[DemoReport], None] | None,
 ) -> None:
     with contextlib.ExitStack() as cleanup:
         # 1. the directory and the ports, before any work
@@ -318,6 +323,8 @@ def _run(
                     seconds = report.seconds_to_risk_plan = round(time.monotonic() - began, 1)
                     echo(f"a plan with risk-driven maintenance after {seconds} s")
                     echo(console.look_first(database, report.dashboard_url))
+                if watch is not None:
+                    watch(report)
                 if time.monotonic() - last_status > 10:
                     last_status = time.monotonic()
                     echo(console.status_line(database, now, len(receiver.received), warning_p))
