@@ -44,9 +44,7 @@ def test_refused_database_is_one_line_and_exit_2() -> None:
 
 
 def test_refused_database_stops_the_demo_before_any_work(tmp_path: Path) -> None:
-    result = _cli(
-        "demo", "--data-dir", str(tmp_path), env={"MILLWRIGHT_DATABASE_URL": REFUSED_URL}
-    )
+    result = _cli("demo", "--data-dir", str(tmp_path), env={"MILLWRIGHT_DATABASE_URL": REFUSED_URL})
     assert result.returncode == 2
     assert result.stderr.strip().endswith("(connection refused) — check MILLWRIGHT_DATABASE_URL")
     assert len(result.stderr.strip().splitlines()) == 1
@@ -214,3 +212,28 @@ def test_help_has_no_bool_metavars() -> None:
     assert result.returncode == 0
     assert "<bool>" not in result.stdout
     assert "--record-events / --no-record-events" in result.stdout
+
+
+def test_a_dying_child_is_one_line_naming_it_and_its_cause(
+    tmp_path: Path, database_url: str
+) -> None:
+    from millwright.app.demo.services import ServiceGroup
+
+    holder = bind_listener("127.0.0.1", 0, what="test", option="")
+    port = holder.getsockname()[1]
+    config = tmp_path / "demo.toml"
+    config.write_text("")
+    group = ServiceGroup(config, env={"MILLWRIGHT_DATABASE_URL": database_url}, log_dir=tmp_path)
+    try:
+        web = group.start("web", "web", "--api-port", str(port))
+        assert web.process is not None
+        web.process.wait(120)
+        assert group.failed() == [web]
+        assert web.describe_exit() == (
+            f"the web service stopped (exit code 2): millwright: port {port} on 127.0.0.1 for"
+            " the MES API is already in use (Address already in use); stop what holds it or"
+            f" choose another with --api-port — log: {tmp_path / 'web.log'}"
+        )
+    finally:
+        group.stop()
+        holder.close()
