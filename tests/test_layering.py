@@ -12,7 +12,8 @@ ALLOWED = {
     "models": {"millwright", "features"},
     "alerts": {"millwright", "features", "models", "scheduler"},
     "scheduler": {"millwright", "features", "models", "sim"},  # eval plant drives the sim core
-    "dashboard": {"millwright", "features", "models", "alerts", "scheduler"},
+    "dashboard": {"millwright", "features", "models", "alerts", "scheduler", "outcomes"},
+    "outcomes": {"millwright"},  # reads every stage's tables, imports none of them
 }
 PACKAGES = set(ALLOWED) | {"millwright"}
 SHELL_COMPOSITION_ROOTS = {"cli.py", "settings.py", "demo", "services"}

@@ -76,6 +76,7 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
+    "report": StageCommand("Reports to share: the plant's outcomes.", ("outcomes.cli",)),
     "bench": StageCommand(
         "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
     ),

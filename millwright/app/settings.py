@@ -22,6 +22,7 @@ from ingest.config import IngestConfig
 from millwright.app.worker_config import WorkerConfig
 from millwright.core.settings import CoreSettings, SettingsError
 from models.config import ModelsConfig
+from outcomes.config import OutcomesConfig
 from scheduler.config import SchedulerConfig
 from sim.config import SimConfig
 
@@ -39,6 +40,7 @@ class Settings(CoreSettings):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
