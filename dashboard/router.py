@@ -18,6 +18,7 @@ from dashboard.callbacks.machine import machine_view
 from dashboard.context import DashboardContext
 from dashboard.downsample import parse_range
 from dashboard.layouts import alerts, machine, overview, schedule
+from dashboard.layouts import outcomes as outcomes_page
 from millwright.core.users import Role, User
 
 
@@ -38,6 +39,8 @@ def render_page(
         return schedule.layout(can_reschedule=user is not None and user.has_any(Role.PLANNER))
     if parts == ["alerts"]:
         return alerts.layout()
+    if parts == ["outcomes"]:
+        return outcomes_page.layout()
     if len(parts) == 2 and parts[0] == "machine":
         found = queries.machine_by_name(context.database, parts[1])
         if found is None:

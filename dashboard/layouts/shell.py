@@ -11,7 +11,7 @@ from dash import dcc, html
 from dashboard.config import DashboardConfig
 from millwright.core.users import User
 
-NAV = (("Overview", ""), ("Schedule", "schedule"), ("Alerts", "alerts"))
+NAV = (("Overview", ""), ("Schedule", "schedule"), ("Alerts", "alerts"), ("Outcomes", "outcomes"))
 
 
 def _user_box(user: User | None, base_path: str, login_required: bool) -> html.Div:

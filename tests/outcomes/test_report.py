@@ -22,7 +22,7 @@ T0 = datetime(2026, 5, 1, tzinfo=UTC)
 OFFLINE = "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"
 
 
-def _seed(database: Database) -> None:
+def _seed(database: Database, t0: datetime = T0) -> None:
     from sim.db_sinks import DatabaseEventSink
 
     sink = DatabaseEventSink(database)
@@ -31,13 +31,13 @@ def _seed(database: Database) -> None:
     for i, (machine, hours) in enumerate(
         [("m-001", 30), ("m-002", 80), ("m-001", 150), ("m-002", 200)]
     ):
-        t = T0 + timedelta(hours=hours)
+        t = t0 + timedelta(hours=hours)
         line = "line-1" if machine == "m-001" else "line-2"
         events += [
             Event(t, line, machine, EventKind.FAILURE, None, {}),
             Event(t, line, machine, EventKind.REPAIR, t + timedelta(hours=10 + i), {}),
         ]
-    t = T0 + timedelta(hours=110)
+    t = t0 + timedelta(hours=110)
     events.append(
         Event(
             t,
@@ -52,7 +52,7 @@ def _seed(database: Database) -> None:
     database.execute(
         "INSERT INTO alerts (machine_id, rule, severity, state, opened_at)"
         " SELECT id, 'risk', 'warning', 'resolved', %s FROM machines WHERE name = 'm-001'",
-        (T0 + timedelta(hours=20),),
+        (t0 + timedelta(hours=20),),
     )
 
 
