@@ -38,10 +38,10 @@ def eval_plant(
     def progress(report: Report) -> None:
         typer.echo(report.describe(), err=as_json)
 
-    from millwright.core.commands import app_context
-
-    # The same unit costs production's outcome figures use (settings section [outcomes]).
-    outcomes = getattr(app_context(ctx).settings, "outcomes", None)
+    # The same unit costs production's outcome figures use (settings section [outcomes]);
+    # the defaults when run without the root CLI (its tests).
+    root = ctx.find_root().obj
+    outcomes = getattr(getattr(root, "settings", None), "outcomes", None)
     costs = outcomes.cost_model() if outcomes is not None else EvalConfig().costs
     config = EvalConfig(machines=machines, days=days, seed=seed, costs=costs)
     reports = run_seeds(config, chosen, range(seed, seed + seeds), progress)
