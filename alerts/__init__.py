@@ -1,7 +1,10 @@
-"""Alerts: risk episodes (thresholds, hysteresis, minimum duration) and signed webhooks.
+"""Alerts: risk episodes, the ISA-18.2 alarm lifecycle (ack with comment, shelving,
+suppression, out of service, journal, KPIs) and signed webhooks (JSON, Slack, Teams, PagerDuty).
 
 Owns the ``alerts`` table (one row per episode), the webhook outbox (``webhook_deliveries``,
-``webhook_attempts``, ``webhook_endpoints``) and the episode clocks (``alert_episode_state``).
+``webhook_attempts``, ``webhook_endpoints``), the alarm journal (``alert_journal``), the
+out-of-service list (``alarm_out_of_service``),
+and the episode clocks (``alert_episode_state``).
 Reads ``risk_scores`` (from `models`) and the current plan (from `scheduler`'s tables).
 
 The face: other packages import only the names in ``__all__`` (``from alerts import X``);
@@ -40,6 +43,23 @@ if typing.TYPE_CHECKING:
         TargetUnresolvable,
         UnknownEndpoint,
     )
+    from alerts.journal import (
+        AlarmFilter,
+        AlarmPage,
+        JournalEntry,
+        history_of,
+        kpis,
+        list_alarms,
+    )
+    from alerts.lifecycle import (
+        STATE_WORDS,
+        Activation,
+        AlarmKpis,
+        AlarmState,
+        BadActor,
+        alarm_kpis,
+        alarm_state,
+    )
     from alerts.outbox import (
         Attempt,
         Delivery,
@@ -49,25 +69,36 @@ if typing.TYPE_CHECKING:
         enable_endpoint,
         list_deliveries,
     )
+    from alerts.rules import rules_for
     from alerts.service import (
         EvaluationReport,
         acknowledge,
         check_endpoints,
         dashboard_url,
         evaluate_latest,
+        expire_shelves,
         send_test,
+        set_out_of_service,
+        shelve,
+        unshelve,
     )
     from alerts.signing import generate_secret, sign, verify, webhook_headers
     from alerts.store import Alert, get_alert, list_alerts
     from alerts.targets import check_target
 
 _FACE = {
+    "Activation": "alerts.lifecycle",
+    "AlarmFilter": "alerts.journal",
+    "AlarmKpis": "alerts.lifecycle",
+    "AlarmPage": "alerts.journal",
+    "AlarmState": "alerts.lifecycle",
     "Alert": "alerts.store",
     "AlertNotFound": "alerts.errors",
     "AlertState": "alerts.episodes",
     "AlertsConfig": "alerts.config",
     "AlertsError": "alerts.errors",
     "Attempt": "alerts.outbox",
+    "BadActor": "alerts.lifecycle",
     "Delivery": "alerts.outbox",
     "DeliveryError": "alerts.errors",
     "DeliveryState": "alerts.outbox",
@@ -78,9 +109,11 @@ _FACE = {
     "EpisodeState": "alerts.episodes",
     "Evaluation": "alerts.episodes",
     "EvaluationReport": "alerts.service",
+    "JournalEntry": "alerts.journal",
     "MalformedSignature": "alerts.errors",
     "Rule": "alerts.episodes",
     "RuleConfig": "alerts.config",
+    "STATE_WORDS": "alerts.lifecycle",
     "Score": "alerts.episodes",
     "Severity": "alerts.episodes",
     "SignatureError": "alerts.errors",
@@ -93,6 +126,8 @@ _FACE = {
     "TransitionKind": "alerts.episodes",
     "UnknownEndpoint": "alerts.errors",
     "acknowledge": "alerts.service",
+    "alarm_kpis": "alerts.lifecycle",
+    "alarm_state": "alerts.lifecycle",
     "attempts_of": "alerts.outbox",
     "check_endpoints": "alerts.service",
     "check_target": "alerts.targets",
@@ -101,23 +136,38 @@ _FACE = {
     "enable_endpoint": "alerts.outbox",
     "evaluate": "alerts.episodes",
     "evaluate_latest": "alerts.service",
+    "expire_shelves": "alerts.service",
     "generate_secret": "alerts.signing",
     "get_alert": "alerts.store",
+    "history_of": "alerts.journal",
+    "kpis": "alerts.journal",
+    "list_alarms": "alerts.journal",
     "list_alerts": "alerts.store",
     "list_deliveries": "alerts.outbox",
+    "rules_for": "alerts.rules",
     "send_test": "alerts.service",
+    "set_out_of_service": "alerts.service",
+    "shelve": "alerts.service",
     "sign": "alerts.signing",
+    "unshelve": "alerts.service",
     "verify": "alerts.signing",
     "webhook_headers": "alerts.signing",
 }
 
 __all__ = [
+    "STATE_WORDS",
+    "Activation",
+    "AlarmFilter",
+    "AlarmKpis",
+    "AlarmPage",
+    "AlarmState",
     "Alert",
     "AlertNotFound",
     "AlertState",
     "AlertsConfig",
     "AlertsError",
     "Attempt",
+    "BadActor",
     "Delivery",
     "DeliveryError",
     "DeliveryState",
@@ -128,6 +178,7 @@ __all__ = [
     "EpisodeState",
     "Evaluation",
     "EvaluationReport",
+    "JournalEntry",
     "MalformedSignature",
     "Rule",
     "RuleConfig",
@@ -143,6 +194,8 @@ __all__ = [
     "TransitionKind",
     "UnknownEndpoint",
     "acknowledge",
+    "alarm_kpis",
+    "alarm_state",
     "attempts_of",
     "check_endpoints",
     "check_target",
@@ -151,12 +204,20 @@ __all__ = [
     "enable_endpoint",
     "evaluate",
     "evaluate_latest",
+    "expire_shelves",
     "generate_secret",
     "get_alert",
+    "history_of",
+    "kpis",
+    "list_alarms",
     "list_alerts",
     "list_deliveries",
+    "rules_for",
     "send_test",
+    "set_out_of_service",
+    "shelve",
     "sign",
+    "unshelve",
     "verify",
     "webhook_headers",
 ]

@@ -28,8 +28,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-EVENT_TYPES = ("alert.opened", "alert.escalated", "alert.resolved", "alert.acknowledged")
-EndpointKind = Literal["json", "slack", "teams"]
+EVENT_TYPES = (
+    "alert.opened",
+    "alert.escalated",
+    "alert.resolved",
+    "alert.acknowledged",
+    "alert.shelved",
+    "alert.unshelved",
+)
+EndpointKind = Literal["json", "slack", "teams", "pagerduty"]
 
 
 class RuleConfig(BaseModel):
@@ -71,6 +78,9 @@ class EndpointConfig(BaseModel):
         description="whsec_<base64> secrets; every one signs (two during a rotation).",
     )
     kind: EndpointKind = "json"
+    routing_key: SecretStr | None = Field(
+        default=None, description="pagerduty: the Events v2 integration (routing) key."
+    )
     allow_private: bool = Field(
         default=False, description="Allow loopback, private and link-local targets."
     )
@@ -108,6 +118,11 @@ class EndpointConfig(BaseModel):
         # Slack/Teams incoming webhooks authenticate by their secret URL and ignore headers.
         if self.kind == "json" and not self.secrets:
             raise ValueError(f"endpoint {self.name!r}: a json endpoint needs at least one secret")
+        if self.kind == "pagerduty" and self.routing_key is None:
+            raise ValueError(
+                f"endpoint {self.name!r}: a pagerduty endpoint needs routing_key (its"
+                " Events v2 integration key)"
+            )
         return self
 
 
@@ -157,6 +172,9 @@ class AlertsConfig(BaseModel):
     interval_s: float = Field(default=30.0, gt=0, description="Cadence of `alerts run`.")
     lookback_hours: float = Field(
         default=24.0, gt=0, description="Scores read on the first evaluation of a machine."
+    )
+    operators: int = Field(
+        default=1, ge=1, le=1000, description="Operators sharing the alarms (for alarm KPIs)."
     )
     assumed_repair_hours: float = Field(
         default=8.0, ge=0, description="Downtime assumed when listing orders late on a failure."

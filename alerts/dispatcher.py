@@ -16,6 +16,7 @@ The transport is injectable (`httpx.BaseTransport`) so tests and embedders can s
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -185,6 +186,12 @@ class Dispatcher:
 
     def _post(self, endpoint: EndpointConfig, delivery: Delivery) -> tuple[int, str | None, str]:
         body = delivery.body()
+        if endpoint.kind == "pagerduty" and endpoint.routing_key is not None:
+            # The integration key joins the body only on the wire (never in the outbox).
+            key = endpoint.routing_key.get_secret_value()
+            body = json.dumps(
+                {**delivery.payload, "routing_key": key}, separators=(",", ":"), sort_keys=True
+            ).encode()
         secrets = [s.get_secret_value() for s in endpoint.secrets]
         headers = webhook_headers(secrets, delivery.id, int(time.time()), body)
         try:

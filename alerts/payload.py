@@ -65,6 +65,11 @@ class AlertData(_Public):
     resolved_at: datetime | None = None
     acked_at: datetime | None = None
     acked_by: str | None = None
+    ack_comment: str | None = None
+    lifecycle: str | None = None  # ISA-18.2 state, `alerts.lifecycle.AlarmState`
+    shelved_until: datetime | None = None
+    shelved_by: str | None = None
+    shelve_reason: str | None = None
     machine: MachinePublic
     risk: RiskPublic
     top_features: list[dict[str, Any]] = []
@@ -96,17 +101,69 @@ def normalise_features(raw: object) -> list[dict[str, Any]]:
     return out
 
 
+# PagerDuty Events API v2: which event action each alarm state change is.
+PAGERDUTY_ACTIONS = {
+    "alert.opened": "trigger",
+    "alert.escalated": "trigger",
+    "alert.unshelved": "trigger",
+    "alert.acknowledged": "acknowledge",
+    "alert.shelved": "acknowledge",
+    "alert.resolved": "resolve",
+}
+
+
 def body_for(kind: str, event: WebhookEvent) -> dict[str, Any]:
-    """The JSON body an endpoint of ``kind`` (json, slack, teams) receives."""
+    """The JSON body an endpoint of ``kind`` (json, slack, teams, pagerduty) receives.
+
+    A pagerduty body lacks its ``routing_key``: the dispatcher adds the endpoint's key when
+    it sends, so the integration key is never stored in the outbox."""
     full = event.model_dump(mode="json")
     if kind == "json":
         return full
+    if kind == "pagerduty":
+        return pagerduty_body(event)
     summary, facts, url = _summary(event)
     if kind == "slack":
         return _slack(summary, facts, url)
     if kind == "teams":
         return _teams(summary, facts, url)
     raise ValueError(f"unknown endpoint kind {kind!r}; expected json, slack or teams")
+
+
+def pagerduty_body(event: WebhookEvent) -> dict[str, Any]:
+    """A PagerDuty Events v2 event: the alarm id is the ``dedup_key``, so PagerDuty folds
+    every state change of one alarm into one incident (trigger, acknowledge, resolve)."""
+    data = event.data
+    if event.type == "webhook.test":
+        return {
+            "event_action": "trigger",
+            "dedup_key": f"test-{data.get('endpoint')}",
+            "payload": {
+                "summary": "Millwright test webhook",
+                "source": "millwright",
+                "severity": "info",
+                "timestamp": event.timestamp.isoformat(),
+            },
+        }
+    summary, facts, url = _summary(event)
+    machine = data.get("machine") or {}
+    body: dict[str, Any] = {
+        "event_action": PAGERDUTY_ACTIONS.get(event.type, "trigger"),
+        "dedup_key": str(data.get("alert_id")),
+        "payload": {
+            "summary": summary[:1024],
+            "source": str(machine.get("name", "millwright")),
+            "severity": "critical" if data.get("severity") == "critical" else "warning",
+            "timestamp": event.timestamp.isoformat(),
+            "component": machine.get("name"),
+            "group": machine.get("line"),
+            "class": data.get("rule"),
+            "custom_details": {k: v for k, v in facts} | {"state": data.get("lifecycle")},
+        },
+    }
+    if url:
+        body["links"] = [{"href": url, "text": "Machine in the Millwright dashboard"}]
+    return body
 
 
 def _summary(event: WebhookEvent) -> tuple[str, list[tuple[str, str]], str | None]:
@@ -133,7 +190,13 @@ def _summary(event: WebhookEvent) -> tuple[str, list[tuple[str, str]], str | Non
     late_ids = ", ".join(o["external_id"] for o in late) or "none"
     facts.append(("orders late on failure now", late_ids))
     if data.get("acked_by"):
-        facts.append(("acknowledged by", str(data["acked_by"])))
+        comment = f": {data['ack_comment']}" if data.get("ack_comment") else ""
+        facts.append(("acknowledged by", f"{data['acked_by']}{comment}"))
+    if data.get("shelved_until"):
+        facts.append(
+            ("shelved", f"until {data['shelved_until']} by {data.get('shelved_by')}:"
+             f" {data.get('shelve_reason')}")
+        )  # fmt: skip
     return summary, facts, machine.get("dashboard_url")
 
 

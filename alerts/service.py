@@ -22,18 +22,23 @@ import psycopg
 from alerts.config import AlertsConfig
 from alerts.dispatcher import Dispatcher
 from alerts.episodes import Score, Transition, TransitionKind, evaluate
-from alerts.errors import TargetError, UnknownEndpoint
+from alerts.errors import AlertNotFound, TargetError, UnknownEndpoint
 from alerts.impact import late_orders_if_failed, maintenance_window
+from alerts.lifecycle import annunciated
 from alerts.outbox import Delivery, enqueue, get_delivery
 from alerts.payload import AlertData, MachinePublic, RiskPublic, WebhookEvent, normalise_features
 from alerts.rules import rules_for
 from alerts.store import (
     Alert,
+    expired_shelves,
     fetch_alert,
+    journal,
     load_episode_state,
     open_alert,
     record_ack,
+    record_shelve,
     record_transition,
+    record_unshelve,
     save_episode_state,
 )
 from alerts.targets import Resolver, check_target, system_resolver
@@ -47,6 +52,8 @@ EVENT_OF = {
     TransitionKind.RESOLVE: "alert.resolved",
 }
 _MAX_SCORES = 10_000
+MAX_COMMENT = 500
+MAX_SHELF = timedelta(days=7)
 
 
 class _Named(Protocol):
@@ -61,6 +68,7 @@ class EvaluationReport:
     scores: int = 0
     transitions: list[tuple[Alert, Transition]] = field(default_factory=list)
     deliveries: int = 0
+    unshelved: int = 0
 
 
 def dashboard_url(public_url: str, machine: str) -> str:
@@ -99,12 +107,37 @@ def evaluate_latest(
                 for transition in result.transitions:
                     current = open_alert(conn, machine_id, rule.name)
                     alert = record_transition(conn, machine_id, current, transition)
-                    event = alert_event(conn, alert, EVENT_OF[transition.kind], config, public_url)
-                    report.deliveries += len(enqueue(conn, config, event, alert.id))
+                    state = alert.lifecycle(now)
+                    kind = transition.kind
+                    if kind is not TransitionKind.RESOLVE and not annunciated(state):
+                        # Suppressed, shelved or out of service: recorded, nobody paged.
+                        why = "machine in planned maintenance" if state == "suppressed" else ""
+                        action = "out_of_service" if state == "out_of_service" else "suppressed"
+                        if state != "shelved":
+                            journal(conn, alert.id, transition.ts, action, None, why)
+                    else:
+                        event = alert_event(
+                            conn, alert, EVENT_OF[kind], config, public_url, now=now
+                        )
+                        report.deliveries += len(enqueue(conn, config, event, alert.id))
                     report.transitions.append((alert, transition))
                     log.info("alert %s %s: %s %s", alert.id, transition.kind, name, rule.name)
                 save_episode_state(conn, machine_id, rule.name, result.state)
+    report.unshelved = expire_shelves(database, config, public_url=public_url, now=now)
     return report
+
+
+def expire_shelves(
+    database: Database, config: AlertsConfig, *, public_url: str, now: datetime
+) -> int:
+    """Take every alarm whose shelf has run out off its shelf (journal and webhooks)."""
+    with database.connection() as conn:
+        ids = expired_shelves(conn, now)
+        for alert_id in ids:
+            alert = record_unshelve(conn, alert_id, now, None, "shelf expired")
+            event = alert_event(conn, alert, "alert.unshelved", config, public_url, now=now)
+            enqueue(conn, config, event, alert.id)
+    return len(ids)
 
 
 def _scores_since(
@@ -157,6 +190,11 @@ def alert_event(
         resolved_at=alert.resolved_at,
         acked_at=alert.acked_at,
         acked_by=alert.acked_by,
+        ack_comment=alert.ack_comment,
+        lifecycle=alert.lifecycle(now).value,
+        shelved_until=alert.shelved_until,
+        shelved_by=alert.shelved_by,
+        shelve_reason=alert.shelve_reason,
         machine=MachinePublic(
             name=name,
             line=line,
@@ -188,23 +226,115 @@ def acknowledge(
     config: AlertsConfig | None = None,
     public_url: str = "",
     now: datetime | None = None,
+    comment: str | None = None,
 ) -> Alert:
-    """Record that ``user`` is on alert ``alert_id``; idempotent (the first ack stands).
+    """Record that ``user`` is on alert ``alert_id``, with an optional ``comment``;
+    idempotent (the first ack stands).
 
     With ``config``, endpoints subscribed to ``alert.acknowledged`` are told, in the same
     transaction. Raises `AlertNotFound` for an unknown id.
     """
     username = user if isinstance(user, str) else user.username
     now = now or datetime.now(UTC)
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise ValueError(f"an acknowledgement comment holds at most {MAX_COMMENT} characters.")
     with database.connection() as conn:
         before = fetch_alert(conn, alert_id, lock=True)
         if before.acknowledged:
             return before
-        alert = record_ack(conn, alert_id, username, now)
+        alert = record_ack(conn, alert_id, username, now, (comment or "").strip() or None)
         if config is not None and config.endpoints:
             event = alert_event(conn, alert, "alert.acknowledged", config, public_url, now=now)
             enqueue(conn, config, event, alert.id)
         return alert
+
+
+def shelve(
+    database: Database,
+    alert_id: int,
+    user: str | _Named,
+    duration: timedelta,
+    reason: str,
+    *,
+    config: AlertsConfig | None = None,
+    public_url: str = "",
+    now: datetime | None = None,
+) -> Alert:
+    """Shelve alert ``alert_id`` for ``duration`` with a ``reason``; the shelf expires on its
+    own (the alarm reads as shelved only until then, and the next evaluation journals the
+    expiry). Endpoints subscribed to ``alert.shelved`` are told."""
+    username = user if isinstance(user, str) else user.username
+    now = now or datetime.now(UTC)
+    if not timedelta(minutes=1) <= duration <= MAX_SHELF:
+        raise ValueError(f"a shelf lasts 1 min to {MAX_SHELF.days} days, got {duration}.")
+    if len(reason) > MAX_COMMENT:
+        raise ValueError(f"a shelving reason holds at most {MAX_COMMENT} characters.")
+    with database.connection() as conn:
+        fetch_alert(conn, alert_id, lock=True)
+        alert = record_shelve(conn, alert_id, username, now, now + duration, reason)
+        if config is not None and config.endpoints:
+            event = alert_event(conn, alert, "alert.shelved", config, public_url, now=now)
+            enqueue(conn, config, event, alert.id)
+        return alert
+
+
+def unshelve(
+    database: Database,
+    alert_id: int,
+    user: str | _Named,
+    *,
+    config: AlertsConfig | None = None,
+    public_url: str = "",
+    now: datetime | None = None,
+) -> Alert:
+    """Take alert ``alert_id`` off its shelf before it expires."""
+    username = user if isinstance(user, str) else user.username
+    now = now or datetime.now(UTC)
+    with database.connection() as conn:
+        before = fetch_alert(conn, alert_id, lock=True)
+        if before.shelved_until is None:
+            return before
+        alert = record_unshelve(conn, alert_id, now, username, "unshelved by hand")
+        if config is not None and config.endpoints:
+            event = alert_event(conn, alert, "alert.unshelved", config, public_url, now=now)
+            enqueue(conn, config, event, alert.id)
+        return alert
+
+
+def set_out_of_service(
+    database: Database,
+    machine: str,
+    user: str | _Named,
+    reason: str,
+    *,
+    in_service: bool = False,
+    now: datetime | None = None,
+) -> int:
+    """Take a machine's alarms out of service (or, ``in_service``, return them); returns how
+    many of its active alarms changed state, each journalled."""
+    username = user if isinstance(user, str) else user.username
+    now = now or datetime.now(UTC)
+    with database.connection() as conn:
+        row = conn.execute("SELECT id FROM machines WHERE name = %s", (machine,)).fetchone()
+        if row is None:
+            raise AlertNotFound(f"no machine named {machine!r}")
+        machine_id = int(row[0])
+        if in_service:
+            conn.execute("DELETE FROM alarm_out_of_service WHERE machine_id = %s", (machine_id,))
+        else:
+            conn.execute(
+                "INSERT INTO alarm_out_of_service (machine_id, since, set_by, reason)"
+                " VALUES (%s, %s, %s, %s) ON CONFLICT (machine_id) DO UPDATE SET"
+                " since = EXCLUDED.since, set_by = EXCLUDED.set_by, reason = EXCLUDED.reason",
+                (machine_id, now, username, reason),
+            )
+        active = conn.execute(
+            "SELECT id FROM alerts WHERE machine_id = %s AND state <> 'resolved'", (machine_id,)
+        ).fetchall()
+        for (alert_id,) in active:
+            comment = f"returned to service: {reason}" if in_service else reason
+            journal(conn, int(alert_id), now, "out_of_service", username, comment)
+        return len(active)
 
 
 def send_test(

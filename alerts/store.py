@@ -20,6 +20,7 @@ import psycopg
 
 from alerts.episodes import AlertState, EpisodeState, Severity, Transition, TransitionKind
 from alerts.errors import AlertNotFound
+from alerts.lifecycle import AlarmState, alarm_state
 from millwright.core.storage.database import Database
 
 
@@ -41,6 +42,14 @@ class Alert:
     p_fail: float | None = None
     rul_low: float | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    ack_comment: str | None = None
+    shelved_at: datetime | None = None
+    shelved_until: datetime | None = None
+    shelved_by: str | None = None
+    shelve_reason: str | None = None
+    line: str | None = None
+    machine_status: str | None = None
+    out_of_service: bool = False
 
     def __post_init__(self) -> None:
         if self.state is AlertState.RESOLVED and self.resolved_at is None:
@@ -52,12 +61,33 @@ class Alert:
     def acknowledged(self) -> bool:
         return self.acked_at is not None
 
+    @property
+    def active(self) -> bool:
+        return self.state is not AlertState.RESOLVED
+
+    def lifecycle(self, now: datetime) -> AlarmState:
+        """The ISA-18.2 state at ``now`` (`alerts.lifecycle.alarm_state`)."""
+        return alarm_state(
+            active=self.active,
+            acknowledged=self.acknowledged,
+            shelved_until=self.shelved_until,
+            machine_status=self.machine_status,
+            out_of_service=self.out_of_service,
+            now=now,
+        )
+
 
 _COLUMNS = (
     "a.id, a.machine_id, m.name, a.rule, a.severity, a.state, a.opened_at, a.escalated_at,"
-    " a.resolved_at, a.acked_at, a.acked_by, a.p_fail, a.rul_low, a.details"
+    " a.resolved_at, a.acked_at, a.acked_by, a.p_fail, a.rul_low, a.details, a.ack_comment,"
+    " a.shelved_at, a.shelved_until, a.shelved_by, a.shelve_reason, m.line, m.status,"
+    " (oos.machine_id IS NOT NULL)"
 )
-_SELECT = f"SELECT {_COLUMNS} FROM alerts a JOIN machines m ON m.id = a.machine_id"
+_FROM = (
+    " FROM alerts a JOIN machines m ON m.id = a.machine_id"
+    " LEFT JOIN alarm_out_of_service oos ON oos.machine_id = a.machine_id"
+)
+_SELECT = f"SELECT {_COLUMNS}{_FROM}"
 
 
 def _alert(row: tuple[Any, ...]) -> Alert:
@@ -76,6 +106,14 @@ def _alert(row: tuple[Any, ...]) -> Alert:
         p_fail=row[11],
         rul_low=row[12],
         details=row[13] or {},
+        ack_comment=row[14],
+        shelved_at=row[15],
+        shelved_until=row[16],
+        shelved_by=row[17],
+        shelve_reason=row[18],
+        line=row[19],
+        machine_status=row[20],
+        out_of_service=bool(row[21]),
     )
 
 
@@ -124,15 +162,86 @@ def open_alert(conn: psycopg.Connection[Any], machine_id: int, rule: str) -> Ale
     return _alert(row) if row else None
 
 
-def record_ack(conn: psycopg.Connection[Any], alert_id: int, user: str, at: datetime) -> Alert:
+def record_ack(
+    conn: psycopg.Connection[Any],
+    alert_id: int,
+    user: str,
+    at: datetime,
+    comment: str | None = None,
+) -> Alert:
     """Acknowledge in the caller's transaction; an already acknowledged alert is unchanged."""
     if not user:
         raise ValueError("an acknowledgement needs the user's name.")
-    conn.execute(
-        "UPDATE alerts SET acked_at = %s, acked_by = %s WHERE id = %s AND acked_at IS NULL",
-        (at, user, alert_id),
-    )
+    changed = conn.execute(
+        "UPDATE alerts SET acked_at = %s, acked_by = %s, ack_comment = %s"
+        " WHERE id = %s AND acked_at IS NULL",
+        (at, user, comment or None, alert_id),
+    ).rowcount
+    if changed:
+        journal(conn, alert_id, at, "acknowledged", user, comment)
     return fetch_alert(conn, alert_id)
+
+
+def record_shelve(
+    conn: psycopg.Connection[Any],
+    alert_id: int,
+    user: str,
+    at: datetime,
+    until: datetime,
+    reason: str,
+) -> Alert:
+    """Shelve until ``until`` in the caller's transaction (a new shelf replaces the old)."""
+    if not user:
+        raise ValueError("shelving needs the user's name.")
+    if not reason.strip():
+        raise ValueError("shelving needs a reason, e.g. 'sensor being replaced'.")
+    if until <= at:
+        raise ValueError(f"a shelf must end after it starts ({at} to {until}).")
+    conn.execute(
+        "UPDATE alerts SET shelved_at = %s, shelved_until = %s, shelved_by = %s,"
+        " shelve_reason = %s WHERE id = %s",
+        (at, until, user, reason.strip(), alert_id),
+    )
+    journal(conn, alert_id, at, "shelved", user, reason.strip(), {"until": until.isoformat()})
+    return fetch_alert(conn, alert_id)
+
+
+def record_unshelve(
+    conn: psycopg.Connection[Any], alert_id: int, at: datetime, user: str | None, why: str
+) -> Alert:
+    """Take the alert off its shelf (by ``user``, or ``None`` when the shelf expired)."""
+    conn.execute(
+        "UPDATE alerts SET shelved_at = NULL, shelved_until = NULL, shelved_by = NULL,"
+        " shelve_reason = NULL WHERE id = %s",
+        (alert_id,),
+    )
+    journal(conn, alert_id, at, "unshelved", user, why)
+    return fetch_alert(conn, alert_id)
+
+
+def expired_shelves(conn: psycopg.Connection[Any], now: datetime) -> list[int]:
+    """Ids of alerts whose shelf ended at or before ``now`` (locked for this transaction)."""
+    rows = conn.execute(
+        "SELECT id FROM alerts WHERE shelved_until <= %s ORDER BY id FOR UPDATE", (now,)
+    ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def journal(
+    conn: psycopg.Connection[Any],
+    alert_id: int,
+    at: datetime,
+    action: str,
+    actor: str | None = None,
+    comment: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one state change to the alarm's journal."""
+    conn.execute(
+        "INSERT INTO alert_journal (alert_id, at, action, actor, comment, details)"
+        " VALUES (%s, %s, %s, %s, %s, %s)",
+        (alert_id, at, action, actor, comment or None, json.dumps(details or {})),
+    )
 
 
 def record_transition(
@@ -157,6 +266,7 @@ def record_transition(
             (machine_id, transition.rule, transition.severity.value, transition.ts, *values),
         ).fetchone()
         assert row is not None
+        journal(conn, row[0], transition.ts, "opened", None, None, _score_details(score))
         return fetch_alert(conn, row[0])
     if current is None:
         raise ValueError(f"a {transition.kind} transition needs the episode's open alert.")
@@ -167,13 +277,19 @@ def record_transition(
             " WHERE id = %s",
             (transition.ts, *values, current.id),
         )
+        journal(conn, current.id, transition.ts, "escalated", None, None, _score_details(score))
     else:
         conn.execute(
             "UPDATE alerts SET state = 'resolved', resolved_at = %s, p_fail = %s, rul_low = %s,"
             " details = %s WHERE id = %s",
             (transition.ts, *values, current.id),
         )
+        journal(conn, current.id, transition.ts, "resolved", None, None, _score_details(score))
     return fetch_alert(conn, current.id)
+
+
+def _score_details(score: Any) -> dict[str, Any]:
+    return {"p_fail": score.p_fail, "rul_low": score.rul_low, "scored_at": score.ts.isoformat()}
 
 
 def load_episode_state(conn: psycopg.Connection[Any], machine_id: int, rule: str) -> EpisodeState:

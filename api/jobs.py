@@ -1,178 +1,95 @@
-"""Jobs and their operations: the plain functions behind the job routes.
+"""Jobs and their operations over HTTP: thin functions over the scheduler's order state machine.
 
-Each function is one transaction. Rows are locked (`FOR UPDATE`) before a state check so two
-concurrent requests cannot both pass it. State rules:
-
-- a job is open while `pending` or `in_progress`; `done` and `cancelled` jobs cannot change
-  (409 `job_closed`);
-- the routing can be replaced while no step has started; a single step can be edited or
-  cancelled while it is `pending`;
-- a step starts (shop floor) when it is `pending` and every earlier step is done or
-  cancelled, on one of its eligible machines; it finishes when `in_progress`, not before it
-  started;
-- the job's status follows its steps: `in_progress` once one has started or finished,
-  `done` when none is left to do (`cancelled` if none was ever done).
+The rules (what may change when) live in :mod:`scheduler.orders`; here its records become the
+API's schemas and its refusals HTTP errors: `OrderNotFound` 404, `OrderConflict` 409 and
+`OrderInvalid` 422, keeping their codes, with each field's `loc` under ``body.``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 
-import psycopg
-
-from api.errors import Conflict, Invalid, NotFound
+import scheduler
+from api.errors import ApiError, Conflict, Invalid, NotFound
 from api.schemas import (
     JobCreate,
     JobList,
     JobPublic,
     JobUpdate,
-    OperationCreate,
     OperationFinish,
-    OperationPublic,
     OperationStart,
     OperationUpdate,
-    OptionIn,
-    OptionPublic,
     RoutingIn,
 )
 from millwright.core.storage.database import Database
+from scheduler import CLOCK_SKEW, Order, OrderConflict, OrderError, OrderInvalid, OrderNotFound
 
-Conn = psycopg.Connection[Any]
-CLOCK_SKEW = timedelta(minutes=5)  # shop-floor clocks may run a little ahead
-_JOB_COLUMNS = "id, external_id, release_at, due_at, weight, value, status, created_at, updated_at"
+_STATUS: dict[type[OrderError], Callable[..., ApiError]] = {
+    OrderNotFound: NotFound,
+    OrderConflict: Conflict,
+    OrderInvalid: Invalid,
+}
+
+
+@contextmanager
+def _as_http() -> Iterator[None]:
+    try:
+        yield
+    except OrderError as exc:
+        error = next(e for kind, e in _STATUS.items() if isinstance(exc, kind))
+        details = [
+            {"loc": f"body.{p.loc}", "message": p.message, "type": p.kind} for p in exc.details
+        ]
+        code = None if exc.code == type(exc).code else exc.code  # a default: the API's own
+        raise error(exc.message, code=code, details=details) from None
+
+
+def _public(order: Order) -> JobPublic:
+    return JobPublic.model_validate(order)
 
 
 def create_job(database: Database, body: JobCreate) -> JobPublic:
-    with database.connection() as conn:
-        machines = _machine_ids(conn, _option_locs(body.operations, "body.operations"))
-        row = conn.execute(
-            "INSERT INTO jobs (external_id, release_at, due_at, weight, value)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (external_id) DO NOTHING RETURNING id",
-            (body.external_id, body.release_at, body.due_at, body.weight, body.value),
-        ).fetchone()
-        if row is None:
-            raise Conflict(f"job {body.external_id} already exists", code="job_exists")
-        _insert_operations(conn, row[0], body.operations, machines)
-        return _read_jobs(conn, [row[0]])[0]
+    with _as_http():
+        return _public(scheduler.create_order(database, body))
 
 
 def get_job(database: Database, external_id: str) -> JobPublic:
-    with database.connection() as conn:
-        return _read_jobs(conn, [_job_id(conn, external_id, lock=False)])[0]
+    with _as_http():
+        return _public(scheduler.get_order(database, external_id))
 
 
 def list_jobs(database: Database, status: str | None, limit: int, offset: int) -> JobList:
-    with database.connection() as conn:
-        rows = conn.execute(
-            "SELECT id, count(*) OVER () FROM jobs WHERE (%s::text IS NULL OR status = %s)"
-            " ORDER BY id LIMIT %s OFFSET %s",
-            (status, status, limit, offset),
-        ).fetchall()
-        if not rows and offset:
-            total = conn.execute(
-                "SELECT count(*) FROM jobs WHERE (%s::text IS NULL OR status = %s)",
-                (status, status),
-            ).fetchone()
-            return JobList(items=[], total=int(total[0]) if total else 0)
-        items = _read_jobs(conn, [r[0] for r in rows])
-        return JobList(items=items, total=int(rows[0][1]) if rows else 0)
+    page = scheduler.list_orders(database, status, limit, offset)
+    return JobList(items=[_public(o) for o in page.items], total=page.total)
 
 
 def update_job(database: Database, external_id: str, body: JobUpdate) -> JobPublic:
-    with database.connection() as conn:
-        job_id = _job_id(conn, external_id)
-        (current,) = _read_jobs(conn, [job_id])
-        _require_open(current)
-        release = body.release_at or current.release_at
-        due = body.due_at or current.due_at
-        if due < release:
-            raise Invalid(
-                f"due_at {due.isoformat()} would be before release_at {release.isoformat()}",
-                details=[_detail("body.due_at", "must not be before release_at")],
-            )
-        weight = current.weight if body.weight is None else body.weight
-        value = current.value if body.value is None else body.value
-        conn.execute(
-            "UPDATE jobs SET release_at = %s, due_at = %s, weight = %s, value = %s,"
-            " updated_at = now() WHERE id = %s",
-            (release, due, weight, value, job_id),
-        )
-        return _read_jobs(conn, [job_id])[0]
+    with _as_http():
+        return _public(scheduler.update_order(database, external_id, body))
 
 
 def cancel_job(database: Database, external_id: str) -> JobPublic:
-    """Cancel the job and every step not yet done; cancelling twice is harmless."""
-    with database.connection() as conn:
-        job_id = _job_id(conn, external_id)
-        (current,) = _read_jobs(conn, [job_id])
-        if current.status == "done":
-            raise Conflict(f"job {external_id} is already done", code="job_closed")
-        if current.status != "cancelled":
-            conn.execute(
-                "UPDATE operations SET status = 'cancelled' WHERE job_id = %s"
-                " AND status IN ('pending', 'in_progress')",
-                (job_id,),
-            )
-            conn.execute(
-                "UPDATE jobs SET status = 'cancelled', updated_at = now() WHERE id = %s", (job_id,)
-            )
-        return _read_jobs(conn, [job_id])[0]
+    with _as_http():
+        return _public(scheduler.cancel_order(database, external_id))
 
 
 def replace_routing(database: Database, external_id: str, body: RoutingIn) -> JobPublic:
-    with database.connection() as conn:
-        job_id = _job_id(conn, external_id)
-        (current,) = _read_jobs(conn, [job_id])
-        _require_open(current)
-        if any(op.status != "pending" for op in current.operations):
-            raise Conflict(
-                f"job {external_id} has steps started, done or cancelled; edit single steps",
-                code="routing_started",
-            )
-        machines = _machine_ids(conn, _option_locs(body.operations, "body.operations"))
-        conn.execute("DELETE FROM operations WHERE job_id = %s", (job_id,))
-        _insert_operations(conn, job_id, body.operations, machines)
-        conn.execute("UPDATE jobs SET updated_at = now() WHERE id = %s", (job_id,))
-        return _read_jobs(conn, [job_id])[0]
+    with _as_http():
+        return _public(scheduler.replace_routing(database, external_id, body))
 
 
 def update_operation(
     database: Database, external_id: str, seq: int, body: OperationUpdate
 ) -> JobPublic:
-    with database.connection() as conn:
-        job_id, op_id, _ = _pending_operation(conn, external_id, seq)
-        if body.name is not None:
-            conn.execute("UPDATE operations SET name = %s WHERE id = %s", (body.name, op_id))
-        if body.options is not None:
-            locs = [(f"body.options.{k}.machine", o.machine) for k, o in enumerate(body.options)]
-            machines = _machine_ids(conn, locs)
-            conn.execute("DELETE FROM operation_options WHERE operation_id = %s", (op_id,))
-            _insert_options(conn, op_id, body.options, machines)
-        conn.execute("UPDATE jobs SET updated_at = now() WHERE id = %s", (job_id,))
-        return _read_jobs(conn, [job_id])[0]
+    with _as_http():
+        return _public(scheduler.update_step(database, external_id, seq, body))
 
 
 def cancel_operation(database: Database, external_id: str, seq: int) -> JobPublic:
-    with database.connection() as conn:
-        job_id = _job_id(conn, external_id)
-        (job,) = _read_jobs(conn, [job_id])
-        op = _operation(job, seq)
-        if op.status != "cancelled":
-            _require_open(job)
-            if op.status != "pending":
-                raise Conflict(
-                    f"step {seq} of job {external_id} is {op.status}; only pending steps can be"
-                    " cancelled",
-                    code="operation_not_pending",
-                )
-            conn.execute(
-                "UPDATE operations SET status = 'cancelled' WHERE job_id = %s AND seq = %s",
-                (job_id, seq),
-            )
-            _settle(conn, job_id)
-        return _read_jobs(conn, [job_id])[0]
+    with _as_http():
+        return _public(scheduler.cancel_step(database, external_id, seq))
 
 
 def start_operation(
@@ -183,33 +100,11 @@ def start_operation(
     *,
     max_skew: timedelta = CLOCK_SKEW,
 ) -> JobPublic:
-    at = _reported_time(body.at, max_skew)
-    with database.connection() as conn:
-        job_id, _, op = _pending_operation(conn, external_id, seq)
-        if body.machine not in {o.machine for o in op.options}:
-            eligible = ", ".join(sorted(o.machine for o in op.options))
-            raise Invalid(
-                f"step {seq} of job {external_id} cannot run on {body.machine}; eligible:"
-                f" {eligible}",
-                details=[_detail("body.machine", f"not eligible; expected one of {eligible}")],
-            )
-        (job,) = _read_jobs(conn, [job_id])
-        waiting = [
-            o.seq for o in job.operations if o.seq < seq and o.status in ("pending", "in_progress")
-        ]
-        if waiting:
-            raise Conflict(
-                f"step {seq} of job {external_id} cannot start before step {waiting[0]} is done",
-                code="predecessor_unfinished",
-            )
-        conn.execute(
-            "UPDATE operations SET status = 'in_progress', started_at = %s,"
-            " machine_id = (SELECT id FROM machines WHERE name = %s)"
-            " WHERE job_id = %s AND seq = %s",
-            (at, body.machine, job_id, seq),
+    with _as_http():
+        order = scheduler.start_step(
+            database, external_id, seq, body.machine, body.at, max_skew=max_skew
         )
-        _settle(conn, job_id)
-        return _read_jobs(conn, [job_id])[0]
+        return _public(order)
 
 
 def finish_operation(
@@ -220,188 +115,7 @@ def finish_operation(
     *,
     max_skew: timedelta = CLOCK_SKEW,
 ) -> JobPublic:
-    at = _reported_time(body.at, max_skew)
-    with database.connection() as conn:
-        job_id = _job_id(conn, external_id)
-        (job,) = _read_jobs(conn, [job_id])
-        op = _operation(job, seq)
-        if op.status != "in_progress":
-            raise Conflict(
-                f"step {seq} of job {external_id} is {op.status}; only a started step can finish",
-                code="operation_not_started",
-            )
-        if op.started_at is not None and at < op.started_at:
-            raise Invalid(
-                f"finish time {at.isoformat()} is before the start {op.started_at.isoformat()}",
-                details=[_detail("body.at", "must not be before the step's start")],
-            )
-        conn.execute(
-            "UPDATE operations SET status = 'done', finished_at = %s"
-            " WHERE job_id = %s AND seq = %s",
-            (at, job_id, seq),
+    with _as_http():
+        return _public(
+            scheduler.finish_step(database, external_id, seq, body.at, max_skew=max_skew)
         )
-        _settle(conn, job_id)
-        return _read_jobs(conn, [job_id])[0]
-
-
-# --- helpers ------------------------------------------------------------------------------
-
-
-def _detail(loc: str, message: str, kind: str = "value_error") -> dict[str, str]:
-    return {"loc": loc, "message": message, "type": kind}
-
-
-def _reported_time(at: datetime | None, max_skew: timedelta = CLOCK_SKEW) -> datetime:
-    now = datetime.now(UTC)
-    if at is None:
-        return now
-    if at > now + max_skew:
-        raise Invalid(
-            f"reported time {at.isoformat()} is in the future",
-            details=[_detail("body.at", "must not be in the future")],
-        )
-    return at
-
-
-def _option_locs(operations: Sequence[OperationCreate], prefix: str) -> list[tuple[str, str]]:
-    return [
-        (f"{prefix}.{i}.options.{k}.machine", option.machine)
-        for i, op in enumerate(operations)
-        for k, option in enumerate(op.options)
-    ]
-
-
-def _machine_ids(conn: Conn, locs: list[tuple[str, str]]) -> dict[str, int]:
-    """Machine ids by name; 422 naming every unknown machine and where it was given."""
-    names = sorted({name for _, name in locs})
-    rows = conn.execute("SELECT name, id FROM machines WHERE name = ANY(%s)", (names,)).fetchall()
-    known = {name: machine_id for name, machine_id in rows}
-    unknown = [(loc, name) for loc, name in locs if name not in known]
-    if unknown:
-        raise Invalid(
-            f"unknown machine {unknown[0][1]!r} at {unknown[0][0]}"
-            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
-            details=[
-                _detail(loc, f"no machine named {name!r}", "unknown_machine")
-                for loc, name in unknown
-            ],
-        )
-    return known
-
-
-def _insert_operations(
-    conn: Conn, job_id: int, operations: Sequence[OperationCreate], machines: dict[str, int]
-) -> None:
-    for op in sorted(operations, key=lambda o: o.seq):
-        row = conn.execute(
-            "INSERT INTO operations (job_id, seq, name) VALUES (%s, %s, %s) RETURNING id",
-            (job_id, op.seq, op.name),
-        ).fetchone()
-        assert row is not None
-        _insert_options(conn, row[0], op.options, machines)
-
-
-def _insert_options(
-    conn: Conn, op_id: int, options: Sequence[OptionIn], machines: dict[str, int]
-) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO operation_options (operation_id, machine_id, duration_s)"
-            " VALUES (%s, %s, %s)",
-            [(op_id, machines[o.machine], o.duration_s) for o in options],
-        )
-
-
-def _job_id(conn: Conn, external_id: str, lock: bool = True) -> int:
-    sql = "SELECT id FROM jobs WHERE external_id = %s" + (" FOR UPDATE" if lock else "")
-    row = conn.execute(sql, (external_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no job {external_id!r}", code="job_not_found")
-    return int(row[0])
-
-
-def _require_open(job: JobPublic) -> None:
-    if job.status not in ("pending", "in_progress"):
-        raise Conflict(
-            f"job {job.external_id} is {job.status} and cannot change", code="job_closed"
-        )
-
-
-def _operation(job: JobPublic, seq: int) -> OperationPublic:
-    op = next((o for o in job.operations if o.seq == seq), None)
-    if op is None:
-        raise NotFound(f"job {job.external_id} has no step {seq}", code="operation_not_found")
-    return op
-
-
-def _pending_operation(conn: Conn, external_id: str, seq: int) -> tuple[int, int, OperationPublic]:
-    job_id = _job_id(conn, external_id)
-    (job,) = _read_jobs(conn, [job_id])
-    _require_open(job)
-    op = _operation(job, seq)
-    if op.status != "pending":
-        raise Conflict(
-            f"step {seq} of job {external_id} is {op.status}, not pending",
-            code="operation_not_pending",
-        )
-    row = conn.execute(
-        "SELECT id FROM operations WHERE job_id = %s AND seq = %s", (job_id, seq)
-    ).fetchone()
-    assert row is not None
-    return job_id, int(row[0]), op
-
-
-def _settle(conn: Conn, job_id: int) -> None:
-    """The job's status from its steps' (never reopens a cancelled job)."""
-    conn.execute(
-        "UPDATE jobs j SET updated_at = now(), status = CASE"
-        "  WHEN s.open = 0 AND s.done > 0 THEN 'done'"
-        "  WHEN s.open = 0 THEN 'cancelled'"
-        "  WHEN s.started > 0 OR s.done > 0 THEN 'in_progress' ELSE 'pending' END"
-        " FROM (SELECT count(*) FILTER (WHERE status IN ('pending', 'in_progress')) AS open,"
-        "        count(*) FILTER (WHERE status = 'done') AS done,"
-        "        count(*) FILTER (WHERE status = 'in_progress') AS started"
-        "       FROM operations WHERE job_id = %s) s"
-        " WHERE j.id = %s AND j.status <> 'cancelled'",
-        (job_id, job_id),
-    )
-
-
-def _read_jobs(conn: Conn, job_ids: list[int]) -> list[JobPublic]:
-    """Jobs with their steps and options, in the order of `job_ids`."""
-    if not job_ids:
-        return []
-    jobs = {
-        row[0]: row
-        for row in conn.execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ANY(%s)", (job_ids,)
-        ).fetchall()
-    }
-    steps: dict[int, list[OperationPublic]] = {job_id: [] for job_id in job_ids}
-    for job_id, seq, name, status, machine, started, finished, options in conn.execute(
-        "SELECT o.job_id, o.seq, o.name, o.status, m.name, o.started_at, o.finished_at,"
-        " coalesce((SELECT json_agg(json_build_object('machine', om.name,"
-        "   'duration_s', oo.duration_s) ORDER BY om.name)"
-        "   FROM operation_options oo JOIN machines om ON om.id = oo.machine_id"
-        "   WHERE oo.operation_id = o.id), '[]'::json)"
-        " FROM operations o LEFT JOIN machines m ON m.id = o.machine_id"
-        " WHERE o.job_id = ANY(%s) ORDER BY o.job_id, o.seq",
-        (job_ids,),
-    ):
-        steps[job_id].append(
-            OperationPublic(
-                seq=seq, name=name, status=status, machine=machine, started_at=started,
-                finished_at=finished, options=[OptionPublic(**o) for o in options],
-            )
-        )  # fmt: skip
-    found = []
-    for job_id in job_ids:
-        _, external_id, release, due, weight, value, status, created, updated = jobs[job_id]
-        found.append(
-            JobPublic(
-                external_id=external_id, release_at=release, due_at=due, weight=weight,
-                value=value, status=status, created_at=created, updated_at=updated,
-                operations=steps[job_id],
-            )
-        )  # fmt: skip
-    return found

@@ -13,11 +13,13 @@ from api.schemas import (
     MachineDispatch,
     MachinePlan,
     PlanPublic,
+    PlanStatusPublic,
     SchedulePublic,
+    UnplacedPublic,
     ViolationPublic,
 )
 from millwright.core.storage.database import Database
-from scheduler import ScheduleRecord, get_schedule
+from scheduler import ScheduleRecord, get_schedule, plan_status
 
 _ASSIGNMENTS = (
     "SELECT a.kind, m.name, j.external_id, o.seq, coalesce(o.name, a.reason->>'task'),"
@@ -38,6 +40,11 @@ def schedule_public(record: ScheduleRecord) -> SchedulePublic:
         is_current=record.is_current, finished_at=record.finished_at, error=record.error,
         explanations=list(summary.get("explanations", [])),
         violations=[ViolationPublic(**v) for v in summary.get("violations", [])],
+        degraded=bool(summary.get("degraded")),
+        status_reason=summary.get("reason") or record.error,
+        unplaced=[UnplacedPublic(**u) for u in summary.get("unplaced", [])],
+        released=list(summary.get("released", [])),
+        moved_operations=summary.get("moved_operations"),
     )  # fmt: skip
 
 
@@ -81,8 +88,14 @@ def current_plan(database: Database) -> PlanPublic:
         _job_plan(database, record, job, sorted(items, key=lambda i: i.seq or 0))
         for job, items in sorted(by_job.items())
     ]
+    status = plan_status(database)
     return PlanPublic(
         schedule=schedule_public(record),
+        status=PlanStatusPublic(
+            stale=status.stale,
+            stale_reason=status.stale_reason,
+            failed_schedule_id=status.failed_schedule_id,
+        ),
         machines=[MachinePlan(machine=m, items=items) for m, items in sorted(machines.items())],
         jobs=jobs,
     )
@@ -118,7 +131,13 @@ def _job_plan(
     due_rows = database.execute("SELECT due_at FROM jobs WHERE external_id = %s", (job,))
     due: datetime = due_rows[0][0]
     outcome = next((o for o in record.summary.get("jobs", []) if o.get("job") == job), None)
+    left_out = [
+        UnplacedPublic(**u)
+        for u in record.summary.get("unplaced", [])
+        if u.get("subject", "").rsplit("/", 1)[0] == job
+    ]
     return JobPlan(
+        unplaced=left_out,
         job=job,
         due_at=due,
         completion_at=outcome["completion_at"] if outcome else None,

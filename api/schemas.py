@@ -9,8 +9,9 @@ live in the plain functions and answer 422 in the same shape.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -259,6 +260,17 @@ class ViolationPublic(_Out):
     message: str
 
 
+class UnplacedPublic(_Out):
+    subject: str = Field(description="The operation (job/seq) or maintenance task.")
+    reason: str
+
+
+class PlanStatusPublic(_Out):
+    stale: bool = Field(description="A later request failed: this plan is kept but stale.")
+    stale_reason: str | None
+    failed_schedule_id: int | None
+
+
 class SchedulePublic(_Out):
     id: int
     state: str = Field(description="requested, solving, done or failed.")
@@ -275,6 +287,21 @@ class SchedulePublic(_Out):
     error: str | None
     explanations: list[str]
     violations: list[ViolationPublic]
+    degraded: bool = Field(
+        default=False, description="True when the plan is the dispatching rule's fallback."
+    )
+    status_reason: str | None = Field(
+        default=None, description="Why the plan is degraded, partial or missing, in words."
+    )
+    unplaced: list[UnplacedPublic] = Field(
+        default_factory=list, description="Work left out of the plan, and why."
+    )
+    released: list[str] = Field(
+        default_factory=list, description="Frozen placements a disruption let go."
+    )
+    moved_operations: int | None = Field(
+        default=None, description="Previously planned operations this plan moved."
+    )
 
 
 class AssignmentPublic(_Out):
@@ -299,10 +326,14 @@ class JobPlan(_Out):
     completion_at: datetime | None
     lateness_minutes: int | None
     operations: list[AssignmentPublic]
+    unplaced: list[UnplacedPublic] = Field(
+        default_factory=list, description="Steps of this job the plan leaves out, and why."
+    )
 
 
 class PlanPublic(_Out):
     schedule: SchedulePublic
+    status: PlanStatusPublic
     machines: list[MachinePlan]
     jobs: list[JobPlan]
 
@@ -333,3 +364,109 @@ class AlertAck(_Out):
 class Health(_Out):
     status: str
     database: bool
+
+
+# --- plant events and downtime --------------------------------------------------------------
+
+EventKind = Literal["failure", "repair", "maintenance", "inspection", "downtime"]
+_TEXT = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+WorkOrder = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class EventCreate(_In):
+    """One event from the CMMS or the MES. A `downtime` needs `end`; it becomes a window the
+    scheduler plans around. A `failure` or `downtime` queues a replan."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "if": {"properties": {"kind": {"const": "downtime"}}, "required": ["kind"]},
+            "then": {"required": ["end"]},
+        },
+    )
+
+    machine: MachineName = Field(description="A machine the API knows (else 422).")
+    kind: EventKind
+    ts: AwareDatetime = Field(description="When it happened (or starts).")
+    end: AwareDatetime | None = Field(
+        default=None, description="When it ended (maintenance, downtime); not before ts."
+    )
+    component: _TEXT | None = None
+    work_order: WorkOrder | None = Field(
+        default=None, description="The CMMS id: the same work order twice is one event."
+    )
+    note: _TEXT | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EventCreate:
+        if self.end is not None and self.end < self.ts:
+            raise ValueError("end must not be before ts")
+        if self.kind == "downtime" and (self.end is None or self.end <= self.ts):
+            raise ValueError("a downtime needs an end after its ts")
+        return self
+
+
+def _no_epoch(value: Any) -> Any:
+    """A query's date-time is RFC 3339 text; pydantic would read "0.5" as Unix seconds."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", value):
+        raise PydanticCustomError(
+            "datetime_type", "expected an RFC 3339 date-time with an offset, not a number"
+        )
+    return value
+
+
+QueryDatetime = Annotated[AwareDatetime, BeforeValidator(_no_epoch)]
+MAX_EVENTS = 1000
+EventBatch = Annotated[list[EventCreate], Field(min_length=1, max_length=MAX_EVENTS)]
+
+
+class EventPublic(_Out):
+    id: int
+    machine: str
+    kind: str
+    ts: datetime
+    end: datetime | None
+    component: str | None
+    work_order: str | None
+    note: str | None
+    source: str
+    downtime_id: int | None = Field(description="The calendar window of a downtime.")
+    created: bool = Field(description="False when the same event was already stored.")
+
+
+class DowntimeCreate(_In):
+    """A breakdown (`expected_end`: a best guess) or a planned stop (`end`); exactly one."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"oneOf": [{"required": ["end"]}, {"required": ["expected_end"]}]},
+    )
+
+    start: AwareDatetime
+    # (null is not a value: the document must not offer {"expected_end": null} alone)
+    end: AwareDatetime = Field(default=None, description="A planned stop's end.")  # type: ignore[assignment]
+    expected_end: AwareDatetime = Field(  # type: ignore[assignment]
+        default=None, description="A breakdown's expected end."
+    )
+    reason: _TEXT | None = None
+    work_order: WorkOrder | None = None
+
+    @model_validator(mode="after")
+    def _one_end(self) -> DowntimeCreate:
+        if (self.end is None) == (self.expected_end is None):
+            raise ValueError("give exactly one of end and expected_end")
+        end = self.end or self.expected_end
+        assert end is not None
+        if end <= self.start:
+            raise ValueError("the end must be after the start")
+        return self
+
+
+class DowntimePublic(_Out):
+    id: int = Field(description="DELETE /machines/{name}/downtime/{id} withdraws it.")
+    machine: str
+    start: datetime
+    end: datetime
+    expected: bool = Field(description="True when the end is a breakdown's estimate.")
+    reason: str | None
+    event_id: int

@@ -10,7 +10,7 @@ imports only with the ``bench`` extra installed (see :mod:`bench`).
 - ``bench jssp``, ``bench scheduler``, ``schedule jssp``, ``eval plant``: see
   :mod:`bench.scheduler_cli`.
 - ``eval cmapss``: RUL on NASA's C-MAPSS engines.
-- ``bench demo``: the demo from a fresh data directory to its first risk-driven plan.
+- ``bench demo`` lives with the demo (:mod:`millwright.app.demo.bench_cli`).
 
 With ``--json`` the last stdout line is one JSON object, for scripts and CI.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal, cast
 
 import typer
 
@@ -28,7 +28,6 @@ from features.config import FeaturesConfig
 from millwright.core.commands import CliGroups, app_context
 from models.config import ModelsConfig
 from models.errors import CmapssFormatError
-from models.validation import RulMetrics
 
 
 def bench_mqtt(
@@ -64,6 +63,12 @@ def bench_mqtt(
             f"{name:>8}: {r['messages_per_s']:>10,.0f} msg/s {r['readings_per_s']:>10,.0f}"
             f" readings/s  lost {r['lost']}  CPU {r['cpu_ms_per_1000_messages']:.1f} ms/1k msgs"
         )
+    for name in ("single", "batched"):
+        r = result["bare_paho"][name]
+        typer.echo(
+            f"{'bare ' + name:>14}: {r['messages_per_s']:>10,.0f} msg/s"
+            f" {r['readings_per_s']:>10,.0f} readings/s  (paho subscriber that only counts)"
+        )
     typer.echo(f"  writer: {result['writer']['writer_rows_per_s']:>10,.0f} rows/s (bulk writer)")
 
 
@@ -72,15 +77,22 @@ def bench_opcua(
     nodes: Annotated[int, typer.Option(help="Variables on the server.")] = 500,
     rate_hz: Annotated[float, typer.Option("--rate", help="Changes per node per second.")] = 10.0,
     seconds: Annotated[float, typer.Option(help="Measured duration.")] = 60.0,
+    servers: Annotated[
+        int | None, typer.Option(min=1, help="Server processes (default: one per 1,000 nodes).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """One server (own process) with NODES variables changing at RATE Hz, collected into
-    the database through the shared pipeline: values/s stored, lost, collector CPU share,
-    against the bulk writer's raw rate in the same run."""
+    """Server processes with NODES variables changing at RATE Hz between them, collected by
+    one collector into the database through the shared pipeline: values/s stored, lost,
+    collector CPU share, against the bulk writer's raw rate in the same run."""
     from bench.opcua import run_opcua_benchmark
 
     result = run_opcua_benchmark(
-        app_context(ctx).database(), nodes=nodes, rate_hz=rate_hz, seconds=seconds
+        app_context(ctx).database(),
+        nodes=nodes,
+        rate_hz=rate_hz,
+        seconds=seconds,
+        servers=servers,
     )
     if as_json:
         typer.echo(json.dumps(result))
@@ -92,6 +104,10 @@ def bench_opcua(
     typer.echo(f"lost:            {result['lost']:>12,d} values")
     typer.echo(f"server overflow: {result['queue_overflows']:>12,d}")
     typer.echo(f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core")
+    typer.echo(
+        f"server CPU:      {result['server_cpu_share']:>12.1%} of one core"
+        f" ({result['servers']} processes)"
+    )
     typer.echo(f"writer raw rate: {result['writer_rows_per_s']:>12,.0f} rows/s")
 
 
@@ -155,61 +171,98 @@ def eval_cmapss(
     cv: int = typer.Option(
         0, "--cv", help="Instead of --test/--rul: K-fold CV over training engines (K >= 2)."
     ),
-    seed: int = typer.Option(0, "--seed", help="Seed for folds, truncation and LightGBM."),
-    threads: int = typer.Option(1, "--threads", min=1, help="LightGBM threads."),
+    cuts: int = typer.Option(
+        1, "--cuts", min=1, help="CV: random cuts per held-out engine (each a NASA-style draw)."
+    ),
+    engines: str = typer.Option(
+        "all", "--engines", help="CV over all engines, or one seeded half: tune or report."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, cuts and LightGBM."),
+    threads: int = typer.Option(2, "--threads", min=1, help="LightGBM threads."),
     trees: int | None = typer.Option(
-        None, "--trees", min=1, help="Boosting rounds (default: the tuned C-MAPSS setting)."
+        None, "--trees", min=1, help="Boosting rounds (default: the [models] default)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
 ) -> None:
-    """Train RUL on C-MAPSS engines; print RMSE and the PHM08 score at each engine's end."""
+    """Train on C-MAPSS engines loaded as a plant, through the production features and models;
+    print RUL error (NASA truth and capped), rul_low coverage and p_fail calibration."""
     from bench import cmapss_eval
     from bench.cmapss import read_cmapss, read_rul
 
     official = test is not None and rul is not None
     if official == (cv >= 2) or (test is None) != (rul is None):
         raise typer.BadParameter("give either both --test and --rul, or --cv K with K >= 2")
+    if engines not in ("all", "tune", "report"):
+        raise typer.BadParameter(f"--engines must be all, tune or report, got {engines!r}")
     try:
         train_frame = read_cmapss(train)
         if official:
             assert test is not None and rul is not None
             test_frame = read_cmapss(test)
             truth = read_rul(rul)
-            engines = test_frame["unit"].nunique()
-            if engines != len(truth):
-                raise CmapssFormatError(f"{rul}: {len(truth)} RUL values for {engines} engines")
+            count = test_frame["unit"].nunique()
+            if count != len(truth):
+                raise CmapssFormatError(f"{rul}: {len(truth)} RUL values for {count} engines")
     except CmapssFormatError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    config = cmapss_eval.models_config(seed=seed, n_jobs=threads, n_estimators=trees)
 
-    def progress(fold: int, metrics: RulMetrics) -> None:
-        typer.echo(f"fold {fold + 1}/{cv}: RMSE {metrics.rmse:.2f}", err=True)
+    def progress(fold: int, metrics: dict[str, Any]) -> None:
+        typer.echo(
+            f"fold {fold + 1}/{cv}: RMSE {metrics['rmse']:.2f}  q10 coverage "
+            f"{metrics['q10_coverage']:.3f}  training {metrics['train_seconds']:.1f} s",
+            err=True,
+        )
 
     if official:
         typer.echo(f"training on {train_frame['unit'].nunique()} engines …", err=True)
-        result = cmapss_eval.evaluate_official(
-            train_frame, test_frame, truth, seed=seed, n_jobs=threads, n_estimators=trees
-        )
-        mode = "test"
+        result = cmapss_eval.evaluate_official(train_frame, test_frame, truth, config)
+        mode = "official"
     else:
         result = cmapss_eval.cross_validate(
-            train_frame, cv, seed=seed, n_jobs=threads, n_estimators=trees, progress=progress
+            train_frame,
+            config,
+            cv,
+            cuts,
+            cast(Literal["all", "tune", "report"], engines),
+            progress=progress,
         )
-        mode = f"cv{cv}"
+        mode = f"cv{cv}" + ("" if engines == "all" else f"-{engines}")
+    m = result.metrics
+    auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
     typer.echo(
-        f"{mode}: {result.engines} engines  RMSE {result.rmse:.2f}  MAE {result.mae:.2f}  "
-        f"PHM08 {result.phm08_score:.1f}  training {result.train_seconds:.1f} s"
+        f"{mode}: {result.engines} engines, {result.points} points  RMSE {m['rmse']:.2f} "
+        f"(truth capped at 125: {m['rmse_capped']:.2f})  MAE {m['mae']:.2f}  "
+        f"PHM08 {m['phm08_score']:.1f}  training {result.train_seconds:.1f} s"
     )
+    typer.echo(
+        f"rul_low (nominal 0.90): coverage {m['q10_coverage']:.3f}, "
+        f"{m['q10_coverage_rul_le_125']:.3f} where RUL <= 125"
+    )
+    typer.echo(
+        f"p_fail within {config.horizon_hours:g} cycles: Brier {m['brier']:.4f} "
+        f"(base rate {m['brier_base_rate']:.4f})  ROC-AUC {auc}"
+    )
+    for row in m["reliability"]:
+        typer.echo(
+            f"  p_fail {row['bin']}: {row['rows']:>5} points, predicted "
+            f"{row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
+        )
     if as_json:
         payload = {
-            "rmse": round(result.rmse, 4),
-            "phm08_score": round(result.phm08_score, 4),
-            "train_seconds": round(result.train_seconds, 3),
-            "mae": round(result.mae, 4),
-            "engines": result.engines,
-            "mode": mode,
-            "fold_rmse": [round(m.rmse, 4) for m in result.folds],
+            key: (round(value, 4) if isinstance(value, float) else value)
+            for key, value in m.items()
         }
+        payload.update(
+            {
+                "train_seconds": round(result.train_seconds, 3),
+                "engines": result.engines,
+                "mode": mode,
+                "cuts": cuts if not official else 1,
+                "fold_rmse": [round(f["rmse"], 4) for f in result.folds],
+            }
+        )
         typer.echo(json.dumps(payload))
 
 
@@ -230,42 +283,29 @@ def bench_ingest(
         typer.echo(json.dumps(result))
 
 
-def bench_demo(
+def bench_import(
     ctx: typer.Context,
-    machines: Annotated[int, typer.Option(min=7, max=200)] = 12,
-    history_days: Annotated[float, typer.Option(min=2, max=365)] = 10.0,
-    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
-    verbose_demo: Annotated[
-        bool, typer.Option("--show-demo", help="Show the demo's own output on stderr.")
-    ] = False,
+    rows: Annotated[int, typer.Option(help="Readings to import.")] = 1_000_000,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """The demo from a fresh data directory to its first risk-driven plan: seconds to URLs,
-    first scores and first plan, beside the training step alone."""
-    from bench.demo import run_demo_benchmark
+    """`millwright import readings` (CSV and Parquet) against the bulk writer alone."""
+    from bench.import_readings import run_import_benchmark
 
-    result = run_demo_benchmark(
-        app_context(ctx).settings,  # type: ignore[arg-type]
-        machines=machines,
-        history_days=history_days,
-        timeout_s=timeout,
-        quiet=not verbose_demo,
-    )
+    result = run_import_benchmark(app_context(ctx).database(), rows=rows)
+    typer.echo(f"writer alone: {result['writer_rows_per_s']:>12,.0f} rows/s")
+    for kind in ("csv", "parquet"):
+        typer.echo(
+            f"import {kind:<7} {result[f'{kind}_rows_per_s']:>12,.0f} rows/s"
+            f"  ({result[f'{kind}_ratio']:.2f} x the writer)"
+        )
     if as_json:
         typer.echo(json.dumps(result))
-        return
-    for key in (
-        "seconds_to_urls", "seconds_to_first_scores", "seconds_to_risk_plan",
-        "seconds_training_in_demo", "seconds_training_alone",
-    ):  # fmt: skip
-        typer.echo(f"{key.removeprefix('seconds_').replace('_', ' '):<24}{result[key]} s")
-    typer.echo(f"cpus {result['cpus']}, load average at start {result['load_average_at_start']}")
 
 
 def register(groups: CliGroups) -> None:
     """Add every benchmark and evaluation command to the CLI."""
-    groups.bench.command("demo")(bench_demo)
     groups.bench.command("ingest")(bench_ingest)
+    groups.bench.command("import")(bench_import)
     groups.bench.command("mqtt")(bench_mqtt)
     groups.bench.command("opcua")(bench_opcua)
     groups.bench.command("features")(bench_features)

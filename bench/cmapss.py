@@ -1,24 +1,43 @@
-"""NASA C-MAPSS turbofan data: reading the files, features per engine cycle, RUL targets.
+"""NASA C-MAPSS turbofan data loaded as a plant: engines are machines, cycles are hours.
 
-The C-MAPSS benchmark (Saxena et al., PHM08) is the public yardstick for the RUL models.
-This module is self-contained on purpose: it turns NASA's whitespace-separated files
-(unit, cycle, 3 operating settings, 21 sensors) into the same kind of frame the plant features
-produce, so the benchmark exercises the project's estimators, not a special model.
+The C-MAPSS benchmark (Saxena et al., PHM08) is the public yardstick for the RUL models. It
+does not get a featurizer of its own: NASA's files (unit, cycle, 3 operating settings, 21
+sensors) become what a plant gives Millwright —
 
-Features are causal (each cycle sees only its own past), so the row at the last observed cycle
-of a truncated test engine equals what a live scorer would compute at that moment.
+- each engine is a machine, first reading at :data:`START`;
+- cycle ``c`` is one reading per sensor at ``START + (c - 1) h``: the time axis is cycles;
+- the three settings are sensors declared as **operating conditions** (``features.
+  operating_conditions``): they define the regimes FD002/FD004 run in, and the other sensors
+  are normalised per regime (:mod:`features.regimes`), fit on training engines only;
+- the end of a run-to-failure engine is a ``failure`` event one cycle after its last reading —
+
+and then the production code takes over: :func:`features.compute.compute_features` on the
+:class:`~features.definitions.FeatureDefinition` of :func:`features_config`, labels from
+:func:`features.labels.make_labels`, :func:`models.training.fit_artifact` and
+:meth:`models.artifact.ModelArtifact.predict` with the ``[models]`` defaults.
+
+Features are causal (an instant sees only readings before it), so the row at the instant after
+a truncated engine's last cycle equals what a live scorer would compute at that moment.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans
 
+from features.baselines import baseline_periods, baseline_stats
+from features.compute import compute_features
+from features.config import FeaturesConfig
+from features.definitions import FeatureDefinition
+from features.jobs import fresh_rows
+from features.labels import make_labels
+from features.machine_events import empty_events
+from features.regimes import fit_regimes
 from models.errors import CmapssFormatError
 from sim.cmapss import read_table
 from sim.errors import TrajectoryError
@@ -26,8 +45,163 @@ from sim.errors import TrajectoryError
 SETTINGS = ("setting1", "setting2", "setting3")
 SENSORS = tuple(f"s{i}" for i in range(1, 22))
 COLUMNS = ("unit", "cycle", *SETTINGS, *SENSORS)
+VARYING = (
+    "s2",
+    "s3",
+    "s4",
+    "s7",
+    "s8",
+    "s9",
+    "s11",
+    "s12",
+    "s13",
+    "s14",
+    "s15",
+    "s17",
+    "s20",
+    "s21",
+)
+"""The 14 sensors that vary within an operating regime; the other 7 are constant there."""
 RUL_CAP = 125
-"""Piecewise-linear target: early in life degradation is invisible, so RUL is capped."""
+"""The literature's truth cap (rmse_capped); training derives its own cap from the lives."""
+START = datetime(2000, 1, 1, tzinfo=UTC)
+CYCLE = timedelta(hours=1)
+FAR = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def features_config() -> FeaturesConfig:
+    """The plant settings a C-MAPSS fleet is declared with: one reading per cycle (hour), the
+    settings as operating conditions, the 14 sensors that vary within a regime, windows of
+    10/20/30 cycles, a 20-cycle baseline."""
+    return FeaturesConfig(
+        cadence_minutes=60,
+        windows_minutes=[600, 1200, 1800],
+        ewma_halflife_minutes=600.0,
+        baseline_hours=20.0,
+        sensors=list(VARYING),
+        operating_conditions=list(SETTINGS),
+        staleness_minutes=60.0,
+    )
+
+
+@dataclass(frozen=True)
+class EnginePlant:
+    """C-MAPSS engines as plant tables: readings, sensors, events and each machine's origin."""
+
+    readings: pd.DataFrame
+    sensors: pd.DataFrame
+    events: pd.DataFrame
+    origins: Mapping[int, datetime]
+    cycles: Mapping[int, int]
+
+    @property
+    def machines(self) -> list[int]:
+        return sorted(self.cycles)
+
+    def instant(self, machine: int, cycle: int) -> datetime:
+        """The feature instant right after ``cycle``: it sees cycles 1..cycle."""
+        return START + cycle * CYCLE
+
+
+def engines_as_plant(frame: pd.DataFrame, *, failed: bool = True) -> EnginePlant:
+    """Engines of a C-MAPSS frame as a plant; ``failed``: each run ends in a failure event."""
+    names = (*SETTINGS, *SENSORS)
+    units = frame["unit"].to_numpy(dtype=np.int64)
+    cycles = frame["cycle"].to_numpy(dtype=np.int64)
+    n, k = len(frame), len(names)
+    ts = START + pd.to_timedelta((cycles - 1), unit="h")
+    sensor_of = (units[:, None] * 100 + np.arange(1, k + 1)[None, :]).reshape(-1)
+    readings = pd.DataFrame(
+        {
+            "ts": pd.DatetimeIndex(
+                np.repeat(pd.DatetimeIndex(ts).as_unit("us").asi8, k).astype("datetime64[us]"),
+                tz="UTC",
+            ),
+            "machine_id": np.repeat(units, k).astype(np.int32),
+            "sensor_id": sensor_of.astype(np.int32),
+            "value": frame[list(names)].to_numpy(dtype=np.float64).reshape(-1),
+            "quality": np.zeros(n * k, dtype=np.int16),
+        }
+    )
+    readings = readings.sort_values(["machine_id", "sensor_id", "ts"], kind="stable")
+    machines = np.unique(units)
+    sensors = pd.DataFrame(
+        {
+            "sensor_id": (machines[:, None] * 100 + np.arange(1, k + 1)[None, :]).reshape(-1),
+            "machine_id": np.repeat(machines, k),
+            "sensor": np.tile(np.asarray(names, dtype=object), len(machines)),
+        }
+    ).astype({"sensor_id": "int64", "machine_id": "int64"})
+    lives = frame.groupby("unit")["cycle"].max()
+    events = empty_events()
+    if failed:
+        events = pd.DataFrame(
+            {
+                "machine_id": lives.index.to_numpy(dtype=np.int64),
+                "ts": pd.DatetimeIndex([START + int(c) * CYCLE for c in lives]).as_unit("us"),
+                "kind": "failure",
+                "ends_at": pd.DatetimeIndex([pd.NaT] * len(lives), tz="UTC").as_unit("us"),
+            }
+        )
+    return EnginePlant(
+        readings.reset_index(drop=True),
+        sensors,
+        events,
+        dict.fromkeys((int(m) for m in machines), START),
+        {int(u): int(c) for u, c in lives.items()},
+    )
+
+
+def fit_definition(plant: EnginePlant, config: FeaturesConfig, seed: int = 0) -> FeatureDefinition:
+    """The feature definition for these settings, regimes fit on ``plant`` (training engines)."""
+    definition = FeatureDefinition.from_config(config, list(VARYING))
+    if not config.operating_conditions:
+        return definition
+    regimes = fit_regimes(
+        plant.readings,
+        plant.sensors,
+        conditions=config.operating_conditions,
+        normalised=definition.sensors,
+        cadence_minutes=definition.cadence_minutes,
+        method=config.regime_method,
+        n_regimes=config.regime_count,
+        seed=seed,
+    )
+    return definition.with_regimes(regimes)
+
+
+def plant_features(
+    definition: FeatureDefinition,
+    plant: EnginePlant,
+    staleness_minutes: float,
+    *,
+    at: datetime | None = None,
+    machines: Sequence[int] | None = None,
+) -> pd.DataFrame:
+    """Every engine's features at each instant after one of its cycles (silent ones dropped),
+    or only at instant ``at`` for ``machines`` (what online scoring computes)."""
+    start = START + CYCLE if at is None else at
+    end = START + max(plant.cycles.values()) * CYCLE if at is None else at
+    machines = plant.machines if machines is None else sorted(machines)
+    periods = baseline_periods(definition, plant.events, plant.origins, machines, start, end)
+    baselines = baseline_stats(definition, plant.readings, plant.sensors, periods)
+    frame = compute_features(
+        definition,
+        plant.readings,
+        sensors=plant.sensors,
+        machine_ids=machines,
+        start=start,
+        end=end,
+        events=plant.events,
+        origins=plant.origins,
+        baselines=baselines,
+    )
+    return fresh_rows(definition, frame, staleness_minutes)
+
+
+def plant_labels(plant: EnginePlant, keys: pd.DataFrame, horizon_hours: float) -> pd.DataFrame:
+    """Labels of feature rows ``keys`` (machine_id, ts) from the plant's failure events."""
+    return make_labels(keys, plant.events, horizon_hours=horizon_hours, observed_until=FAR)
 
 
 def read_cmapss(path: Path | str) -> pd.DataFrame:
@@ -92,131 +266,3 @@ def last_cycles(frame: pd.DataFrame) -> np.ndarray:
     """Row positions of each unit's last observed cycle, in unit order."""
     positions = frame.reset_index(drop=True).groupby("unit")["cycle"].idxmax()
     return positions.to_numpy()
-
-
-@dataclass
-class CmapssFeaturizer:
-    """Per-cycle features for C-MAPSS engines; ``fit`` on training engines only.
-
-    ``fit`` learns the operating regimes (k-means on the settings when the file has several,
-    as FD002/FD004 do), each sensor's mean and spread per regime, and which sensors are
-    constant; ``transform`` normalises sensors by regime and builds causal rolling features.
-    """
-
-    windows: Sequence[int] = (10, 20, 30)
-    ewm_spans: Sequence[int] = (10, 30)
-    baseline_cycles: int = 20
-    seed: int = 0
-    regimes_: KMeans | None = field(default=None, init=False, repr=False)
-    sensors_: list[str] = field(default_factory=list, init=False)
-    means_: np.ndarray | None = field(default=None, init=False, repr=False)
-    stds_: np.ndarray | None = field(default=None, init=False, repr=False)
-
-    def _regime(self, frame: pd.DataFrame) -> np.ndarray:
-        if self.regimes_ is None:
-            return np.zeros(len(frame), dtype=np.int64)
-        return self.regimes_.predict(frame[list(SETTINGS)].to_numpy())
-
-    def fit(self, frame: pd.DataFrame) -> CmapssFeaturizer:
-        """Learn regimes, per-regime sensor statistics and the informative sensors."""
-        settings = frame[list(SETTINGS)].to_numpy()
-        rounded = frame[list(SETTINGS)].round({"setting1": 0, "setting2": 2, "setting3": 0}) + 0.0
-        combos = rounded.value_counts(normalize=True)
-        n_regimes = int((combos > 0.01).sum())
-        self.regimes_ = None
-        if n_regimes > 1:
-            self.regimes_ = KMeans(n_regimes, n_init=10, random_state=self.seed).fit(settings)
-        regime = self._regime(frame)
-        values = frame[list(SENSORS)].to_numpy()
-        k = int(regime.max()) + 1
-        self.means_ = np.vstack([values[regime == r].mean(axis=0) for r in range(k)])
-        self.stds_ = np.vstack([values[regime == r].std(axis=0) for r in range(k)])
-        distinct = frame[list(SENSORS)].nunique().to_numpy()
-        informative = (self.stds_.max(axis=0) > 1e-9) & (distinct > 2 * k)
-        self.sensors_ = [s for s, keep in zip(SENSORS, informative, strict=True) if keep]
-        return self
-
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """One row of features per input row, in input order; ``cycle`` (age) is one of them."""
-        if self.means_ is None or self.stds_ is None:
-            raise CmapssFormatError("CmapssFeaturizer.transform called before fit")
-        frame = frame.reset_index(drop=True)
-        regime = self._regime(frame)
-        idx = [SENSORS.index(s) for s in self.sensors_]
-        values = frame[self.sensors_].to_numpy()
-        scaled = (values - self.means_[regime][:, idx]) / np.where(
-            self.stds_[regime][:, idx] > 0, self.stds_[regime][:, idx], 1.0
-        )
-        order = np.lexsort((frame["cycle"].to_numpy(), frame["unit"].to_numpy()))
-        units = frame["unit"].to_numpy()[order]
-        cycles = frame["cycle"].to_numpy(dtype=np.float64)[order]
-        features = self._rolling(scaled[order], units, cycles)
-        features.index = order
-        return features.sort_index()
-
-    def _rolling(self, x: np.ndarray, units: np.ndarray, t: np.ndarray) -> pd.DataFrame:
-        """Causal window statistics over rows sorted by unit then cycle."""
-        n = len(units)
-        new_unit = np.r_[True, units[1:] != units[:-1]]
-        unit_start = np.maximum.accumulate(np.where(new_unit, np.arange(n), 0))
-        position = np.arange(n) - unit_start
-        parts: dict[str, np.ndarray] = {"cycle": t}
-        for j, s in enumerate(self.sensors_):
-            parts[s] = x[:, j]
-        # Baseline: the mean of the engine's first cycles (engines start with different wear).
-        early = np.where((position < self.baseline_cycles)[:, None], x, 0.0)
-        baseline = (
-            _unit_cumsum(early, unit_start)
-            / np.minimum(position + 1, self.baseline_cycles)[:, None]
-        )
-        tc = t - t[unit_start]  # cycles since the unit's first row keeps sums well scaled
-        for w in self.windows:
-            count, sx = _window_sum(x, position, unit_start, w)
-            _, sxx = _window_sum(x * x, position, unit_start, w)
-            _, stx = _window_sum(x * tc[:, None], position, unit_start, w)
-            _, st = _window_sum(tc[:, None], position, unit_start, w)
-            _, stt = _window_sum((tc * tc)[:, None], position, unit_start, w)
-            c = count[:, None]
-            mean = sx / c
-            var = np.where(c > 1, (sxx - sx * mean) / np.maximum(c - 1, 1), np.nan)
-            std = np.sqrt(np.clip(var, 0.0, None))
-            var_t = stt - st * st / c
-            slope = np.where(
-                var_t > 1e-9, (stx - st * mean) / np.where(var_t > 1e-9, var_t, 1), np.nan
-            )
-            for j, s in enumerate(self.sensors_):
-                parts[f"{s}_mean{w}"] = mean[:, j]
-                parts[f"{s}_std{w}"] = std[:, j]
-                parts[f"{s}_slope{w}"] = slope[:, j]
-                parts[f"{s}_dev{w}"] = mean[:, j] - baseline[:, j]
-        for span in self.ewm_spans:
-            ewm = _unit_ewm(x, new_unit, 2.0 / (span + 1.0))
-            for j, s in enumerate(self.sensors_):
-                parts[f"{s}_ewm{span}"] = ewm[:, j]
-        return pd.DataFrame(parts)
-
-
-def _unit_cumsum(a: np.ndarray, unit_start: np.ndarray) -> np.ndarray:
-    """Cumulative sums restarting at each unit (rows sorted by unit).
-
-    Restarting (rather than differencing one global cumsum) makes a unit's sums independent of
-    the units before it, so a truncated engine gets bit-identical features.
-    """
-    return pd.DataFrame(a).groupby(unit_start, sort=False).cumsum().to_numpy()
-
-
-def _window_sum(
-    a: np.ndarray, position: np.ndarray, unit_start: np.ndarray, w: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Row count and column sums over the last ``w`` rows of the same unit, each row."""
-    cs = _unit_cumsum(a, unit_start)
-    index = np.arange(len(a))
-    before = np.where((position >= w)[:, None], cs[np.maximum(index - w, 0)], 0.0)
-    return np.minimum(position + 1, w).astype(np.float64), cs - before
-
-
-def _unit_ewm(a: np.ndarray, new_unit: np.ndarray, alpha: float) -> np.ndarray:
-    """Exponentially weighted mean restarting at each unit (pandas ``ewm(adjust=True)``)."""
-    groups = np.cumsum(new_unit)
-    ewm = pd.DataFrame(a).groupby(groups, sort=False).ewm(alpha=alpha).mean()
-    return ewm.to_numpy()

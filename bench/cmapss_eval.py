@@ -1,8 +1,18 @@
-"""The C-MAPSS benchmark: train on run-to-failure engines, score RUL at each test engine's end.
+"""The C-MAPSS benchmark through the production path: train on run-to-failure engines loaded
+as a plant, score truncated engines as a live scorer would.
+
+Training is :func:`models.training.fit_artifact` on the features and labels of
+:mod:`bench.cmapss`'s plant with the ``[models]`` defaults (only the horizon and the threads
+are set here); scoring is :meth:`models.artifact.ModelArtifact.predict` — the classifier, the
+central RUL, the conformal ``rul_low`` — at the instant after a cut engine's last cycle.
 
 Two modes: the official triple (train, test, RUL files) and engine-grouped cross-validation of
-a training file, which truncates held-out engines at random cycles as NASA made its test sets.
-Both train the project's :class:`~models.rul.RulRegressor` on :mod:`bench.cmapss` features.
+a training file, which cuts held-out engines at random cycles as NASA made its test sets
+(RUL 7–145, at least 31 cycles observed). CV can draw several cuts per held-out engine
+(``cuts``): the features are causal, so each cut is the row at that instant of the engine's
+features, and coverage and Brier are measured on ``cuts`` × engines points instead of one per
+engine. ``engines='tune'|'report'`` restricts CV to one seeded half of the engines, so
+settings chosen on one half are reported on the other.
 """
 
 from __future__ import annotations
@@ -11,125 +21,242 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from bench.cmapss import CmapssFeaturizer, last_cycles, rul_target, truncate_units
-from models.rul import RulRegressor
-from models.validation import RulMetrics, group_splits, rul_metrics
+from bench.cmapss import (
+    RUL_CAP,
+    EnginePlant,
+    engines_as_plant,
+    features_config,
+    fit_definition,
+    plant_features,
+    plant_labels,
+    truncate_units,
+)
+from features.config import FeaturesConfig
+from features.definitions import FeatureDefinition
+from models.artifact import ModelArtifact
+from models.config import LightGBMParams, ModelsConfig
+from models.training import fit_artifact
+from models.validation import calibration_table, group_splits, phm08_score, rul_metrics
 
 log = logging.getLogger(__name__)
 
-CMAPSS_PARAMS: dict[str, object] = {
-    "n_estimators": 400,
-    "learning_rate": 0.05,
-    "num_leaves": 15,
-    "min_child_samples": 40,
-    "subsample": 0.8,
-    "colsample_bytree": 0.5,
-    "reg_lambda": 1.0,
-}
-"""Booster settings for C-MAPSS, chosen by engine-grouped cross-validation on FD001."""
+HORIZON_CYCLES = 30.0
+"""p_fail is the probability of failing within 30 cycles (hours on the plant's time axis)."""
+
+
+def models_config(seed: int = 0, n_jobs: int = 2, n_estimators: int | None = None) -> ModelsConfig:
+    """The ``[models]`` defaults, with the C-MAPSS horizon, a seed and the threads."""
+    booster = LightGBMParams(n_jobs=n_jobs)
+    if n_estimators is not None:
+        booster = booster.model_copy(update={"n_estimators": n_estimators})
+    return ModelsConfig(horizon_hours=HORIZON_CYCLES, seed=seed, lightgbm=booster)
+
+
+@dataclass(frozen=True)
+class CmapssModel:
+    """A fitted feature definition (regimes from training engines) and a model artifact."""
+
+    definition: FeatureDefinition
+    artifact: ModelArtifact
+    features: FeaturesConfig
+
+    def predict_at(
+        self, frame: pd.DataFrame, cuts: dict[int, list[int]], *, latest_only: bool = False
+    ) -> pd.DataFrame:
+        """unit, cycle, p_fail, rul, rul_low at the instant after each cut cycle.
+
+        ``latest_only``: compute only the instants asked for (one small computation per
+        distinct instant, as online scoring does) instead of every engine's whole history.
+        """
+        plant = engines_as_plant(frame, failed=False)
+        if latest_only:
+            instants = sorted({plant.instant(u, c) for u, cs in cuts.items() for c in cs})
+            rows = pd.concat(
+                [
+                    plant_features(
+                        self.definition,
+                        plant,
+                        self.features.staleness_minutes,
+                        at=t,
+                        machines=[u for u, cs in cuts.items() if plant.instant(u, cs[0]) == t],
+                    )
+                    for t in instants
+                ],
+                ignore_index=True,
+            )
+        else:
+            rows = plant_features(self.definition, plant, self.features.staleness_minutes)
+        wanted = pd.DataFrame(
+            [(u, c, plant.instant(u, c)) for u, cs in cuts.items() for c in cs],
+            columns=["unit", "cycle", "ts"],
+        )
+        wanted["ts"] = pd.DatetimeIndex(wanted["ts"]).as_unit("us")
+        keyed = rows.rename(columns={"machine_id": "unit"})
+        picked = wanted.merge(keyed, on=["unit", "ts"], how="left", validate="many_to_one")
+        predictions = self.artifact.predict(picked.drop(columns=["unit", "cycle", "ts"]))
+        return pd.DataFrame(
+            {
+                "unit": picked["unit"].to_numpy(),
+                "cycle": picked["cycle"].to_numpy(),
+                "p_fail": predictions.p_fail,
+                "rul": predictions.rul,
+                "rul_low": predictions.rul_low,
+            }
+        )
+
+
+def train(
+    frame: pd.DataFrame,
+    config: ModelsConfig,
+    features: FeaturesConfig | None = None,
+) -> tuple[CmapssModel, float]:
+    """Fit on run-to-failure engines; returns the model and the seconds (features + fit)."""
+    started = time.perf_counter()
+    features = features or features_config()
+    plant = engines_as_plant(frame)
+    definition = fit_definition(plant, features, seed=config.seed)
+    X, labels = training_rows(definition, plant, features, config.horizon_hours)
+    artifact = fit_artifact(X, labels, config, feature_definition=definition.to_json())
+    return CmapssModel(definition, artifact, features), time.perf_counter() - started
+
+
+def training_rows(
+    definition: FeatureDefinition,
+    plant: EnginePlant,
+    features: FeaturesConfig,
+    horizon_hours: float,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows = plant_features(definition, plant, features.staleness_minutes)
+    labels = plant_labels(plant, rows[["machine_id", "ts"]], horizon_hours)
+    keep = ~labels["down"].to_numpy()
+    X = rows.loc[keep].drop(columns=["machine_id", "ts"]).reset_index(drop=True)
+    return X, labels.loc[keep].reset_index(drop=True)
 
 
 @dataclass(frozen=True)
 class CmapssResult:
-    """Scores of one evaluation (official split, or the mean over CV folds)."""
+    """Scores of one evaluation over every scored point (engine × cut)."""
 
-    rmse: float
-    phm08_score: float
-    mae: float
+    metrics: dict[str, Any]
     train_seconds: float
     engines: int
-    folds: list[RulMetrics] = field(default_factory=list)
+    points: int
+    folds: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rmse(self) -> float:
+        return float(self.metrics["rmse"])
 
 
-@dataclass
-class CmapssModel:
-    """A featurizer and a RUL regressor fitted together on training engines."""
+def point_metrics(
+    truth: np.ndarray, scored: pd.DataFrame, horizon: float, cuts_per_engine: int = 1
+) -> dict[str, Any]:
+    """RMSE (NASA truth and truth capped at 125), PHM08 per engine set, q10 coverage, and
+    Brier, base-rate Brier, ROC-AUC and reliability bins of p_fail within the horizon."""
+    from sklearn.metrics import brier_score_loss, roc_auc_score
 
-    featurizer: CmapssFeaturizer
-    regressor: RulRegressor
-
-    def predict_last(self, frame: pd.DataFrame) -> np.ndarray:
-        """Predicted RUL at the last observed cycle of every unit, in unit order."""
-        features = self.featurizer.transform(frame)
-        return self.regressor.predict(features.iloc[last_cycles(frame)])
-
-
-def train(
-    frame: pd.DataFrame, seed: int = 0, n_jobs: int = 1, n_estimators: int | None = None
-) -> tuple[CmapssModel, float]:
-    """Fit featurizer and regressor on run-to-failure engines; returns the seconds it took.
-
-    ``n_estimators`` overrides the tuned number of boosting rounds (quick smoke runs).
-    """
-    started = time.perf_counter()
-    featurizer = CmapssFeaturizer(seed=seed).fit(frame)
-    features = featurizer.transform(frame)
-    params = dict(CMAPSS_PARAMS)
-    if n_estimators is not None:
-        params["n_estimators"] = n_estimators
-    regressor = RulRegressor(**params, quantile=None, seed=seed, n_jobs=n_jobs)  # type: ignore[arg-type]
-    regressor.fit(features, rul_target(frame))
-    return CmapssModel(featurizer, regressor), time.perf_counter() - started
+    rul, low, p = (scored[c].to_numpy(dtype=np.float64) for c in ("rul", "rul_low", "p_fail"))
+    nasa = rul_metrics(truth, rul, low)
+    failing = (truth <= horizon).astype(int)
+    base = float(failing.mean())
+    below = truth <= RUL_CAP
+    table = calibration_table(failing, p, 10)
+    return {
+        "rmse": nasa.rmse,
+        "rmse_capped": float(np.sqrt(np.mean((rul - np.minimum(truth, RUL_CAP)) ** 2))),
+        "mae": nasa.mae,
+        "phm08_score": phm08_score(truth, rul) / cuts_per_engine,
+        "q10_coverage": nasa.coverage,
+        "q10_coverage_rul_le_125": float(np.mean(truth[below] >= low[below])),
+        "brier": float(brier_score_loss(failing, p)),
+        "brier_base_rate": base * (1 - base),
+        "roc_auc": float(roc_auc_score(failing, p)) if 0 < failing.sum() < len(failing) else None,
+        "reliability": [
+            {
+                "bin": f"{r.lower:.1f}-{r.upper:.1f}",
+                "rows": int(r.rows),
+                "mean_predicted": round(float(r.mean_predicted), 4),
+                "observed_rate": round(float(r.observed_rate), 4),
+            }
+            for r in table.itertuples()
+            if r.rows > 0
+        ],
+        "points": len(truth),
+    }
 
 
 def evaluate_official(
-    train_frame: pd.DataFrame,
-    test_frame: pd.DataFrame,
-    true_rul: np.ndarray,
-    seed: int = 0,
-    n_jobs: int = 1,
-    n_estimators: int | None = None,
+    train_frame: pd.DataFrame, test_frame: pd.DataFrame, true_rul: np.ndarray, config: ModelsConfig
 ) -> CmapssResult:
     """Train on the training file and score every test engine's last cycle."""
-    model, seconds = train(train_frame, seed, n_jobs, n_estimators)
-    metrics = rul_metrics(true_rul, model.predict_last(test_frame))
-    return CmapssResult(
-        metrics.rmse, metrics.phm08_score, metrics.mae, seconds, metrics.rows, [metrics]
+    model, seconds = train(train_frame, config)
+    last = test_frame.groupby("unit")["cycle"].max()
+    scored = model.predict_at(test_frame, {int(u): [int(c)] for u, c in last.items()})
+    metrics = point_metrics(np.asarray(true_rul, dtype=np.float64), scored, config.horizon_hours)
+    return CmapssResult(metrics, seconds, len(last), len(last))
+
+
+def halves(frame: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The engines split into a tuning half and a reporting half, by a seeded shuffle."""
+    units = np.sort(frame["unit"].unique())
+    order = np.random.default_rng(seed).permutation(len(units))
+    tune = set(units[order[: len(units) // 2]].tolist())
+    mask = frame["unit"].isin(tune).to_numpy()
+    return (
+        frame[mask].reset_index(drop=True),
+        frame[~mask].reset_index(drop=True),
     )
 
 
 def cross_validate(
     frame: pd.DataFrame,
+    config: ModelsConfig,
     n_splits: int = 5,
-    seed: int = 0,
-    n_jobs: int = 1,
-    n_estimators: int | None = None,
-    progress: Callable[[int, RulMetrics], None] | None = None,
+    cuts: int = 1,
+    engines: Literal["all", "tune", "report"] = "all",
+    progress: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> CmapssResult:
-    """Engine-grouped K-fold: train on K-1 folds, truncate held-out engines, score their end.
+    """Engine-grouped K-fold: train on K-1 folds, cut held-out engines, score at each cut.
 
-    Every training engine is held out exactly once, so RMSE and PHM08 are computed over all
-    held-out engines pooled — for FD001 that is 100 engines, the size of the official test set,
-    which keeps the PHM08 sum comparable with published figures. ``train_seconds`` is the mean
-    training time of a fold; per-fold metrics are in ``folds``.
+    Every engine (of the chosen half) is held out once; metrics pool all held-out points.
+    ``train_seconds`` is the mean over folds of features + fit.
     """
+    if engines != "all":
+        tune, report = halves(frame, seed=0)
+        frame = tune if engines == "tune" else report
+    seed = config.seed
     units = frame["unit"].to_numpy()
-    folds: list[RulMetrics] = []
-    seconds: list[float] = []
-    truths: list[np.ndarray] = []
-    predictions: list[np.ndarray] = []
+    truths, scored, seconds, folds = [], [], [], []
     for k, (train_rows, test_rows) in enumerate(group_splits(units, n_splits, seed)):
-        train_frame = frame.iloc[train_rows].reset_index(drop=True)
-        model, took = train(train_frame, seed, n_jobs, n_estimators)
-        held_out, truth = truncate_units(frame.iloc[test_rows], seed=seed * 1000 + k)
-        predicted = model.predict_last(held_out)
-        metrics = rul_metrics(truth, predicted)
-        truths.append(truth)
-        predictions.append(predicted)
-        folds.append(metrics)
+        model, took = train(frame.iloc[train_rows].reset_index(drop=True), config)
+        held = frame.iloc[test_rows].reset_index(drop=True)
+        lives = held.groupby("unit")["cycle"].max()
+        picks: dict[int, list[int]] = {int(u): [] for u in lives.index}
+        truth_k = []
+        for j in range(cuts):
+            _cut, truth = truncate_units(held, seed=seed * 1000 + k * 10 + j)
+            for (unit, life), rul in zip(lives.items(), truth, strict=True):
+                picks[int(unit)].append(int(life - rul))
+            truth_k.append(truth)
+        result = model.predict_at(held, picks)
+        # picks are grouped by unit, cuts inside; order the truths the same way
+        truth_by_unit = np.stack(truth_k, axis=1).reshape(-1)
+        fold = point_metrics(truth_by_unit, result, config.horizon_hours, cuts)
+        fold["train_seconds"] = took
+        folds.append(fold)
+        truths.append(truth_by_unit)
+        scored.append(result)
         seconds.append(took)
         if progress is not None:
-            progress(k, metrics)
-    pooled = rul_metrics(np.concatenate(truths), np.concatenate(predictions))
+            progress(k, fold)
+    pooled = point_metrics(
+        np.concatenate(truths), pd.concat(scored, ignore_index=True), config.horizon_hours, cuts
+    )
     return CmapssResult(
-        rmse=pooled.rmse,
-        phm08_score=pooled.phm08_score,
-        mae=pooled.mae,
-        train_seconds=float(np.mean(seconds)),
-        engines=pooled.rows,
-        folds=folds,
+        pooled, float(np.mean(seconds)), int(frame["unit"].nunique()), pooled["points"], folds
     )

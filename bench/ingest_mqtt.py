@@ -12,6 +12,10 @@ most ``window`` QoS 1 messages unacknowledged each — far below paho's 65,535 m
 The rate is stored readings over the time from the first publish to the last commit. CPU is
 this process's user+system time (the collector: paho thread, decoders, writer thread) per
 1,000 messages. The bulk writer's own rate is measured in the same run for comparison.
+
+Beside each phase, the same load goes to a *bare paho subscriber* (QoS 1, paho's automatic
+acknowledgement, a counter in ``on_message``, nothing decoded or stored): the ceiling of a
+Python MQTT client on this machine, so the collector's figure reads as a share of it.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from bench.ingest_writer import run_ingest_benchmark
 from ingest.config import IngestConfig, MqttSourceConfig
@@ -192,7 +198,9 @@ def _mosquitto_pub_load(
                         timeout=600,
                     )
 
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(publishers)]
+        threads = [
+            threading.Thread(target=worker, args=(i,), daemon=True) for i in range(publishers)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -318,6 +326,71 @@ def _phase(
     }
 
 
+def _bare_phase(
+    host: str, port: int, kind: str, messages: int, batch: int, publishers: int, data_dir: Path
+) -> dict[str, Any]:
+    """The same load to a plain paho subscriber that only counts: the client's ceiling."""
+    run = uuid.uuid4().hex[:8]
+    readings_per_message = 1 if kind == "single" else (batch // SENSORS) * SENSORS
+    received = [0]
+    done = threading.Event()
+
+    def on_message(client: Any, userdata: Any, msg: Any) -> None:
+        received[0] += 1
+        if received[0] >= messages:
+            done.set()
+
+    subscribed = threading.Event()
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"mwbench-bare-{run}", protocol=mqtt.MQTTv5
+    )
+    client.on_message = on_message
+    client.on_subscribe = lambda *_: subscribed.set()
+    props = Properties(PacketTypes.CONNECT)
+    props.ReceiveMaximum = 65_535  # as the collector asks: the broker's queue is not the limit
+    client.connect(host, port, keepalive=60, properties=props)
+    client.loop_start()
+    client.subscribe(f"mwbench/{run}/#", qos=1)
+    if not subscribed.wait(10):
+        raise RuntimeError(f"bare subscriber could not subscribe at {host}:{port}")
+    base_ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
+    make_load = _mosquitto_pub_load if shutil.which("mosquitto_pub") else _paho_load
+    publish = make_load(
+        host,
+        port,
+        run,
+        kind,
+        messages,
+        batch,
+        publishers,
+        base_ms,
+        data_dir / "load",
+        lambda: float(received[0]),
+    )
+    publisher = threading.Thread(target=publish, name="bench-publish-bare", daemon=True)
+    t0 = time.perf_counter()
+    publisher.start()
+    last, last_change = 0, t0
+    while not done.wait(0.05):
+        now = time.perf_counter()
+        if received[0] != last:
+            last, last_change = received[0], now
+        elif now - last_change > 15:
+            break
+    elapsed = (time.perf_counter() if done.is_set() else last_change) - t0
+    publisher.join(60)
+    client.disconnect()
+    client.loop_stop()
+    got = min(received[0], messages)
+    return {
+        "messages": messages,
+        "received": got,
+        "seconds": round(elapsed, 3),
+        "messages_per_s": round(got / elapsed),
+        "readings_per_s": round(got * readings_per_message / elapsed),
+    }
+
+
 def _cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -346,19 +419,22 @@ def run_mqtt_benchmark(
 ) -> dict[str, Any]:
     parts = urlsplit(mqtt_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 1883
+    per_message = (batch // SENSORS) * SENSORS
+    batched_messages = max(1, batched_readings // per_message)
     with tempfile.TemporaryDirectory(prefix="mwbench-") as tmp:
         work = Path(tmp)
         single = _phase(database, host, port, "single", messages, 1, publishers, work / "a")
-        per_message = (batch // SENSORS) * SENSORS
+        bare_single = _bare_phase(host, port, "single", messages, 1, publishers, work / "c")
         batched = _phase(
-            database,
-            host,
-            port,
-            "batched",
-            max(1, batched_readings // per_message),
-            batch,
-            publishers,
-            work / "b",
+            database, host, port, "batched", batched_messages, batch, publishers, work / "b"
+        )
+        bare_batched = _bare_phase(
+            host, port, "batched", batched_messages, batch, publishers, work / "d"
         )
     writer = run_ingest_benchmark(database, rows=writer_rows)
-    return {"single": single, "batched": batched, "writer": writer}
+    return {
+        "single": single,
+        "batched": batched,
+        "bare_paho": {"single": bare_single, "batched": bare_batched},
+        "writer": writer,
+    }

@@ -1,7 +1,10 @@
 """``millwright bench opcua``: sustained OPC-UA collection into the database, with loss.
 
-A server process publishes ``nodes`` variables changing at ``rate_hz``; this process runs the
-real collector (OPC-UA source → shared pipeline → bulk writer) against it. Reported: offered
+Server processes (``servers`` of them, by default one per 1,000 nodes: asyncua's server is
+single-threaded Python and tops out near 10,000 writes/s, so one server would be the limit,
+not the collector) publish ``nodes`` variables changing at ``rate_hz`` between them; this
+process runs the real collector — one OPC-UA source per server, one shared pipeline, one
+bulk writer — against them. Reported: offered
 and stored values per second, values lost (published − stored, every value is unique per node
 and timestamp), server queue overflows, the collector process's CPU as a share of one core
 (the server's CPU is in the other process and not counted), and — same run, same database —
@@ -11,6 +14,7 @@ the bulk writer's raw rate, the ceiling any collector can reach.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import socket
 import tempfile
@@ -58,11 +62,14 @@ def _stored(database: Database) -> int:
     return int(rows[0][0])
 
 
-def source_config(port: int, nodes: int) -> OpcUaSourceConfig:
-    per_machine = max(1, nodes // MACHINES)
+def source_config(
+    port: int, nodes: int, *, first: int = 0, total: int | None = None, name: str = "bench-opcua"
+) -> OpcUaSourceConfig:
+    """Nodes ``first .. first+nodes`` of ``total`` (machines spread over all of them)."""
+    per_machine = max(1, (total or nodes) // MACHINES)
     return OpcUaSourceConfig.model_validate(
         {
-            "name": "bench-opcua",
+            "name": name,
             "endpoint": f"opc.tcp://127.0.0.1:{port}/bench/",
             "publishing_interval_ms": 100,
             "sampling_interval_ms": 0,
@@ -73,7 +80,7 @@ def source_config(port: int, nodes: int) -> OpcUaSourceConfig:
                     "machine": f"{MACHINE_PREFIX}m{i // per_machine:03d}",
                     "sensor": f"s{i % per_machine:03d}",
                 }
-                for i in range(nodes)
+                for i in range(first, first + nodes)
             ],
         }
     )
@@ -86,79 +93,102 @@ def run_opcua_benchmark(
     rate_hz: float = 10.0,
     seconds: float = 60.0,
     writer_rows: int = 500_000,
+    servers: int | None = None,
 ) -> dict[str, Any]:
     """Run the benchmark; figures as a JSON-able dict."""
     _clear(database)
+    count = servers or max(1, math.ceil(nodes / 1000))
     ctx = multiprocessing.get_context("spawn")
-    ready, go, published = ctx.Event(), ctx.Event(), ctx.Value("q", 0)
-    port = _free_port()
-    server = ctx.Process(
-        target=serve, args=(port, nodes, rate_hz, seconds, ready, go, published), daemon=True
-    )
-    server.start()
-    if not ready.wait(120):
-        server.kill()
-        raise RuntimeError("the benchmark OPC-UA server did not start")
+    go = ctx.Event()
+    slices = [(k * nodes // count, (k + 1) * nodes // count) for k in range(count)]
+    ports = [_free_port() for _ in slices]
+    readies = [ctx.Event() for _ in slices]
+    publisheds = [ctx.Value("q", 0) for _ in slices]
+    procs = [
+        ctx.Process(
+            target=serve,
+            args=(port, end - first, rate_hz, seconds, ready, go, pub, first),
+            daemon=True,
+        )
+        for port, (first, end), ready, pub in zip(ports, slices, readies, publisheds, strict=True)
+    ]
+    for proc in procs:
+        proc.start()
+    if not all(ready.wait(180) for ready in readies):
+        for proc in procs:
+            proc.kill()
+        raise RuntimeError("the benchmark OPC-UA servers did not start")
+    sources = [
+        source_config(port, end - first, first=first, total=nodes, name=f"bench-opcua-{k}")
+        for k, (port, (first, end)) in enumerate(zip(ports, slices, strict=True))
+    ]
     with tempfile.TemporaryDirectory(prefix="mw-bench-opcua-") as tmp:
         runtime = start_runtime(
             IngestConfig(), database.url, data_dir=Path(tmp), serve_metrics=False
         )
-        collector = OpcUaCollector(
-            [source_config(port, nodes)], runtime.pipeline, metrics=runtime.metrics
-        )
+        collector = OpcUaCollector(sources, runtime.pipeline, metrics=runtime.metrics)
         try:
             collector.start()
             if not collector.wait_ready(60):
                 raise RuntimeError("the collector did not subscribe in time")
             time.sleep(1.0)  # initial values in
             me = psutil.Process()
-            server_proc = psutil.Process(server.pid)
-            cpu0, server_cpu0 = me.cpu_times(), server_proc.cpu_times()
+            server_procs = [psutil.Process(p.pid) for p in procs]
+            cpu0 = me.cpu_times()
+            server_cpu0 = [sum(p.cpu_times()[:2]) for p in server_procs]
             started = time.perf_counter()
             go.set()
             time.sleep(seconds)
             cpu1, load_wall = me.cpu_times(), time.perf_counter() - started
-            try:
-                server_cpu = sum(server_proc.cpu_times()[:2]) - sum(server_cpu0[:2])
-            except psutil.NoSuchProcess:
-                server_cpu = float("nan")
-            server.join(60)
-            source = collector.sources[0]
+            server_cpu = 0.0
+            for proc_info, before in zip(server_procs, server_cpu0, strict=True):
+                try:
+                    server_cpu += sum(proc_info.cpu_times()[:2]) - before
+                except psutil.NoSuchProcess:
+                    server_cpu = float("nan")
+            for proc in procs:
+                proc.join(60)
+
+            def received() -> int:
+                return sum(s.stats.received for s in collector.sources)
+
             # drain: wait until nothing new arrives
             last, quiet = -1, 0
             while quiet < 3:
                 time.sleep(0.5)
-                quiet = quiet + 1 if source.stats.received == last else 0
-                last = source.stats.received
+                quiet = quiet + 1 if received() == last else 0
+                last = received()
             elapsed_send = seconds
             wall = time.perf_counter() - started
         finally:
             collector.stop()
             runtime.stop()
-            if server.is_alive():
-                server.kill()
-        stats = collector.sources[0].stats
+            for proc in procs:
+                if proc.is_alive():
+                    proc.kill()
+        all_stats = [s.stats for s in collector.sources]
     stored = _stored(database)
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     from bench.ingest_writer import run_ingest_benchmark
 
     writer = run_ingest_benchmark(database, rows=writer_rows)
     _clear(database)
-    pub = int(published.value)
+    pub = sum(int(p.value) for p in publisheds)
     return {
         "nodes": nodes,
         "rate_hz": rate_hz,
         "seconds": seconds,
+        "servers": count,
         "offered_values_per_s": pub / elapsed_send,
         "published": pub,
-        "received": stats.received,
+        "received": sum(s.received for s in all_stats),
         "stored": stored,
         "stored_values_per_s": stored / elapsed_send,
         "lost": pub - stored,
-        "queue_overflows": stats.overflows,
-        "client_dropped": stats.client_dropped,
-        "subscriptions_recreated": stats.recreated,
-        "gaps": stats.gaps,
+        "queue_overflows": sum(s.overflows for s in all_stats),
+        "client_dropped": sum(s.client_dropped for s in all_stats),
+        "subscriptions_recreated": sum(s.recreated for s in all_stats),
+        "gaps": sum(s.gaps for s in all_stats),
         "collector_cpu_s": cpu,
         "collector_cpu_share": cpu / load_wall,
         "server_cpu_share": server_cpu / load_wall,

@@ -1,9 +1,9 @@
 """The benchmark's OPC-UA server, run in its own process so its CPU is not the collector's.
 
-``nodes`` Double variables (``ns=2;s=bench.<i>``) under ``Objects/Bench``; once ``go`` is
-set, each changes ``rate_hz`` times per second for ``seconds``, with value 1, 2, 3, ... and
-the tick's time as source timestamp. How many values were written goes back through
-``published``.
+``nodes`` Double variables (``ns=2;s=bench.<i>``, ``i`` from ``first``) under
+``Objects/Bench``; once ``go`` is set, each changes ``rate_hz`` times per second for
+``seconds``, with value 1, 2, 3, ... and the tick's time as source timestamp. How many
+values were written goes back through ``published``.
 """
 
 from __future__ import annotations
@@ -35,7 +35,14 @@ def node_id(ns: int, index: int) -> ua.NodeId:
 
 
 async def _serve(
-    port: int, nodes: int, rate_hz: float, seconds: float, ready: Any, go: Any, published: Any
+    port: int,
+    nodes: int,
+    rate_hz: float,
+    seconds: float,
+    ready: Any,
+    go: Any,
+    published: Any,
+    first: int = 0,
 ) -> None:
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     server = Server()
@@ -45,7 +52,7 @@ async def _serve(
     ns = await server.register_namespace("urn:millwright:bench")
     folder = await server.nodes.objects.add_folder(uat.node_id("bench", ns), f"{ns}:Bench")
     ids = []
-    for i in range(nodes):
+    for i in range(first, first + nodes):
         node = await folder.add_variable(node_id(ns, i), f"{ns}:n{i:04d}", 0.0)
         ids.append(node.nodeid)
     async with server:
@@ -84,7 +91,14 @@ async def _serve(
 
 
 def serve(
-    port: int, nodes: int, rate_hz: float, seconds: float, ready: Any, go: Any, published: Any
+    port: int,
+    nodes: int,
+    rate_hz: float,
+    seconds: float,
+    ready: Any,
+    go: Any,
+    published: Any,
+    first: int = 0,
 ) -> None:
-    """Process entry point."""
-    asyncio.run(_serve(port, nodes, rate_hz, seconds, ready, go, published))
+    """Process entry point (one of several when the load is split across servers)."""
+    asyncio.run(_serve(port, nodes, rate_hz, seconds, ready, go, published, first))

@@ -6,6 +6,7 @@ Pure and deterministic: the same seed gives the same problem, so figures compare
 
 from __future__ import annotations
 
+import math
 import random
 
 from scheduler.objective_weights import ObjectiveWeights
@@ -64,6 +65,67 @@ def risk_bench_problem(
         maintenance=planned,
         risks=risks,
         crew_size=crew_size,
+        weights=weights or ObjectiveWeights(),
+    )
+    return with_risk_maintenance(problem, duration=120, cost=100.0)
+
+
+def plant_problem(
+    jobs: int = 50,
+    ops_per_job: int = 5,
+    machines: int = 10,
+    seed: int = 0,
+    weights: ObjectiveWeights | None = None,
+) -> Problem:
+    """A generated plant the way issue 15 measured them: 2-3 eligible machines per step, a
+    closure every night on every machine, due dates spread over the plan, 10 % risky machines
+    (the first ones) whose predicted failure falls inside the horizon and so get maintenance,
+    a crew of one per twenty machines (at least two). The horizon is two days or, for big
+    plants, about three times the average machine load, at most a week."""
+    rng = random.Random(seed)
+    names = [f"M{i}" for i in range(machines)]
+    job_list, operations, works = [], [], []
+    for j in range(jobs):
+        work = 0
+        for s in range(ops_per_job):
+            eligible = rng.sample(names, min(machines, rng.choice((2, 3))))
+            base = rng.randint(10, 50)
+            operations.append(
+                Operation(f"J{j:04d}", s, {m: base + rng.randint(0, 10) for m in eligible})
+            )
+            work += base
+        works.append(work)
+    load = sum(works) / machines
+    days = min(7, max(2, math.ceil(3 * load / 1200)))
+    horizon = days * 1440
+    spread = max(1200, int(1.5 * load))
+    for j, work in enumerate(works):
+        release = rng.randint(0, 120)
+        due = release + work + rng.randint(200, spread)
+        job_list.append(
+            Job(
+                f"J{j:04d}",
+                release=release,
+                due=due,
+                weight=rng.choice((1, 2, 3)),
+                value=rng.choice((1.0, 2.0, 4.0)),
+            )
+        )
+    closures = tuple((d * 1440 + 1320, d * 1440 + 1440) for d in range(days))
+    machine_list = tuple(Machine(n, unavailable=closures) for n in names)
+    risky = max(1, machines // 10)
+    risks = tuple(
+        MachineRisk(names[i], p_fail=0.8 - 0.1 * (i % 3), rul_low=300 + 120 * (i % 4), window=1440)
+        for i in range(risky)
+    )
+    problem = Problem(
+        machines=machine_list,
+        jobs=tuple(job_list),
+        operations=tuple(operations),
+        horizon=horizon,
+        risks=risks,
+        crew_size=max(2, machines // 20),
+        frozen_until=60,
         weights=weights or ObjectiveWeights(),
     )
     return with_risk_maintenance(problem, duration=120, cost=100.0)

@@ -18,10 +18,11 @@ import flask
 import pandas as pd
 
 from dashboard import auth, router
-from dashboard.callbacks import alerts, machine, overview, schedule
+from dashboard.callbacks import alerts, machine, overview, schedule, shell
 from dashboard.callbacks import outcomes as outcomes_page
 from dashboard.config import DashboardConfig
 from dashboard.context import DashboardContext
+from dashboard.kiosk import install_kiosk_sign_in
 from dashboard.layouts import alerts as alerts_layout
 from dashboard.layouts import machine as machine_layout
 from dashboard.layouts import outcomes as outcomes_layout
@@ -61,6 +62,7 @@ def create_dashboard(
                 "dashboard.secret_key is not set: using a random key, so sign-ins end when the"
                 " process restarts; set MILLWRIGHT_DASHBOARD__SECRET_KEY in production"
             )
+    install_kiosk_sign_in(server, UserStore(database))
     auth.install_auth(
         server,
         UserStore(database),
@@ -99,8 +101,8 @@ def create_dashboard(
             _machine_validation_layout(),
         ]
     )
-    context = DashboardContext(settings=settings, database=database)
-    for module in (router, overview, machine, schedule, alerts, outcomes_page):
+    context = DashboardContext.build(settings, database)
+    for module in (router, shell, overview, machine, schedule, alerts, outcomes_page):
         module.register(app, context)
     log.info(
         "dashboard created (sign-in %s, refresh %.0f s)",
@@ -135,4 +137,4 @@ def _serve_partial_plotly(server: flask.Flask, base_path: str) -> None:
 
 def _machine_validation_layout() -> dash.html.Div:
     sample = {"id": 0, "name": "-", "line": "", "machine_class": ""}
-    return machine_layout.layout(sample, pd.DataFrame(columns=["id", "name", "unit"]), "24h")
+    return machine_layout.layout(sample, pd.DataFrame(columns=["id", "name", "unit"]))

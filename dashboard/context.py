@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dashboard.config import DashboardConfig
+from millwright.core.clock import PlantClock
 from millwright.core.settings import CoreSettings
 from millwright.core.storage.database import Database
 
@@ -13,6 +14,12 @@ from millwright.core.storage.database import Database
 class DashboardContext:
     settings: CoreSettings
     database: Database
+    clock: PlantClock
+
+    @classmethod
+    def build(cls, settings: CoreSettings, database: Database) -> DashboardContext:
+        """The context with the one plant clock (`CoreSettings.plant_clock`)."""
+        return cls(settings=settings, database=database, clock=settings.plant_clock(database))
 
     @property
     def config(self) -> DashboardConfig:

@@ -232,7 +232,62 @@ def current_schedule(database: Database) -> dict[str, Any] | None:
     return _one(
         database,
         "SELECT id, state, solver_status, objective, requested_at, requested_by, finished_at,"
-        " plan_start, summary FROM schedules WHERE is_current",
+        " plan_start, summary, error FROM schedules WHERE is_current",
+    )
+
+
+def latest_finished(database: Database) -> dict[str, Any] | None:
+    """The newest finished solve, current or not (a failed one leaves the old plan current)."""
+    return _one(
+        database,
+        "SELECT id, state, solver_status, finished_at, error, summary FROM schedules"
+        " WHERE finished_at IS NOT NULL ORDER BY finished_at DESC, id DESC LIMIT 1",
+    )
+
+
+def previous_plan_id(database: Database, current_id: int) -> int | None:
+    """The plan before the current one (the newest other plan that has assignments)."""
+    rows = database.execute(
+        "SELECT s.id FROM schedules s WHERE s.id <> %s AND s.state = 'done'"
+        " AND EXISTS (SELECT 1 FROM schedule_assignments a WHERE a.schedule_id = s.id)"
+        " AND s.finished_at <= (SELECT finished_at FROM schedules WHERE id = %s)"
+        " ORDER BY s.finished_at DESC, s.id DESC LIMIT 1",
+        (current_id, current_id),
+    )
+    return int(rows[0][0]) if rows else None
+
+
+def gantt_machines(database: Database) -> pd.DataFrame:
+    """Every machine (a Gantt row each, plan or not), by line, with its status."""
+    return _frame(
+        database,
+        "SELECT id, name, COALESCE(line, '') AS line, status, status_since FROM machines"
+        " ORDER BY COALESCE(line, '') = '', line, name",
+    )
+
+
+def downtime_windows(database: Database, start: datetime, end: datetime) -> pd.DataFrame:
+    """Closed spans (planned downtime, shift gaps) overlapping ``[start, end)``."""
+    return _frame(
+        database,
+        "SELECT m.name AS machine, d.start_at, d.end_at, d.reason FROM machine_downtime d"
+        " JOIN machines m ON m.id = d.machine_id WHERE d.start_at < %s AND d.end_at > %s"
+        " ORDER BY d.start_at",
+        (end, start),
+    )
+
+
+def job_detail(database: Database, schedule_id: int, external_id: str) -> pd.DataFrame:
+    """One order's steps in a plan: machine, times, due date, and the plan's reason."""
+    return _frame(
+        database,
+        "SELECT j.external_id AS job, j.due_at, j.release_at, j.weight, j.status AS job_status,"
+        " o.seq, o.name AS operation, o.status, m.name AS machine, sa.start_at, sa.end_at,"
+        " sa.reason FROM jobs j JOIN operations o ON o.job_id = j.id"
+        " LEFT JOIN schedule_assignments sa ON sa.operation_id = o.id AND sa.schedule_id = %s"
+        " LEFT JOIN machines m ON m.id = sa.machine_id"
+        " WHERE j.external_id = %s ORDER BY o.seq",
+        (schedule_id, external_id),
     )
 
 
@@ -246,7 +301,7 @@ def pending_request(database: Database) -> dict[str, Any] | None:
 
 
 _ASSIGNMENTS = """
-SELECT sa.id, sa.kind, m.name AS machine, COALESCE(m.line, '') AS line,
+SELECT sa.id, sa.kind, sa.operation_id, m.name AS machine, COALESCE(m.line, '') AS line,
        sa.start_at, sa.end_at, j.external_id AS job, j.due_at, j.weight,
        o.seq, o.name AS operation, sa.reason,
        max(sa.end_at) FILTER (WHERE sa.kind = 'operation')
@@ -299,3 +354,52 @@ def last_reading_at(database: Database, machine_id: int) -> datetime | None:
         (machine_id,),
     )
     return rows[0][0] if rows else None
+
+
+def machine_classes(database: Database) -> dict[str, str | None]:
+    """Machine name → class (for the alert rules that apply to each)."""
+    return {str(n): c for n, c in database.execute("SELECT name, machine_class FROM machines")}
+
+
+def machine_names(database: Database) -> list[str]:
+    return [str(r[0]) for r in database.execute("SELECT name FROM machines ORDER BY name")]
+
+
+def latest_horizons(database: Database) -> dict[str, float | None]:
+    """Each machine's horizon of its newest risk score (what "failure risk" is about)."""
+    rows = database.execute(
+        "SELECT m.name, r.horizon_hours FROM machines m CROSS JOIN LATERAL ("
+        " SELECT horizon_hours FROM risk_scores WHERE machine_id = m.id"
+        " ORDER BY ts DESC LIMIT 1) r"
+    )
+    return {str(n): h for n, h in rows}
+
+
+def sensor_baselines(database: Database, machine_id: int) -> dict[str, tuple[float, float]]:
+    """The machine's healthy baseline per sensor (mean, std) since its latest reset."""
+    rows = database.execute(
+        "SELECT v.definition->'sensors', b.mean, b.std FROM feature_baselines b"
+        " JOIN feature_versions v ON v.version = b.version WHERE b.machine_id = %s"
+        " ORDER BY b.started_at DESC, b.computed_at DESC LIMIT 1",
+        (machine_id,),
+    )
+    if not rows or not isinstance(rows[0][0], list):
+        return {}
+    sensors, means, stds = rows[0]
+    return {
+        str(s): (float(m), float(d))
+        for s, m, d in zip(sensors, means or [], stds or [], strict=False)
+        if m is not None and d is not None
+    }
+
+
+def status_cause(database: Database, machine_id: int, since: datetime) -> dict[str, Any] | None:
+    """The event that explains a machine's current status: the newest failure, maintenance
+    or offline event at or after its status changed (or just before)."""
+    return _one(
+        database,
+        "SELECT ts, kind, source, details FROM events WHERE machine_id = %s"
+        " AND kind IN ('failure', 'maintenance', 'offline', 'error')"
+        " AND ts >= %s - interval '10 minutes' ORDER BY ts DESC LIMIT 1",
+        (machine_id, since),
+    )

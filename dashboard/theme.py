@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -87,21 +88,65 @@ def risk_level(p_fail: float | None, rul_low: float | None, config: DashboardCon
     return RiskLevel.OK
 
 
-@functools.cache
-def plotly_template() -> go.layout.Template:
-    """A dark template matching the CSS, with large-enough fonts for a wall screen.
+@dataclass(frozen=True)
+class Palette:
+    """The colours one theme draws charts with."""
 
-    Built once per process (a constant, not state): plotly validates a template on
+    panel: str
+    text: str
+    grid: str
+    muted: str
+    series: tuple[str, ...]
+    production: str
+    ok: str
+    maintenance: str
+    warning: str
+    critical: str
+    accent: str
+
+
+# ISA-101 high-performance palette: neutral greys for everything normal, colour only for
+# what is abnormal (alarms, late work, a machine down).
+HIGH_PERFORMANCE = Palette(
+    panel="#e4e4e4",
+    text="#1f1f1f",
+    grid="#c4c4c4",
+    muted="#5f5f5f",
+    series=("#404040", "#6b6b6b", "#2f4f6f", "#8a8a8a", "#505a64"),
+    production="#9a9a9a",
+    ok="#8c8c8c",
+    maintenance="#4a6fa5",
+    warning="#d08c00",
+    critical="#c8102e",
+    accent="#1f1f1f",
+)
+
+
+def palette(theme: str = "dark") -> Palette:
+    if theme == "hp":
+        return HIGH_PERFORMANCE
+    return Palette(
+        panel=PANEL, text=TEXT, grid=GRID, muted=MUTED, series=SERIES, production=PRODUCTION,
+        ok=OK, maintenance=MAINTENANCE, warning=WARNING, critical=CRITICAL, accent=ACCENT,
+    )  # fmt: skip
+
+
+@functools.cache
+def plotly_template(theme: str = "dark") -> go.layout.Template:
+    """A template matching the CSS (dark, or ISA-101 greys), with fonts for a wall screen.
+
+    Built once per process and theme (a constant, not state): plotly validates a template on
     construction, which cost more than drawing the small charts themselves."""
+    p = palette(theme)
     layout: dict[str, Any] = {
-        "paper_bgcolor": PANEL,
-        "plot_bgcolor": PANEL,
-        "font": {"color": TEXT, "size": 13, "family": "Inter, 'Segoe UI', Roboto, sans-serif"},
-        "colorway": list(SERIES),
-        "xaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID},
-        "yaxis": {"gridcolor": GRID, "zerolinecolor": GRID, "linecolor": GRID},
-        "legend": {"bgcolor": "rgba(0,0,0,0)", "font": {"color": TEXT}},
-        "hoverlabel": {"bgcolor": BACKGROUND, "bordercolor": GRID, "font": {"color": TEXT}},
+        "paper_bgcolor": p.panel,
+        "plot_bgcolor": p.panel,
+        "font": {"color": p.text, "size": 13, "family": "Inter, 'Segoe UI', Roboto, sans-serif"},
+        "colorway": list(p.series),
+        "xaxis": {"gridcolor": p.grid, "zerolinecolor": p.grid, "linecolor": p.grid},
+        "yaxis": {"gridcolor": p.grid, "zerolinecolor": p.grid, "linecolor": p.grid},
+        "legend": {"bgcolor": "rgba(0,0,0,0)", "font": {"color": p.text}},
+        "hoverlabel": {"bgcolor": p.panel, "bordercolor": p.grid, "font": {"color": p.text}},
         "margin": {"l": 56, "r": 16, "t": 36, "b": 36},
     }
     return go.layout.Template(layout=layout)

@@ -15,9 +15,11 @@ if typing.TYPE_CHECKING:
     from features.errors import FeaturesError, UnknownVersionError
     from features.frames import latest_features, load_training_frame, plant_clock
     from features.jobs import FeatureJob, resolve_definition
+    from features.store import FeatureStore
 
 _FACE = {
     "FeatureJob": "features.jobs",
+    "FeatureStore": "features.store",
     "FeaturesConfig": "features.config",
     "FeaturesError": "features.errors",
     "UnknownVersionError": "features.errors",
@@ -29,6 +31,7 @@ _FACE = {
 
 __all__ = [
     "FeatureJob",
+    "FeatureStore",
     "FeaturesConfig",
     "FeaturesError",
     "UnknownVersionError",

@@ -6,6 +6,8 @@ plant replayed at 3600x gets the same features as one running live.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
@@ -42,8 +44,32 @@ class FeaturesConfig(BaseModel):
     drop_bad_quality: bool = Field(
         default=True, description="Ignore readings whose quality is BAD (2)."
     )
-    horizon_hours: float = Field(
-        default=24.0, gt=0, description="Label: does the machine fail within this many hours?"
+    operating_conditions: list[str] = Field(
+        default=[],
+        description=(
+            "Sensors that are operating-condition settings (speed, load, product): they define "
+            "regimes, and every other sensor is normalised per regime."
+        ),
+    )
+    regime_method: Literal["kmeans", "discrete"] = Field(
+        default="kmeans",
+        description="kmeans for continuous settings, discrete when each combination is a regime.",
+    )
+    regime_count: int | None = Field(
+        default=None, ge=1, le=64, description="k-means regimes; unset: chosen from the data."
+    )
+    regime_fit_hours: float = Field(
+        default=7 * 24.0,
+        gt=0,
+        description="Regimes and their statistics are fit on the plant's first this many hours.",
+    )
+    staleness_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "No feature rows for a machine whose newest reading is older than this: a silent "
+            "or offline machine gets no extrapolated rows (and is scored 'no data')."
+        ),
     )
     machines_per_chunk: int = Field(
         default=10, ge=1, le=10_000, description="Machines read and computed together."

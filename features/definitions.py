@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from features.regimes import RegimeModel
 
 if TYPE_CHECKING:
     from features.config import FeaturesConfig
@@ -73,6 +75,7 @@ class FeatureDefinition:
     baseline_hours: float = 24.0
     drop_bad_quality: bool = True
     formula_revision: int = field(default=FORMULA_REVISION)
+    regimes: RegimeModel | None = None
 
     def __post_init__(self) -> None:
         if not self.sensors:
@@ -96,6 +99,8 @@ class FeatureDefinition:
             )
         if self.ewma_halflife_minutes <= 0 or self.baseline_hours <= 0:
             raise ValueError("ewma_halflife_minutes and baseline_hours must be positive.")
+        if self.regimes is not None and not set(self.regimes.sensors) <= set(self.sensors):
+            raise ValueError("regime statistics name sensors that the definition does not have.")
 
     @classmethod
     def from_config(
@@ -118,13 +123,32 @@ class FeatureDefinition:
         values = dict(document)
         values["sensors"] = tuple(values["sensors"])
         values["windows_minutes"] = tuple(values["windows_minutes"])
+        if values.get("regimes") is not None:
+            values["regimes"] = RegimeModel.from_json(values["regimes"])
         return cls(**values)
 
     def to_json(self) -> dict[str, Any]:
+        """The canonical document; ``regimes`` only when fitted (so older versions keep their
+        hashes)."""
         document = asdict(self)
         document["sensors"] = list(self.sensors)
         document["windows_minutes"] = list(self.windows_minutes)
+        if self.regimes is None:
+            document.pop("regimes")
+        else:
+            document["regimes"] = self.regimes.to_json()
         return document
+
+    def with_regimes(self, regimes: RegimeModel | None) -> FeatureDefinition:
+        """The same definition with these fitted regimes (a new version)."""
+        return replace(self, regimes=regimes)
+
+    @property
+    def input_sensors(self) -> tuple[str, ...]:
+        """Sensors whose readings the features need: the featurised ones and the operating
+        conditions that define their regimes."""
+        extra = () if self.regimes is None else self.regimes.conditions
+        return self.sensors + tuple(c for c in extra if c not in self.sensors)
 
     @property
     def version(self) -> str:

@@ -22,6 +22,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from features.baselines import Baselines, baseline_periods, baseline_stats
@@ -38,6 +39,7 @@ from features.inputs import (
     read_sensors,
 )
 from features.machine_events import to_us
+from features.regimes import fit_regimes
 from features.store import FeatureStore
 from millwright.core.storage import Database
 
@@ -85,14 +87,64 @@ class _Chunk:
         return len(self.machines) * (int((self.end - self.start) / cadence) + 1)
 
 
+def fresh_rows(
+    definition: FeatureDefinition, frame: pd.DataFrame, staleness_minutes: float
+) -> pd.DataFrame:
+    """The rows where at least one sensor read within ``staleness_minutes`` before the instant.
+
+    A machine that went silent (offline, unplugged, its collector down) gets no rows for the
+    silence instead of rows extrapolated from old readings; bulk and online drop the same rows.
+    """
+    ages = frame[[f"{s}__last_age_h" for s in definition.sensors]].to_numpy()
+    with np.errstate(invalid="ignore"):
+        fresh = (ages <= staleness_minutes / 60.0).any(axis=1)
+    return frame if fresh.all() else frame[fresh].reset_index(drop=True)
+
+
 def resolve_definition(database: Database, config: FeaturesConfig) -> FeatureDefinition:
-    """The definition for the settings: pinned sensors, or every sensor name registered."""
-    names = config.sensors or sorted(set(read_sensors(database)["sensor"]))
+    """The definition for the settings: pinned sensors, or every sensor name registered
+    (operating conditions excluded: they define regimes). With operating conditions declared,
+    regimes and their statistics are fit on the first ``regime_fit_hours`` of the plant's
+    readings (see :func:`fit_definition_regimes`)."""
+    sensors = read_sensors(database)
+    conditions = list(config.operating_conditions)
+    names = config.sensors or sorted(set(sensors["sensor"]) - set(conditions))
     if not names:
         raise NoSensorsError(
             "no sensors are registered and features.sensors is unset; ingest readings first"
         )
-    return FeatureDefinition.from_config(config, names)
+    definition = FeatureDefinition.from_config(config, names)
+    if not conditions:
+        return definition
+    unknown = sorted(set(conditions) - set(sensors["sensor"]))
+    if unknown:
+        raise NoSensorsError(
+            f"features.operating_conditions names sensors {unknown} that are not registered"
+        )
+    machines = machine_ids(database)
+    origins = first_readings(database, machines)
+    if not origins:
+        raise NoSensorsError("operating regimes need readings to be fit on; ingest first")
+    start = floor_to_grid(min(origins.values()), definition.cadence)
+    end = floor_to_grid(start + timedelta(hours=config.regime_fit_hours), definition.cadence)
+    wanted = sensors["sensor"].isin([*names, *conditions])
+    readings = read_series(
+        database,
+        start=start,
+        end=end,
+        machine_ids=machines,
+        sensor_ids=sensors.loc[wanted, "sensor_id"].tolist(),
+    )
+    regimes = fit_regimes(
+        readings,
+        sensors,
+        conditions=conditions,
+        normalised=names,
+        cadence_minutes=definition.cadence_minutes,
+        method=config.regime_method,
+        n_regimes=config.regime_count,
+    )
+    return definition.with_regimes(regimes)
 
 
 class FeatureJob:
@@ -131,13 +183,19 @@ class FeatureJob:
         until = floor_to_grid(until, cadence)
         marks = self.store.watermarks(self.version, machines)
         origins = first_readings(self._database, machines)
-        starts = {}
+        latest = latest_readings(self._database, machines)
+        stale = timedelta(minutes=self._config.staleness_minutes)
+        starts, ends = {}, {}
         for m in machines:
             if m in marks:
                 starts[m] = marks[m] + cadence
             elif m in origins:
                 starts[m] = floor_to_grid(origins[m], cadence) + cadence
-        return self._execute(starts, until, origins, advance=lambda _s, _m: True, started=started)
+            if m in latest:  # a silent machine stops at its last reading + the staleness limit
+                ends[m] = min(until, floor_to_grid(latest[m] + stale, cadence))
+        return self._execute(
+            starts, ends, origins, advance=lambda _s, _m: True, started=started, until=until
+        )
 
     def backfill(
         self, start: datetime, end: datetime, *, machines: Sequence[int] | None = None
@@ -161,22 +219,31 @@ class FeatureJob:
             mark = marks.get(machine)
             return mark is None or mark + cadence >= starts[machine]
 
-        return self._execute(starts, last, origins, advance=joins, started=started)
+        ends = dict.fromkeys(starts, last)
+        return self._execute(starts, ends, origins, advance=joins, started=started, until=last)
 
     # --- planning and execution ----------------------------------------------------------
 
     def _plan(
-        self, starts: dict[int, datetime], end: datetime, advance: Callable[[datetime, int], bool]
+        self,
+        starts: dict[int, datetime],
+        ends: dict[int, datetime] | datetime,
+        advance: Callable[[datetime, int], bool],
     ) -> list[_Chunk]:
+        """Chunks of machines sharing a first and last instant (``ends``: per machine, or one
+        for all)."""
+        if isinstance(ends, datetime):
+            ends = dict.fromkeys(starts, ends)
         cadence = self.definition.cadence
         step = max(int(timedelta(hours=self._config.chunk_hours) / cadence), 1) * cadence
-        by_start: dict[datetime, list[int]] = {}
+        by_range: dict[tuple[datetime, datetime], list[int]] = {}
         for machine, first in starts.items():
-            if first <= end:
-                by_start.setdefault(first, []).append(machine)
+            end = ends.get(machine)
+            if end is not None and first <= end:
+                by_range.setdefault((first, end), []).append(machine)
         chunks = []
         size = self._config.machines_per_chunk
-        for first, group in sorted(by_start.items()):
+        for (first, end), group in sorted(by_range.items()):
             for i in range(0, len(group), size):
                 members = sorted(group[i : i + size])
                 t = first
@@ -190,7 +257,7 @@ class FeatureJob:
     def _read(self, chunk: _Chunk, sensors: pd.DataFrame) -> pd.DataFrame:
         """The chunk's readings since its first instant's look-back, defined sensors only."""
         wanted = sensors["machine_id"].isin(chunk.machines) & sensors["sensor"].isin(
-            self.definition.sensors
+            self.definition.input_sensors
         )
         return read_series(
             self._database,
@@ -203,13 +270,15 @@ class FeatureJob:
     def _execute(
         self,
         starts: dict[int, datetime],
-        end: datetime,
+        ends: dict[int, datetime],
         origins: dict[int, datetime],
         *,
         advance: Callable[[datetime, int], bool],
         started: float,
+        until: datetime,
     ) -> JobResult:
-        chunks = self._plan(starts, end, advance)
+        chunks = self._plan(starts, ends, advance)
+        end = until
         total = sum(c.rows(self.definition.cadence) for c in chunks)
         sensors = read_sensors(self._database)
         done = written = readings = 0
@@ -240,6 +309,7 @@ class FeatureJob:
                     origins=origins,
                     baselines=baselines,
                 )
+                frame = fresh_rows(self.definition, frame, self._config.staleness_minutes)
                 through = {m: chunk.end for m in chunk.machines} if chunk.advance else None
                 if writing is not None:  # one write in flight: watermarks move in order
                     written += writing.result()
@@ -252,7 +322,8 @@ class FeatureJob:
             if writing is not None:
                 written += writing.result()
         machines = len({m for c in chunks for m in c.machines})
-        return self._result(machines, done, written, readings, started, end if chunks else None)
+        last = max(c.end for c in chunks) if chunks else None
+        return self._result(machines, done, written, readings, started, last)
 
     def _baselines(
         self,
@@ -290,10 +361,11 @@ class FeatureJob:
         outside = missing[~inside]
         for i in range(len(outside)):
             period = outside.iloc[[i]]
+            # whole cadence bins: a reading's regime depends on its bin's condition readings
             alone = read_series(
                 self._database,
-                start=period["start"].iloc[0],
-                end=period["end"].iloc[0],
+                start=floor_to_grid(period["start"].iloc[0], self.definition.cadence),
+                end=ceil_to_grid(period["end"].iloc[0], self.definition.cadence),
                 machine_ids=[int(period["machine_id"].iloc[0])],
             )
             fresh = fresh.concat(baseline_stats(self.definition, alone, sensors, period))

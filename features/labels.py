@@ -1,18 +1,29 @@
-"""Labels from events: failure within a horizon and remaining useful life, with censoring.
+"""Labels from events: failure within a horizon and remaining useful life, per life segment.
 
-Pure: instants and events in, one label row per instant out. For an instant ``t`` of a
-machine, the next failure is its first ``failure`` event at or after ``t`` (features see only
-``[.., t)``, so a failure at ``t`` is still ahead). Events are known up to ``observed_until``:
+Pure: instants and events in, one label row per instant out.
 
-- a failure observed after ``t``: ``rul`` = hours to it, ``censored`` False;
-- none observed (the machine has not failed yet): ``censored`` True, ``rul`` NaN and
-  ``rul_lower`` = hours from ``t`` to ``observed_until`` — the machine lived at least that
-  long, which is what survival-style losses need;
-- ``failed_within_h`` is True/False when known and <NA> when censored inside the horizon
-  (``t`` closer to ``observed_until`` than H: a failure may still come).
+A machine's history is cut into **life segments**. A segment starts at a reset (the first
+reading, a repair, a maintenance) and ends at the first of: a ``failure`` (an observed end of
+life), a ``maintenance``, or a ``repair`` that follows no failure (both *censor* the life: the
+machine was made as good as new before it failed). Features already treat maintenance and
+repair as resets; labels now do too, so an instant before a maintenance is never labelled with
+a failure that happens after it.
 
-``down`` flags instants between a failure and its repair: the machine is broken, its next
-"failure" belongs to the next life, and trainers usually drop these rows.
+For an instant ``t`` the segment's end is its first end event at or after ``t`` (features see
+only ``[.., t)``, so an event at ``t`` is still ahead). Events are known up to
+``observed_until``:
+
+- the segment ends in a failure: ``rul`` = hours to it, ``censored`` False, ``failed_within_h``
+  = ``rul <= H``;
+- it ends in a maintenance (or an unprovoked repair): ``censored`` True, ``rul`` NaN,
+  ``rul_lower`` = hours to that maintenance (the machine lived at least that long), and
+  ``failed_within_h`` False when the segment lasted at least H more, <NA> otherwise (the
+  maintenance may have prevented a failure inside the horizon: unknown, not negative);
+- no end is observed yet: ``censored`` True, ``rul_lower`` = hours to ``observed_until``,
+  ``failed_within_h`` False when watched for at least H, <NA> otherwise.
+
+``down`` flags instants between a failure and its repair (or maintenance): the machine is
+broken, its next "failure" belongs to the next life, and trainers usually drop these rows.
 """
 
 from __future__ import annotations
@@ -26,7 +37,42 @@ import pandas as pd
 from features.machine_events import events_by_machine, to_us
 from features.windows import US_PER_HOUR
 
-LABEL_COLUMNS = ("machine_id", "ts", "failed_within_h", "rul", "rul_lower", "censored", "down")
+LABEL_COLUMNS = (
+    "machine_id",
+    "ts",
+    "failed_within_h",
+    "rul",
+    "rul_lower",
+    "censored",
+    "down",
+)
+
+_NEVER = np.iinfo(np.int64).max
+
+
+def segment_ends(ts: np.ndarray, kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted µs times at which one machine's life segments end, and whether each end is a
+    failure (True) or a censoring maintenance/repair (False).
+
+    A repair right after a failure only starts the next segment (the failure ended the last
+    one); a repair with no failure since the previous end is a censoring end, like maintenance.
+    """
+    order = np.argsort(ts, kind="stable")
+    ends: list[int] = []
+    failed: list[bool] = []
+    broken = False
+    for t, k in zip(ts[order].tolist(), kind[order].tolist(), strict=True):
+        if k == "failure":
+            if not broken:
+                ends.append(int(t))
+                failed.append(True)
+            broken = True
+        elif k == "maintenance" or k == "repair":
+            if not broken:
+                ends.append(int(t))
+                failed.append(False)
+            broken = False
+    return np.asarray(ends, dtype=np.int64), np.asarray(failed, dtype=bool)
 
 
 def make_labels(
@@ -38,8 +84,8 @@ def make_labels(
 ) -> pd.DataFrame:
     """Labels for each (machine_id, ts) row of ``instants``, in the same order.
 
-    ``events``: machine_id, ts, kind (failure and repair matter). ``observed_until``: when
-    events stop being known, one time or one per machine.
+    ``events``: machine_id, ts, kind (failure, repair and maintenance matter).
+    ``observed_until``: when events stop being known, one time or one per machine.
     """
     if horizon_hours <= 0:
         raise ValueError(f"horizon_hours must be positive, got {horizon_hours}.")
@@ -56,7 +102,8 @@ def make_labels(
     else:
         seen[:] = int(to_us([observed_until])[0])
 
-    next_failure = np.full(n, np.nan)
+    end_at = np.full(n, _NEVER, dtype=np.int64)
+    end_failed = np.zeros(n, dtype=bool)
     down = np.zeros(n, dtype=bool)
     per_machine = events_by_machine(events)
     for machine in np.unique(machines):
@@ -65,29 +112,35 @@ def make_labels(
         if ev is None:
             continue
         ts, kind = to_us(ev["ts"]), ev["kind"].to_numpy()
-        failures, repairs = np.sort(ts[kind == "failure"]), np.sort(ts[kind == "repair"])
+        keep = ts <= seen[rows].max()
+        ts, kind = ts[keep], kind[keep]
+        stops, failed = segment_ends(ts, kind)
         at = t[rows]
-        if len(failures):
-            k = np.searchsorted(failures, at, side="left")
-            candidate = failures[np.minimum(k, len(failures) - 1)]
-            observed = (k < len(failures)) & (candidate <= seen[rows])
-            next_failure[rows[observed]] = candidate[observed]
+        k = np.searchsorted(stops, at, side="left")
+        has = k < len(stops)
+        end_at[rows[has]] = stops[k[has]]
+        end_failed[rows[has]] = failed[k[has]]
+        failures = np.sort(ts[kind == "failure"])
+        resets = np.sort(ts[np.isin(kind, ("repair", "maintenance"))])
         last_failure = np.searchsorted(failures, at, side="left") - 1
-        last_repair = np.searchsorted(repairs, at, side="right") - 1
+        last_reset = np.searchsorted(resets, at, side="right") - 1
         failed_before = last_failure >= 0
-        repaired_after = np.zeros(len(at), dtype=bool)
-        if len(repairs) and len(failures):
-            repaired_after = (last_repair >= 0) & (
-                repairs[np.maximum(last_repair, 0)] >= failures[np.maximum(last_failure, 0)]
+        reset_after = np.zeros(len(at), dtype=bool)
+        if len(resets) and len(failures):
+            reset_after = (last_reset >= 0) & (
+                resets[np.maximum(last_reset, 0)] >= failures[np.maximum(last_failure, 0)]
             )
-        down[rows] = failed_before & ~repaired_after
-
-    censored = np.isnan(next_failure)
-    rul = (next_failure - t) / US_PER_HOUR
-    window = (seen - t) / US_PER_HOUR
-    rul_lower = np.where(censored, np.maximum(window, 0.0), rul)
-    within = pd.array(np.where(censored, False, rul <= horizon_hours), dtype="boolean")
-    within[censored & (window < horizon_hours)] = pd.NA
+        down[rows] = failed_before & ~reset_after
+        # a down instant's segment is the next life: its end is after the repair
+    observed = (end_at != _NEVER) & (end_at <= seen)
+    failure = observed & end_failed
+    censored = ~failure
+    stop = np.where(observed, end_at, seen)
+    hours = (stop.astype(np.float64) - t) / US_PER_HOUR
+    rul = np.where(failure, hours, np.nan)
+    rul_lower = np.maximum(hours, 0.0)
+    within = pd.array(np.where(failure, hours <= horizon_hours, False), dtype="boolean")
+    within[censored & (hours < horizon_hours)] = pd.NA
     return pd.DataFrame(
         {
             "machine_id": machines,

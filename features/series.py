@@ -80,14 +80,20 @@ def series_rows(
 
     ``sensors`` maps ``sensor_id`` to its name (``sensor``); readings of sensors outside the
     definition, of other machines, with a non-finite value or (when configured) BAD quality
-    are dropped.
+    are dropped. With fitted regimes (:mod:`features.regimes`) values are normalised per
+    regime first; a reading whose regime is unknown becomes NaN and is dropped with them.
     """
     slot_of_name = pd.Index(definition.sensors).get_indexer(sensors["sensor"].astype(str))
     known = sensors["sensor_id"].to_numpy(dtype=np.int64)
     sid = readings["sensor_id"].to_numpy(dtype=np.int64)
     mid = readings["machine_id"].to_numpy(dtype=np.int64)
     ts = ts_us(readings) if len(readings) else np.zeros(0, dtype=np.int64)
-    value = readings["value"].to_numpy(dtype=np.float64)
+    if definition.regimes is not None:
+        value = definition.regimes.normalise(
+            readings, sensors, definition.cadence_minutes, definition.sensors
+        )
+    else:
+        value = readings["value"].to_numpy(dtype=np.float64)
 
     row = _lookup(sid, known)
     sslot = np.full(len(sid), -1, dtype=np.int64)

@@ -1,4 +1,5 @@
-"""``millwright`` commands of the ``ingest`` package: ``collect`` and ``opcua``."""
+"""``millwright`` commands of the ``ingest`` package: ``collect`` (MQTT and OPC-UA) and
+``opcua``."""
 
 from __future__ import annotations
 
@@ -16,10 +17,17 @@ def collect(
     ctx: typer.Context,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="TOML settings file with ingest.mqtt sources."),
+        typer.Option(
+            "--config",
+            "-c",
+            help="TOML settings file with ingest.mqtt and/or ingest.opcua sources.",
+        ),
     ] = None,
 ) -> None:
-    """Run every configured MQTT and OPC-UA source into the database until interrupted."""
+    """Run every configured source into the database until interrupted: MQTT brokers
+    (ingest.mqtt: JSON, bare numbers, Sparkplug B) and OPC-UA servers (ingest.opcua:
+    subscriptions to mapped nodes), through one pipeline with store-and-forward buffering,
+    dead letters and /health + /metrics."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
 

@@ -1,4 +1,5 @@
-"""A trained model as data: LightGBM text models, the calibration map, names, drift reference.
+"""A trained model as data: LightGBM text models, the calibration map, names, drift reference,
+the conformal offsets of ``rul_low`` and the feature definition (with its regime statistics).
 
 What the registry stores and what scoring runs. Everything is JSON (the boosters in LightGBM's
 own text format, the isotonic thresholds or Platt's a, b as numbers), so a model can be read,
@@ -20,6 +21,7 @@ import pandas as pd
 from lightgbm import Booster
 
 from models.attribution import PathAttribution, top_k
+from models.conformal import ConformalOffsets
 from models.drift import FeatureReference
 from models.drift_table import DriftTable
 from models.errors import ModelInputError
@@ -126,6 +128,8 @@ class ModelArtifact:
         quantile: float,
         reference: dict[str, FeatureReference],
         rul_cap_hours: float | None = None,
+        conformal: ConformalOffsets | None = None,
+        feature_definition: dict[str, Any] | None = None,
     ) -> None:
         if not feature_names:
             raise ValueError("a model artifact needs at least one feature name.")
@@ -135,6 +139,8 @@ class ModelArtifact:
         self.quantile = float(quantile)
         self.rul_cap_hours = rul_cap_hours
         self.reference = reference
+        self.conformal = conformal or ConformalOffsets.none(float(quantile) or 0.1)
+        self.feature_definition = feature_definition
         self._texts = {"classifier": classifier, "rul": rul, "rul_low": rul_low}
         self.classifier = _booster(classifier)
         self.rul = _booster(rul)
@@ -151,6 +157,8 @@ class ModelArtifact:
         horizon_hours: float,
         reference: dict[str, FeatureReference],
         rul_cap_hours: float | None = None,
+        conformal: ConformalOffsets | None = None,
+        feature_definition: dict[str, Any] | None = None,
     ) -> ModelArtifact:
         """From fitted estimators; the boosters go through their text form here."""
         names = tuple(str(c) for c in classifier.feature_names_in_)
@@ -169,6 +177,8 @@ class ModelArtifact:
             quantile=float(regressor.quantile or 0.0),
             reference=reference,
             rul_cap_hours=rul_cap_hours,
+            conformal=conformal,
+            feature_definition=feature_definition,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -183,7 +193,12 @@ class ModelArtifact:
                 "booster": self._texts["classifier"],
                 "calibration": self.calibration.to_json(),
             },
-            "rul": {"median": self._texts["rul"], "low": self._texts["rul_low"]},
+            "rul": {
+                "median": self._texts["rul"],
+                "low": self._texts["rul_low"],
+                "conformal": self.conformal.to_json(),
+            },
+            "feature_definition": self.feature_definition,
             "drift_reference": {
                 name: {"edges": list(ref.edges), "expected": list(ref.expected)}
                 for name, ref in self.reference.items()
@@ -206,6 +221,12 @@ class ModelArtifact:
             horizon_hours=doc["horizon_hours"],
             quantile=doc["quantile"],
             rul_cap_hours=doc.get("rul_cap_hours"),
+            conformal=(
+                ConformalOffsets.from_json(doc["rul"]["conformal"])
+                if doc["rul"].get("conformal")
+                else None
+            ),
+            feature_definition=doc.get("feature_definition"),
             reference={
                 name: FeatureReference(tuple(ref["edges"]), tuple(ref["expected"]))
                 for name, ref in doc["drift_reference"].items()
@@ -227,7 +248,8 @@ class ModelArtifact:
         """All three outputs for an aligned matrix: one LightGBM call per booster."""
         p_fail = self.calibration.p_fail(self.classifier, matrix)
         rul = np.clip(np.asarray(self.rul.predict(matrix)), 0.0, None)
-        low = np.minimum(np.clip(np.asarray(self.rul_low.predict(matrix)), 0.0, None), rul)
+        raw = np.asarray(self.rul_low.predict(matrix))
+        low = np.minimum(np.clip(self.conformal.apply(raw), 0.0, None), rul)
         return Predictions(p_fail, rul, low)
 
     def predict(self, X: pd.DataFrame) -> Predictions:

@@ -39,11 +39,19 @@ def _metrics_line(metrics: dict[str, Any]) -> str:
     clf, rul = metrics.get("classifier"), metrics.get("rul")
     if clf:
         parts.append(f"ROC-AUC {clf['roc_auc']:.3f} PR-AUC {clf['pr_auc']:.3f}")
-        parts.append(f"Brier {clf['brier']:.4f}")
+        base = clf.get("brier_base_rate")
+        base_text = f" (base rate {base:.4f})" if base is not None else ""
+        parts.append(f"Brier {clf['brier']:.4f}{base_text}")
     if rul:
         parts.append(f"RMSE {rul['rmse']:.1f} h")
         if rul.get("coverage") is not None:
-            parts.append(f"coverage {rul['coverage']:.2f}")
+            nominal = rul.get("nominal_coverage")
+            target = f" (nominal {nominal:.2f})" if nominal is not None else ""
+            below = rul.get("coverage_below_cap")
+            below_text = f", {below:.3f} below the cap" if below is not None else ""
+            parts.append(f"rul_low coverage {rul['coverage']:.3f}{below_text}{target}")
+    if metrics.get("validation_machines") is not None:
+        parts.append(f"on {metrics['validation_machines']} held-out machines")
     return "  ".join(parts) or "no validation metrics"
 
 
@@ -94,7 +102,7 @@ def train_command(
                 database,
                 record.version,
                 force=force,
-                rmse_tolerance=context.section("models", ModelsConfig).promotion_rmse_tolerance,
+                gates=registry.gates_of(context.section("models", ModelsConfig)),
             )
     except ModelsError as exc:
         raise _fail(exc) from None
@@ -141,6 +149,12 @@ def show_command(ctx: typer.Context, version: str) -> None:
     typer.echo(f"trained on       {r.trained_from} .. {r.trained_to}")
     typer.echo(f"feature version  {r.feature_version}")
     typer.echo("params           " + json.dumps(r.params, indent=2).replace("\n", "\n  "))
+    typer.echo("validation       " + _metrics_line(r.metrics))
+    for row in r.metrics.get("calibration", []):
+        typer.echo(
+            f"  p_fail {row['lower']:.1f}-{row['upper']:.1f}: {row['rows']:>7,} rows, "
+            f"predicted {row['mean_predicted']:.3f}, observed {row['observed_rate']:.3f}"
+        )
     typer.echo("metrics          " + json.dumps(r.metrics, indent=2).replace("\n", "\n  "))
     drift = latest_drift(database, version)
     if drift is None:
@@ -162,7 +176,7 @@ def promote_command(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Make VERSION active if it beats the active model on its validation rows."""
-    from models.registry import promote
+    from models.registry import gates_of, promote
 
     context = app_context(ctx)
     try:
@@ -170,7 +184,7 @@ def promote_command(
             context.database(),
             version,
             force=force,
-            rmse_tolerance=context.section("models", ModelsConfig).promotion_rmse_tolerance,
+            gates=gates_of(context.section("models", ModelsConfig)),
         )
     except ModelsError as exc:
         raise _fail(exc) from None

@@ -58,7 +58,48 @@ class ModelsConfig(BaseModel):
     rul_cap_hours: float | None = Field(
         default=None,
         gt=0.0,
-        description="Cap RUL targets here; censored rows that lived past it then count as the cap.",
+        description=(
+            "Cap RUL targets here; censored rows that lived past it then count as the cap. "
+            "Unset: the rul_cap_quantile of the observed lives (failure to failure)."
+        ),
+    )
+    rul_cap_quantile: float = Field(
+        default=0.5,
+        gt=0.0,
+        le=1.0,
+        description="With rul_cap_hours unset, the cap is this quantile of observed lives.",
+    )
+    rul_objective: Literal["l2", "median"] = Field(
+        default="l2", description="Loss of the central RUL booster."
+    )
+    conformal_folds: int = Field(
+        default=5, ge=2, le=20, description="Machine-grouped folds calibrating rul_low."
+    )
+    conformal_bins: int = Field(
+        default=5, ge=1, le=50, description="Bins of predicted rul_low with their own offset."
+    )
+    promotion_min_machines: int = Field(
+        default=3, ge=1, description="Promotion needs at least this many validation machines."
+    )
+    promotion_brier_margin: float = Field(
+        default=0.01,
+        ge=0.0,
+        lt=1.0,
+        description="A candidate's Brier must be this much (relative) below the active model's.",
+    )
+    coverage_band: float = Field(
+        default=0.05,
+        gt=0.0,
+        lt=0.5,
+        description="Promotion needs rul_low's held-out coverage within 1 - quantile ± this.",
+    )
+    drift_min_rows: int = Field(
+        default=200, ge=1, description="PSI needs at least this many rows, else 'not enough data'."
+    )
+    no_data_minutes: float = Field(
+        default=60.0,
+        gt=0.0,
+        description="A machine whose newest features are older than this is scored 'no data'.",
     )
     promotion_rmse_tolerance: float = Field(
         default=0.05,

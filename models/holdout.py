@@ -9,7 +9,7 @@ candidate and the active model on exactly the same rows.
 
 Which rows have a target: the classifier needs ``failed_within_h`` known (rows censored inside
 the horizon are dropped); RUL needs an observed failure — or, with ``rul_cap_hours``, a row
-that is censored but provably lived past the cap, whose target is the cap.
+that is censored but provably lived past the cap, whose target is the cap (see :func:`rul_rows`).
 """
 
 from __future__ import annotations
@@ -100,31 +100,49 @@ def classifier_rows(labels: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return known, y
 
 
-def rul_rows(
-    labels: pd.DataFrame, cap_hours: float | None, observed_until: datetime | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mask of rows with a RUL target, and the targets in hours.
+def rul_rows(labels: pd.DataFrame, cap_hours: float | None) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of rows with a RUL target, and the targets in hours (censoring-aware).
 
-    Without a cap only rows with an observed failure count; near the end of the range those
-    are the machines that failed soon, so targets there lean short. With ``cap_hours`` the
-    target is ``min(rul, cap)`` and a row counts only when it was watched for at least the cap
-    (``observed_until - ts >= cap``): then its capped target is known whether or not the
-    machine failed, and censoring selects nothing.
+    The target is ``min(rul, cap)``. A row whose segment ended in a failure has it exactly. A
+    censored row (its segment ended in a maintenance, or is still running) has it exactly
+    too when the machine provably lived past the cap (``rul_lower >= cap``): its target is
+    the cap. Censored rows watched for less than the cap have an unknown target and are left
+    out — weighting them would need a survival model; cutting them keeps the capped target
+    unbiased wherever it is known. Without a cap only failure-ended rows count.
     """
     rul = labels["rul"].to_numpy(dtype=np.float64)
     censored = labels["censored"].to_numpy(dtype=bool)
     observed = ~censored & np.isfinite(rul)
     if cap_hours is None:
         return observed, rul
-    if observed_until is None:
-        lower = labels["rul_lower"].to_numpy(dtype=np.float64)
-        watched = np.where(censored, lower >= cap_hours, observed)
-    else:
-        ts = pd.to_datetime(labels["ts"], utc=True)
-        window = (pd.Timestamp(observed_until) - ts).dt.total_seconds().to_numpy() / 3600.0
-        watched = window >= cap_hours
+    lower = labels["rul_lower"].to_numpy(dtype=np.float64)
+    watched = censored & (lower >= cap_hours)
     target = np.where(observed, np.minimum(np.nan_to_num(rul, nan=cap_hours), cap_hours), cap_hours)
-    return watched & (observed | censored), target
+    return observed | watched, target
+
+
+def observed_lives(labels: pd.DataFrame) -> np.ndarray:
+    """Hours from the first labelled instant of each failure-ended life to its failure."""
+    rul = labels["rul"].to_numpy(dtype=np.float64)
+    observed = ~labels["censored"].to_numpy(dtype=bool) & np.isfinite(rul)
+    if not observed.any():
+        return np.zeros(0)
+    ts = pd.to_datetime(labels["ts"], utc=True)
+    failure_at = ts[observed] + pd.to_timedelta(rul[observed], unit="h")
+    frame = pd.DataFrame(
+        {
+            "machine_id": labels["machine_id"].to_numpy()[observed],
+            "failure": failure_at.dt.round("s").to_numpy(),
+            "rul": rul[observed],
+        }
+    )
+    return frame.groupby(["machine_id", "failure"])["rul"].max().to_numpy(dtype=np.float64)
+
+
+def default_cap(labels: pd.DataFrame, quantile: float) -> float | None:
+    """The RUL cap from the data: ``quantile`` of the observed lives (None without any)."""
+    lives = observed_lives(labels)
+    return float(np.quantile(lives, quantile)) if len(lives) else None
 
 
 def _finite(value: float | None) -> float | None:
@@ -137,7 +155,6 @@ def evaluate(
     labels: pd.DataFrame,
     *,
     rul_cap_hours: float | None = None,
-    observed_until: datetime | None = None,
     calibration_bins: int = 10,
 ) -> dict[str, Any]:
     """Classifier metrics, a calibration table and RUL metrics of ``artifact`` on these rows.
@@ -151,13 +168,19 @@ def evaluate(
     result: dict[str, Any] = {"classifier": None, "calibration": [], "rul": None}
     if known.any() and len(np.unique(y[known])) == 2:
         result["classifier"] = classifier_metrics(y[known], predictions.p_fail[known]).as_dict()
+        base = float(np.mean(y[known]))
+        base_brier = base * (1.0 - base)
+        result["classifier"]["brier_base_rate"] = base_brier
+        result["classifier"]["brier_skill"] = (
+            1.0 - result["classifier"]["brier"] / base_brier if base_brier > 0 else None
+        )
         table = calibration_table(y[known], predictions.p_fail[known], calibration_bins)
         result["calibration"] = [
             {key: _finite(v) if key != "rows" else int(v) for key, v in row.items()}
             for row in table.to_dict("records")
             if row["rows"] > 0
         ]
-    has_rul, target = rul_rows(labels, rul_cap_hours, observed_until)
+    has_rul, target = rul_rows(labels, rul_cap_hours)
     if has_rul.any():
         metrics = rul_metrics(
             target[has_rul], predictions.rul[has_rul], predictions.rul_low[has_rul]
@@ -171,4 +194,6 @@ def evaluate(
             )
             result["rul"]["coverage_below_cap"] = _finite(below)
             result["rul"]["rows_below_cap"] = int(short.sum())
+        result["rul"]["nominal_coverage"] = 1.0 - artifact.quantile
+        result["rul"]["machines"] = len(np.unique(labels["machine_id"].to_numpy()[has_rul]))
     return result

@@ -2,11 +2,21 @@
 
 The candidate's validation set (held-out machines at the end of its training range, see
 :mod:`models.holdout`) is reloaded from the database and both models score it now, each from
-its own feature version, on the rows both can see. The candidate **beats** the active model
-when
+its own feature version, on the rows both can see.
 
-- its Brier score is strictly lower (``p_fail`` is what the scheduler prices, so its honesty
-  decides), and
+Before any comparison a candidate must stand on its own (:func:`gate`), first model included:
+
+- it has validation metrics for both ``p_fail`` and RUL (a model nobody measured is saved,
+  never promoted);
+- it was validated on at least ``promotion_min_machines`` machines (default 3);
+- its Brier score beats the base rate's (Brier skill > 0);
+- its ``rul_low`` covers the held-out truth (rows below the RUL cap, where the bound matters)
+  within ``coverage_band`` of nominal.
+
+The candidate then **beats** the active model when
+
+- its Brier score is at least ``brier_margin`` (relative, default 1 %) below the active model's
+  on the same rows (``p_fail`` is what the scheduler prices, so its honesty decides), and
 - its RUL RMSE is at most ``(1 + rmse_tolerance)`` times the active model's (default 5 %:
   a better risk model may trade a little RUL accuracy, not a lot), when RUL is measurable.
 
@@ -105,16 +115,53 @@ def rescore(
         X_act = X_act.reset_index(drop=True)
     if len(X) == 0:
         return Rescored({}, {}, 0, "no validation rows both models can score")
-    cap, seen = cand_model.rul_cap_hours, validation.observed_until
+    cap = cand_model.rul_cap_hours
     return Rescored(
-        evaluate(cand_model, X, labels, rul_cap_hours=cap, observed_until=seen),
-        evaluate(act_model, X_act, labels, rul_cap_hours=cap, observed_until=seen),
+        evaluate(cand_model, X, labels, rul_cap_hours=cap),
+        evaluate(act_model, X_act, labels, rul_cap_hours=cap),
         len(X),
     )
 
 
-def judge(version: str, current: str, scored: Rescored, rmse_tolerance: float) -> Decision:
-    """Apply the rule of this module's docstring."""
+@dataclass(frozen=True)
+class Gates:
+    """The thresholds of :func:`gate` and :func:`judge` (from the ``[models]`` settings)."""
+
+    min_machines: int = 3
+    coverage_band: float = 0.05
+    brier_margin: float = 0.01
+    rmse_tolerance: float = 0.05
+
+
+def gate(metrics: dict[str, Any], quantile: float, gates: Gates) -> str | None:
+    """Why a candidate's own validation metrics forbid promotion (None when they allow it)."""
+    clf, rul = metrics.get("classifier"), metrics.get("rul")
+    if not clf or not rul:
+        missing = " and ".join(n for n, m in (("p_fail", clf), ("RUL", rul)) if not m)
+        return f"no validation metrics for {missing}: saved, not promoted"
+    machines = int(metrics.get("validation_machines") or 0)
+    if machines < gates.min_machines:
+        return (
+            f"validated on {machines} machine(s), fewer than models.promotion_min_machines "
+            f"= {gates.min_machines}; train on more machines or lower the setting"
+        )
+    base = clf.get("brier_base_rate")
+    if base is None or not clf["brier"] < base:
+        return f"Brier {clf['brier']:.5f} does not beat the base rate's {base}: no skill"
+    coverage, nominal = rul.get("coverage_below_cap", rul.get("coverage")), 1.0 - quantile
+    if coverage is None or abs(coverage - nominal) > gates.coverage_band:
+        return (
+            f"rul_low covers {coverage} of held-out truths below the RUL cap, outside "
+            f"{nominal:.2f} ± "
+            f"{gates.coverage_band:.2f}"
+        )
+    return None
+
+
+def judge(
+    version: str, current: str, scored: Rescored, rmse_tolerance: float, brier_margin: float = 0.0
+) -> Decision:
+    """Apply the comparison rule of this module's docstring."""
 
     def refuse(reason: str) -> Decision:
         return Decision(
@@ -127,8 +174,11 @@ def judge(version: str, current: str, scored: Rescored, rmse_tolerance: float) -
     if not cand_clf or not act_clf:
         return refuse("cannot compare: the validation rows hold only one class")
     cand_brier, act_brier = cand_clf["brier"], act_clf["brier"]
-    if not cand_brier < act_brier:
-        return refuse(f"Brier {cand_brier:.5f} is not below the active model's {act_brier:.5f}")
+    if not cand_brier < act_brier * (1.0 - brier_margin):
+        return refuse(
+            f"Brier {cand_brier:.5f} is not {brier_margin:.0%} below the active model's "
+            f"{act_brier:.5f} on the same {scored.rows:,} rows"
+        )
     cand_rul, act_rul = scored.candidate.get("rul"), scored.active.get("rul")
     rmse_note = ""
     if cand_rul and act_rul and cand_rul.get("rmse") is not None and act_rul.get("rmse"):

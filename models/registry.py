@@ -25,7 +25,7 @@ from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.errors import ModelsError
 from models.holdout import ValidationSet
-from models.promotion import Decision, judge, rescore
+from models.promotion import Decision, Gates, gate, judge, rescore
 from models.training import TrainingResult
 
 log = logging.getLogger(__name__)
@@ -180,19 +180,31 @@ def latest_drift(database: Database, version: str) -> tuple[datetime, dict[str, 
 
 
 def promote(
-    database: Database, version: str, *, force: bool = False, rmse_tolerance: float = 0.05
+    database: Database,
+    version: str,
+    *,
+    force: bool = False,
+    rmse_tolerance: float = 0.05,
+    gates: Gates | None = None,
 ) -> Decision:
-    """Make ``version`` the active model if it beats the active one (or ``force``).
+    """Make ``version`` the active model if it passes its own gates and beats the active one
+    (or ``force``; see :mod:`models.promotion`).
 
     Returns the decision, promoted or not, with both models' metrics on the same rows.
     """
+    gates = gates or Gates(rmse_tolerance=rmse_tolerance)
     candidate = load_model(database, version)
     current = active_version(database)
     if current == version:
         return Decision(version, False, "already the active model", current)
     decision: Decision
-    if current is None:
-        decision = Decision(version, True, "first model: nothing to compare with", None)
+    refused = gate(candidate.record.metrics, candidate.artifact.quantile, gates)
+    if refused is not None:
+        decision = Decision(version, False, refused, current, candidate.record.metrics)
+    elif current is None:
+        decision = Decision(
+            version, True, "first model: passes its gates, nothing to compare with", None
+        )
     else:
         validation = candidate.record.validation
         if validation is None:
@@ -205,7 +217,7 @@ def promote(
                 (candidate.artifact, candidate.record.feature_version),
                 (active.artifact, active.record.feature_version),
             )
-            decision = judge(version, current, scored, rmse_tolerance)
+            decision = judge(version, current, scored, gates.rmse_tolerance, gates.brier_margin)
     if force and not decision.promoted:
         decision = Decision(
             version,
@@ -220,6 +232,16 @@ def promote(
         _activate(database, version, current)
         log.info("promoted %s (previous %s): %s", version, current, decision.reason)
     return decision
+
+
+def gates_of(config: Any) -> Gates:
+    """The promotion thresholds of a ``ModelsConfig``."""
+    return Gates(
+        min_machines=config.promotion_min_machines,
+        coverage_band=config.coverage_band,
+        brier_margin=config.promotion_brier_margin,
+        rmse_tolerance=config.promotion_rmse_tolerance,
+    )
 
 
 def _activate(database: Database, version: str, expected: str | None) -> None:

@@ -95,6 +95,23 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         self.n_features_in_ = len(columns)
         return self
 
+    def fit_low(self, X: pd.DataFrame, y: object) -> RulRegressor:
+        """Fit only the low-quantile booster (out-of-fold conformal calibration needs no
+        centre)."""
+        if self.quantile is None or not 0.0 < self.quantile < 0.5:
+            raise ModelInputError(f"quantile must be in (0, 0.5), got {self.quantile}")
+        columns = feature_columns(X)
+        matrix = aligned_matrix(X, columns)
+        self.low_ = self._regressor(self.quantile).fit(matrix, target_vector(y, len(X), "RUL"))
+        self.feature_names_in_ = np.asarray(columns, dtype=object)
+        self.n_features_in_ = len(columns)
+        return self
+
+    def predict_low_raw(self, X: pd.DataFrame) -> np.ndarray:
+        """The low-quantile booster's own prediction (unclipped, uncalibrated)."""
+        check_fitted(self, "low_")
+        return np.asarray(self.low_.predict(aligned_matrix(X, list(self.feature_names_in_))))
+
     @property
     def booster_(self) -> Booster:
         """The central LightGBM booster (used for explanations and the registry)."""

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features import latest_features
+from features import latest_features, plant_clock
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig
@@ -57,6 +57,7 @@ class ScoringResult:
     max_psi: float | None
     seconds: float
     stages: dict[str, float] = field(default_factory=dict)
+    no_data: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,14 +67,26 @@ class ScoringResult:
             "max_psi": self.max_psi,
             "seconds": round(self.seconds, 4),
             "stages": {k: round(v, 4) for k, v in self.stages.items()},
+            "no_data": list(self.no_data),
         }
 
 
 def drift_summary(
-    artifact: ModelArtifact, matrix: np.ndarray, top: int = DRIFT_TOP
+    artifact: ModelArtifact, matrix: np.ndarray, top: int = DRIFT_TOP, min_rows: int = 200
 ) -> dict[str, Any]:
     """PSI of each feature of an aligned ``matrix`` against the training reference, summed up:
-    the largest PSI, the ``top`` most drifting features and how many shifted majorly."""
+    the largest PSI, the ``top`` most drifting features and how many shifted majorly.
+
+    Bin shares of a handful of rows are noise (5 rows gave a PSI of 18): below ``min_rows``
+    the summary says "not enough data" instead of a number."""
+    if len(matrix) < min_rows:
+        return {
+            "max_psi": None,
+            "top": [],
+            "rows": len(matrix),
+            "major": 0,
+            "status": f"not enough data ({len(matrix)} rows, PSI needs {min_rows})",
+        }
     table = artifact.drift_table
     psi = pd.Series(table.psi(matrix), index=table.names).sort_values(
         ascending=False, kind="stable"
@@ -85,6 +98,7 @@ def drift_summary(
         "top": [{"feature": str(k), "psi": round(float(v), 6)} for k, v in psi.head(top).items()],
         "rows": len(matrix),
         "major": int((psi > MAJOR_SHIFT).sum()),
+        "status": "ok",
     }
 
 
@@ -104,7 +118,7 @@ def score_frame(
     tops = artifact.top_features(matrix, config.top_k, config.explain)
     stages["explain"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    drift = drift_summary(artifact, matrix)
+    drift = drift_summary(artifact, matrix, min_rows=config.drift_min_rows)
     stages["drift"] = time.perf_counter() - clock
     rows = pd.DataFrame(
         {
@@ -147,6 +161,24 @@ def write_scores(
         return max(cur.rowcount, 0)
 
 
+def fresh_latest(
+    database: Database, latest: pd.DataFrame, no_data_minutes: float
+) -> tuple[pd.DataFrame, tuple[int, ...]]:
+    """The latest rows that are recent enough to score, and the machines that have no data.
+
+    A row older than the plant clock (the newest reading of any machine) minus
+    ``no_data_minutes`` belongs to a machine that went silent or offline: it is scored "no
+    data" (nothing written), not extrapolated from its last features.
+    """
+    if latest.empty:
+        return latest, ()
+    clock = pd.Timestamp(plant_clock(database))
+    limit = clock - pd.Timedelta(minutes=no_data_minutes)
+    stale = (pd.to_datetime(latest["ts"], utc=True) < limit).to_numpy()
+    silent = tuple(int(m) for m in latest.loc[stale, "machine_id"])
+    return latest[~stale].reset_index(drop=True), silent
+
+
 def score_latest(
     database: Database,
     config: ModelsConfig,
@@ -161,10 +193,13 @@ def score_latest(
 
         model = load_active(database)
     latest = latest_features(database, model.record.feature_version, machine_ids)
+    latest, silent = fresh_latest(database, latest, config.no_data_minutes)
     read = time.perf_counter() - started
+    if silent:
+        log.warning("no data from machines %s: not scored", list(silent))
     if latest.empty:
         log.warning("no features of %s to score", model.record.feature_version)
-        return ScoringResult(model.version, 0, 0, None, read, {"read": read})
+        return ScoringResult(model.version, 0, 0, None, read, {"read": read}, silent)
     rows, drift, stages = score_frame(model.artifact, latest, config)
     clock = time.perf_counter()
     written = write_scores(
@@ -176,7 +211,13 @@ def score_latest(
     )
     stages = {"read": read, **stages, "write": time.perf_counter() - clock}
     result = ScoringResult(
-        model.version, len(rows), written, drift["max_psi"], time.perf_counter() - started, stages
+        model.version,
+        len(rows),
+        written,
+        drift["max_psi"],
+        time.perf_counter() - started,
+        stages,
+        silent,
     )
     log.info(
         "scored %d machines with %s: %d new rows, max PSI %s, %.3f s",

@@ -21,15 +21,26 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 
-from features import UnknownVersionError, load_training_frame, plant_clock
+from features import FeatureStore, UnknownVersionError, load_training_frame, plant_clock
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
 from models.config import ModelsConfig
+from models.conformal import ConformalOffsets, calibrate
 from models.drift import fit_reference
 from models.errors import ModelInputError
 from models.estimators import risk_classifier, rul_regressor
-from models.holdout import ValidationSet, classifier_rows, evaluate, rul_rows, split
+from models.holdout import (
+    ValidationSet,
+    classifier_rows,
+    default_cap,
+    evaluate,
+    rul_rows,
+    split,
+)
+from models.rul import RulRegressor
+from models.validation import group_splits
 
 log = logging.getLogger(__name__)
 
@@ -56,13 +67,15 @@ def fit_artifact(
     labels: pd.DataFrame,
     config: ModelsConfig,
     *,
-    observed_until: datetime | None = None,
+    feature_definition: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> ModelArtifact:
-    """Fit the classifier and both RUL boosters on these rows (no I/O).
+    """Fit the classifier, both RUL boosters and the conformal offsets on these rows (no I/O).
 
-    ``labels`` has the columns of :func:`features.frames.load_training_frame`'s labels;
-    ``observed_until`` is when their events stopped being known (see :func:`rul_rows`).
+    ``labels`` has the columns of :func:`features.frames.load_training_frame`'s labels. The RUL
+    cap is ``config.rul_cap_hours`` or, unset, the ``rul_cap_quantile`` of the observed lives.
+    ``feature_definition`` (the definition's JSON, regime statistics included) is stored with
+    the artifact.
     """
     say = progress or (lambda _message: None)
     known, y = classifier_rows(labels)
@@ -71,19 +84,26 @@ def fit_artifact(
             "training rows need both failures within the horizon and healthy rows; "
             "widen the time range or wait for failures to be recorded"
         )
-    has_rul, target = rul_rows(labels, config.rul_cap_hours, observed_until)
-    if has_rul.sum() < 2:
+    cap = config.rul_cap_hours or default_cap(labels, config.rul_cap_quantile)
+    has_rul, target = rul_rows(labels, cap)
+    groups = labels["machine_id"].to_numpy()
+    if has_rul.sum() < 2 or len(np.unique(groups[has_rul])) < config.conformal_folds:
         raise ModelInputError(
-            "training rows need observed failures for RUL (or set models.rul_cap_hours so "
-            "machines that lived past it count)"
+            f"RUL needs rows of at least {config.conformal_folds} machines (models."
+            "conformal_folds) with an observed failure or a life longer than the RUL cap"
         )
     say(f"fitting the calibrated classifier on {int(known.sum()):,} rows")
-    classifier = risk_classifier(config).fit(
-        X[known], y[known], groups=labels["machine_id"].to_numpy()[known]
+    classifier = risk_classifier(config).fit(X[known], y[known], groups=groups[known])
+    cap_text = f"{cap:.1f} h" if cap is not None else "none"
+    say(
+        f"fitting RUL ({config.rul_objective}) and its {config.quantile:.0%} quantile on "
+        f"{int(has_rul.sum()):,} rows, cap {cap_text}"
     )
-    say(f"fitting RUL median and {config.quantile:.0%} quantile on {int(has_rul.sum()):,} rows")
-    regressor = rul_regressor(config).set_params(objective="median")
-    regressor.fit(X[has_rul], target[has_rul])
+    X_rul, y_rul, g_rul = X[has_rul], target[has_rul], groups[has_rul]
+    regressor = rul_regressor(config).set_params(objective=config.rul_objective)
+    regressor.fit(X_rul, y_rul)
+    say(f"calibrating rul_low on {config.conformal_folds} machine-grouped folds")
+    conformal = _conformal(regressor, X_rul, y_rul, g_rul, config, cap)
     say("computing the drift reference")
     finite = X.replace([np.inf, -np.inf], np.nan)
     return ModelArtifact.from_estimators(
@@ -91,8 +111,32 @@ def fit_artifact(
         regressor,
         horizon_hours=config.horizon_hours,
         reference=fit_reference(finite, config.drift_bins),
-        rul_cap_hours=config.rul_cap_hours,
+        rul_cap_hours=cap,
+        conformal=conformal,
+        feature_definition=feature_definition,
     )
+
+
+def _conformal(
+    regressor: RulRegressor,
+    X: pd.DataFrame,
+    target: np.ndarray,
+    groups: np.ndarray,
+    config: ModelsConfig,
+    cap: float | None,
+) -> ConformalOffsets:
+    """Out-of-fold low-quantile predictions by machine, then the offsets that make them cover.
+
+    Offsets are fit on the rows below the cap: there the truth is exactly known and the bound
+    is what the scheduler acts on (a capped row is covered by any bound under the cap)."""
+    low = np.empty(len(target))
+    for train_rows, held_rows in group_splits(groups, config.conformal_folds, config.seed):
+        fold = clone(regressor).fit_low(X.iloc[train_rows], target[train_rows])
+        low[held_rows] = fold.predict_low_raw(X.iloc[held_rows])
+    below = target < cap if cap is not None else np.ones(len(target), dtype=bool)
+    if below.sum() < 50:
+        below[:] = True
+    return calibrate(low[below], target[below], config.quantile, bins=config.conformal_bins)
 
 
 def train_model(
@@ -152,24 +196,25 @@ def train_model(
         f"({len(held)} machines from {cut:%Y-%m-%d %H:%M})"
     )
     X_train, y_train = X[train].reset_index(drop=True), labels[train].reset_index(drop=True)
-    artifact = fit_artifact(X_train, y_train, config, observed_until=seen, progress=say)
+    definition = FeatureStore(database).definition(feature_version).to_json()
+    artifact = fit_artifact(X_train, y_train, config, feature_definition=definition, progress=say)
     say("validating on the held-out machines")
     X_val, y_val = X[validate].reset_index(drop=True), labels[validate].reset_index(drop=True)
-    metrics = evaluate(
-        artifact, X_val, y_val, rul_cap_hours=config.rul_cap_hours, observed_until=seen
-    )
+    metrics = evaluate(artifact, X_val, y_val, rul_cap_hours=artifact.rul_cap_hours)
     ts = pd.to_datetime(labels["ts"], utc=True)
     train_ts = ts[train]
     validation = ValidationSet(
         held, cut, ts[validate].max().to_pydatetime(), seen, config.horizon_hours
     )
     known, _ = classifier_rows(y_train)
-    has_rul, _ = rul_rows(y_train, config.rul_cap_hours, seen)
+    has_rul, _ = rul_rows(y_train, artifact.rul_cap_hours)
+    metrics["validation_machines"] = len(held)
     metrics["training"] = {
         "rows": int(train.sum()),
         "rows_classifier": int(known.sum()),
         "rows_rul": int(has_rul.sum()),
         "machines": int(y_train["machine_id"].nunique()),
+        "rul_cap_hours": artifact.rul_cap_hours,
         "seconds": round(time.perf_counter() - started, 3),
     }
     params = {
@@ -194,11 +239,14 @@ def _summary(metrics: dict[str, Any]) -> str:
     if metrics.get("classifier"):
         c = metrics["classifier"]
         parts.append(
-            f"ROC-AUC {c['roc_auc']:.3f}  PR-AUC {c['pr_auc']:.3f}  Brier {c['brier']:.4f}"
+            f"ROC-AUC {c['roc_auc']:.3f}  PR-AUC {c['pr_auc']:.3f}  Brier {c['brier']:.4f} "
+            f"(base rate {c['brier_base_rate']:.4f})"
         )
     if metrics.get("rul"):
         r = metrics["rul"]
         parts.append(
-            f"RUL RMSE {r['rmse']:.1f} h  MAE {r['mae']:.1f} h  coverage {r['coverage']:.2f}"
+            f"RUL RMSE {r['rmse']:.1f} h  MAE {r['mae']:.1f} h  rul_low coverage "
+            f"{r['coverage']:.3f} ({r.get('coverage_below_cap')} below the cap, nominal "
+            f"{r.get('nominal_coverage')})"
         )
     return "validation: " + ("  ".join(parts) if parts else "no measurable rows")

@@ -25,6 +25,10 @@ class SchedulerConfig(BaseModel):
     weight_maintenance_late: float = Field(default=10_000.0, ge=0)
     weight_change: float = Field(default=0.1, ge=0)
     weight_change_machine: float = Field(default=5.0, ge=0)
+    weight_deadline_late: float = Field(default=10_000.0, ge=0)
+    weight_moved: float = Field(
+        default=50.0, ge=0, description="Per planned operation a replan moves, by urgency."
+    )
     # Orchestration and MES API (scheduler/service.py, scheduler/api/); time unit: minutes.
     horizon_hours: float = Field(default=168.0, gt=0, le=24 * 90, description="Plan horizon.")
     frozen_minutes: int = Field(
@@ -50,4 +54,6 @@ class SchedulerConfig(BaseModel):
             maintenance_late=self.weight_maintenance_late,
             change=self.weight_change,
             change_machine=self.weight_change_machine,
+            deadline_late=self.weight_deadline_late,
+            moved=self.weight_moved,
         )

@@ -15,7 +15,15 @@ def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
     """Scaled integer cost of each objective term, plus `total`."""
     w = problem.weights
     costs = dict.fromkeys(
-        ("makespan", "tardiness", "maintenance", "maintenance_late", "expected_failure", "change"),
+        (
+            "makespan",
+            "tardiness",
+            "maintenance",
+            "maintenance_late",
+            "deadline_late",
+            "expected_failure",
+            "change",
+        ),
         0,
     )
     costs["makespan"] = w.coef(w.makespan) * plan.makespan if w.makespan else 0
@@ -25,6 +33,11 @@ def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
             job = problem.job(outcome.job)
             if job.due is not None and job.weight:
                 costs["tardiness"] += w.coef(w.tardiness * job.weight) * outcome.tardiness
+    if w.deadline_late:
+        for outcome in plan.jobs:
+            deadline = problem.job(outcome.job).deadline
+            if deadline is not None and outcome.completion > deadline:
+                costs["deadline_late"] += w.coef(w.deadline_late) * (outcome.completion - deadline)
     maint = {m.name: m for m in plan.maintenance}
     for task in problem.maintenance:
         costs["maintenance"] += w.coef(w.maintenance, task.cost)
@@ -48,15 +61,51 @@ def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
         costs["change"] += w.coef(w.change) * abs(now.start - planned.start)
         if now.machine != planned.machine and len(_options(problem, planned.key)) > 1:
             costs["change"] += w.coef(w.change_machine)
+        if (now.machine, now.start) != (planned.machine, planned.start):
+            costs["change"] += w.coef(w.moved, w.urgency(planned.start))
     costs["total"] = sum(costs.values())
     return costs
+
+
+def moved_operations(problem: Problem, plan: Plan) -> int:
+    """Previously planned operations this plan puts elsewhere or at another time (frozen work
+    a disruption let go counts; work left out of the plan counts too)."""
+    done = {(o.job, o.seq): o for o in plan.operations}
+    moved = 0
+    for planned in problem.previous:
+        now = done.get(planned.key)
+        if now is None or (now.machine, now.start) != (planned.machine, planned.start):
+            moved += 1
+    return moved
+
+
+def deadline_violations(problem: Problem, plan: Plan) -> list[Violation]:
+    """Orders finishing after their hard deadline: late, costly and reported, never silent."""
+    found = []
+    for outcome in plan.jobs:
+        deadline = problem.job(outcome.job).deadline
+        if deadline is not None and outcome.completion > deadline:
+            late = outcome.completion - deadline
+            found.append(
+                Violation(
+                    constraint="deadline",
+                    subject=outcome.job,
+                    amount=late,
+                    message=(
+                        f"job {outcome.job} finishes {problem.clock(outcome.completion)}, "
+                        f"{late} minutes after its deadline {problem.clock(deadline)}"
+                    ),
+                )
+            )
+    return found
 
 
 def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
     """Risk-driven maintenance finishing after its deadline (rul_low): never silent."""
     found = []
+    tasks = {t.name: t for t in problem.maintenance}
     for m in plan.maintenance:
-        spec = next(t for t in problem.maintenance if t.name == m.name)
+        spec = tasks[m.name]
         if spec.deadline is not None and m.end > spec.deadline:
             found.append(
                 Violation(
@@ -64,8 +113,9 @@ def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
                     subject=spec.machine,
                     amount=m.end - spec.deadline,
                     message=(
-                        f"maintenance {spec.name} on {spec.machine} ends at {m.end}, "
-                        f"{m.end - spec.deadline} after its deadline {spec.deadline}"
+                        f"maintenance {spec.name} on {spec.machine} ends "
+                        f"{problem.clock(m.end)}, {m.end - spec.deadline} minutes after its "
+                        f"deadline {problem.clock(spec.deadline)}"
                         + (f" ({spec.cause})" if spec.cause else "")
                     ),
                 )
@@ -74,4 +124,4 @@ def maintenance_violations(problem: Problem, plan: Plan) -> list[Violation]:
 
 
 def _options(problem: Problem, key: tuple[str, int]) -> dict[str, int]:
-    return next(op.options for op in problem.operations if op.key == key)
+    return problem.operation(key).options

@@ -17,7 +17,11 @@ class ObjectiveWeights:
     expected_failure: per unit of hazard x duration x job value on a machine not yet maintained;
     makespan: per unit of plan length; maintenance_late: per unit a risk-driven task finishes
     after rul_low (heavy, so it only happens when unavoidable); change: per unit a rescheduled
-    operation moves, and `change_machine` per machine switch (secondary terms).
+    operation moves, and `change_machine` per machine switch (secondary terms);
+    deadline_late: per unit a job finishes after its deadline (heavy, like maintenance_late);
+    moved: per previously planned operation that moves at all (stability), times its urgency
+    `moved_horizon / (moved_horizon + planned start)`: work due now weighs fully, work due a
+    `moved_horizon` later half as much.
     """
 
     tardiness: float = 10.0
@@ -28,11 +32,20 @@ class ObjectiveWeights:
     change: float = 0.1
     change_machine: float = 5.0
     scale: int = 10
+    deadline_late: float = 10_000.0
+    moved: float = 50.0
+    moved_horizon: int = 480
+
+    def urgency(self, planned_start: int) -> float:
+        """How soon previously planned work was due, in (0, 1]: 1 for work due now."""
+        return self.moved_horizon / (self.moved_horizon + max(0, planned_start))
 
     def __post_init__(self) -> None:
         for f in fields(self):
             if getattr(self, f.name) < 0:
                 raise ValueError(f"objective weight {f.name} must be >= 0")
+        if self.moved_horizon < 1:
+            raise ValueError("objective moved_horizon must be >= 1")
         if self.scale < 1:
             raise ValueError("objective scale must be >= 1")
 

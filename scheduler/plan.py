@@ -15,13 +15,14 @@ class SolveStatus(enum.Enum):
 
     OPTIMAL = "optimal"
     FEASIBLE = "feasible"
+    DISPATCH = "feasible (dispatch)"  # the solver had no plan in time: the checked warm start
     INFEASIBLE = "infeasible"
     UNKNOWN = "unknown"  # time limit reached without a plan
     MODEL_INVALID = "model_invalid"
 
     @property
     def has_plan(self) -> bool:
-        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        return self in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE, SolveStatus.DISPATCH)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,14 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Unplaced:
+    """Work the plan leaves out, and why, in a planner's words (names and clock times)."""
+
+    subject: str  # "J07/1" or a maintenance task's name
+    reason: str
+
+
+@dataclass(frozen=True)
 class Plan:
     """Per machine its ordered work, per job its outcome, and what could not be kept."""
 
@@ -102,7 +111,13 @@ class Plan:
 @dataclass(frozen=True)
 class Result:
     """A solve's outcome: status, objective and bound (scaled integers), seconds, the plan,
-    and, when infeasible, explanations naming the constraint and the job or machine."""
+    and, when infeasible, explanations naming the constraint and the job or machine.
+
+    `reason` says in one sentence why a plan is degraded (dispatch) or missing; `unplaced` is
+    the work left out (waiting for an offline machine, past the horizon); `released` the frozen
+    placements a disruption let go; `moved_operations` how many previously planned operations
+    the plan moves; `phases` the wall and CPU seconds of each phase of the solve.
+    """
 
     status: SolveStatus
     objective: float | None
@@ -111,3 +126,8 @@ class Result:
     plan: Plan | None = None
     explanations: tuple[str, ...] = ()
     first_solution_seconds: float | None = None
+    reason: str | None = None
+    unplaced: tuple[Unplaced, ...] = ()
+    released: tuple[str, ...] = ()
+    moved_operations: int | None = None
+    phases: dict[str, dict[str, float]] = field(default_factory=dict)

@@ -6,7 +6,7 @@ Both the CP-SAT backend and the dispatching rules end here, so their plans read 
 
 from __future__ import annotations
 
-from scheduler.evaluate import evaluate, maintenance_violations
+from scheduler.evaluate import deadline_violations, evaluate, maintenance_violations
 from scheduler.plan import JobOutcome, Plan, ScheduledMaintenance, ScheduledOperation
 from scheduler.problem import Operation, Problem
 from scheduler.risk import reset_task
@@ -30,7 +30,7 @@ def build_plan(problem: Problem, ops: Placements, maint_starts: dict[str, int]) 
     for op in problem.operations:
         machine, start = ops[op.key]
         reason = _reason(problem, op, machine, start, maint_starts)
-        end = start + op.options[machine]
+        end = problem.finish(op, machine, start)
         scheduled.append(ScheduledOperation(op.job, op.seq, machine, start, end, reason))
     scheduled.sort(key=lambda o: (o.machine, o.start))
     ends = {(o.job, o.seq): o.end for o in scheduled}
@@ -47,7 +47,7 @@ def build_plan(problem: Problem, ops: Placements, maint_starts: dict[str, int]) 
         plan.operations,
         plan.maintenance,
         plan.jobs,
-        tuple(maintenance_violations(problem, plan)),
+        tuple(maintenance_violations(problem, plan) + deadline_violations(problem, plan)),
         {k: v / problem.weights.scale for k, v in evaluate(problem, plan).items()},
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from scheduler.objective_weights import ObjectiveWeights
 
@@ -21,23 +22,34 @@ def _require(condition: bool, message: str) -> None:
 @dataclass(frozen=True)
 class Machine:
     """A resource that runs one operation at a time; `unavailable` are closed [start, end) spans
-    (shift gaps, planned downtime) that no work may overlap."""
+    (shift gaps, planned downtime, a breakdown) that no work may overlap. An `offline` machine
+    takes no work and no maintenance at all: its operations move to their other machines."""
 
     name: str
     unavailable: tuple[tuple[int, int], ...] = ()
+    offline: bool = False
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "a machine needs a non-empty name")
-        object.__setattr__(self, "unavailable", tuple(tuple(span) for span in self.unavailable))
-        for start, end in self.unavailable:
+        spans = sorted((int(s), int(e)) for s, e in self.unavailable)
+        for start, end in spans:
             _require(end > start, f"machine {self.name}: unavailable span {start}-{end} is empty")
+        merged: list[tuple[int, int]] = []  # sorted and disjoint: overlapping spans as one
+        for start, end in spans:
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+            else:
+                merged.append((start, end))
+        object.__setattr__(self, "unavailable", tuple(merged))
 
 
 @dataclass(frozen=True)
 class Job:
-    """An order: its operations may not start before `release`; finishing after `due` costs
-    `weight` per unit of lateness; `deadline` (optional) is a hard limit; `value` scales the
-    expected failure cost of its work on a risky machine."""
+    """An order: its operations may not start before `release` (a release in the past means
+    now); finishing after `due` costs `weight` per unit of lateness; finishing after `deadline`
+    (optional) costs the heavy `deadline_late` weight and is reported, so a deadline already
+    missed makes the order late, never the plan impossible; `value` scales the expected
+    failure cost of its work on a risky machine."""
 
     name: str
     release: int = 0
@@ -48,23 +60,23 @@ class Job:
 
     def __post_init__(self) -> None:
         _require(bool(self.name), "a job needs a non-empty name")
-        _require(self.release >= 0, f"job {self.name}: release {self.release} is negative")
+        if self.release < 0:  # released in the past: it may start now
+            object.__setattr__(self, "release", 0)
         _require(self.weight >= 0, f"job {self.name}: weight {self.weight} is negative")
         _require(self.value >= 0, f"job {self.name}: value {self.value} is negative")
-        if self.deadline is not None:
-            _require(
-                self.deadline > self.release,
-                f"job {self.name}: deadline {self.deadline} is not after release {self.release}",
-            )
 
 
 @dataclass(frozen=True)
 class Operation:
-    """Step `seq` (0, 1, ...) of `job`; runs on one of `options` (machine -> duration)."""
+    """Step `seq` (0, 1, ...) of `job`; runs on one of `options` (machine -> duration).
+
+    With `preemptible_across_closures` it may start before a closed span of its machine (a
+    night shift) and finish after it, paused meanwhile; otherwise it never straddles one."""
 
     job: str
     seq: int
     options: dict[str, int]
+    preemptible_across_closures: bool = False
 
     def __post_init__(self) -> None:
         _require(self.seq >= 0, f"operation {self.job}/{self.seq}: seq must be >= 0")
@@ -189,10 +201,7 @@ class Problem:
     previous: tuple[PlannedOperation, ...] = ()
     frozen_until: int = 0
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
-    # Index maps, built once in __post_init__ so backends look things up in constant time.
-    _jobs_by_name: dict[str, Job] = field(init=False, repr=False, compare=False)
-    _ops_by_job: dict[str, tuple[Operation, ...]] = field(init=False, repr=False, compare=False)
-    _risk_by_machine: dict[str, MachineRisk] = field(init=False, repr=False, compare=False)
+    origin: datetime | None = None  # the clock time of model time 0, for messages only
 
     def __post_init__(self) -> None:
         for name in ("machines", "jobs", "operations", "setups", "maintenance", "risks"):
@@ -221,6 +230,18 @@ class Problem:
             _require(setup.machine in machines, f"setup on unknown machine {setup.machine}")
             _require({setup.from_job, setup.to_job} <= jobs, "setup refers to an unknown job")
         ops = {op.key: op for op in self.operations}
+        by_job: dict[str, list[Operation]] = {j: [] for j in jobs}
+        for op in sorted(self.operations, key=lambda o: (o.job, o.seq)):
+            by_job[op.job].append(op)
+        object.__setattr__(self, "_jobs_by_name", {j.name: j for j in self.jobs})
+        object.__setattr__(self, "_op_by_key", ops)
+        object.__setattr__(self, "_ops_by_job", {j: tuple(o) for j, o in by_job.items()})
+        object.__setattr__(self, "_risk_by_machine", {r.machine: r for r in self.risks})
+        object.__setattr__(self, "_machine_by_name", {m.name: m for m in self.machines})
+        object.__setattr__(
+            self, "_frozen", {p.key: p for p in self.previous if p.start < self.frozen_until}
+        )
+        object.__setattr__(self, "_previous_by_key", {p.key: p for p in self.previous})
         for planned in self.previous:
             known = ops.get(planned.key)
             _require(known is not None, f"previous plan has unknown operation {planned.key}")
@@ -229,20 +250,51 @@ class Problem:
                 planned.machine in known.options,
                 f"previous plan puts {known.label} on ineligible machine {planned.machine}",
             )
-        by_job: dict[str, list[Operation]] = {job.name: [] for job in self.jobs}
-        for op in self.operations:
-            by_job[op.job].append(op)
-        object.__setattr__(self, "_jobs_by_name", {j.name: j for j in self.jobs})
-        object.__setattr__(
-            self,
-            "_ops_by_job",
-            {name: tuple(sorted(ops, key=lambda o: o.seq)) for name, ops in by_job.items()},
-        )
-        object.__setattr__(self, "_risk_by_machine", {r.machine: r for r in self.risks})
+
+    # Index maps, built once in __post_init__ so every lookup below is O(1).
+    _jobs_by_name: dict[str, Job] = field(init=False, repr=False, compare=False)
+    _op_by_key: dict[tuple[str, int], Operation] = field(init=False, repr=False, compare=False)
+    _ops_by_job: dict[str, tuple[Operation, ...]] = field(init=False, repr=False, compare=False)
+    _risk_by_machine: dict[str, MachineRisk] = field(init=False, repr=False, compare=False)
+    _machine_by_name: dict[str, Machine] = field(init=False, repr=False, compare=False)
+    _frozen: dict[tuple[str, int], PlannedOperation] = field(init=False, repr=False, compare=False)
+    _previous_by_key: dict[tuple[str, int], PlannedOperation] = field(
+        init=False, repr=False, compare=False
+    )
+
+    def finish(self, op: Operation, machine: str, start: int) -> int:
+        """When `op` started at `start` on `machine` ends: `start + duration`, or for a
+        preemptible operation later by the closed spans it pauses over."""
+        duration = op.options[machine]
+        if not op.preemptible_across_closures or start < 0:
+            return start + duration
+        t, left = start, duration
+        for s, e in self.machine(machine).unavailable:
+            if e <= t:
+                continue
+            if s >= t + left:
+                break
+            left -= max(0, s - t)
+            t = max(t, e)
+        return t + left
+
+    def clock(self, t: int) -> str:
+        """Model time `t` in a planner's words: a clock time when the origin is known."""
+        if self.origin is None:
+            return f"minute {t}"
+        at = self.origin + timedelta(minutes=t)
+        zone = at.strftime("%Z")
+        return at.strftime("%a %Y-%m-%d %H:%M") + (f" {zone}" if zone else "")
 
     def job(self, name: str) -> Job:
         """The job called `name` (KeyError when there is none)."""
         return self._jobs_by_name[name]
+
+    def machine(self, name: str) -> Machine:
+        return self._machine_by_name[name]
+
+    def operation(self, key: tuple[str, int]) -> Operation:
+        return self._op_by_key[key]
 
     def risk(self, machine: str) -> MachineRisk | None:
         return self._risk_by_machine.get(machine)
@@ -251,9 +303,13 @@ class Problem:
         """The operations of job `name` in seq order (empty for an unknown job)."""
         return list(self._ops_by_job.get(name, ()))
 
+    def planned(self, key: tuple[str, int]) -> PlannedOperation | None:
+        """Where the previous plan put operation `key`, if it did."""
+        return self._previous_by_key.get(key)
+
     def frozen(self) -> dict[tuple[str, int], PlannedOperation]:
         """Operations of the previous plan that started before `frozen_until` stay put."""
-        return {p.key: p for p in self.previous if p.start < self.frozen_until}
+        return self._frozen
 
 
 def _unique(names: list[str], what: str) -> set[str]:

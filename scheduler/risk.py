@@ -15,8 +15,9 @@ from scheduler.problem import MachineRisk, MaintenanceTask, Problem
 
 def with_risk_maintenance(problem: Problem, duration: int = 120, cost: float = 100.0) -> Problem:
     """Add a maintenance task due by `rul_low` for every machine whose `rul_low` falls inside
-    the horizon and that has no maintenance planned yet."""
+    the horizon, that is not offline and that has no maintenance planned yet."""
     planned = {task.machine for task in problem.maintenance}
+    planned |= {m.name for m in problem.machines if m.offline}  # no maintenance while offline
     added = [
         MaintenanceTask(
             name=f"maint-{risk.machine}",

@@ -8,7 +8,9 @@ marks it current. A worker that dies mid-solve leaves its claim behind; after a 
 the claim is re-queued.
 
 State machine of a schedule: requested -> solving -> done | failed (failed also when the input
-is bad or the solver found no plan; the row says why, the worker carries on).
+is bad or the solver found no plan; the row says why, the worker carries on). A plan degraded
+to the dispatching rule's (`feasible (dispatch)`) is done and current, and says so; after a
+failure the previous plan stays current but is stale (`plan_status`).
 """
 
 from __future__ import annotations
@@ -95,6 +97,54 @@ def list_schedules(database: Database, limit: int = 20, offset: int = 0) -> list
     return [ScheduleRecord.from_row(row) for row in rows]
 
 
+@dataclass(frozen=True)
+class PlanStatus:
+    """Whether the current plan can be trusted: its solver status (`feasible (dispatch)` when
+    degraded), and whether a later request failed, leaving it current but stale."""
+
+    schedule_id: int | None
+    status: str | None
+    degraded: bool
+    reason: str | None
+    stale: bool
+    stale_reason: str | None
+    failed_schedule_id: int | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schedule_id": self.schedule_id,
+            "status": self.status,
+            "degraded": self.degraded,
+            "reason": self.reason,
+            "stale": self.stale,
+            "stale_reason": self.stale_reason,
+            "failed_schedule_id": self.failed_schedule_id,
+        }
+
+
+def plan_status(database: Database) -> PlanStatus:
+    """The current plan's status, and the newest failed request after it (if any)."""
+    rows = database.execute(
+        "SELECT id, solver_status, summary, requested_at FROM schedules WHERE is_current"
+    )
+    current = rows[0] if rows else None
+    failed = database.execute(
+        "SELECT id, error FROM schedules WHERE state = 'failed'"
+        " AND (%s::timestamptz IS NULL OR requested_at > %s) ORDER BY requested_at DESC LIMIT 1",
+        (current[3] if current else None, current[3] if current else None),
+    )
+    summary = (current[2] or {}) if current else {}
+    return PlanStatus(
+        schedule_id=current[0] if current else None,
+        status=current[1] if current else None,
+        degraded=bool(summary.get("degraded")),
+        reason=summary.get("reason"),
+        stale=bool(current and failed),
+        stale_reason=failed[0][1] if failed else None,
+        failed_schedule_id=failed[0][0] if failed else None,
+    )
+
+
 def claim_next(database: Database, worker: str) -> int | None:
     """Take the oldest requested schedule for this worker; None when the queue is empty."""
     rows = database.execute(
@@ -136,8 +186,9 @@ def solve_schedule(
     else:
         result = solve(loaded.problem, limit, config.num_workers)
         log.info(
-            "schedule %s: %s, objective %s, bound %s, %.2f s",
+            "schedule %s: %s, objective %s, bound %s, %.2f s, %s moved%s",
             schedule_id, result.status.value, result.objective, result.bound, result.runtime,
+            result.moved_operations, f" ({result.reason})" if result.reason else "",
         )  # fmt: skip
         if result.plan is not None:
             with database.connection() as conn:

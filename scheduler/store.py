@@ -7,9 +7,10 @@ the plan can be written back by id.
 
 What the database says becomes the problem like this:
 
-- machines: every machine; `offline` ones are unavailable over the whole horizon (work routed
-  only to them makes the problem infeasible with an explanation), `machine_downtime` spans
-  become calendar gaps;
+- machines: every machine; `offline` ones are offline in the model (their work moves to
+  other eligible machines, work that cannot move is left out and reported as waiting for
+  them, they get no risk maintenance and their risk is not loaded), `machine_downtime` spans
+  (planned downtime, a breakdown) become calendar gaps;
 - jobs `pending`/`in_progress` with their `pending`/`in_progress` operations, renumbered
   0..n-1 (done and cancelled steps drop out); a job's release is never before its last
   finished step;
@@ -18,7 +19,8 @@ What the database says becomes the problem like this:
 - per machine the latest `risk_scores` row: `rul_low` hours after the score's time is the
   failure deadline, `horizon_hours` the window of `p_fail`;
 - the current plan's operations not yet started warm-start the solver, and those starting
-  inside the frozen window stay put.
+  inside the frozen window stay put unless a disruption contradicts them (the model's
+  `settle` lets them go with their frozen successors and counts them as moved).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from psycopg.types.json import Jsonb
 
 from millwright.core.storage.risk import latest_risks
 from scheduler.config import SchedulerConfig
-from scheduler.plan import Result
+from scheduler.plan import Result, SolveStatus
 from scheduler.problem import (
     Job,
     Machine,
@@ -109,8 +111,9 @@ def load_problem(
     machines, machine_ids = _machines(conn, plan_start, horizon)
     names = {v: k for k, v in machine_ids.items()}
     jobs, operations, operation_ids, running = _jobs(conn, plan_start, names)
-    risks = _risks(conn, names)
-    previous = _previous(conn, plan_start, operations, operation_ids, jobs, running, config)
+    offline = {m.name for m in machines if m.offline}
+    risks = {name: row for name, row in _risks(conn, names).items() if name not in offline}
+    previous = _previous(conn, plan_start, operations, operation_ids, jobs, running)
     problem = Problem(
         machines=tuple(machines),
         jobs=tuple(jobs.values()),
@@ -121,6 +124,7 @@ def load_problem(
         previous=(*running, *previous),
         frozen_until=config.frozen_minutes,
         weights=config.weights(),
+        origin=plan_start,
     )
     problem = with_risk_maintenance(
         problem, duration=config.maintenance_duration, cost=config.maintenance_cost
@@ -144,8 +148,8 @@ def _machines(
             gaps.setdefault(machine_id, []).append((start, end))
     machines = []
     for machine_id, name, status in rows:
-        spans = [(0, horizon)] if status == "offline" else _merge(gaps.get(machine_id, []))
-        machines.append(Machine(name, tuple(spans)))
+        spans = _merge(gaps.get(machine_id, []))
+        machines.append(Machine(name, tuple(spans), offline=status == "offline"))
     return machines, {name: machine_id for machine_id, name, _ in rows}
 
 
@@ -266,13 +270,13 @@ def _previous(
     ids: dict[tuple[str, int], int],
     jobs: dict[str, Job],
     running: list[PlannedOperation],
-    config: SchedulerConfig,
 ) -> list[PlannedOperation]:
-    """The current plan's placements still valid: the warm start and the frozen window.
+    """The current plan's placements on machines still eligible: the warm start, the frozen
+    window and the reference the replan's stability term and `moved_operations` count from.
 
-    A placement is kept only if it is on a machine still eligible, after the job's release
-    and after its kept predecessor (with today's durations); frozen ones must
-    not overlap on a machine. Otherwise pinning it could make the problem infeasible.
+    Placements a disruption contradicts (before the job's release or its predecessor, over
+    new downtime, on an offline machine, overlapping other frozen work) are kept here on
+    purpose: the model's `settle` lets them go and reports them as moved.
     """
     by_id = {op_id: key for key, op_id in ids.items()}
     ops = {op.key: op for op in operations}
@@ -288,29 +292,13 @@ def _previous(
         for op_id, machine, start_at in rows
         if op_id in by_id
     }
+    is_running = {p.key for p in running}
     kept: list[PlannedOperation] = []
-    busy: dict[str, list[tuple[int, int]]] = {}
-    for p in running:
-        busy.setdefault(p.machine, []).append((p.start, p.start + ops[p.key].options[p.machine]))
-    for name, job in jobs.items():
-        ready, seq = job.release, 0
-        for p in sorted((p for p in running if p.job == name), key=lambda p: p.seq):
-            ready, seq = p.start + ops[p.key].options[p.machine], p.seq + 1
-        while (name, seq) in ops and (name, seq) in starts:
-            op = ops[(name, seq)]
-            machine, start = starts[(name, seq)]
-            start = max(start, 0)  # due but not reported started yet: as soon as possible
-            if op.options.get(machine) is None or start < ready:
-                break
-            end = start + op.options[machine]
-            if start < config.frozen_minutes:
-                spans = busy.setdefault(machine, [])
-                if any(s < end and start < e for s, e in spans):
-                    break
-                spans.append((start, end))
-            kept.append(PlannedOperation(name, seq, machine, start))
-            ready = end
-            seq += 1
+    for key, (machine, start) in sorted(starts.items()):
+        if key in is_running or key[0] not in jobs or machine not in ops[key].options:
+            continue
+        # due but not reported started yet: as soon as possible
+        kept.append(PlannedOperation(key[0], key[1], machine, max(start, 0)))
     return kept
 
 
@@ -383,7 +371,7 @@ def _operation_reason(
     """The words the model gave plus the risk rows of the machines it weighed."""
     if text is None:
         return {}
-    op = next(o for o in loaded.problem.operations if o.key == (job, seq))
+    op = loaded.problem.operation((job, seq))
     risks = [loaded.risks[m].as_json() for m in sorted(op.options) if m in loaded.risks]
     return {"text": text, "risks": risks}
 
@@ -395,6 +383,13 @@ def plan_summary(loaded: LoadedProblem, result: Result) -> dict[str, Any]:
         "horizon_end": loaded.at(loaded.problem.horizon).isoformat(),
         "frozen_until": loaded.at(loaded.problem.frozen_until).isoformat(),
         "explanations": list(result.explanations),
+        "status": result.status.value,
+        "degraded": result.status is SolveStatus.DISPATCH,
+        "reason": result.reason,
+        "unplaced": [{"subject": u.subject, "reason": u.reason} for u in result.unplaced],
+        "released": list(result.released),
+        "moved_operations": result.moved_operations,
+        "phases": result.phases,
         "counts": {
             "jobs": len(loaded.problem.jobs),
             "operations": len(loaded.problem.operations),

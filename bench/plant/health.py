@@ -1,11 +1,12 @@
 """Millwright's health models, trained on the training engines and scored on plant histories.
 
-The plant replays held-out engines; the models never see them in training. Training uses the
-project's public estimators: :class:`bench.cmapss.CmapssFeaturizer` for causal per-cycle
-features, :class:`models.rul.RulRegressor` for RUL and its 10 % quantile ``rul_low``, and
-:class:`models.risk.FailureRiskClassifier` for the calibrated ``p_fail`` within
-``horizon_cycles``. Boosters are kept small: the evaluation trains once per seed and must stay
-fast on a two-core host.
+The plant replays held-out engines; the models never see them in training. Training and
+scoring go through the production path, the same one ``eval cmapss`` measures: the engines
+are loaded as a plant (:mod:`bench.cmapss`), featurised by :mod:`features` with the C-MAPSS
+plant's declared settings, and fitted by :func:`models.training.fit_artifact` — the calibrated
+``p_fail`` within ``horizon_cycles``, the central RUL and its conformal 10 % bound ``rul_low``.
+Boosters are kept small: the evaluation trains once per seed and must stay fast on a two-core
+host.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bench.cmapss import SENSORS, SETTINGS, CmapssFeaturizer, rul_target
-from models.risk import FailureRiskClassifier
-from models.rul import RulRegressor
+from bench.cmapss import SENSORS, SETTINGS
+from bench.cmapss_eval import CmapssModel, models_config, train
 from sim import EngineRun
 
 
@@ -35,7 +35,7 @@ def history_frame(histories: Sequence[np.ndarray]) -> pd.DataFrame:
     """C-MAPSS-shaped frame (unit, cycle, settings, s1..s21) from per-cycle sensor rows.
 
     The plant keeps only the 21 sensors; FD001 has one operating regime, so the settings are
-    constant and written as zeros (the featurizer then finds a single regime).
+    constant and written as zeros (regime fitting then finds a single regime).
     """
     parts = []
     for unit, values in enumerate(histories, start=1):
@@ -49,7 +49,7 @@ def history_frame(histories: Sequence[np.ndarray]) -> pd.DataFrame:
 
 
 class HealthModel:
-    """Featurizer + RUL regressor + risk classifier fitted together on training engines."""
+    """The production feature definition and model artifact, fitted on training engines."""
 
     def __init__(self, *, horizon_cycles: int = 24, n_estimators: int = 100, seed: int = 0) -> None:
         self.horizon_cycles = horizon_cycles
@@ -58,26 +58,9 @@ class HealthModel:
 
     def fit(self, engines: Sequence[EngineRun]) -> HealthModel:
         frame = history_frame([e.values for e in engines])
-        self.featurizer_ = CmapssFeaturizer(windows=(10, 30), ewm_spans=(10,), seed=self.seed)
-        features = self.featurizer_.fit(frame).transform(frame)
-        self.rul_ = RulRegressor(
-            n_estimators=self.n_estimators,
-            learning_rate=0.1,
-            num_leaves=15,
-            min_child_samples=40,
-            colsample_bytree=0.5,
-            quantile=0.1,
-            seed=self.seed,
-        ).fit(features, rul_target(frame))
-        failing = rul_target(frame, cap=None) < self.horizon_cycles
-        self.risk_ = FailureRiskClassifier(
-            n_estimators=self.n_estimators,
-            learning_rate=0.1,
-            num_leaves=15,
-            min_child_samples=40,
-            colsample_bytree=0.5,
-            seed=self.seed,
-        ).fit(features, failing.astype(int), groups=frame["unit"].to_numpy())
+        config = models_config(seed=self.seed, n_jobs=1, n_estimators=self.n_estimators)
+        config = config.model_copy(update={"horizon_hours": float(self.horizon_cycles)})
+        self.model_: CmapssModel = train(frame, config)[0]
         return self
 
     def score(self, histories: Mapping[str, np.ndarray]) -> dict[str, HealthScore]:
@@ -86,12 +69,13 @@ class HealthModel:
         if not names:
             return {}
         frame = history_frame([histories[m] for m in names])
-        features = self.featurizer_.transform(frame)
-        last = features.iloc[frame.groupby("unit")["cycle"].idxmax().to_numpy()]
-        rul = self.rul_.predict(last)
-        low = self.rul_.predict_low(last)
-        p_fail = self.risk_.p_fail(last)
+        last = {i + 1: [len(histories[m])] for i, m in enumerate(names)}
+        scored = self.model_.predict_at(frame, last, latest_only=True)
         return {
-            m: HealthScore(float(rul[i]), float(low[i]), float(p_fail[i]))
+            m: HealthScore(
+                float(scored["rul"].iloc[i]),
+                float(scored["rul_low"].iloc[i]),
+                float(scored["p_fail"].iloc[i]),
+            )
             for i, m in enumerate(names)
         }

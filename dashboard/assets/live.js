@@ -34,6 +34,42 @@
 
   window.setInterval(check, 1000);
 
+  // The view's query (dashboard/view.py) sets the page's look: ?kiosk=1 (wall screen: no
+  // navigation, large type, the next page every ?rotate= seconds) and ?theme=hp (ISA-101).
+  var KIOSK_PAGES = ["", "schedule", "alerts"];
+  var shownSince = Date.now();
+  var lastPath = null;
+
+  function params() { return new URLSearchParams(window.location.search); }
+
+  function basePath() {
+    var config = document.getElementById("_dash-config");
+    if (!config) { return "/"; }
+    var c = JSON.parse(config.textContent);
+    return c.requests_pathname_prefix || c.url_base_pathname || "/";
+  }
+
+  function look() {
+    var p = params();
+    var kiosk = p.get("kiosk") === "1";
+    document.body.classList.toggle("kiosk", kiosk);
+    document.body.classList.toggle("theme-hp", p.get("theme") === "hp");
+    if (window.location.pathname !== lastPath) { lastPath = window.location.pathname; shownSince = Date.now(); }
+    if (!kiosk) { return; }
+    var every = Math.max(5, Number(p.get("rotate")) || 30) * 1000;
+    if (Date.now() - shownSince < every) { return; }
+    var base = basePath();
+    var here = window.location.pathname.slice(base.length).replace(/\/+$/, "");
+    var next = KIOSK_PAGES[(Math.max(0, KIOSK_PAGES.indexOf(here)) + 1) % KIOSK_PAGES.length];
+    // Dash's own navigation: push the URL and tell dcc.Location, no reload.
+    window.history.pushState({}, "", base + next + window.location.search);
+    window.dispatchEvent(new CustomEvent("_dashprivate_pushstate"));
+    shownSince = Date.now();
+  }
+
+  window.setInterval(look, 250);
+  look();
+
   // A machine page opened directly arrives with its charts' data in the routed layout; fetch
   // and compile plotly.js meanwhile, instead of after it (dcc.Graph uses window.Plotly when
   // it is there, else loads the same URL itself).

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 import pandas as pd
 from dash import html
+
+from millwright.core.clock import PlantClock
 
 
 def machine_href(base_path: str, name: str) -> str:
@@ -19,12 +21,14 @@ def stamp(page: str, now: datetime) -> html.Div:
     """A hidden marker whose ``data-updated`` changes on every successful refresh.
 
     `assets/live.js` watches it: when it stops changing for longer than the stale limit (the
-    database is down, the server is gone) the page is marked stale without a reload.
+    database is down, the server is gone) the page is marked stale without a reload. The
+    refresh itself is timed by the wall clock (a data clock stands still when no data
+    arrives, yet the page is live); ``data-plant-now`` is the plant clock's now.
     """
     return html.Div(
         id=f"{page}-stamp-inner",
         className="stamp",
-        **{"data-updated": now.isoformat()},  # type: ignore[arg-type]
+        **{"data-updated": datetime.now(UTC).isoformat(), "data-plant-now": now.isoformat()},  # type: ignore[arg-type]
     )
 
 
@@ -47,13 +51,33 @@ def fmt_hours(value: Any) -> str:
     hours = float(value)
     if math.isinf(hours):
         return "∞"
-    return f"{hours / 24:.1f} d" if hours >= 72 else f"{hours:.0f} h"
+    # Always hours (the charts' unit), with days alongside once they read better.
+    return f"{hours:.0f} h ({hours / 24:.0f} d)" if hours >= 72 else f"{hours:.0f} h"
 
 
-def fmt_ts(value: Any) -> str:
+def fmt_ts(value: Any, clock: PlantClock | None = None) -> str:
+    """A time as people on the plant floor read it: in the plant's zone, with its name."""
     if missing(value):
         return "—"
-    return pd.Timestamp(value).tz_convert("UTC").strftime("%d %b %H:%M UTC")
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    if clock is None:
+        return ts.tz_convert("UTC").strftime("%d %b %H:%M UTC")
+    return clock.label(ts.to_pydatetime())
+
+
+def utc_text(value: Any) -> str:
+    if missing(value):
+        return ""
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return ts.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def when(value: Any, clock: PlantClock | None, **props: Any) -> html.Span:
+    """A time in plant time, with UTC in its tooltip."""
+    return html.Span(fmt_ts(value, clock), title=utc_text(value), className="when", **props)
 
 
 def age(value: Any, now: datetime) -> timedelta | None:

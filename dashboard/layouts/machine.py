@@ -14,9 +14,10 @@ import pandas as pd
 from dash import dcc, html
 
 from dashboard.config import DashboardConfig
-from dashboard.downsample import RANGES
 from dashboard.layouts.common import age, fmt_age, fmt_hours, fmt_pct, fmt_ts
 from dashboard.theme import RiskLevel, risk_level
+from dashboard.words import RUL_LOW_LABEL, fmt_duration, risk_label
+from millwright.core.clock import PlantClock
 
 if TYPE_CHECKING:
     from dashboard.callbacks.machine import MachineView
@@ -31,13 +32,12 @@ GRAPH_CONFIG: Any = {"displaylogo": False, "responsive": False}
 def layout(
     machine: dict[str, Any],
     sensors: pd.DataFrame,
-    range_label: str,
     view: MachineView | None = None,
 ) -> html.Div:
     """The machine page; with ``view`` (what the refresh callback would send first) the page
     arrives drawn: its charts mount with their figures instead of mounting empty and being
-    filled by a second request, and the refresh callback then runs on the tick and on the
-    range and sensor pickers only."""
+    filled by a second request, and the refresh callback then runs on the tick, the URL's
+    query (time range, theme) and the sensor picker only."""
 
     def first(name: str, prop: str = "figure") -> dict[str, Any]:
         return {prop: getattr(view, name)} if view is not None else {}
@@ -46,6 +46,7 @@ def layout(
         {"label": f"{r.name} [{r.unit}]" if r.unit else str(r.name), "value": int(r.id)}
         for r in sensors.itertuples(index=False)
     ]
+    shown = view.shown_sensors if view is not None else [o["value"] for o in options]
     return html.Div(
         className="machine",
         children=[
@@ -62,26 +63,6 @@ def layout(
             ),
             html.Div(id="machine-header", className="summary", **first("header", "children")),
             html.Div(
-                className="controls",
-                children=[
-                    dcc.RadioItems(
-                        id="machine-range",
-                        options=[{"label": label, "value": label} for label in RANGES],
-                        value=range_label,
-                        inline=True,
-                        className="range-picker",
-                    ),
-                    dcc.Dropdown(
-                        id="machine-sensors",
-                        options=options,
-                        value=[o["value"] for o in options],
-                        multi=True,
-                        placeholder="Sensors",
-                        className="sensor-picker",
-                    ),
-                ],
-            ),
-            html.Div(
                 className="grid-2",
                 children=[
                     html.Section(
@@ -94,9 +75,7 @@ def layout(
                     html.Section(
                         className="panel",
                         children=[
-                            html.H2(
-                                "Top contributing features (latest score)", className="panel-title"
-                            ),
+                            html.H2("What drives the risk (latest score)", className="panel-title"),
                             html.Div(
                                 id="machine-score", className="muted", **first("score", "children")
                             ),
@@ -114,6 +93,24 @@ def layout(
                         id="machine-trends-title",
                         className="panel-title",
                         children=view.trends_title if view is not None else "Sensor trends",
+                    ),
+                    html.Div(
+                        className="controls",
+                        children=[
+                            dcc.Dropdown(
+                                id="machine-sensors",
+                                options=options,
+                                value=shown,
+                                multi=True,
+                                placeholder="Sensors",
+                                className="sensor-picker",
+                            ),
+                        ],
+                    ),
+                    html.Div(
+                        view.hidden_note if view is not None else "",
+                        id="machine-hidden-sensors",
+                        className="muted",
                     ),
                     dcc.Graph(id="machine-trends", config=GRAPH_CONFIG, **first("trends")),
                 ],
@@ -134,38 +131,76 @@ def not_found(name: str, base_path: str) -> html.Div:
     )
 
 
+STATUS_WORDS = {
+    "running": "Running",
+    "down": "DOWN",
+    "maintenance": "In maintenance",
+    "offline": "Offline",
+}
+
+
+def _cause_words(cause: dict[str, Any] | None) -> str:
+    if not cause:
+        return ""
+    raw = cause.get("details")
+    details: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    code = details.get("code") or details.get("reason") or details.get("text")
+    words = {"failure": "failure", "maintenance": "maintenance", "offline": "went offline",
+             "error": "error"}.get(str(cause.get("kind")), str(cause.get("kind")))  # fmt: skip
+    return f"{words}{f' {code}' if code else ''} (from {cause.get('source')})"
+
+
 def render_header(
     machine: dict[str, Any],
     latest: dict[str, Any] | None,
     last_reading_at: Any,
     config: DashboardConfig,
     now: datetime,
+    clock: PlantClock | None = None,
+    cause: dict[str, Any] | None = None,
+    thresholds: Any = None,
 ) -> list[Any]:
-    """Status, latest risk with its model version, and how fresh the data is."""
+    """Status first (a machine that is down says why and since when, and its risk is greyed:
+    a risk of failure means little for a machine that has failed), then the latest risk in
+    words with its horizon, the model and how fresh the data is."""
     latest = latest or {}
+    status = str(machine["status"])
     level = risk_level(latest.get("p_fail"), latest.get("rul_low"), config)
     data_age = age(last_reading_at, now)
     stale = data_age is None or data_age > timedelta(seconds=config.stale_after_s)
-    risk_cls = "" if level is RiskLevel.UNKNOWN else f"sev-{level.value}"
+    not_running = status != "running"
+    risk_cls = "muted-item" if not_running else (
+        "" if level is RiskLevel.UNKNOWN else f"sev-{level.value}")  # fmt: skip
+    since = machine.get("status_since")
+    status_text = STATUS_WORDS.get(status, status)
+    status_label = "status"
+    if not_running and since is not None:
+        status_text = f"{status_text} for {fmt_duration(age(since, now))}"
+        why = _cause_words(cause)
+        status_label = f"since {fmt_ts(since, clock)}" + (f" · {why}" if why else "")
+    risk_note = " (not applicable while not running)" if not_running else ""
     items = [
-        (machine["status"], "status", f"status-{machine['status']}"),
-        (fmt_pct(latest.get("p_fail")), "p_fail", risk_cls),
-        (fmt_hours(latest.get("rul_low")), "rul_low", risk_cls),
-        (str(latest.get("model_version") or "—"), "model", ""),
-        (fmt_ts(latest.get("ts")), "scored", ""),
+        (status_text, status_label, f"status-{status} status-item", "machine-status"),
+        (fmt_pct(latest.get("p_fail")), risk_label(latest.get("horizon_hours")) + risk_note,
+         risk_cls, "machine-p-fail"),
+        (fmt_hours(latest.get("rul_low")), RUL_LOW_LABEL, risk_cls, "machine-rul-low"),
+        (str(latest.get("model_version") or "—"), "model", "", "machine-model"),
+        (fmt_ts(latest.get("ts"), clock), "scored", "", "machine-scored"),
         (
             ("STALE · " if stale else "") + fmt_age(data_age),
             "last data",
             "stale-text" if stale else "",
+            "machine-last-data",
         ),
-    ]
+    ]  # fmt: skip
     return [
         html.Div(
             className=f"summary-item {cls}",
+            id=ident,
             children=[
                 html.Span(value, className="summary-value"),
                 html.Span(label, className="summary-label"),
             ],
         )
-        for value, label, cls in items
+        for value, label, cls, ident in items
     ]

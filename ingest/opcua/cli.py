@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlparse
@@ -12,7 +13,59 @@ from pydantic import ValidationError
 
 from millwright.core.commands import CliGroups
 
-opcua_app = typer.Typer(help="OPC-UA servers: browse the address space, write a config snippet.")
+opcua_app = typer.Typer(
+    help="OPC-UA servers: browse the address space, write a config snippet, make the client"
+    " certificate."
+)
+cert_app = typer.Typer(help="The collector's OPC-UA client certificate.")
+opcua_app.add_typer(cert_app, name="cert")
+
+
+@cert_app.command("create")
+def cert_create_command(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the certificate and key.")
+    ] = Path("pki"),
+    application_uri: Annotated[
+        str, typer.Option(help="Must equal application_uri in the [[ingest.opcua]] config.")
+    ] = "urn:millwright:collector",
+    name: Annotated[str, typer.Option(help="Common name and file name stem.")] = (
+        "millwright-collector"
+    ),
+    hostname: Annotated[
+        list[str], typer.Option("--hostname", help="DNS names in the SAN (default: this host).")
+    ] = [],  # noqa: B006
+    days: Annotated[int, typer.Option(min=1, help="Validity in days.")] = 3650,
+    overwrite: Annotated[bool, typer.Option("--overwrite")] = False,
+) -> None:
+    """Make a self-signed client certificate (application URI SAN, OPC-UA key usage) and its
+    key, and say what the server must trust."""
+    from ingest.opcua.certs import create_client_certificate
+
+    try:
+        made = create_client_certificate(
+            directory,
+            application_uri=application_uri,
+            name=name,
+            hostnames=hostname or None,
+            days=days,
+            overwrite=overwrite,
+        )
+    except (ValueError, FileExistsError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"certificate: {made.certificate} (also {made.certificate_pem})")
+    typer.echo(f"private key: {made.private_key} (owner-only; keep it on this host)")
+    typer.echo(f"application URI: {made.application_uri}; valid until {made.not_after:%Y-%m-%d}")
+    typer.echo(f"sha256: {made.sha256}")
+    typer.echo(
+        f"On the server, trust {made.certificate} (copy it into its trusted certificates"
+        " folder, or accept it from its rejected list), then configure:"
+    )
+    typer.echo(
+        f'  certificate = "{made.certificate}"\n  private_key = "{made.private_key}"\n'
+        f'  application_uri = "{made.application_uri}"'
+    )
 
 
 @opcua_app.command("browse")
@@ -77,7 +130,12 @@ def browse_command(
 async def _browse(
     config: Any, depth: int, write_config: Path | None, save_server_cert: Path | None
 ) -> None:
-    from ingest.opcua.browse import browse, config_snippet, format_table
+    from ingest.opcua.browse import (
+        browse,
+        config_snippet,
+        format_table,
+        revised_publishing_interval,
+    )
     from ingest.opcua.security import connect, save_server_certificate
 
     if save_server_cert is not None:
@@ -86,15 +144,32 @@ async def _browse(
         typer.echo("compare the fingerprint with the server's, then add it to --trust")
         return
     client = await connect(config, auto_reconnect=False)
+    probe_echo = _DropRecords("BadNoSubscription")  # the answer to our probe's last publish
+    protocol_log = logging.getLogger("asyncua.client.ua_client.UASocketProtocol")
+    protocol_log.addFilter(probe_echo)
     try:
         variables = await browse(client, depth=depth)
+        publishing = await revised_publishing_interval(client, config.publishing_interval_ms)
     finally:
         await client.disconnect()
+        protocol_log.removeFilter(probe_echo)
     typer.echo(format_table(variables))
     typer.echo(f"{len(variables)} variables")
     if write_config is not None:
-        write_config.write_text(config_snippet(config, variables))
+        snippet = config_snippet(config, variables, publishing_interval_ms=publishing)
+        write_config.write_text(snippet)
         typer.echo(f"config snippet written to {write_config}")
+
+
+class _DropRecords(logging.Filter):
+    """Drops log records containing a text (an expected, harmless asyncua complaint)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
 
 
 def register_opcua(groups: CliGroups) -> None:

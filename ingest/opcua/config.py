@@ -35,7 +35,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ingest.names import InvalidName, check_name
 
 SecurityPolicyName = Literal[
     "None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss"
@@ -67,6 +77,21 @@ class NodeMapping(BaseModel):
     field: str | None = Field(
         default=None, min_length=1, description="Field of a structure value (a.b for nested)."
     )
+    sampling_interval_ms: float | None = Field(
+        default=None, ge=0, description="This node's sampling interval (default: the source's)."
+    )
+    queue_size: int | None = Field(
+        default=None, ge=1, le=100_000, description="This node's server queue (default: source's)."
+    )
+
+    @field_validator("machine", "sensor")
+    @classmethod
+    def _name_rule(cls, value: str, info: ValidationInfo) -> str:
+        """The naming rule every source follows (see :mod:`ingest.names`), stored NFC."""
+        try:
+            return check_name(value, str(info.field_name))
+        except InvalidName as exc:
+            raise ValueError(str(exc)) from None
 
     @model_validator(mode="after")
     def _one_address(self) -> NodeMapping:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from asyncua import Client, ua
-from asyncua.common.utils import ServiceError
+from asyncua.common.utils import NotEnoughData, ServiceError
 from asyncua.crypto import security_policies, uacrypto
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -242,6 +242,7 @@ def new_client(config: OpcUaSourceConfig, *, auto_reconnect: bool = True) -> Cli
 async def connect(config: OpcUaSourceConfig, *, auto_reconnect: bool = True) -> Client:
     """A connected client, secured as configured; errors are this package's own."""
     client = new_client(config, auto_reconnect=auto_reconnect)
+    refusals: list[str] = []  # thumbprints our validator refused (to tell whose cert failed)
     try:
         endpoints = await client.connect_and_get_server_endpoints()
     except (TimeoutError, OSError, ua.UaError) as exc:
@@ -256,7 +257,7 @@ async def connect(config: OpcUaSourceConfig, *, auto_reconnect: bool = True) -> 
     if _needs_server_trust(config):
         trusted = load_trusted_thumbprints(config.trusted_certificates)
         check_server_trusted(config, server_der, trusted)
-        client.certificate_validator = _session_validator(config, trusted)
+        client.certificate_validator = _session_validator(config, trusted, refusals)
     if config.security_policy != "None":
         await _check_client_certificate(config)
         assert config.certificate is not None and config.private_key is not None
@@ -286,11 +287,13 @@ async def connect(config: OpcUaSourceConfig, *, auto_reconnect: bool = True) -> 
         await _quiet_disconnect(client)
         if isinstance(exc, OpcUaError | asyncio.CancelledError) or not isinstance(exc, Exception):
             raise
-        raise translate_connect_error(config, exc) from exc
+        raise translate_connect_error(config, exc, server_refused=bool(refusals)) from exc
     return client
 
 
-def _session_validator(config: OpcUaSourceConfig, trusted: set[str]) -> Any:
+def _session_validator(
+    config: OpcUaSourceConfig, trusted: set[str], refusals: list[str] | None = None
+) -> Any:
     """asyncua hook run on every CreateSession (reconnects included)."""
 
     async def validate(cert: x509.Certificate, _app: ua.ApplicationDescription) -> None:
@@ -303,13 +306,19 @@ def _session_validator(config: OpcUaSourceConfig, trusted: set[str]) -> Any:
             cert.subject.rfc4514_string(),
             thumbprint(der),
         )
+        if refusals is not None:
+            refusals.append(thumbprint(der))
         raise ServiceError(ua.StatusCodes.BadCertificateUntrusted)
 
     return validate
 
 
-def translate_connect_error(config: OpcUaSourceConfig, exc: Exception) -> OpcUaError:
-    """asyncua/transport errors of a connect attempt → this package's errors."""
+def translate_connect_error(
+    config: OpcUaSourceConfig, exc: Exception, *, server_refused: bool = False
+) -> OpcUaError:
+    """asyncua/transport errors of a connect attempt → this package's errors, each one
+    sentence naming the endpoint, what failed and what to do (``server_refused``: our own
+    session validator refused the server's certificate)."""
     code = getattr(exc, "code", None)
     where = f"source {config.name} ({config.endpoint})"
     if code in _AUTH_CODES:
@@ -317,13 +326,23 @@ def translate_connect_error(config: OpcUaSourceConfig, exc: Exception) -> OpcUaE
         return AuthenticationFailed(
             f"{where}: the server refused {who} ({_reason(exc)}); check username and password"
         )
-    if code == ua.StatusCodes.BadCertificateUntrusted and config.security_policy == "None":
+    if code == ua.StatusCodes.BadCertificateUntrusted and (
+        config.security_policy == "None" or server_refused
+    ):
         return UntrustedServerCertificate(f"{where}: server certificate refused ({_reason(exc)})")
-    if code in _CERT_CODES:
+    if code in _CERT_CODES and config.certificate is not None:
         return ClientCertificateError(
-            f"{where}: certificate check failed ({_reason(exc)}); either the server does not"
-            " trust our client certificate (add it to the server's trust list) or the server"
-            " certificate changed"
+            f"{config.endpoint}: the server rejected our certificate"
+            f" ({ua.StatusCode(code).name}); trust {config.certificate} on the server"
+        )
+    if code in _CERT_CODES:
+        return ClientCertificateError(f"{where}: certificate check failed ({_reason(exc)})")
+    if config.security_policy != "None" and isinstance(exc, AssertionError | NotEnoughData):
+        # some servers drop the channel mid-handshake instead of answering with a status
+        return ClientCertificateError(
+            f"{config.endpoint}: the server closed the secure channel during the handshake"
+            f" ({type(exc).__name__}), which means it rejected our certificate; trust"
+            f" {config.certificate} on the server"
         )
     if code == ua.StatusCodes.BadSecurityPolicyRejected:
         return PolicyNotOffered(f"{where}: security policy rejected ({_reason(exc)})")

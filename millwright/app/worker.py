@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from millwright.app.settings import Settings
 from millwright.core.service_runner import PeriodicTask, ServiceRunner
@@ -19,12 +19,8 @@ log = logging.getLogger(__name__)
 
 
 def plant_now(settings: Settings, database: Database) -> Callable[[], datetime]:
-    """The clock the worker plans by: the wall clock, or the newest reading."""
-    if settings.worker.clock == "wall":
-        return lambda: datetime.now(UTC)
-    from features.frames import plant_clock
-
-    return lambda: plant_clock(database)
+    """The clock the worker plans by: the plant clock (`millwright.core.clock`)."""
+    return settings.plant_clock(database).now
 
 
 def worker_tasks(settings: Settings, database: Database) -> list[PeriodicTask]:

@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from millwright.core.clock import PlantClock, time_zone
+
+if TYPE_CHECKING:
+    from millwright.core.storage.database import Database
 
 __all__ = ["CoreSettings", "SettingsError", "StorageConfig"]
 
@@ -72,6 +77,9 @@ class CoreSettings(BaseSettings):
     max_future_seconds: int = Field(default=86_400, ge=0)
     public_url: str = Field(default="http://127.0.0.1:8050", description="Dashboard base URL.")
     log_level: str = Field(default="INFO")
+    plant_timezone: str = Field(
+        default="UTC", description="IANA time zone every time is shown in (UTC in tooltips)."
+    )
 
     @property
     def storage(self) -> StorageConfig:
@@ -104,6 +112,18 @@ class CoreSettings(BaseSettings):
     def _mqtt_url_scheme(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("mqtt://", "mqtts://")):
             raise ValueError("expected mqtt://host:port or mqtts://host:port")
+        return value
+
+    def plant_clock(self, database: Database) -> PlantClock:
+        """The one plant clock (`millwright.core.clock`): the ``worker.clock`` mode of the
+        composed settings (wall unless it says data) in ``plant_timezone``."""
+        mode = getattr(getattr(self, "worker", None), "clock", "wall")
+        return PlantClock("data" if mode == "data" else "wall", self.plant_timezone, database)
+
+    @field_validator("plant_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        time_zone(value)
         return value
 
     @field_validator("log_level")

@@ -1,7 +1,7 @@
 """Constraint families of the CP-SAT model, one private method each.
 
-Families that can make a problem infeasible (releases, deadlines, calendars, frozen work, the
-horizon) are guarded by an assumption literal when explaining, so an infeasible core names
+Families that can make a problem infeasible (releases, calendars, frozen work, the horizon)
+are guarded by an assumption literal when explaining, so an infeasible core names
 them; `assumptions` maps each literal to a sentence for people.
 """
 
@@ -11,7 +11,7 @@ from itertools import combinations, pairwise
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat.variables import Variables
+from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.problem import Problem
 from scheduler.risk import reset_task
 
@@ -19,7 +19,10 @@ from scheduler.risk import reset_task
 class Constraints:
     """Adds every constraint family of `problem` to the model behind `variables`."""
 
-    def __init__(self, problem: Problem, variables: Variables) -> None:
+    def __init__(self, problem: Problem, variables: Variables, setups: str = "circuit") -> None:
+        if setups not in ("circuit", "pairwise"):
+            raise ValueError(f"setup formulation {setups!r}: expected circuit or pairwise")
+        self.setups = setups
         self.problem = problem
         self.vars = variables
         self.model = variables.model
@@ -51,17 +54,20 @@ class Constraints:
         if not self.vars.explain:
             return  # encoded in the variable domains
         frozen = self.problem.frozen()
+        clock = self.problem.clock
         for job in self.problem.jobs:
-            guard = self._guard(f"release: job {job.name} cannot start before {job.release}")
+            guard = self._guard(f"release: job {job.name} cannot start before {clock(job.release)}")
             for op in self.problem.job_operations(job.name):
                 if op.key not in frozen:
                     self.model.add(self.vars.ops[op.key].start >= job.release).only_enforce_if(
                         guard
                     )
         for task in self.problem.maintenance:
-            guard = self._guard(f"release: maintenance {task.name} not before {task.release}")
+            guard = self._guard(
+                f"release: maintenance {task.name} not before {clock(task.release)}"
+            )
             self.model.add(self.vars.maint[task.name].start >= task.release).only_enforce_if(guard)
-        guard = self._guard(f"horizon: all work must end by {self.problem.horizon}")
+        guard = self._guard(f"horizon: all work must end by {clock(self.problem.horizon)}")
         for v in self.vars.ops.values():
             self.model.add(v.end <= self.problem.horizon).only_enforce_if(guard)
         for mv in self.vars.maint.values():
@@ -74,30 +80,33 @@ class Constraints:
                 self.model.add(self.vars.ops[before.key].end <= self.vars.ops[after.key].start)
 
     def _job_deadlines(self) -> None:
+        """Soft: finishing after the deadline costs `deadline_late` per unit and is reported, so
+        a deadline already missed (an overdue order) makes the order late, not the plan fail."""
         for job in self.problem.jobs:
             ops = self.problem.job_operations(job.name)
             if job.deadline is None or not ops:
                 continue
-            guard = self._guard(f"deadline: job {job.name} must finish by {job.deadline}")
-            self.model.add(self.vars.ops[ops[-1].key].end <= job.deadline).only_enforce_if(guard)
+            end = self.vars.ops[ops[-1].key].end
+            self.model.add(self.vars.deadline_late[job.name] >= end - job.deadline)
 
     def _machine_capacity(self) -> None:
         """One thing at a time per machine: operations, maintenance and closed calendar spans."""
+        per: dict[str, list[cp_model.IntervalVar]] = {m.name: [] for m in self.problem.machines}
+        pausing: dict[str, list[cp_model.IntervalVar]] = {}
+        for v in self.vars.ops.values():
+            for name, interval in v.intervals.items():
+                if name in v.pauses:  # may span a closure: kept apart from the closures
+                    pausing.setdefault(name, []).append(interval)
+                else:
+                    per[name].append(interval)
+        for task in self.problem.maintenance:
+            per[task.machine].append(self.vars.maint[task.name].interval)
+        clock = self.problem.clock
         for machine in self.problem.machines:
-            intervals = [
-                v.intervals[machine.name]
-                for v in self.vars.ops.values()
-                if machine.name in v.intervals
-            ]
-            intervals += [
-                self.vars.maint[t.name].interval
-                for t in self.problem.maintenance
-                if t.machine == machine.name
-            ]
+            intervals = per[machine.name]
             if machine.unavailable:
-                guard = self._guard(
-                    f"calendar: machine {machine.name} closed {machine.unavailable}"
-                )
+                closed = ", ".join(f"{clock(s)} to {clock(e)}" for s, e in machine.unavailable)
+                guard = self._guard(f"calendar: machine {machine.name} closed {closed}")
                 for start, end in machine.unavailable:
                     if guard:
                         intervals.append(
@@ -113,9 +122,61 @@ class Constraints:
                         )
             if len(intervals) > 1:
                 self.model.add_no_overlap(intervals)
+            if machine.name in pausing:  # pausing work: apart from other work, not closures
+                work = [i for i in intervals if not i.name.startswith("closed_")]
+                self.model.add_no_overlap(work + pausing[machine.name])
 
     def _setup_times(self) -> None:
-        """Pairwise changeovers: whichever operation goes first, the gap covers the setup."""
+        if self.setups == "circuit":
+            self._setup_circuits()
+        else:
+            self._setup_pairs()
+
+    def _setup_circuits(self) -> None:
+        """Changeovers as a route per machine (`add_circuit`): a depot node and one node per
+        operation that may run there; an arc i -> j means j directly follows i, and then the
+        gap covers the setup of i's job to j's. An operation on another machine takes its
+        self-loop. Exact for any setup matrix (no triangle inequality needed), and the
+        sequence propagates through the no-overlap intervals."""
+        setups = {(s.machine, s.from_job, s.to_job): s.duration for s in self.problem.setups}
+        per: dict[str, list[OpKey]] = {}
+        for op in self.problem.operations:
+            for machine in op.options:
+                per.setdefault(machine, []).append(op.key)
+        for machine in sorted({s.machine for s in self.problem.setups}):
+            keys = per.get(machine, [])
+            if len(keys) < 2:
+                continue
+            arcs: list[tuple[int, int, cp_model.IntVar]] = []
+            empty = self.model.new_bool_var(f"empty_{machine}")
+            arcs.append((0, 0, empty))
+            for i, key in enumerate(keys, start=1):
+                v = self.vars.ops[key]
+                present = v.presence[machine]
+                if present is not True:
+                    arcs.append((i, i, ~present))  # type: ignore[arg-type]
+                    self.model.add_implication(empty, ~present)
+                else:
+                    self.model.add(empty == 0)
+                arcs.append((0, i, self.model.new_bool_var(f"first_{key}_{machine}")))
+                arcs.append((i, 0, self.model.new_bool_var(f"last_{key}_{machine}")))
+            for i, a in enumerate(keys, start=1):
+                va = self.vars.ops[a]
+                for j, b in enumerate(keys, start=1):
+                    if i == j:
+                        continue
+                    vb = self.vars.ops[b]
+                    if a[0] == b[0] and a[1] > b[1]:
+                        continue  # a later step of a job never directly precedes an earlier one
+                    lit = self.model.new_bool_var(f"next_{a}_{b}_{machine}")
+                    gap = setups.get((machine, a[0], b[0]), 0) if a[0] != b[0] else 0
+                    self.model.add(vb.start >= va.end + gap).only_enforce_if(lit)
+                    arcs.append((i, j, lit))
+            self.model.add_circuit(arcs)
+
+    def _setup_pairs(self) -> None:
+        """Pairwise changeovers: whichever operation goes first, the gap covers the setup
+        (exact when setups obey the triangle inequality; one Boolean per pair)."""
         setups = {(s.machine, s.from_job, s.to_job): s.duration for s in self.problem.setups}
         machines = {s.machine for s in self.problem.setups}
         for machine in machines:
@@ -154,6 +215,7 @@ class Constraints:
     def _risk_before_failure(self) -> None:
         """Work before a risky machine's maintenance is flagged (it carries expected failure
         cost) and must end by rul_low: nothing runs past predicted failure unmaintained."""
+        frozen = self.problem.frozen()
         for risk in self.problem.risks:
             task = reset_task(self.problem, risk.machine)
             if task is None:
@@ -168,7 +230,7 @@ class Constraints:
                 before = self.vars.before_reset[(op.key, risk.machine)]
                 self.model.add(v.end <= mv.start).only_enforce_if([before, *on])
                 self.model.add(v.start >= mv.end).only_enforce_if([~before, *on])
-                if risk.rul_low is not None:
+                if risk.rul_low is not None and op.key not in frozen:  # committed work stays
                     self.model.add(v.end <= risk.rul_low).only_enforce_if([before, *on])
 
     def _frozen_window(self) -> None:
@@ -176,7 +238,8 @@ class Constraints:
         for key, planned in self.problem.frozen().items():
             v = self.vars.ops[key]
             guard = self._guard(
-                f"frozen: {key[0]}/{key[1]} stays on {planned.machine} at {planned.start}"
+                f"frozen: {key[0]}/{key[1]} stays on {planned.machine} at "
+                f"{self.problem.clock(planned.start)}"
             )
             self.model.add(v.start == planned.start).only_enforce_if(guard)
             present = v.presence[planned.machine]

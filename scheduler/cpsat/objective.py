@@ -28,6 +28,9 @@ def set_objective(problem: Problem, variables: Variables) -> None:
         late = variables.maint[task.name].late
         if late is not None:
             terms.append(w.coef(w.maintenance_late) * late)
+    if w.deadline_late:
+        for late in variables.deadline_late.values():
+            terms.append(w.coef(w.deadline_late) * late)
     if w.expected_failure:
         terms += _expected_failure(problem, variables)
     terms += _changes(problem, variables)
@@ -40,7 +43,10 @@ def _tardiness(problem: Problem, variables: Variables) -> list[Any]:
         ops = problem.job_operations(job.name)
         if job.due is None or not ops or not job.weight:
             continue
-        tardy = variables.model.new_int_var(0, variables.upper, f"tardy_{job.name}")
+        # An overdue order (due before now) may be late by more than the horizon.
+        tardy = variables.model.new_int_var(
+            0, variables.upper + max(0, -job.due), f"tardy_{job.name}"
+        )
         variables.model.add(tardy >= variables.ops[ops[-1].key].end - job.due)
         terms.append(w.coef(w.tardiness * job.weight) * tardy)
     return terms
@@ -85,4 +91,11 @@ def _changes(problem: Problem, variables: Variables) -> list[Any]:
         present = v.presence[planned.machine]
         if w.change_machine and present is not True:
             terms.append(w.coef(w.change_machine) * (1 - present))
+        coef = w.coef(w.moved, w.urgency(planned.start))
+        if coef:  # stability: any move at all, weighted by how soon the work was due
+            stays = model.new_bool_var(f"stays_{planned.job}_{planned.seq}")
+            model.add(v.start == planned.start).only_enforce_if(stays)
+            if present is not True:
+                model.add_implication(stays, present)
+            terms.append(coef * (1 - stays))
     return terms

@@ -1,24 +1,46 @@
 """`solve()`: a problem in, a `Result` out. Infeasible or timed-out runs are statuses.
 
-Runs on `num_workers` (two by default: both cores of the target host) with a time limit, a
-warm start from dispatching rules, and a callback that records when the first plan appeared.
+Always a plan when the hard rules allow one, within a budget per phase:
+
+1. settle: disruptions release the frozen work they contradict, work that cannot be placed
+   (an offline machine, past the horizon) is left out and reported (`scheduler.settle`);
+2. dispatch: the O(n log n) dispatcher's best plan within a small budget, checked against
+   every hard rule; it is the warm start and the fallback (`feasible (dispatch)`);
+3. model: linear in the problem (index maps, one pass per family);
+4. solve: the solver gets at least `SOLVER_SHARE` of the limit. Up to `LNS_MIN_OPS`
+   operations it searches the full model from the hint; above, the dispatch plan is
+   completed into a full assignment and improved by neighbourhood search on the same model
+   (`scheduler.cpsat.lns`).
+
+Runs on `num_workers` (two by default: both cores of the target host). The result carries
+the wall and CPU seconds of each phase.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ortools.sat.python import cp_model
 
+from scheduler.cpsat import lns
 from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.explain import explain_infeasible
-from scheduler.cpsat.hints import add_hints
+from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
 from scheduler.cpsat.variables import Variables
+from scheduler.evaluate import evaluate, moved_operations
 from scheduler.plan import Plan, Result, SolveStatus
-from scheduler.plan_builder import build_plan
-from scheduler.precheck import precheck
+from scheduler.plan_builder import Placements, build_plan
 from scheduler.problem import Problem
+from scheduler.settle import Settled, settle
+from scheduler.validate import hard_violations
+
+# The solver's share of the limit, whatever the Python phases before it took.
+SOLVER_SHARE = 0.7
+# Above this many operations the full search is replaced by neighbourhood search on one model.
+LNS_MIN_OPS = 500
 
 # Stronger no-overlap propagation: on classic job shops it is what proves ft10 optimal in seconds
 # on two workers (the default portfolio stalls at a bound near 810). On flexible shops with many
@@ -33,6 +55,24 @@ _STATUS = {
     cp_model.MODEL_INVALID: SolveStatus.MODEL_INVALID,
     cp_model.UNKNOWN: SolveStatus.UNKNOWN,
 }
+
+
+class _Phases:
+    """Wall and CPU seconds per phase of a solve (CPU includes the solver's threads)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, dict[str, float]] = {}
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            self.seconds[name] = {
+                "wall_s": round(time.perf_counter() - wall, 4),
+                "cpu_s": round(time.process_time() - cpu, 4),
+            }
 
 
 class _FirstSolution(cp_model.CpSolverSolutionCallback):
@@ -59,65 +99,150 @@ def solve(
 ) -> Result:
     """Solve `problem`; extra keyword arguments are CP-SAT parameters (e.g. random_seed)."""
     started = time.perf_counter()
-    reasons = precheck(problem)
-    if reasons:
-        return Result(
-            SolveStatus.INFEASIBLE,
-            None,
-            None,
-            time.perf_counter() - started,
-            explanations=tuple(reasons),
-        )
-    model = cp_model.CpModel()
-    variables = Variables.build(model, problem)
-    constraints = Constraints(problem, variables)
-    constraints.add_constraints()
-    set_objective(problem, variables)
-    if hint:
+    phase = _Phases()
+    with phase("settle"):
+        settled = settle(problem)
+    p = settled.problem
+    with phase("dispatch"):
         budget = hint_budget_s if hint_budget_s is not None else min(0.3, time_limit_s / 20)
-        add_hints(problem, variables, budget)
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(
-        0.01, time_limit_s - (time.perf_counter() - started)
+        ops, maint = best_dispatch(p, min(budget, 0.1 * time_limit_s))
+        fallback = build_plan(p, ops, maint)
+        issues = hard_violations(p, fallback)
+    dispatch_at = time.perf_counter() - started
+    with phase("model"):
+        model = cp_model.CpModel()
+        variables = Variables.build(model, p)
+        constraints = Constraints(p, variables)
+        constraints.add_constraints()
+        set_objective(p, variables)
+    deadline = started + time_limit_s
+    solve_s = max(SOLVER_SHARE * time_limit_s, deadline - time.perf_counter())
+    large = len(p.operations) > LNS_MIN_OPS and hint and not issues
+    classic = all(len(op.options) == 1 for op in p.operations)
+    settings = {**(JOB_SHOP_PARAMS if classic else {}), **params}
+    with phase("solve"):
+        if large:
+            add_hints(p, variables, ops, maint)
+            found = _large(p, variables, solve_s, num_workers, settings, started)
+        else:
+            if hint:
+                add_hints(p, variables, ops, maint)
+                if not issues:  # a valid dispatch plan: hint every variable of the model
+                    completed = lns.complete(variables.model, solve_s / 4, num_workers)
+                    if completed is not None:
+                        lns.set_hint(variables.model, completed.values)
+            found = _full(p, variables, solve_s, num_workers, settings, log, started)
+    status, objective, bound, plan, first = found
+    runtime = time.perf_counter() - started
+    common = {
+        "unplaced": settled.unplaced,
+        "released": settled.notes,
+        "phases": phase.seconds,
+    }
+    if plan is not None:
+        return Result(
+            status, objective, bound, runtime, plan,
+            first_solution_seconds=dispatch_at if not issues else first,
+            reason=_left_out(settled), moved_operations=moved_operations(problem, plan),
+            **common,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if not issues:
+        cost = evaluate(p, fallback)["total"] / p.weights.scale
+        reason = (
+            f"the solver found no better plan within {solve_s:.1f} s ({status.value}): this "
+            "is the dispatching rule's plan, checked against every hard rule"
+        )
+        left = _left_out(settled)
+        return Result(
+            SolveStatus.DISPATCH, cost, None, runtime, fallback,
+            first_solution_seconds=dispatch_at,
+            reason=reason + (f"; {left}" if left else ""),
+            moved_operations=moved_operations(problem, fallback), **common,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if status is SolveStatus.INFEASIBLE:
+        explanations = explain_infeasible(p, min(5.0, time_limit_s))
+        return Result(
+            status, None, None, time.perf_counter() - started,
+            explanations=tuple(explanations), reason=explanations[0], **common,  # type: ignore[arg-type]
+        )  # fmt: skip
+    reason = (
+        f"no plan within {time_limit_s:g} s ({status.value}); the dispatching rule's plan "
+        f"breaks a hard rule: {issues[0]}"
     )
+    return Result(status, None, None, runtime, reason=reason, **common)  # type: ignore[arg-type]
+
+
+_Found = tuple[SolveStatus, float | None, float | None, Plan | None, float | None]
+
+
+def _full(
+    problem: Problem,
+    variables: Variables,
+    solve_s: float,
+    num_workers: int,
+    settings: dict[str, object],
+    log: bool,
+    started: float,
+) -> _Found:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = solve_s
     solver.parameters.num_workers = num_workers
     solver.parameters.log_search_progress = log
-    classic = all(len(op.options) == 1 for op in problem.operations)
-    for name, value in {**(JOB_SHOP_PARAMS if classic else {}), **params}.items():
+    for name, value in settings.items():
         setattr(solver.parameters, name, value)
     callback = _FirstSolution(started)
-    status = _STATUS.get(solver.solve(model, callback), SolveStatus.UNKNOWN)
-    runtime = time.perf_counter() - started
-    if status is SolveStatus.INFEASIBLE:
-        return Result(
-            status,
-            None,
-            None,
-            runtime,
-            explanations=tuple(explain_infeasible(problem, min(5.0, time_limit_s))),
-        )
+    status = _STATUS.get(solver.solve(variables.model, callback), SolveStatus.UNKNOWN)
     if not status.has_plan:
-        return Result(status, None, None, runtime)
-    plan = _extract(problem, variables, solver)
+        return status, None, None, None, None
     scale = problem.weights.scale
-    return Result(
+    plan = _extract(problem, variables, list(solver.response_proto.solution))
+    return (
         status,
         solver.objective_value / scale,
         solver.best_objective_bound / scale,
-        runtime,
         plan,
-        first_solution_seconds=callback.first,
+        callback.first,
     )
 
 
-def _extract(problem: Problem, variables: Variables, solver: cp_model.CpSolver) -> Plan:
-    ops = {}
+def _large(
+    problem: Problem,
+    variables: Variables,
+    solve_s: float,
+    num_workers: int,
+    settings: dict[str, object],
+    started: float,
+) -> _Found:
+    """Complete the dispatch hint into a full assignment, then neighbourhood search."""
+    deadline = time.perf_counter() + solve_s
+    incumbent = lns.complete(variables.model, solve_s / 2, num_workers)
+    if incumbent is None:
+        return SolveStatus.UNKNOWN, None, None, None, None
+    first = time.perf_counter() - started
+    best, _steps = lns.improve(problem, variables, incumbent, deadline, num_workers)
+    scale = problem.weights.scale
+    plan = _extract(problem, variables, best.values)
+    return SolveStatus.FEASIBLE, best.objective / scale, None, plan, first
+
+
+def _left_out(settled: Settled) -> str | None:
+    if not settled.unplaced:
+        return None
+    first = settled.unplaced[0].reason
+    more = len(settled.unplaced) - 1
+    return f"{len(settled.unplaced)} item(s) left out of the plan: {first}" + (
+        f" (and {more} more)" if more else ""
+    )
+
+
+def _extract(problem: Problem, variables: Variables, values: Sequence[int]) -> Plan:
+    ops: Placements = {}
     for key, v in variables.ops.items():
         machine = next(
             m
             for m, present in v.presence.items()
-            if present is True or solver.boolean_value(present)
+            if present is True or (not isinstance(present, bool) and values[present.index])
         )
-        ops[key] = (machine, solver.value(v.start))
-    maint = {name: solver.value(mv.start) for name, mv in variables.maint.items()}
+        ops[key] = (machine, values[v.start.index])
+    maint = {name: values[mv.start.index] for name, mv in variables.maint.items()}
     return build_plan(problem, ops, maint)

@@ -24,6 +24,8 @@ class OpVars:
     end: cp_model.IntVar
     intervals: dict[str, cp_model.IntervalVar]
     presence: dict[str, cp_model.IntVar | bool]  # True when the machine is the only option
+    # machines on which the interval may span a closure (a preemptible operation pausing)
+    pauses: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -44,6 +46,9 @@ class Variables:
     # (op, machine) -> literal "runs before the machine's risk-clearing maintenance", for every
     # operation eligible on a risky machine that has such a task.
     before_reset: dict[tuple[OpKey, str], cp_model.IntVar] = field(default_factory=dict)
+    # job -> how long it finishes after its deadline (soft: a heavy cost, reported); an
+    # overdue order may be late by more than the horizon.
+    deadline_late: dict[str, cp_model.IntVar] = field(default_factory=dict)
     makespan: cp_model.IntVar | None = None
     upper: int = 0
     explain: bool = False
@@ -69,17 +74,30 @@ class Variables:
                     self.before_reset[(op.key, risk.machine)] = model.new_bool_var(
                         f"before_{op.label}_{risk.machine}"
                     )
+        for job in problem.jobs:
+            if job.deadline is not None and problem.job_operations(job.name):
+                self.deadline_late[job.name] = model.new_int_var(
+                    0, upper + max(0, -job.deadline), f"deadline_late_{job.name}"
+                )
         self.makespan = model.new_int_var(0, upper, "makespan")
         return self
 
     def _op(self, problem: Problem, op: Operation, frozen: bool) -> OpVars:
         m, name = self.model, op.label
         low = 0 if self.explain or frozen else problem.job(op.job).release
-        if frozen:
-            low = min(low, min(p.start for p in problem.previous if p.key == op.key))
+        planned = problem.planned(op.key)
+        if frozen and planned is not None:
+            low = min(low, planned.start)
         shortest, longest = min(op.options.values()), max(op.options.values())
         start = m.new_int_var(low, self.upper - shortest, f"start_{name}")
         end = m.new_int_var(low + shortest, self.upper, f"end_{name}")
+        pausing = {
+            machine
+            for machine in op.options
+            if op.preemptible_across_closures and problem.machine(machine).unavailable
+        }
+        if pausing and low >= 0:
+            return self._pausing_op(problem, op, start, end, pausing)
         if len(op.options) == 1:
             ((machine, duration),) = op.options.items()
             interval = m.new_interval_var(start, duration, end, f"iv_{name}_{machine}")
@@ -97,6 +115,54 @@ class Variables:
         if shortest == longest:
             m.add(end == start + shortest)
         return OpVars(start, end, intervals, presence)
+
+    def _pausing_op(
+        self,
+        problem: Problem,
+        op: Operation,
+        start: cp_model.IntVar,
+        end: cp_model.IntVar,
+        pausing: set[str],
+    ) -> OpVars:
+        """A preemptible operation: on a machine with closures its end is a table of its start
+        (pausing over closed spans; no start inside one), its interval spans the pauses."""
+        m, name, upper = self.model, op.label, self.upper
+        intervals: dict[str, cp_model.IntervalVar] = {}
+        presence: dict[str, cp_model.IntVar | bool] = {}
+        single = len(op.options) == 1
+        for machine, duration in op.options.items():
+            lit: cp_model.IntVar | bool = True if single else m.new_bool_var(f"on_{name}_{machine}")
+            on = [] if lit is True else [lit]
+            if machine in pausing:
+                closed = problem.machine(machine).unavailable
+                table = [
+                    upper + 1
+                    if any(s <= t < e for s, e in closed)
+                    else min(upper + 1, problem.finish(op, machine, t))
+                    for t in range(upper + 1)
+                ]
+                finish = m.new_int_var(0, upper + 1, f"finish_{name}_{machine}")
+                m.add_element(start, table, finish)
+                size = m.new_int_var(duration, upper + 1, f"span_{name}_{machine}")
+                m.add(finish <= upper).only_enforce_if(on)
+                m.add(end == finish).only_enforce_if(on)
+                if lit is True:
+                    intervals[machine] = m.new_interval_var(start, size, finish, f"iv_{name}")
+                else:
+                    intervals[machine] = m.new_optional_interval_var(
+                        start, size, finish, lit, f"iv_{name}_{machine}"
+                    )
+            elif lit is True:
+                intervals[machine] = m.new_interval_var(start, duration, end, f"iv_{name}")
+            else:
+                intervals[machine] = m.new_optional_fixed_size_interval_var(
+                    start, duration, lit, f"iv_{name}_{machine}"
+                )
+                m.add(end == start + duration).only_enforce_if(lit)
+            presence[machine] = lit
+        if not single:
+            m.add_exactly_one(p for p in presence.values() if not isinstance(p, bool))
+        return OpVars(start, end, intervals, presence, frozenset(pausing))
 
 
 def horizon_upper(problem: Problem, explain: bool) -> int:

@@ -97,6 +97,11 @@ def test_public_api_is_pinned() -> None:
             "disabled_endpoints", "enable_endpoint", "evaluate", "evaluate_latest",
             "generate_secret", "get_alert", "list_alerts", "list_deliveries", "send_test", "sign",
             "verify", "webhook_headers",
+            # the alarm lifecycle (#21)
+            "Activation", "AlarmFilter", "AlarmKpis", "AlarmPage", "AlarmState", "BadActor",
+            "JournalEntry", "STATE_WORDS", "alarm_kpis", "alarm_state", "expire_shelves",
+            "history_of", "kpis", "list_alarms", "rules_for", "set_out_of_service", "shelve",
+            "unshelve",
         ]
     )  # fmt: skip
     for name in alerts.__all__:

@@ -12,7 +12,7 @@ import contextlib
 import ipaddress
 
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from alerts.errors import MalformedSignature, SignatureError, TargetRefused
@@ -66,14 +66,14 @@ def test_verify_raises_only_signature_errors(
         verify(SECRET, headers, body, now=now)
 
 
-@given(st.text(max_size=40), st.binary(max_size=40))
-@settings(max_examples=100, deadline=None)
+message_ids = st.text(
+    alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "S")), min_size=1, max_size=40
+)
+
+
+@given(message_ids, st.binary(max_size=40))
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_verify_accepts_what_we_sign(msg_id: str, body: bytes) -> None:
-    assume(msg_id and msg_id.isprintable())
-    try:
-        msg_id.encode()
-    except UnicodeEncodeError:
-        assume(False)
     signed = webhook_headers([SECRET], msg_id, TS, body)
     assert verify(SECRET, signed, body, now=TS) == msg_id
 

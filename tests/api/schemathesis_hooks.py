@@ -2,10 +2,10 @@
 
 Some rules depend on the plant's state or tie two fields together, which JSON Schema cannot
 say (the document says them in words): a machine must exist, a machine is listed once per
-step, a job's steps are numbered 0, 1, 2, ..., due_at is not before release_at, and a
-reported time is not in the future. Positive
-(schema-valid) cases are mapped onto data that keeps those rules, so the positive-data check
-stays on for every operation; negative cases are left as generated.
+step, a job's steps are numbered 0, 1, 2, ..., due_at is not before release_at, an end is
+after its start, and a reported time is not in the future. Positive (schema-valid) cases are
+mapped onto data that keeps those rules, so the positive-data check stays on for every
+operation; negative cases are left as generated.
 """
 
 from __future__ import annotations
@@ -46,6 +46,12 @@ def _fix(value: Any) -> Any:
         fixed["release_at"] = PAST
     if isinstance(fixed.get("due_at"), str):
         fixed["due_at"] = "2040-01-01T00:00:00Z"
+    for start in ("ts", "start"):  # events and downtime: a start, then an end after it
+        if isinstance(fixed.get(start), str):
+            fixed[start] = PAST
+    for end in ("end", "expected_end"):
+        if isinstance(fixed.get(end), str):
+            fixed[end] = "2040-01-01T00:00:00Z"
     return fixed
 
 

@@ -24,8 +24,9 @@ def seeded(plant: Plant) -> Plant:  # noqa: F811
     return plant
 
 
-def _call(plant: Plant, method: str, path: str, body: Any = None) -> Any:  # noqa: F811
-    return plant.client.request(method, "/api/v1" + path, json=body, headers=plant.headers("admin"))
+def _call(client: Plant, method: str, path: str, body: Any = None) -> Any:
+    headers = client.headers("admin")
+    return client.client.request(method, "/api/v1" + path, json=body, headers=headers)
 
 
 @pytest.mark.parametrize(

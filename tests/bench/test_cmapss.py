@@ -14,9 +14,17 @@ from typer.testing import CliRunner
 from bench.cli import register
 from bench.cmapss import (
     COLUMNS,
+    CYCLE,
     RUL_CAP,
-    CmapssFeaturizer,
+    SENSORS,
+    SETTINGS,
+    START,
+    engines_as_plant,
+    features_config,
+    fit_definition,
     last_cycles,
+    plant_features,
+    plant_labels,
     read_cmapss,
     read_rul,
     rul_target,
@@ -98,48 +106,42 @@ def test_truncation_matches_the_official_test_set(fd001: pd.DataFrame) -> None:
     np.testing.assert_array_equal(cut.iloc[last_cycles(cut)]["cycle"].to_numpy(), lengths)
 
 
-def test_features_are_causal_and_order_free(fd001: pd.DataFrame) -> None:
-    sample = fd001[fd001["unit"] <= 5]
-    featurizer = CmapssFeaturizer().fit(sample)
-    full = featurizer.transform(sample)
-    cut, _ = truncate_units(sample, seed=1)
-    at_cut = featurizer.transform(cut)
-    rows = sample.reset_index(drop=True).merge(cut[["unit", "cycle"]], on=["unit", "cycle"])
-    assert len(rows) == len(cut)
-    key = sample.reset_index(drop=True).set_index(["unit", "cycle"]).index
-    positions = key.get_indexer(pd.MultiIndex.from_frame(cut[["unit", "cycle"]]))
-    np.testing.assert_allclose(at_cut.to_numpy(), full.iloc[positions].to_numpy(), rtol=1e-9)
-    shuffled = sample.sample(frac=1.0, random_state=0)
-    again = featurizer.transform(shuffled)
-    np.testing.assert_allclose(
-        again.to_numpy(), full.iloc[shuffled.index.to_numpy()].to_numpy(), rtol=1e-9
-    )
+def test_engines_load_as_a_plant(fd001: pd.DataFrame) -> None:
+    sample = fd001[fd001["unit"] <= 3]
+    plant = engines_as_plant(sample)
+    assert plant.machines == [1, 2, 3]
+    assert len(plant.readings) == len(sample) * 24  # 3 settings + 21 sensors per cycle
+    one = plant.readings[(plant.readings["machine_id"] == 2) & (plant.readings["sensor_id"] == 204)]
+    assert one["ts"].iloc[0] == START and one["ts"].iloc[1] == START + CYCLE
+    np.testing.assert_array_equal(one["value"], sample.loc[sample["unit"] == 2, "s1"])
+    failures = plant.events.set_index("machine_id")["ts"]
+    assert failures[2] == START + plant.cycles[2] * CYCLE  # one cycle after the last reading
+    assert set(plant.sensors["sensor"]) == {*SETTINGS, *SENSORS}
 
 
-def test_constant_sensors_are_dropped(fd001: pd.DataFrame) -> None:
-    featurizer = CmapssFeaturizer().fit(fd001)
-    assert featurizer.regimes_ is None
-    for constant in ("s1", "s5", "s10", "s16", "s18", "s19"):
-        assert constant not in featurizer.sensors_
-    assert {"s2", "s4", "s11", "s15"} <= set(featurizer.sensors_)
-
-
-def test_window_statistics_by_hand() -> None:
-    cycles = np.arange(1, 5)
-    frame = pd.DataFrame({"unit": 1, "cycle": cycles})
-    for i, name in enumerate(COLUMNS[2:]):
-        frame[name] = 0.0 if i < 3 else 1.0
-    frame["s2"] = [1.0, 2.0, 4.0, 8.0]
-    featurizer = CmapssFeaturizer(windows=(2,), ewm_spans=(3,), baseline_cycles=2).fit(frame)
-    featurizer.means_ = np.zeros_like(featurizer.means_)
-    featurizer.stds_ = np.ones_like(featurizer.stds_)
-    features = featurizer.transform(frame)
-    assert featurizer.sensors_ == ["s2"]
-    np.testing.assert_allclose(features["s2_mean2"], [1.0, 1.5, 3.0, 6.0])
-    np.testing.assert_allclose(features["s2_slope2"], [np.nan, 1.0, 2.0, 4.0])
-    np.testing.assert_allclose(features["s2_std2"], [np.nan, 0.5**0.5, 2**0.5, 8**0.5])
-    np.testing.assert_allclose(features["s2_dev2"], [0.0, 0.0, 1.5, 4.5])
-    np.testing.assert_allclose(features["s2_ewm3"], pd.Series([1.0, 2, 4, 8]).ewm(span=3).mean())
+def test_plant_features_are_causal_and_labels_follow_nasa(fd001: pd.DataFrame) -> None:
+    sample = fd001[fd001["unit"] <= 4]
+    config = features_config()
+    plant = engines_as_plant(sample)
+    definition = fit_definition(plant, config)
+    assert definition.regimes is not None and definition.regimes.n_regimes == 1  # FD001
+    rows = plant_features(definition, plant, config.staleness_minutes)
+    # one row per cycle: the instant after each cycle, none after the engine went silent
+    assert rows.groupby("machine_id").size().to_dict() == plant.cycles
+    labels = plant_labels(plant, rows[["machine_id", "ts"]], 30.0)
+    unit1 = labels[labels["machine_id"] == 1]
+    np.testing.assert_array_equal(unit1["rul"], rul_target(sample[sample["unit"] == 1], None))
+    # a cut engine computed alone equals the same instant of the whole history, bit for bit
+    cut, _truth = truncate_units(sample, seed=1)
+    last = cut.groupby("unit")["cycle"].max()
+    alone = engines_as_plant(cut, failed=False)
+    for unit, cycle in last.items():
+        t = alone.instant(int(unit), int(cycle))
+        online = plant_features(definition, alone, 60.0, at=t, machines=[int(unit)])
+        bulk = rows[(rows["machine_id"] == unit) & (rows["ts"] == t)]
+        assert np.array_equal(
+            online.iloc[:, 2:].to_numpy(), bulk.iloc[:, 2:].to_numpy(), equal_nan=True
+        )
 
 
 def test_operating_regimes_are_found_and_normalised(fd001: pd.DataFrame) -> None:
@@ -147,11 +149,13 @@ def test_operating_regimes_are_found_and_normalised(fd001: pd.DataFrame) -> None
     regime = (sample["cycle"] % 3).to_numpy()
     sample["setting1"] = np.array([0.0, 20.0, 42.0])[regime]
     sample["s2"] = sample["s2"] + 50.0 * regime  # a regime shift, not wear
-    featurizer = CmapssFeaturizer().fit(sample)
-    assert featurizer.regimes_ is not None and featurizer.regimes_.n_clusters == 3
-    normalised = featurizer.transform(sample)["s2"]
-    means = normalised.groupby(regime).mean().to_numpy()
-    np.testing.assert_allclose(means, 0.0, atol=1e-9)
+    plant = engines_as_plant(sample)
+    definition = fit_definition(plant, features_config())
+    assert definition.regimes is not None and definition.regimes.n_regimes == 3
+    rows = plant_features(definition, plant, 60.0)
+    last = rows["s2__last"].to_numpy()
+    by_regime = pd.Series(last).groupby(regime).mean()  # row k: the instant after cycle k
+    assert by_regime.abs().max() < 1.0  # the 50-unit shifts are gone (normalised units)
 
 
 def test_eval_cmapss_with_test_and_rul_files(nasa_files: dict[str, Path]) -> None:
@@ -161,7 +165,8 @@ def test_eval_cmapss_with_test_and_rul_files(nasa_files: dict[str, Path]) -> Non
     result = CliRunner().invoke(_cli(), args)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout.strip().splitlines()[-1])
-    assert {"rmse", "phm08_score", "train_seconds"} <= set(payload)
+    keys = {"rmse", "phm08_score", "train_seconds", "rmse_capped", "q10_coverage", "brier"}
+    assert keys | {"brier_base_rate", "roc_auc"} <= set(payload)
     assert payload["engines"] == 10
     assert 0 < payload["rmse"] < 35
     assert payload["phm08_score"] > 0

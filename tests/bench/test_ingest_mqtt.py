@@ -24,5 +24,7 @@ def test_bench_mqtt_small_run_stores_everything(
         assert result[phase]["lost"] == 0, result[phase]
         assert result[phase]["stored"] == result[phase]["readings"]
         assert result[phase]["readings_per_s"] > 0
+        bare = result["bare_paho"][phase]
+        assert bare["received"] == bare["messages"] and bare["messages_per_s"] > 0
     assert result["writer"]["inserted"] == 50_000
     assert database.execute("SELECT count(*) FROM readings")[0][0] == 0  # cleaned up

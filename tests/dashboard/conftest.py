@@ -32,7 +32,7 @@ def plant(database: Database) -> Plant:
 
 @pytest.fixture
 def context(settings: Settings, database: Database) -> DashboardContext:
-    return DashboardContext(settings=settings, database=database)
+    return DashboardContext.build(settings, database)
 
 
 @pytest.fixture

@@ -37,6 +37,8 @@ LATEST_RISK = {
     # oven-06: never scored
 }
 SENSORS = ("temperature", "vibration", "pressure")
+BASELINE_MEAN = [50.0, 1.1, 70.0]  # per sensor, in SENSORS order
+BASELINE_STD = [1.0, 0.3, 2.0]
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ def _readings(database: Database, now: datetime) -> None:
             frames.append(
                 pd.DataFrame({"machine": name, "sensor": sensor, "ts": ts, "value": values})
             )
-    ReadingsWriter(database).write(pd.concat(frames, ignore_index=True))
+    # A replayed plant may run days ahead of the wall clock (data clock): accept its future.
+    writer = ReadingsWriter(database, max_future_s=365 * 86_400)
+    writer.write(pd.concat(frames, ignore_index=True))
     database.execute("UPDATE sensors SET unit = '°C' WHERE name = 'temperature'")
 
 
@@ -97,12 +101,23 @@ def _risk(database: Database, ids: dict[str, int], now: datetime) -> None:
             p = p_fail * (1 - hours_ago / 48)
             rul = rul_low + hours_ago
             top = [
-                {"feature": "vibration_rms_1h", "contribution": 0.31},
-                {"feature": "temperature_slope_6h", "contribution": 0.12},
-                {"feature": "pressure_mean_1h", "contribution": -0.05},
+                {"feature": "vibration__std_1h", "contribution": 0.31, "value": 2.4},
+                {"feature": "temperature__slope_6h", "contribution": 0.12, "value": 0.8},
+                {"feature": "pressure__mean_1h", "contribution": -0.05, "value": 71.0},
             ]
             rows.append((ts, ids[name], version, 24.0, p, rul * 2, rul, Jsonb(top)))
     with database.connection() as conn, conn.cursor() as cur:
+        # The machines' healthy baselines (what the top features are compared with).
+        cur.execute(
+            "INSERT INTO feature_versions (version, names, definition) VALUES ('f1', %s, %s)",
+            (["vibration__std_1h"], Jsonb({"sensors": list(SENSORS)})),
+        )
+        for machine_id in ids.values():
+            cur.execute(
+                "INSERT INTO feature_baselines (machine_id, version, started_at, mean, std,"
+                " count) VALUES (%s, 'f1', %s, %s, %s, %s)",
+                (machine_id, now - timedelta(days=3), BASELINE_MEAN, BASELINE_STD, [60.0] * 3),
+            )
         cur.executemany(
             "INSERT INTO risk_scores (ts, machine_id, model_version, horizon_hours, p_fail,"
             " rul, rul_low, top_features) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",

@@ -143,7 +143,7 @@ def test_every_page_renders_the_seeded_plant(
     wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#machine-trends .main-svg"))
     assert browser.find_element(By.ID, "machine-title").text == "press-01"
     assert "85%" in browser.find_element(By.ID, "machine-header").text
-    wait(browser, lambda d: "vibration_rms_1h" in d.find_element(By.ID, "machine-features").text)
+    wait(browser, lambda d: "vibration · spread" in d.find_element(By.ID, "machine-features").text)
     screenshot(browser, "machine")
     # The charts are drawn to fit their panels, not watched (dcc.Graph responsive=False):
     # assets/live.js fits them again when the window changes size.
@@ -156,7 +156,7 @@ def test_every_page_renders_the_seeded_plant(
     wait_for_page(browser, "schedule")
     wait(browser, lambda d: "J-101" in d.find_element(By.ID, "schedule-gantt").text)
     assert "J-101" in browser.find_element(By.ID, "late-jobs-table").text
-    assert "maint." in browser.find_element(By.ID, "schedule-gantt").text
+    assert "Risk: life ≤ 12 h" in browser.find_element(By.ID, "schedule-gantt").text
     screenshot(browser, "schedule")
     browser.find_element(By.ID, "reschedule-button").click()
     wait(browser, lambda d: "queued" in d.find_element(By.ID, "reschedule-message").text)
@@ -166,14 +166,16 @@ def test_every_page_renders_the_seeded_plant(
 
     browser.find_element(By.ID, "nav-alerts").click()
     wait_for_page(browser, "alerts")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#alerts-open-table tbody tr")
-    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == ["press-01", "mill-05"]
+    rows = browser.find_elements(By.CSS_SELECTOR, "#alerts-journal-table tbody tr")
+    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == [
+        "press-01", "mill-05", "press-02",
+    ]  # fmt: skip
     screenshot(browser, "alerts")
     rows[0].find_element(By.TAG_NAME, "button").click()
     wait(
         browser, lambda d: "acknowledged by planner" in d.find_element(By.ID, "alerts-message").text
     )
-    wait(browser, lambda d: "planner ·" in d.find_element(By.ID, "alerts-open-table").text)
+    wait(browser, lambda d: "ack planner" in d.find_element(By.ID, "alerts-journal-table").text)
     assert database.execute(
         "SELECT m.name FROM alerts a JOIN machines m ON m.id = a.machine_id"
         " WHERE a.acked_by = 'planner'"

@@ -26,7 +26,7 @@ FIXER = User(13, "mia", frozenset({Role.MAINTENANCE}))
 def test_overview_tiles_grouped_by_line_and_coloured_by_risk(
     context: DashboardContext, plant: Plant
 ) -> None:
-    summary, lines, stamp = overview_view(context, plant.now + timedelta(seconds=30))
+    chips, summary, lines, stamp = overview_view(context, plant.now + timedelta(seconds=30))
     assert "6 machines" in text_of(summary)
     assert "2 open alerts" in text_of(summary)
     assert [text_of(s.children[0]) for s in lines] == ["Line A", "Line B"]
@@ -35,43 +35,90 @@ def test_overview_tiles_grouped_by_line_and_coloured_by_risk(
     assert "risk-critical" in tiles["press-01"].className
     assert "risk-warning" in tiles["mill-05"].className
     assert "risk-ok" in tiles["press-02"].className
-    assert "risk-unknown" in tiles["oven-06"].className
+    # Status wins over risk: a down machine is not "risk ok", it is DOWN for 3 h.
+    assert "risk-ok" not in tiles["lathe-03"].className
+    assert "DOWN for 3 h" in text_of(tiles["lathe-03"])
+    assert "risk ok" not in text_of(tiles["lathe-03"])
+    assert "OFFLINE" in text_of(tiles["oven-06"])
     assert "tile-stale" in tiles["oven-06"].className  # silent for a day
     assert "tile-stale" not in tiles["press-01"].className
     assert "1 alert" in text_of(tiles["press-01"])
+    assert "failure risk (24 h)" in text_of(tiles["press-01"])
     links = [c.href for c in walk(lines) if getattr(c, "href", None)]
     assert "/machine/press-01" in links
     assert stamp.to_plotly_json()["props"]["data-updated"].startswith(str(plant.now.date()))
+    assert "risk" in text_of(chips) and "Line B" in text_of(chips)
+
+
+def test_overview_sorts_and_filters_by_the_url(context: DashboardContext, plant: Plant) -> None:
+    _, _, lines, _ = overview_view(context, plant.now, "?sort=risk")
+    order = [t.to_plotly_json()["props"]["data-machine"] for t in with_class(lines, "tile")]
+    assert order[:2] == ["press-01", "mill-05"]  # critical, then warning
+    _, _, lines, _ = overview_view(context, plant.now, "?line=Line+B&status=running")
+    order = [t.to_plotly_json()["props"]["data-machine"] for t in with_class(lines, "tile")]
+    assert order == ["mill-05"]
 
 
 def test_machine_view_shows_trends_risk_features_and_events(
     context: DashboardContext, plant: Plant
 ) -> None:
-    view = machine_view(context, "press-01", "24h", [1, 2, 3], plant.now)
+    view = machine_view(context, "press-01", "?range=24h", [1, 2, 3], plant.now)
     assert view is not None
     header = text_of(view.header)
     assert "85%" in header and "12 h" in header and "v2" in header
+    assert "Failure risk (next 24 h)" in header and "Remaining life, 10 % low estimate" in header
     assert "5 min buckets" in view.trends_title
-    assert len(view.trends["data"]) == 9  # 3 sensors x (max, min band, average)
+    assert len(view.trends["data"]) == 6  # 3 sensors x (band polygon, average)
     versions = {t.name for t in view.risk.data if t.name and t.name.startswith("model")}
     assert versions == {"model v1", "model v2"}
     assert [t.name for t in view.risk.data if t.mode == "markers"] == ["alert", "repair"]
-    assert list(view.features.data[0].y) == [
-        "pressure_mean_1h", "temperature_slope_6h", "vibration_rms_1h",
-    ]  # fmt: skip
-    assert machine_view(context, "no-such-machine", "24h", [], plant.now) is None
+    # The threshold lines are the alert rule's (50 % / 80 %, 48 h / 24 h), labelled.
+    labels = sorted(a.text for a in view.risk.layout.annotations if "alert" in (a.text or ""))
+    assert labels == ["alert: critical 24 h", "alert: critical 80%", "alert: warning 48 h",
+                      "alert: warning 50%"]  # fmt: skip
+    # Top features in words, each with its value and the machine's healthy value.
+    ticks = list(view.features.layout.yaxis.ticktext)
+    assert ticks == [
+        "pressure · mean over 1 h<br><span style='font-size:11px'>now 71 (healthy 70)</span>",
+        "temperature · trend per hour over 6 h<br><span style='font-size:11px'>now 0.8 °C/h"
+        " (healthy 0 °C/h)</span>",
+        "vibration · spread (std) over 1 h<br><span style='font-size:11px'>now 2.4"
+        " (healthy 0.3)</span>",
+    ]
+    units = [view.trends["layout"][k]["title"]["text"] for k in ("yaxis", "yaxis2", "yaxis3")]
+    assert units == ["", "°C", ""]  # pressure, temperature, vibration
+    assert machine_view(context, "no-such-machine", "", [], plant.now) is None
+
+
+def test_a_down_machine_says_why_and_since_when(context: DashboardContext, plant: Plant) -> None:
+    view = machine_view(context, "lathe-03", "", None, plant.now)
+    assert view is not None
+    header = text_of(view.header)
+    assert "DOWN for 3 h" in header
+    assert "failure E42 (from plc)" in header
+    assert "not applicable while not running" in header
 
 
 def test_schedule_view_distinguishes_production_late_and_maintenance(
     context: DashboardContext, plant: Plant
 ) -> None:
-    info, gantt, late, _ = schedule_view(context, plant.now)
-    assert "1 late jobs" in text_of(info) and "1 maintenance tasks" in text_of(info)
+    status, info, gantt, late, _ = schedule_view(context, plant.now)
+    assert "1 late orders" in text_of(info) and "1 maintenance tasks" in text_of(info)
+    assert "OK" in text_of(status) and "OPTIMAL" in text_of(status)
     traces = {t.name: t for t in gantt.data}
-    assert set(traces) == {"Production", "Late job", "Maintenance"}
-    assert list(traces["Late job"].text) == ["J-101"]
+    assert set(traces) == {"Closed / down", "Production", "Late order", "Maintenance"}
+    assert list(traces["Late order"].text) == ["J-101"]
+    assert list(traces["Late order"].customdata) == ["J-101"]
+    assert list(traces["Maintenance"].text) == ["Risk: life ≤ 12 h"]
     hover = traces["Maintenance"].hovertext[0]
-    assert "p_fail 85%" in hover and "rul_low 12 h" in hover and "model v2" in hover
+    assert "remaining life, 10 % low estimate 12 h" in hover and "model v2" in hover
+    assert "rul_low" not in hover
+    # Every machine has a row, grouped by line, with its status.
+    assert list(gantt.layout.yaxis.ticktext) == [
+        "lathe-03 · DOWN", "press-01", "press-02", "mill-04 · maint.", "mill-05",
+        "oven-06 · offline",
+    ]  # fmt: skip
+    assert gantt.layout.uirevision == "gantt"
     assert "J-101" in text_of(late) and "60 min" in text_of(late)
 
 
@@ -86,7 +133,7 @@ def test_only_a_planner_may_request_a_reschedule(
     assert "queued" in message
     rows = database.execute("SELECT requested_by FROM schedules WHERE state = 'requested'")
     assert rows == [("paul",)]
-    info, *_ = schedule_view(context, plant.now)
+    _, info, *_ = schedule_view(context, plant.now)
     assert "requested" in text_of(info)
 
 
@@ -99,14 +146,15 @@ def test_acknowledging_needs_maintenance_or_planner(
     assert database.execute("SELECT acked_by FROM alerts WHERE id = %s", (alert,)) == [(None,)]
     assert "acknowledged by mia" in acknowledge_alert(context, FIXER, alert)
     assert "acknowledged by paul" in acknowledge_alert(context, PLANNER, plant.alert_ids["mill-05"])
-    table, _ = alerts_view(context, FIXER, plant.now)
+    _, table, _ = alerts_view(context, FIXER, plant.now)
     assert "mia" in text_of(table) and "paul" in text_of(table)
 
 
 def test_alert_buttons_are_disabled_for_viewers(context: DashboardContext, plant: Plant) -> None:
-    table, _ = alerts_view(context, VIEWER, plant.now)
+    _, table, _ = alerts_view(context, VIEWER, plant.now)
     buttons = [c for c in walk(table) if isinstance(getattr(c, "id", None), dict)]
-    assert len(buttons) == 2 and all(b.disabled for b in buttons)
-    table, _ = alerts_view(context, FIXER, plant.now)
+    # Ack and Shelve for the two active alarms, Ack for the one cleared unacknowledged.
+    assert len(buttons) == 5 and all(b.disabled for b in buttons)
+    _, table, _ = alerts_view(context, FIXER, plant.now)
     buttons = [c for c in walk(table) if isinstance(getattr(c, "id", None), dict)]
     assert not any(b.disabled for b in buttons)

@@ -59,9 +59,9 @@ def _trace_types(figure: Any) -> set[str]:
 def test_every_chart_uses_only_trace_types_in_the_bundle(
     context: DashboardContext, plant: Plant
 ) -> None:
-    view = machine_view(context, "press-01", "24h", [1, 2, 3], plant.now)
+    view = machine_view(context, "press-01", "", [1, 2, 3], plant.now)
     assert view is not None
-    _, gantt, _, _ = schedule_view(context, plant.now)
+    _, _, gantt, _, _ = schedule_view(context, plant.now)
     used = set().union(*(_trace_types(f) for f in (view.trends, view.risk, view.features, gantt)))
     assert used and used <= PLOTLY_TRACE_TYPES
 
@@ -72,7 +72,7 @@ def test_a_machine_page_arrives_with_its_first_view(
     page = render_page(context, "/machine/press-01", "?range=7d", VIEWER)
     graphs = {g.id: g for g in walk(page) if isinstance(g, dcc.Graph)}
     assert set(graphs) == {"machine-risk", "machine-features", "machine-trends"}
-    assert len(graphs["machine-trends"].figure["data"]) == 9  # 3 sensors, drawn on arrival
+    assert len(graphs["machine-trends"].figure["data"]) == 6  # 3 sensors, drawn on arrival
     assert all(g.config["responsive"] is False for g in graphs.values())
     stamp = next(c for c in walk(page) if getattr(c, "id", None) == "machine-stamp")
     assert stamp.children is not None  # the page counts as refreshed from the start

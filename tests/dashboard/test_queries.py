@@ -86,7 +86,7 @@ def test_risk_history_events_and_latest_features(database: Database, plant: Plan
     assert set(history["model_version"]) == {"v1", "v2"}
     latest = queries.latest_risk(database, machine)
     assert latest is not None and latest["p_fail"] == pytest.approx(0.85)
-    assert latest["top_features"][0]["feature"] == "vibration_rms_1h"
+    assert latest["top_features"][0]["feature"] == "vibration__std_1h"
     events = queries.machine_events(database, machine, start, end)
     assert list(events["kind"]) == ["alert", "repair"]
     assert queries.latest_risk(database, plant.machine_ids["oven-06"]) is None

@@ -44,7 +44,7 @@ def test_sixty_rapid_wrong_passwords_are_throttled_until_an_admin_lifts_it(
     assert statuses == [401] * 5 + [429] * 55
     refused = sign_in(slow_backoff, "planner")  # the right password, straight after
     assert refused.status_code == 429
-    assert int(refused.headers["Retry-After"]) == 60
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60  # 60 s after the fifth failure
     assert "Too many failed sign-ins" in refused.get_data(as_text=True)
     assert slow_backoff.get("/_dash-layout").status_code == 401
     # the lockout is recorded, and only the evaluated guesses were counted

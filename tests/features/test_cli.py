@@ -1,4 +1,4 @@
-"""`millwright features run|backfill|show` and `millwright bench features`."""
+"""`millwright features run|backfill|show`."""
 
 from __future__ import annotations
 
@@ -42,15 +42,3 @@ def test_run_backfill_show(env: None) -> None:
     assert "machine 1 at 2024-03-01 13:00:00+00:00" in one.output
     missing = runner.invoke(app, ["features", "show", "fd-000000000000"])
     assert missing.exit_code == 1 and "unknown" in missing.output
-
-
-def test_bench_features_small(env: None) -> None:
-    result = runner.invoke(
-        app, ["bench", "features", "--machines", "2", "--sensors", "3", "--days", "1.5", "--json"]
-    )
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.output.strip().splitlines()[-1])
-    assert figures["readings"] == 2 * 3 * 2160
-    assert figures["rerun_written"] == 0
-    assert figures["incremental"]["written"] == 2
-    assert figures["backfill_readings_per_s"] > 0 and figures["read_only_seconds"] > 0

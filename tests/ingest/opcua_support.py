@@ -133,6 +133,7 @@ class TestServer:
         cert: CertPair | None = None,
         users: dict[str, str] | None = None,
         extra: dict[str, tuple[str, Any, ua.VariantType]] | None = None,
+        trust_dir: Path | None = None,
     ) -> None:
         self.port = port
         self.endpoint = f"opc.tcp://127.0.0.1:{port}/test/"
@@ -142,6 +143,7 @@ class TestServer:
         self._cert = cert
         self._users = users
         self._extra = extra or {}
+        self._trust_dir = trust_dir  # when set: only client certificates in it are accepted
         self.server: Server | None = None
         self.ns = 2
         self.loop: asyncio.AbstractEventLoop | None = None  # set when run by ThreadedServer
@@ -161,6 +163,17 @@ class TestServer:
             await server.load_certificate(str(self._cert.cert))
             await server.load_private_key(str(self._cert.key))
         server.set_security_policy(self._policies)
+        if self._trust_dir is not None:
+            from asyncua.crypto.truststore import TrustStore
+            from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
+            store = TrustStore([self._trust_dir], [])
+            await store.load()
+            options = (
+                CertificateValidatorOptions.TRUSTED_VALIDATION
+                | CertificateValidatorOptions.PEER_CLIENT
+            )
+            server.set_certificate_validator(CertificateValidator(options, store))
         if self._users:
             server.set_identity_tokens([ua.UserNameIdentityToken])
         self.ns = await server.register_namespace(NAMESPACE)

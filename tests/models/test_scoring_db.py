@@ -191,18 +191,3 @@ def test_scorer_runs_on_a_cadence_until_stopped(plant: Plant, active: Registered
 
     Scorer(plant.database, models_config()).run(0.01, stop=stop, on_result=on_result)
     assert seen == [MACHINES, 0]
-
-
-def test_bench_scoring_small(plant: Plant, database_url: str) -> None:
-    from bench.scoring import run_scoring_benchmark, summary_lines
-    from models.config import LightGBMParams
-
-    config = models_config(lightgbm=LightGBMParams(n_estimators=20, num_leaves=7, n_jobs=2))
-    figures = run_scoring_benchmark(
-        database_url, config, machines=50, sensors=2, repeats=1, training_rows=400
-    )
-    assert figures["machines"] == 50 and figures["written"] == 50
-    assert figures["features"] == 2 * 26 + 5
-    assert figures["bare_predict_seconds"] > 0 and figures["score_seconds"] > 0
-    assert set(figures["stages"]) == {"read", "predict", "explain", "drift", "write"}
-    assert "50 machines" in summary_lines(figures)[0]

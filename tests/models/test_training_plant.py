@@ -52,6 +52,7 @@ def models_config(**overrides: object) -> ModelsConfig:
     values: dict[str, object] = {
         "horizon_hours": 24.0,
         "rul_cap_hours": 72.0,
+        "conformal_folds": 3,
         "lightgbm": LightGBMParams(n_estimators=80, num_leaves=15, n_jobs=2),
     }
     values.update(overrides)

@@ -14,4 +14,5 @@ PLAIN = ObjectiveWeights(
     change=0,
     change_machine=0,
     scale=1,
+    moved=0,
 )

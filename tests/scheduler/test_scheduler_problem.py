@@ -36,9 +36,7 @@ def _problem(**overrides: object) -> Problem:
     [
         (lambda: Machine(""), "non-empty name"),
         (lambda: Machine("A", unavailable=((5, 5),)), "is empty"),
-        (lambda: Job("j", release=-1), "negative"),
         (lambda: Job("j", weight=-1), "weight"),
-        (lambda: Job("j", release=10, deadline=5), "deadline"),
         (lambda: Operation("j", 0, {}), "no eligible machine"),
         (lambda: Operation("j", 0, {"A": 0}), "must be > 0"),
         (lambda: Operation("j", -1, {"A": 1}), "seq"),
@@ -67,6 +65,24 @@ def _problem(**overrides: object) -> Problem:
 def test_invalid_records_raise_one_sentence(build, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_a_release_in_the_past_starts_now_and_a_missed_deadline_is_allowed() -> None:
+    job = Job("j", release=-90, deadline=-30)
+    assert job.release == 0 and job.deadline == -30
+
+
+def test_machine_closures_are_sorted_and_merged() -> None:
+    machine = Machine("A", unavailable=((50, 60), (0, 10), (5, 20), (20, 25)))
+    assert machine.unavailable == ((0, 25), (50, 60))
+
+
+def test_clock_words_use_the_origin_when_known() -> None:
+    from datetime import UTC, datetime
+
+    assert _problem().clock(17) == "minute 17"
+    problem = _problem(origin=datetime(2026, 12, 1, 8, 0, tzinfo=UTC))
+    assert problem.clock(75) == "Tue 2026-12-01 09:15 UTC"
 
 
 def test_hazard_follows_from_p_fail_when_not_given() -> None:

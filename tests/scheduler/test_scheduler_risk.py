@@ -84,12 +84,18 @@ def test_unavoidable_late_maintenance_is_reported_and_no_work_crosses_the_failur
     assert all(op.start >= maint.end for op in result.plan.operations)
 
 
-def test_frozen_work_before_failure_without_maintenance_first_is_infeasible() -> None:
+def test_frozen_work_past_failure_stays_and_the_late_maintenance_is_reported() -> None:
+    # j0/0 is committed on R from 15 to 45, past rul_low 40: it stays where it is (it is
+    # running), maintenance follows it, and the plan says maintenance is late.
     problem = shop({"R": 30}, MachineRisk("R", p_fail=0.9, rul_low=40))
     frozen = replace(problem, previous=(PlannedOperation("j0", 0, "R", 15),), frozen_until=21)
     result = solve(frozen, 5)
-    assert result.status is SolveStatus.INFEASIBLE
-    assert any("frozen: j0/0" in text for text in result.explanations)
+    assert result.status is SolveStatus.OPTIMAL and result.plan is not None
+    assert (result.plan.operation("j0", 0).start, result.plan.operation("j0", 0).end) == (15, 45)
+    (maint,) = result.plan.maintenance
+    assert maint.start == 45
+    (violation,) = result.plan.violations
+    assert violation.constraint == "maintenance_deadline" and violation.amount == 25
 
 
 def test_solver_objective_matches_the_plan_evaluation() -> None:

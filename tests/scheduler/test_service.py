@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from api import plans
 from millwright.core.storage.database import Database
 from scheduler import service
 from scheduler.store import load_problem
@@ -106,17 +107,83 @@ def test_running_operation_is_pinned_and_done_steps_drop_out(database: Database)
     assert loaded.problem.frozen().keys() == {("J1", 0)}
 
 
-def test_infeasible_input_fails_with_explanation(database: Database) -> None:
-    ids = seed_machines(database, ("M1",))
-    database.execute("UPDATE machines SET status = 'offline'")
+def test_offline_machine_work_moves_or_waits_and_gets_no_maintenance(database: Database) -> None:
+    ids = seed_machines(database, ("M1", "M2"))
+    database.execute("UPDATE machines SET status = 'offline' WHERE name = 'M1'")
+    seed_risk(database, ids["M1"], rul_low_hours=5)
     seed_job(database, "J1", [{ids["M1"]: 600}])
+    seed_job(database, "J2", [{ids["M1"]: 600, ids["M2"]: 600}])
     record = service.request_schedule(database, None, time_limit_s=2)
-    processed = service.run_worker(database, CONFIG, once=True)
-    assert processed == 1
-    failed = service.get_schedule(database, record.id)
-    assert failed is not None and failed.state == "failed"
-    assert failed.solver_status == "infeasible"
-    assert "J1/0" in (failed.error or "")
+    done = service.solve_schedule(database, CONFIG, record.id, now=NOW)
+    assert done.state == "done" and done.is_current
+    assert done.summary["unplaced"] == [
+        {"subject": "J1/0", "reason": "J1/0 waiting for M1 (offline, down until further notice)"}
+    ]
+    rows = _assignments(database, record.id)
+    assert [(r[0], r[1], r[3]) for r in rows] == [("operation", "M2", "J2")]  # no maint-M1
+    job = plans.job_plan(database, "J1")
+    assert job.operations == [] and job.unplaced[0].reason.startswith("J1/0 waiting for M1")
+
+
+def test_overdue_order_is_late_not_infeasible(database: Database) -> None:
+    ids = seed_machines(database, ("M1",))
+    seed_job(
+        database, "SO-1", [{ids["M1"]: 600}],
+        release=NOW - timedelta(days=3), due=NOW - timedelta(days=2),
+    )  # fmt: skip
+    record = service.request_schedule(database, None, time_limit_s=2)
+    done = service.solve_schedule(database, CONFIG, service.claim_next(database, "w") or 0, now=NOW)
+    assert (done.id, done.state, done.solver_status) == (record.id, "done", "optimal")
+    (outcome,) = done.summary["jobs"]
+    assert outcome["lateness_minutes"] == 2 * 1440 + 10  # starts now, 10 min long
+    assert plans.job_plan(database, "SO-1").operations[0].start_at == NOW
+
+
+def test_breakdown_lets_frozen_work_go_and_the_replan_moves_it(database: Database) -> None:
+    ids = seed_machines(database, ("M1", "M2"))
+    seed_job(database, "J1", [{ids["M1"]: 600, ids["M2"]: 900}])
+    seed_job(database, "J2", [{ids["M2"]: 600}], due=NOW + timedelta(hours=20))
+    first = service.request_schedule(database, None, time_limit_s=2)
+    service.solve_schedule(database, CONFIG, first.id, now=NOW)
+    before = {r[3]: r for r in _assignments(database, first.id)}
+    assert before["J1"][1] == "M1" and before["J1"][4] == NOW  # frozen at the next replan
+    database.execute(
+        "INSERT INTO machine_downtime (machine_id, start_at, end_at) VALUES (%s, %s, %s)",
+        (ids["M1"], NOW, NOW + timedelta(hours=2)),
+    )
+    second = service.request_schedule(database, None, time_limit_s=2)
+    done = service.solve_schedule(database, CONFIG, second.id, now=NOW + timedelta(minutes=1))
+    after = {r[3]: r for r in _assignments(database, second.id)}
+    # J2 (frozen on M2, due now) stays; J1 moves behind it.
+    assert (after["J2"][1], after["J2"][4]) == ("M2", NOW + timedelta(minutes=1))
+    assert (after["J1"][1], after["J1"][4]) == ("M2", NOW + timedelta(minutes=11))
+    assert done.summary["released"] == [
+        "frozen J1/0 on M1 let go: M1 is down Mon 2030-01-07 06:01 UTC to Mon 2030-01-07 08:00 UTC"
+    ]
+    assert done.summary["moved_operations"] == 1
+    public = plans.read_schedule(database, second.id)
+    assert public.moved_operations == 1 and public.released == done.summary["released"]
+
+
+def test_failed_request_leaves_the_previous_plan_current_but_stale(database: Database) -> None:
+    ids = seed_machines(database, ("M1",))
+    seed_job(database, "J1", [{ids["M1"]: 600}])
+    first = service.request_schedule(database, None, time_limit_s=2)
+    service.solve_schedule(database, CONFIG, first.id, now=NOW)
+    assert service.plan_status(database).stale is False
+    for name in ("J2", "J3"):  # each fits the 24 h horizon alone, not both
+        seed_job(database, name, [{ids["M1"]: 20 * 3600}])
+    second = service.request_schedule(database, None, time_limit_s=2)
+    failed = service.solve_schedule(database, CONFIG, second.id, now=NOW)
+    assert (failed.state, failed.solver_status) == ("failed", "infeasible")
+    assert "horizon: all work must end by Tue 2030-01-08 06:00 UTC" in (failed.error or "")
+    status = service.plan_status(database)
+    assert (status.schedule_id, status.stale, status.failed_schedule_id) == (
+        first.id, True, second.id,
+    )  # fmt: skip
+    plan = plans.current_plan(database)
+    assert plan.schedule.id == first.id and plan.status.stale
+    assert plan.status.stale_reason == failed.error
 
 
 def test_stale_claim_is_requeued_and_worker_stops_on_event(database: Database) -> None:

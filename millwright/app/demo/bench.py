@@ -1,4 +1,5 @@
-"""``millwright bench demo``: how long a newcomer waits, measured on the real demo.
+"""``millwright bench demo`` (registered by :mod:`millwright.app.demo.bench_cli`): how long a
+newcomer waits, measured on the real demo.
 
 The demo runs in a temporary data directory with the embedded database (nothing configured,
 as on a first run) until its first risk-driven plan, then stops. Reported: seconds from the

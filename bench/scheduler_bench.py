@@ -1,0 +1,124 @@
+"""Plant-scale and disruption benchmark of issue 15 (`millwright bench scheduler`).
+
+A generated risk-aware plant (`plant_problem`) is solved with the product's `solve` beside the
+earliest-due-date dispatching rule, scored under the same objective. With a disruption, the
+plant is first planned (same limit), then disrupted at the start of that plan with the frozen
+window in force, and the figures are those of the replan: the down window is checked empty,
+frozen work outside it unchanged, and the operations moved counted.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bench.scheduler_instances import plant_problem
+from scheduler import disruption as edits
+from scheduler.cpsat import solve
+from scheduler.dispatch import dispatch_plan
+from scheduler.plan import Result
+from scheduler.problem import Job, Operation, Problem
+from scheduler.settle import settle
+from scheduler.validate import hard_violations
+
+DISRUPTIONS = ("breakdown", "offline", "overdue", "rush")
+BREAKDOWN = ("M0", 30, 510)  # machine, start, end: the case of the issue
+
+
+def disrupted(problem: Problem, kind: str) -> Problem:
+    """`problem` (already carrying its previous plan) after disruption `kind`."""
+    if kind == "breakdown":
+        return edits.breakdown(problem, *BREAKDOWN)
+    if kind == "offline":
+        return edits.offline(problem, "M0")  # M0 also carries a risk score
+    ops = len(problem.job_operations(problem.jobs[0].name))
+    machines = [m.name for m in problem.machines]
+    options = [{machines[(3 * s + k) % len(machines)]: 30 for k in range(2)} for s in range(ops)]
+    if kind == "overdue":  # released two days ago, due yesterday (a wall clock behind)
+        job = Job("OVERDUE", release=-2880, due=-1440, weight=2)
+    elif kind == "rush":
+        job = Job("RUSH", release=0, due=30 * ops + 120, weight=5, value=2.0)
+    else:
+        raise ValueError(f"unknown disruption {kind!r}; expected one of {DISRUPTIONS}")
+    operations = tuple(Operation(job.name, s, o) for s, o in enumerate(options))
+    return edits.rush(problem, job, operations)
+
+
+def plant_bench(
+    jobs: int,
+    ops: int,
+    machines: int,
+    time_limit_s: float,
+    num_workers: int = 2,
+    seed: int = 0,
+    disruption: str | None = None,
+) -> dict[str, Any]:
+    """Figures of one run: status, first plan, objective against dispatch, seconds per phase."""
+    problem = plant_problem(jobs, ops, machines, seed)
+    figures: dict[str, Any] = {"jobs": jobs, "ops": ops, "machines": machines, "seed": seed}
+    figures["time_limit_s"] = time_limit_s
+    if disruption is not None:
+        first = solve(problem, time_limit_s, num_workers)
+        assert first.plan is not None, f"no first plan: {first.status} {first.reason}"
+        figures["before"] = _figures(problem, first, 0.0)
+        problem = disrupted(edits.replan_of(problem, first.plan), disruption)
+        figures["disruption"] = disruption
+    started = time.perf_counter()
+    result = solve(problem, time_limit_s, num_workers)
+    wall = time.perf_counter() - started
+    figures.update(_figures(problem, result, wall))
+    if disruption is not None and result.plan is not None:
+        figures.update(_disruption_checks(problem, result, disruption))
+    return figures
+
+
+def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
+    settled = settle(problem).problem
+    started = time.perf_counter()
+    edd = dispatch_plan(settled, "edd")
+    edd_s = time.perf_counter() - started
+    ours = None if result.objective is None else round(result.objective, 1)
+    theirs = round(edd.costs["total"], 1)
+    return {
+        "status": result.status.value,
+        "reason": result.reason,
+        "first_plan_s": None
+        if result.first_solution_seconds is None
+        else round(result.first_solution_seconds, 3),
+        "objective": ours,
+        "bound": None if result.bound is None else round(result.bound, 1),
+        "dispatch_objective": theirs,
+        "dispatch_s": round(edd_s, 3),
+        "dispatch_valid": not hard_violations(settled, edd),
+        "improvement_pct": None if ours is None else round(100 * (theirs - ours) / theirs, 2),
+        "wall_s": round(wall, 3),
+        "moved_operations": result.moved_operations,
+        "released": len(result.released),
+        "unplaced": len(result.unplaced),
+        "phases": result.phases,
+        "costs": None if result.plan is None else result.plan.costs,
+    }
+
+
+def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str, Any]:
+    assert result.plan is not None
+    plan = result.plan
+    checks: dict[str, Any] = {}
+    if kind == "breakdown":
+        machine, start, end = BREAKDOWN
+        checks["window_empty"] = all(
+            o.end <= start or o.start >= end for o in plan.machine_schedule(machine)
+        )
+    if kind == "offline":
+        checks["window_empty"] = plan.machine_schedule("M0") == []
+    released = {tuple(n.split(" ")[1].rsplit("/", 1)) for n in result.released}
+    placed = {(o.job, o.seq): (o.machine, o.start) for o in plan.operations}
+    unchanged = [
+        placed.get(key) == (p.machine, p.start)
+        for key, p in problem.frozen().items()
+        if (key[0], str(key[1])) not in released
+    ]
+    checks["frozen_outside_unchanged"] = all(unchanged)
+    checks["frozen"] = len(problem.frozen())
+    checks["previous_operations"] = len(problem.previous)
+    return checks

@@ -1,0 +1,161 @@
+"""Disruptions in the pure model: a breakdown, an offline machine, an overdue order, a rush
+order and a cancellation each replan to a plan; the down window is empty, frozen work outside
+it is unchanged, and only what must move moves. And a plan degraded to dispatch says so."""
+
+from __future__ import annotations
+
+import random
+
+from scheduler import disruption
+from scheduler.cpsat import solve
+from scheduler.plan import Result, SolveStatus
+from scheduler.problem import Job, Machine, MachineRisk, Operation, Problem
+from scheduler.risk import with_risk_maintenance
+from scheduler.settle import settle
+from scheduler.validate import hard_violations
+
+LIMIT = 5.0
+
+
+def plant(seed: int = 3) -> Problem:
+    """Eight jobs of three steps, two eligible machines each, M1 risky, a 60-minute window."""
+    rng = random.Random(seed)
+    names = [f"M{i}" for i in range(4)]
+    jobs, operations = [], []
+    for j in range(8):
+        for s in range(3):
+            base = rng.randint(10, 40)
+            options = {m: base + rng.randint(0, 5) for m in rng.sample(names, 2)}
+            operations.append(Operation(f"J{j}", s, options))
+        jobs.append(Job(f"J{j}", release=rng.randint(0, 30), due=rng.randint(100, 300)))
+    problem = Problem(
+        machines=tuple(Machine(n) for n in names),
+        jobs=tuple(jobs),
+        operations=tuple(operations),
+        horizon=1000,
+        risks=(MachineRisk("M1", 0.5, rul_low=400),),
+        crew_size=1,
+        frozen_until=60,
+    )
+    return with_risk_maintenance(problem, duration=30, cost=10)
+
+
+def replanned(problem: Problem) -> Result:
+    """The replan of `problem`: a plan that keeps every hard rule of the settled problem."""
+    result = solve(problem, LIMIT)
+    assert result.status is SolveStatus.OPTIMAL and result.plan is not None, result
+    assert hard_violations(settle(problem).problem, result.plan) == []
+    return result
+
+
+def before() -> tuple[Problem, Result]:
+    problem = plant()
+    first = replanned(problem)
+    assert first.plan is not None
+    return disruption.replan_of(problem, first.plan), first
+
+
+def hit_with_successors(base: Problem, hit: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    """The frozen placements `hit` plus the frozen later steps of their jobs."""
+    first = {}
+    for job, seq in hit:
+        first[job] = min(seq, first.get(job, seq))
+    return {k for k in base.frozen() if k[0] in first and k[1] >= first[k[0]]}
+
+
+def test_nothing_changed_moves_nothing() -> None:
+    base, first = before()
+    again = replanned(base)
+    assert again.moved_operations == 0 and again.objective == first.objective
+
+
+def test_breakdown_empties_the_window_and_keeps_frozen_work_elsewhere() -> None:
+    base, first = before()
+    assert first.plan is not None
+    result = replanned(disruption.breakdown(base, "M0", 30, 200))
+    assert result.plan is not None
+    hit = {
+        k for k, p in base.frozen().items()
+        if p.machine == "M0" and p.start < 200 and p.start + base.operation(k).options["M0"] > 30
+    }  # fmt: skip
+    let_go = hit_with_successors(base, hit)
+    assert hit and len(result.released) == len(let_go)
+    for key in hit:
+        assert f"frozen {key[0]}/{key[1]} on M0 let go: M0 is down minute 30 to minute 200" in (
+            result.released
+        )
+    assert all(o.end <= 30 or o.start >= 200 for o in result.plan.machine_schedule("M0"))
+    for key, planned in base.frozen().items():
+        if key not in let_go:
+            now = result.plan.operation(*key)
+            assert (now.machine, now.start) == (planned.machine, planned.start)
+    assert result.moved_operations is not None and result.moved_operations >= len(let_go)
+
+
+def test_offline_machine_gets_no_work_and_no_maintenance() -> None:
+    base, _ = before()
+    result = replanned(disruption.offline(base, "M1"))
+    assert result.plan is not None
+    assert result.plan.machine_schedule("M1") == []
+    hit = {k for k, p in base.frozen().items() if p.machine == "M1"}
+    assert hit and len(result.released) == len(hit_with_successors(base, hit))
+    for key in hit:
+        assert f"frozen {key[0]}/{key[1]} on M1 let go: M1 is offline" in result.released
+    assert [(u.subject, u.reason) for u in result.unplaced] == [
+        ("maint-M1", "maintenance maint-M1 waits for M1 (offline)")
+    ]
+
+
+def test_work_that_only_an_offline_machine_can_do_waits_for_it() -> None:
+    base, _ = before()
+    extra = disruption.rush(
+        base, Job("X"), (Operation("X", 0, {"M1": 10}), Operation("X", 1, {"M2": 5}))
+    )
+    result = replanned(disruption.offline(extra, "M1"))
+    assert [(u.subject, u.reason) for u in result.unplaced][:2] == [
+        ("X/0", "X/0 waiting for M1 (offline, down until further notice)"),
+        ("X/1", "X/1 follows X/0, which cannot be placed"),
+    ]
+
+
+def test_overdue_order_is_late_not_infeasible() -> None:
+    base, _ = before()
+    overdue = Job("OLD", release=-500, due=-300, deadline=-100, weight=2)
+    result = replanned(disruption.rush(base, overdue, (Operation("OLD", 0, {"M2": 15}),)))
+    assert result.plan is not None
+    (outcome,) = [j for j in result.plan.jobs if j.job == "OLD"]
+    assert outcome.lateness == outcome.completion + 300 and outcome.completion > 0
+    (violation,) = [v for v in result.plan.violations if v.subject == "OLD"]
+    assert violation.constraint == "deadline" and violation.amount == outcome.completion + 100
+
+
+def test_rush_order_moves_less_with_the_stability_term() -> None:
+    from dataclasses import replace
+
+    base, _ = before()
+    urgent = (Job("R", due=80, weight=3), (Operation("R", 0, {"M2": 20, "M3": 25}),))
+    stable = replanned(disruption.rush(base, *urgent))
+    loose = replanned(
+        disruption.rush(replace(base, weights=replace(base.weights, moved=0)), *urgent)
+    )
+    assert stable.plan is not None and stable.plan.operation("R", 0).end <= 130
+    assert stable.moved_operations is not None and loose.moved_operations is not None
+    assert stable.moved_operations <= loose.moved_operations
+
+
+def test_cancelled_order_moves_nothing_else() -> None:
+    base, _ = before()
+    result = replanned(disruption.cancel(base, "J3"))
+    assert result.moved_operations == 0
+
+
+def test_plan_degraded_to_dispatch_is_labelled_and_keeps_the_hard_rules() -> None:
+    problem = plant()
+    result = solve(problem, LIMIT, stop_after_presolve=True)  # the solver returns no plan
+    assert result.status is SolveStatus.DISPATCH and result.status.value == "feasible (dispatch)"
+    assert result.plan is not None and hard_violations(problem, result.plan) == []
+    assert result.reason is not None and result.reason.startswith(
+        "the solver found no better plan within"
+    )
+    assert result.objective == result.plan.costs["total"]
+    assert set(result.phases) == {"settle", "dispatch", "model", "solve"}
