@@ -14,6 +14,8 @@ from outcomes.figures import Figures, Group, outcome_figures
 from outcomes.store import read_history
 
 BUCKETS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
+MAX_BUCKETS = 400
+"""A trend keeps its last this many buckets (a century of weeks would be no chart)."""
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,14 @@ def compute_outcomes(
     bucket: str | None = None,
 ) -> OutcomesResult:
     """The figures of ``[start, end)``; ``bucket`` defaults to day up to two weeks, week up
-    to three months, month beyond."""
+    to a year, month beyond."""
     if end <= start:
         raise ValueError(f"'to' ({end.isoformat()}) must come after 'from' ({start.isoformat()}).")
     span = end - start
-    bucket = bucket or ("day" if span <= timedelta(days=14) else "week")
+    if bucket is None:
+        bucket = "day" if span <= timedelta(days=14) else "week"
+        if span > timedelta(days=365):
+            bucket = "month"
     if bucket not in BUCKETS:
         raise ValueError(f"bucket must be one of {', '.join(BUCKETS)}, got {bucket!r}.")
     history = read_history(database, end)
@@ -75,7 +80,7 @@ def compute_outcomes(
     figures = outcome_figures(history, start, end, group=group, costs=costs, horizon=horizon)
     trend = []
     step = BUCKETS[bucket]
-    at = start
+    at = max(start, end - step * MAX_BUCKETS)
     while at < end:
         upto = min(at + step, end)
         trend.extend(outcome_figures(history, at, upto, costs=costs, horizon=horizon))
