@@ -20,6 +20,7 @@ INFORMATIVE = (1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 16, 19, 20)
 DEMO_SENSORS = tuple(CMAPSS_SENSORS[i].id for i in INFORMATIVE)
 
 
+FEATURES_EVERY_S = 2.0
 DEFAULT_API_PORT = 8000
 DEFAULT_DASHBOARD_PORT = 8050
 
@@ -135,12 +136,15 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             # by the end of the history. Above the scheduler's horizon, so a healthy machine
             # is not scheduled for maintenance.
             "rul_cap_hours": 150.0,
+            # Accelerated plant time: features trail the newest reading by a few worker
+            # cycles of plant time; that is not a silent machine.
+            "no_data_minutes": 60.0 + 4 * FEATURES_EVERY_S * options.speed / 60.0,
             # Small enough for the first plan within 30 s of start on two busy cores.
             "lightgbm": {"n_estimators": 80, "n_jobs": 1, "colsample_bytree": 0.5},
             "calibration_folds": 2,
         },
         "worker": {
-            "features_every_s": 2.0,
+            "features_every_s": FEATURES_EVERY_S,
             "score_every_s": 3.0,
             "alerts_every_s": 2.0,
             "reschedule_every_s": 15.0,
