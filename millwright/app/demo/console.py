@@ -24,7 +24,8 @@ class DemoReport:
     token: str = ""
     resumed: bool = False
     counts: dict[str, int] = field(default_factory=dict)
-    risk_driven_maintenance: int = 0
+    maintenance_done: int = 0
+    failures: int = 0
     maintenance_in_current_plan: int = 0
     webhooks_received: int = 0
     orders_submitted: int = 0
@@ -46,7 +47,8 @@ class DemoReport:
             "plant_time": self.plant_time.isoformat() if self.plant_time else None,
             "live_from": self.live_from.isoformat() if self.live_from else None,
             "counts": self.counts,
-            "risk_driven_maintenance": self.risk_driven_maintenance,
+            "maintenance_done": self.maintenance_done,
+            "failures": self.failures,
             "maintenance_in_current_plan": self.maintenance_in_current_plan,
             "webhooks_received": self.webhooks_received,
             "orders_submitted": self.orders_submitted,
@@ -120,11 +122,10 @@ def current_maintenance(database: Database) -> int:
     return int(rows[0][0])
 
 
-def planned_maintenance(database: Database) -> int:
-    """Distinct risk-driven maintenance tasks (machine and start) planned in any plan so far."""
+def live_events(database: Database, since: datetime, kind: str) -> int:
+    """Failures or maintenance that happened in the live plant (after ``since``)."""
     rows = database.execute(
-        "SELECT count(DISTINCT (a.machine_id, a.start_at)) FROM schedule_assignments a"
-        " WHERE a.kind = 'maintenance'"
+        "SELECT count(*) FROM events WHERE kind = %s AND ts >= %s", (kind, since)
     )
     return int(rows[0][0])
 
@@ -155,7 +156,11 @@ def summary_table(report: DemoReport) -> list[str]:
         ("risk scores", f"{c.get('risk_scores', 0):,}"),
         ("alerts raised", f"{c.get('alerts', 0):,} ({report.webhooks_received} delivered)"),
         ("plans", f"{c.get('schedules', 0):,}"),
-        ("maintenance planned", f"{report.risk_driven_maintenance} risk-driven task(s)"),
+        (
+            "maintenance done",
+            f"{report.maintenance_done} ({report.maintenance_in_current_plan} in the plan)",
+        ),
+        ("failures", f"{report.failures}"),
         ("orders submitted", f"{report.orders_submitted}"),
         ("dead letters", f"{c.get('dead_letters', 0)}"),
         ("first risk-driven plan", seconds(report.seconds_to_risk_plan)),

@@ -39,7 +39,7 @@ class DemoOptions:
     order_every_hours: float = 12.0
     api_port: int | None = None
     dashboard_port: int | None = None
-    cast_window_hours: float = 16.0
+    cast_window_hours: float = 12.0
     data_dir: Path | None = None
     fresh: bool = False
     as_json: bool = False

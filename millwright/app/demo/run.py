@@ -338,7 +338,8 @@ def _run(
         report.orders_submitted = mes.submitted
         report.webhooks_received = len(receiver.received)
         report.counts = console.counts(database)
-        report.risk_driven_maintenance = console.planned_maintenance(database)
+        report.maintenance_done = console.live_events(database, live, "maintenance")
+        report.failures = console.live_events(database, live, "failure")
         report.maintenance_in_current_plan = console.current_maintenance(database)
         if report.stopped_by == "hours":
             echo("stopping…")
