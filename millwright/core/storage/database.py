@@ -2,7 +2,7 @@
 
 The pool checks a connection before handing it out, so the first call after PostgreSQL
 restarts gets a fresh connection instead of a dead one. Every connection attempt gives up after
-``connect_timeout`` seconds, and :func:`open_database` tries the server once (plus one retry
+``connect_timeout`` seconds, and :func:`connect_database` tries the server once (plus one retry
 for a transient failure) before building anything, so a wrong URL is one sentence within
 5 s, e.g. "cannot connect to 127.0.0.1:1 (connection refused) — check MILLWRIGHT_DATABASE_URL".
 """
@@ -30,6 +30,7 @@ CONNECT_TIMEOUT_S = 2.0
 """How long one connection attempt may take (libpq ``connect_timeout``, whole seconds ≥ 2)."""
 RETRY_AFTER_S = 0.5
 """The pause before the one retry of a transient connection failure."""
+
 # SQLSTATE classes (first two characters) and codes that mean "the server cannot work now":
 # connection exceptions, insufficient resources, operator intervention (shutdown, crash,
 # cannot connect now), system errors, and transaction conflicts that a retry resolves.
@@ -190,17 +191,9 @@ def _connect_cause(message: str, timeout: float) -> tuple[str, bool]:
     return first.rstrip(".") or "connection failed", True
 
 
-def open_database(
-    storage: StorageConfig, *, migrate: bool = True
-) -> tuple[Database, EmbeddedPostgres | None]:
-    """Connect to the configured database, or start the embedded one; then migrate it.
-
-    The server is tried first (:func:`check_reachable`), so a wrong URL stops in seconds with
-    one sentence. ``migrate=False`` opens the schema as it is (``db status`` never migrates).
-    """
+def connect_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | None]:
+    """Connect to the configured database, or start the embedded one; migrates nothing."""
     from millwright.core.embedded import EmbeddedPostgres
-    from millwright.core.storage.migrate import upgrade
-    from millwright.core.storage.timescale import setup_timescale
 
     embedded: EmbeddedPostgres | None = None
     url = storage.database_url
@@ -209,12 +202,32 @@ def open_database(
         url = embedded.start()
         log.info("started embedded PostgreSQL at %s", embedded.data_dir)
     else:
-        check_reachable(url)
+        check_reachable(url)  # a wrong URL: one sentence within 5 s, before any pool
     database = Database(url, min_size=storage.pool_min_size, max_size=storage.pool_max_size)
-    if migrate:
-        upgrade(database)
-        database.timescale = setup_timescale(database, storage)
-    else:  # detect only: creating the extension is a change too
-        rows = database.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-        database.timescale = bool(rows)
+    return database, embedded
+
+
+def open_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | None]:
+    """The database a service runs on, checked to be up to date with this code.
+
+    A configured database must have been brought up by ``millwright db upgrade`` (its
+    migrate step runs before any service); a service refuses to start otherwise
+    (:class:`~millwright.core.storage.errors.SchemaBehind`). The embedded database belongs
+    to this process alone, so it is upgraded here.
+    """
+    from millwright.core.storage.migrate import check_schema, upgrade
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    database, embedded = connect_database(storage)
+    policy = TimescalePolicy.from_settings(storage)
+    try:
+        if embedded is not None:
+            upgrade(database, policy)
+        else:
+            database.timescale = check_schema(database, policy)
+    except BaseException:
+        database.close()
+        if embedded is not None:
+            embedded.stop()
+        raise
     return database, embedded
