@@ -10,6 +10,7 @@ imports only with the ``bench`` extra installed (see :mod:`bench`).
 - ``bench jssp``, ``bench scheduler``, ``schedule jssp``, ``eval plant``: see
   :mod:`bench.scheduler_cli`.
 - ``eval cmapss``: RUL on NASA's C-MAPSS engines.
+- ``bench demo`` lives with the demo (:mod:`millwright.app.demo.bench_cli`).
 
 With ``--json`` the last stdout line is one JSON object, for scripts and CI.
 """

