@@ -158,6 +158,7 @@ def test_gantt_keeps_zoom_has_every_row_and_a_bar_opens_its_order(
     ActionChains(browser).move_to_element_with_offset(
         drag, int(-box["width"] * 0.3), 0
     ).click_and_hold().move_by_offset(int(box["width"] * 0.25), 0).release().perform()
+    time.sleep(1.0)  # the zoom reaches the page's store in one callback round trip
     zoomed = graph(browser, "schedule-gantt", "gd._fullLayout.xaxis.range")
     before = stamp_of(browser, "schedule")
     wait(browser, lambda d: stamp_of(d, "schedule") != before, timeout=15)  # a refresh came
