@@ -107,10 +107,15 @@ class FeatureState:
 
 
 def feature_state(
-    database: Database, definition: FeatureDefinition, machine_ids: Sequence[int], until: datetime
+    database: Database,
+    definition: FeatureDefinition | dict[str, Any],
+    machine_ids: Sequence[int],
+    until: datetime,
 ) -> FeatureState:
-    """The central database's state of ``machine_ids`` for ``definition``, events before
-    ``until``."""
+    """The central database's state of ``machine_ids`` for ``definition`` (or its JSON, as a
+    model artifact carries it), events before ``until``."""
+    if isinstance(definition, dict):
+        definition = FeatureDefinition.from_json(definition)
     machines = [int(m) for m in machine_ids]
     sensors = read_sensors(database)
     sensors = sensors[sensors["machine_id"].isin(machines)].reset_index(drop=True)

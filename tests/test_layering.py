@@ -40,6 +40,9 @@ UPSTREAM: dict[str, frozenset[str]] = {
     "scheduler": frozenset({"ingest", "features"}),
     "api": frozenset({"ingest", "sim", "features", "models", "alerts", "scheduler"}),
     "dashboard": frozenset({"ingest", "sim", "features", "models", "alerts", "scheduler"}),
+    # The plant-floor edge scores and alerts with the central stages' code while the link
+    # to the central database is down.
+    "edge": frozenset({"ingest", "sim", "features", "models", "alerts"}),
 }
 STAGES = frozenset(UPSTREAM)
 ROOMS = STAGES | {"millwright.core", "millwright.app", "bench"}
