@@ -1,5 +1,6 @@
-"""Collectors: MQTT and OPC-UA sources, payload decoders, tag mapping, batching, the
-store-and-forward buffer, dead letters and collector metrics — one pipeline
+"""Collectors: MQTT and OPC-UA sources, payload decoders, tag mapping, the one naming rule
+(:mod:`ingest.names`), batching, the store-and-forward buffer, dead letters, isolation of rows
+the database refuses (:mod:`ingest.quarantine`) and collector metrics — one pipeline
 (:mod:`ingest.pipeline`) behind two protocols.
 
 The face: other packages import only the names in ``__all__`` (``from ingest import X``);

@@ -24,8 +24,9 @@ def collect(
         ),
     ] = None,
 ) -> None:
-    """Run every configured source into the database until interrupted: MQTT brokers
-    (ingest.mqtt: JSON, bare numbers, Sparkplug B) and OPC-UA servers (ingest.opcua:
+    """Collect from MQTT brokers and OPC-UA servers into the database until interrupted.
+
+    Every configured source runs: MQTT brokers (ingest.mqtt: JSON, bare numbers, Sparkplug B) and OPC-UA servers (ingest.opcua:
     subscriptions to mapped nodes), through one pipeline with store-and-forward buffering,
     dead letters and /health + /metrics."""
     from ingest.errors import IngestConfigError

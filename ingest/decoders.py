@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.names import InvalidName, check_name
+from ingest.names import MAX_NAME, InvalidName, check_name
 from ingest.rows import Row, to_epoch_us
 from millwright.core.storage import Quality, ReadingColumns
 
@@ -264,6 +264,14 @@ def _columnar(
 
 
 def _name(value: Any, what: str) -> str:
+    # check_name's ASCII fast path inlined: this runs twice per reading on the hot path
+    if (
+        type(value) is str
+        and value.isascii()
+        and 0 < len(value) <= MAX_NAME
+        and value.isprintable()
+    ):
+        return value
     if not isinstance(value, str) or not value:
         raise _Bad(f"no {what} (not in the topic, the configuration or the payload)")
     try:

@@ -25,6 +25,11 @@ FACES = {
         "attempts_of", "check_endpoints", "check_target", "dashboard_url", "disabled_endpoints",
         "enable_endpoint", "evaluate", "evaluate_latest", "generate_secret", "get_alert",
         "list_alerts", "list_deliveries", "send_test", "sign", "verify", "webhook_headers",
+        # the alarm lifecycle (#21)
+        "Activation", "AlarmFilter", "AlarmKpis", "AlarmPage", "AlarmState", "BadActor",
+        "JournalEntry", "STATE_WORDS", "alarm_kpis", "alarm_state", "expire_shelves",
+        "history_of", "kpis", "list_alarms", "rules_for", "set_out_of_service", "shelve",
+        "unshelve",
     ],
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx
+from dash import ALL, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 import alerts
@@ -141,6 +141,7 @@ def register(app: Dash, context: DashboardContext) -> None:
     @app.callback(
         Output("alerts-message", "children"),
         Output("alerts-acked", "data"),
+        Output("alerts-comment", "value"),
         Input({"type": "alarm-action", "action": ALL, "alert": ALL}, "n_clicks"),
         State("alerts-comment", "value"),
         State("alerts-shelve-for", "value"),
@@ -149,7 +150,7 @@ def register(app: Dash, context: DashboardContext) -> None:
     )
     def _act(
         clicks: list[int | None], comment: str | None, minutes: int | None, acked: int | None
-    ) -> tuple[str, int]:
+    ) -> tuple[str, int, Any]:
         # Re-rendered tables bring fresh buttons (n_clicks 0) that also fire this callback:
         # act only on a real click of one button.
         trigger = ctx.triggered_id
@@ -167,11 +168,13 @@ def register(app: Dash, context: DashboardContext) -> None:
                 message = unshelve_alert(context, user, alert_id)
         except AccessDenied as exc:
             log.warning("refused %s: %s", action, exc)
-            return f"Refused: {exc}", acked or 0
+            return f"Refused: {exc}", acked or 0, no_update
         except alerts.AlertNotFound:
-            return f"Alert #{alert_id} no longer exists.", (acked or 0) + 1
+            return f"Alert #{alert_id} no longer exists.", (acked or 0) + 1, no_update
         except ValueError as exc:
-            return str(exc), acked or 0
+            return str(exc), acked or 0, no_update
         except DatabaseUnavailable:
-            return "The database is unavailable; nothing was changed.", acked or 0
-        return message, (acked or 0) + 1
+            return "The database is unavailable; nothing was changed.", acked or 0, no_update
+        if message.startswith("Shelving needs a reason"):
+            return message, acked or 0, no_update
+        return message, (acked or 0) + 1, ""  # the comment was used: clear the box

@@ -48,10 +48,13 @@ class StageCommand:
 
 STAGE_COMMANDS: dict[str, StageCommand] = {
     "collect": StageCommand(
-        "Run every configured source (MQTT) into the database until interrupted.", ("ingest.cli",)
+        "Collect from MQTT brokers and OPC-UA servers into the database until interrupted.",
+        ("ingest.cli",),
     ),
     "opcua": StageCommand(
-        "OPC-UA servers: browse the address space, write a config snippet.", ("ingest.cli",)
+        "OPC-UA servers: browse the address space, write a config snippet, make the client "
+        "certificate.",
+        ("ingest.cli",),
     ),
     "sim": StageCommand(
         "Run the simulated plant, publishing over MQTT and serving OPC-UA.", ("sim.cli",)
@@ -74,7 +77,7 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
     "import": StageCommand(
-        "Import plant history: historian readings, machines, CMMS work orders.",
+        "Import plant history from files: historian readings, machines, CMMS work orders.",
         ("ingest.imports.cli",),
     ),
     "bench": StageCommand(

@@ -112,7 +112,7 @@ def test_a_data_clock_plant_shows_its_live_series_trends_and_plan(
     wait(browser, lambda d: graph(d, "machine-risk", "gd && gd.data && gd.data.length") > 0)
     xs = graph(browser, "machine-risk", "gd.data.filter(t => t.name === 'model v2')[0].x")
     assert len(xs) == 12 and xs[-1].startswith(local(ahead.now))  # live, up to plant now
-    x_range = graph(browser, "machine-risk", "gd.layout.xaxis.range")
+    x_range = wait(browser, lambda d: graph(d, "machine-risk", "gd.layout.xaxis.range"))
     assert x_range[1] > xs[-1]  # the axis spans the whole range, not one point
     points = graph(
         browser,
@@ -133,7 +133,7 @@ def test_a_data_clock_plant_shows_its_live_series_trends_and_plan(
         browser, "schedule-gantt", "gd.layout.shapes.filter(s => s.line.dash === 'dash')[0].x0"
     )
     assert now_x.startswith(local(ahead.now))
-    x_range = graph(browser, "schedule-gantt", "gd._fullLayout.xaxis.range")
+    x_range = wait(browser, lambda d: graph(d, "schedule-gantt", "gd._fullLayout.xaxis.range"))
     # The plan is days ahead of the wall clock; the now line sits inside it, not at its end.
     assert x_range[0] < now_x < x_range[1]
     assert severe(browser) == []
@@ -203,15 +203,17 @@ def test_ack_with_comment_shelve_and_expiry_on_the_plant_clock(
         == [("fixer", "bearing ordered, spare on shelf 4")]  # fmt: skip
     wait(browser, lambda d: "“bearing ordered" in d.find_element(By.CSS_SELECTOR, row).text)
 
+    # The box is emptied once its comment is used; the next words are the shelving reason.
+    wait(browser, lambda d: d.find_element(By.ID, "alerts-comment").get_attribute("value") == "")
     comment = browser.find_element(By.ID, "alerts-comment")
-    comment.clear()
     comment.send_keys("sensor cable being replaced", Keys.TAB)
     shelve = next(b for b in browser.find_elements(By.CSS_SELECTOR, f"{row} button")
               if b.text == "Shelve")  # fmt: skip
     shelve.click()  # for the default hour
     wait(browser, lambda d: "shelved by fixer" in d.find_element(By.ID, "alerts-message").text)
     wait(browser, lambda d: "Shelved" in d.find_element(By.CSS_SELECTOR, row).text)
-    assert "sensor cable being replaced" in browser.find_element(By.CSS_SELECTOR, row).text
+    assert "until" in browser.find_element(By.CSS_SELECTOR, row).text
+    assert ": sensor cable being replaced" in browser.find_element(By.CSS_SELECTOR, row).text
     docs_shot(browser, "alerts")
 
     # The plant clock moves on by two hours (new readings): the shelf has run out by itself.
@@ -325,7 +327,7 @@ def test_kiosk_mode_signs_in_with_a_viewer_token_and_rotates(
 
 def test_pages_fit_from_1024_to_1920(served: str, browser: WebDriver) -> None:
     sign_in(browser, served, "planner")
-    for width, height in ((1024, 768), (1920, 1080), (1440, 900)):
+    for width, height in ((1024, 768), (1920, 1080)):
         browser.set_window_size(width, height)
         for path, page in (("/", "overview"), ("/schedule", "schedule"), ("/alerts", "alerts"),
                            ("/machine/press-01", "machine")):  # fmt: skip
@@ -335,6 +337,7 @@ def test_pages_fit_from_1024_to_1920(served: str, browser: WebDriver) -> None:
                 "return document.documentElement.scrollWidth - window.innerWidth"
             )
             assert overflow <= 0, f"{path} overflows by {overflow} px at {width} px"
+    browser.set_window_size(1440, 900)
     browser.get(served + "/?sort=risk")
     wait_for_page(browser, "overview")
     time.sleep(1.2)

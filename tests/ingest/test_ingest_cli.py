@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
-from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -22,28 +19,18 @@ def test_collect_help_describes_both_protocols() -> None:
     assert "ingest.mqtt" in text and "ingest.opcua" in text and "Sparkplug B" in text
 
 
-def _browse(endpoint: str) -> subprocess.CompletedProcess[str]:
-    exe = Path(sys.executable).parent / "millwright"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MILLWRIGHT_")}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return subprocess.run(
-        [str(exe), "opcua", "browse", endpoint],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def test_browse_prints_no_asyncua_info_lines_unless_verbose() -> None:
-    with ThreadedServer(TestServer(free_port(), ["m1"], ["temp"])) as server:
-        quiet = _browse(server.endpoint)
-    assert quiet.returncode == 0, quiet.stderr
-    assert "m1.temp" in quiet.stdout
-    assert [line for line in quiet.stderr.splitlines() if " asyncua" in line] == []
-    # -v gives asyncua its say again (it inherits the root's DEBUG level)
+def test_browse_logs_no_asyncua_info_lines_unless_verbose(caplog: Any) -> None:
+    caplog.set_level(logging.INFO)
     runner = CliRunner()
-    assert runner.invoke(app, ["-v", "version"]).exit_code == 0
-    assert logging.getLogger("asyncua").level == logging.NOTSET
-    assert runner.invoke(app, ["version"]).exit_code == 0
-    assert logging.getLogger("asyncua").level == logging.WARNING
+    with ThreadedServer(TestServer(free_port(), ["m1"], ["temp"])) as server:
+        caplog.clear()
+        quiet = runner.invoke(app, ["opcua", "browse", server.endpoint])
+        quiet_lines = [r for r in caplog.records if r.name.startswith("asyncua.client")]
+        caplog.clear()
+        loud = runner.invoke(app, ["-v", "opcua", "browse", server.endpoint])
+        loud_lines = [r for r in caplog.records if r.name.startswith("asyncua.client")]
+    assert quiet.exit_code == 0 and loud.exit_code == 0, quiet.output + loud.output
+    assert "m1.temp" in quiet.output
+    assert [r.getMessage() for r in quiet_lines] == []
+    assert any(r.levelno == logging.INFO for r in loud_lines)
+    runner.invoke(app, ["version"])  # leave asyncua quiet for the tests that follow
