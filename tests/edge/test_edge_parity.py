@@ -150,3 +150,23 @@ def test_sync_stores_every_edge_score_once(
     )
     assert all(r[3]["scored_at_edge"] is True for r in rows)
     cache.close()
+
+
+def test_edge_commands_refresh_status_sync(
+    plant: Plant, active: RegisteredModel, database_url: str, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from millwright.app.cli import app
+
+    env = {"MILLWRIGHT_DATABASE_URL": database_url}
+    path = str(tmp_path / "edge.sqlite")
+    runner = CliRunner()
+    refreshed = runner.invoke(app, ["edge", "refresh", "--cache", path], env=env)
+    assert refreshed.exit_code == 0, refreshed.output
+    assert active.version in refreshed.output
+    status = runner.invoke(app, ["edge", "status", "--cache", path, "--json"], env=env)
+    doc = json.loads(status.output.strip().splitlines()[-1])
+    assert (doc["model_version"], doc["scores"], doc["unsynced"]) == (active.version, 0, 0)
+    synced = runner.invoke(app, ["edge", "sync", "--cache", path], env=env)
+    assert synced.exit_code == 0 and "synced 0 edge scores" in synced.output
