@@ -329,7 +329,6 @@ def bench_edge(
 
     context = app_context(ctx)
     result = run_edge_benchmark(
-        context.database().url,
         context.section("models", ModelsConfig),
         machines=machines,
         sensors=sensors,
@@ -342,6 +341,6 @@ def bench_edge(
         f" readings held: RSS {e['rss_mb']} MB (peak {e['peak_rss_mb']}, target"
         f" {e['target_mb']:.0f}), {e['per_machine_ms']} ms per machine (features + score)"
     )
-    typer.echo(f"central: {c['per_machine_ms']} ms per machine (score_latest from stored features)")
+    typer.echo(f"central: {c['per_machine_ms']} ms per machine ({c['path']})")
     if as_json:
         typer.echo(json.dumps(result))
