@@ -190,3 +190,4 @@ def run_edge_benchmark(
             "path": "models.score_frame (what score_latest runs between its read and write)"
             " on the same feature frame, in the same interpreter",
         },
+    }
