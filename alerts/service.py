@@ -11,6 +11,7 @@ The episode logic itself (`alerts.episodes`) does no I/O; this module is the edg
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -82,13 +83,19 @@ def evaluate_latest(
     *,
     public_url: str,
     now: datetime | None = None,
+    machine_ids: Sequence[int] | None = None,
 ) -> EvaluationReport:
-    """Advance every machine's episodes over the risk scores not seen yet."""
+    """Advance every machine's episodes (or those of ``machine_ids``: a worker's lines) over
+    the risk scores not seen yet."""
     now = now or datetime.now(UTC)
     report = EvaluationReport()
     active = database.execute("SELECT version FROM models WHERE status = 'active'")
     model_version = active[0][0] if active else None
-    machines = database.execute("SELECT id, name, machine_class FROM machines ORDER BY id")
+    machines = database.execute(
+        "SELECT id, name, machine_class FROM machines"
+        " WHERE %(all)s OR id = ANY(%(ids)s) ORDER BY id",
+        {"all": machine_ids is None, "ids": list(machine_ids or [])},
+    )
     for machine_id, name, machine_class in machines:
         rules = rules_for(config.rules, name, machine_class)
         if not rules:

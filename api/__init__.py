@@ -22,6 +22,10 @@ All routes live under /api/v1 and need ``Authorization: Bearer <token>`` except 
 | GET | /plan/machines/{name} | any | one machine's dispatch list |
 | GET | /plan/jobs/{external_id} | any | one job's steps, completion and lateness |
 | POST | /alerts/{id}/ack | planner, maintenance | acknowledge a risk alert |
+| POST | /events | planner, maintenance | record events, one or a batch (201) |
+| GET | /events | any | events by machine, kind and [from, to) |
+| POST | /machines/{name}/downtime | planner, maintenance | a breakdown or planned stop (201) |
+| DELETE | /machines/{name}/downtime/{id} | planner, maintenance | withdraw a future downtime |
 
 `admin` passes every role check. Errors: see `api.errors`; idempotency: see
 `api.idempotency`.

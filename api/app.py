@@ -11,7 +11,7 @@ from api.errors import install_error_handlers
 from api.idempotency import Idempotency
 from api.limits import BodyLimit
 from api.plant import AckFunction
-from api.routers import alerts, events, health, jobs, machines, plan, schedules
+from api.routers import alerts, events, health, jobs, machines, outcomes, plan, schedules
 from millwright import __version__
 from millwright.core.settings import CoreSettings
 from millwright.core.users import UserStore
@@ -64,7 +64,7 @@ def create_app(settings: CoreSettings, database: Database, *, alert_ack: AckFunc
     install_error_handlers(app)
     api = APIRouter(prefix=PREFIX)
     for router in (health.router, jobs.router, machines.router, schedules.router, plan.router,
-                   alerts.router, events.router):  # fmt: skip
+                   alerts.router, events.router, outcomes.router):  # fmt: skip
         api.include_router(router)
     app.include_router(api)
     # Added last is outermost: the size limit applies before idempotency reads the body.

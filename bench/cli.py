@@ -10,6 +10,7 @@ imports only with the ``bench`` extra installed (see :mod:`bench`).
 - ``bench jssp``, ``bench scheduler``, ``schedule jssp``, ``eval plant``: see
   :mod:`bench.scheduler_cli`.
 - ``eval cmapss``: RUL on NASA's C-MAPSS engines.
+- ``bench demo`` lives with the demo (:mod:`millwright.app.demo.bench_cli`).
 
 With ``--json`` the last stdout line is one JSON object, for scripts and CI.
 """
@@ -272,8 +273,14 @@ def bench_ingest(
 ) -> None:
     """Bulk writer against raw binary COPY into the same indexed table."""
     from bench.ingest_writer import run_ingest_benchmark
+    from millwright.core.storage.timescale import TimescalePolicy
 
-    result = run_ingest_benchmark(app_context(ctx).database(), rows=rows)
+    context = app_context(ctx)
+    result = run_ingest_benchmark(
+        context.database(),
+        rows=rows,
+        policy=TimescalePolicy.from_settings(context.settings.storage),
+    )
     typer.echo(f"writer:   {result['writer_rows_per_s']:>12,.0f} rows/s")
     typer.echo(f"raw COPY: {result['copy_rows_per_s']:>12,.0f} rows/s")
     typer.echo(f"ratio:    {result['ratio']:>12.2f}")
@@ -301,6 +308,59 @@ def bench_import(
         typer.echo(json.dumps(result))
 
 
+def bench_scale(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=1)] = 2000,
+    sensors: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    rate: Annotated[int, typer.Option(min=1, help="Readings per sensor per second.")] = 1,
+    collectors: Annotated[str, typer.Option(help="Collector counts to run, e.g. 1,2.")] = "1,2",
+    workers: Annotated[str, typer.Option(help="Worker counts to run, e.g. 1,2.")] = "1,2",
+    seconds: Annotated[float, typer.Option(min=5)] = 30.0,
+    publishers: Annotated[int, typer.Option(min=1)] = 2,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """N collectors and W workers on one database: rate, latency, lag, CPU per stage."""
+    from bench.scale import run_scale_benchmark
+
+    settings = app_context(ctx).settings
+    if settings.database_url is None:
+        typer.echo("bench scale needs MILLWRIGHT_DATABASE_URL (a server for scratch databases).")
+        raise typer.Exit(2)
+    try:
+        counts_c = [int(x) for x in collectors.split(",")]
+        counts_w = [int(x) for x in workers.split(",")]
+    except ValueError:
+        typer.echo("--collectors and --workers take comma-separated counts such as 1,2.")
+        raise typer.Exit(2) from None
+    result = run_scale_benchmark(
+        settings.database_url,
+        settings.mqtt_url or "mqtt://127.0.0.1:1883",
+        machines=machines,
+        sensors=sensors,
+        rate=rate,
+        collectors=counts_c,
+        workers=counts_w,
+        seconds=seconds,
+        publishers=publishers,
+    )
+    typer.echo(
+        f"{'N':>2} {'W':>2} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
+        f" {'feat p99':>9} {'cpu/1k col':>11} {'cpu/1k wrk':>11} {'dropped':>8} {'dup':>4}"
+    )
+    for r in result["runs"]:
+        cpu = r["cpu_s_per_1000_readings"]
+        typer.echo(
+            f"{r['collectors']:>2} {r['workers']:>2} {r['readings_per_s']:>10,}"
+            f" {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
+            f" {r['latency_to_features_p50_s'] or float('nan'):>9.2f}"
+            f" {r['latency_to_features_p99_s'] or float('nan'):>9.2f}"
+            f" {cpu['collect']:>11.4f} {cpu['worker']:>11.4f}"
+            f" {r['dropped']:>8} {r['duplicated']:>4}"
+        )
+    if as_json:
+        typer.echo(json.dumps(result))
+
+
 def register(groups: CliGroups) -> None:
     """Add every benchmark and evaluation command to the CLI."""
     groups.bench.command("ingest")(bench_ingest)
@@ -309,6 +369,7 @@ def register(groups: CliGroups) -> None:
     groups.bench.command("opcua")(bench_opcua)
     groups.bench.command("features")(bench_features)
     groups.bench.command("scoring")(bench_scoring)
+    groups.bench.command("scale")(bench_scale)
     groups.bench.command("edge")(bench_edge)
     groups.eval.command("cmapss")(eval_cmapss)
     scheduler_cli.register(groups)

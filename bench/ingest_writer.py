@@ -1,4 +1,8 @@
-"""``millwright bench ingest``: the bulk writer against raw binary COPY, same rows, same index."""
+"""``millwright bench ingest``: the bulk writer against raw binary COPY, same rows, same index.
+
+On TimescaleDB the bench table is a hypertable laid out like ``readings`` (same chunk
+interval, columnstore segment-by and order-by), so the figures are those of the real path.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,11 @@ import numpy as np
 from millwright.core.storage.copy_binary import encode_readings
 from millwright.core.storage.database import Database
 from millwright.core.storage.readings import ReadingColumns, ReadingsWriter
+from millwright.core.storage.timescale import (
+    TimescalePolicy,
+    bench_hypertable_statements,
+    timescale_version,
+)
 
 BATCH = 50_000
 
@@ -40,11 +49,18 @@ def synthetic_columns(rows: int, machines: int = 50, sensors: int = 20) -> Readi
     )
 
 
-def _reset_table(database: Database) -> None:
+def _reset_table(database: Database, policy: TimescalePolicy | None = None) -> bool:
+    """A fresh bench table; a hypertable when TimescaleDB is active. Returns which."""
+    policy = policy or TimescalePolicy()
+    version = timescale_version(database) if database.timescale else None
     with database.connection() as conn:
         conn.execute("DROP TABLE IF EXISTS bench_readings")
-        conn.execute("CREATE TABLE bench_readings (LIKE readings)")
+        conn.execute("CREATE TABLE bench_readings (LIKE readings INCLUDING DEFAULTS)")
         conn.execute("CREATE UNIQUE INDEX ON bench_readings (machine_id, sensor_id, ts)")
+        if version is not None:
+            for statement in bench_hypertable_statements("bench_readings", policy, version):
+                conn.execute(statement)
+    return version is not None
 
 
 def _batches(columns: ReadingColumns) -> list[ReadingColumns]:
@@ -64,12 +80,15 @@ def _batches(columns: ReadingColumns) -> list[ReadingColumns]:
     return out
 
 
-def run_ingest_benchmark(database: Database, *, rows: int = 1_000_000) -> dict[str, Any]:
+def run_ingest_benchmark(
+    database: Database, *, rows: int = 1_000_000, policy: TimescalePolicy | None = None
+) -> dict[str, Any]:
     """Write ``rows`` through the writer, then raw-COPY the same rows; report both rates."""
+    policy = policy or TimescalePolicy()
     columns = synthetic_columns(rows)
     batches = _batches(columns)
 
-    _reset_table(database)
+    hypertable = _reset_table(database, policy)
     writer = ReadingsWriter(database, table="bench_readings")
     writer.sources.ids(list({(m, s) for m, s in zip(columns.machine, columns.sensor, strict=True)}))
     started = time.perf_counter()
@@ -103,7 +122,7 @@ def run_ingest_benchmark(database: Database, *, rows: int = 1_000_000) -> dict[s
         )
         for i in range(0, rows, BATCH)
     ]
-    _reset_table(database)
+    _reset_table(database, policy)
     started = time.perf_counter()
     for payload in payloads:
         with (
@@ -124,6 +143,10 @@ def run_ingest_benchmark(database: Database, *, rows: int = 1_000_000) -> dict[s
     copy_rate = rows / copy_s
     return {
         "rows": rows,
+        "hypertable": hypertable,
+        "direct_copies": writer.direct_copies,
+        "staged_copies": writer.staged_copies,
+        "unexpected_conflicts": writer.unexpected_conflicts,
         "inserted": inserted,
         "resend_inserted": resent,
         "writer_rows_per_s": round(writer_rate),

@@ -93,11 +93,14 @@ def run_scoring_benchmark(
         )
         ids = np.array([r[0] for r in database.execute("SELECT id FROM machines ORDER BY id")])
         echo(f"writing features of {machines} machines ({len(names)} features) ...")
+        # Features dated just now: with no readings the plant clock is the wall clock, and
+        # scoring skips machines whose newest features are older than `no_data_minutes`.
+        recent = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
         for k in range(2):
             frame = pd.DataFrame(
                 synthetic_features(names, rng.uniform(0, 1, machines), rng), columns=list(names)
             )
-            frame.insert(0, "ts", pd.Timestamp(T0 + timedelta(minutes=10 * k)))
+            frame.insert(0, "ts", pd.Timestamp(recent + timedelta(minutes=5 * k)))
             frame.insert(0, "machine_id", ids)
             store.write(version, frame)
         echo(

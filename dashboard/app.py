@@ -19,11 +19,13 @@ import pandas as pd
 
 from dashboard import auth, router
 from dashboard.callbacks import alerts, machine, overview, schedule, shell
+from dashboard.callbacks import outcomes as outcomes_page
 from dashboard.config import DashboardConfig
 from dashboard.context import DashboardContext
 from dashboard.kiosk import install_kiosk_sign_in
 from dashboard.layouts import alerts as alerts_layout
 from dashboard.layouts import machine as machine_layout
+from dashboard.layouts import outcomes as outcomes_layout
 from dashboard.layouts import overview as overview_layout
 from dashboard.layouts import schedule as schedule_layout
 from dashboard.layouts.shell import shell_layout
@@ -95,11 +97,12 @@ def create_dashboard(
             overview_layout.layout(),
             schedule_layout.layout(can_reschedule=False),
             alerts_layout.layout(),
+            outcomes_layout.layout(),
             _machine_validation_layout(),
         ]
     )
     context = DashboardContext.build(settings, database)
-    for module in (router, shell, overview, machine, schedule, alerts):
+    for module in (router, shell, overview, machine, schedule, alerts, outcomes_page):
         module.register(app, context)
     log.info(
         "dashboard created (sign-in %s, refresh %.0f s)",

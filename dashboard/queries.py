@@ -126,19 +126,39 @@ ORDER BY s.name, a.bucket
 """
 
 # Re-aggregates the hourly view to wider buckets; the average is weighted by sample count.
+# Whole hours come from the view (real-time on TimescaleDB, computed on plain PostgreSQL);
+# the partial hours at either end of the range come from the raw table, so the result is
+# the raw query's exactly, whatever the range's alignment.
 _TRENDS_HOURLY = """
 SELECT s.name AS sensor, COALESCE(s.unit, '') AS unit, a.bucket, a.avg, a.min, a.max, a.n
 FROM (
-    SELECT h.sensor_id, date_bin(%(bucket)s, h.bucket, %(origin)s::timestamptz) AS bucket,
-           sum(h.avg * h.n) / NULLIF(sum(h.n), 0) AS avg, min(h.min) AS min,
-           max(h.max) AS max, sum(h.n)::bigint AS n
-    FROM readings_1h h
-    WHERE h.machine_id = %(machine)s AND h.sensor_id = ANY(%(sensors)s)
-      AND h.bucket >= %(start)s AND h.bucket < %(end)s
+    SELECT p.sensor_id, date_bin(%(bucket)s, p.ts, %(origin)s::timestamptz) AS bucket,
+           sum(p.total) / NULLIF(sum(p.n), 0) AS avg, min(p.min) AS min,
+           max(p.max) AS max, sum(p.n)::bigint AS n
+    FROM (
+        SELECT h.sensor_id, h.bucket AS ts, h.avg * h.n AS total, h.min, h.max, h.n
+        FROM readings_1h h
+        WHERE h.machine_id = %(machine)s AND h.sensor_id = ANY(%(sensors)s)
+          AND h.bucket >= %(hour_start)s AND h.bucket < %(hour_end)s
+        UNION ALL
+        SELECT r.sensor_id, r.ts, r.value, r.value, r.value, 1
+        FROM readings r
+        WHERE r.machine_id = %(machine)s AND r.sensor_id = ANY(%(sensors)s)
+          AND ((r.ts >= %(start)s AND r.ts < %(hour_start)s)
+               OR (r.ts >= %(hour_end)s AND r.ts < %(end)s))
+    ) p
     GROUP BY 1, 2
 ) a JOIN sensors s ON s.id = a.sensor_id
 ORDER BY s.name, a.bucket
 """
+
+
+def _whole_hours(start: datetime, end: datetime) -> tuple[datetime, datetime] | None:
+    """The whole hours inside ``[start, end)``, or None when there is none."""
+    floor_start = start.replace(minute=0, second=0, microsecond=0)
+    hour_start = floor_start if floor_start == start else floor_start + timedelta(hours=1)
+    hour_end = end.replace(minute=0, second=0, microsecond=0)
+    return (hour_start, hour_end) if hour_start < hour_end else None
 
 
 def sensor_trends(
@@ -159,8 +179,10 @@ def sensor_trends(
     """
     if not sensor_ids:
         return pd.DataFrame(columns=["sensor", "unit", "bucket", "avg", "min", "max", "n"])
-    sql = _TRENDS_HOURLY if use_hourly_view and hourly_view_applies(bucket) else _TRENDS_RAW
-    params = {
+    hours = _whole_hours(start, end)
+    use_view = use_hourly_view and hourly_view_applies(bucket) and hours is not None
+    sql = _TRENDS_HOURLY if use_view else _TRENDS_RAW
+    params: dict[str, Any] = {
         "bucket": bucket,
         "origin": BUCKET_ORIGIN,
         "machine": machine_id,
@@ -168,6 +190,8 @@ def sensor_trends(
         "start": start,
         "end": end,
     }
+    if hours is not None:
+        params["hour_start"], params["hour_end"] = hours
     return _frame(database, sql, params)
 
 

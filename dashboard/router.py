@@ -17,6 +17,7 @@ from dashboard import auth, queries
 from dashboard.callbacks.machine import machine_view
 from dashboard.context import DashboardContext
 from dashboard.layouts import alerts, machine, overview, schedule
+from dashboard.layouts import outcomes as outcomes_page
 from millwright.core.users import Role, User
 
 
@@ -37,6 +38,8 @@ def render_page(
         return schedule.layout(can_reschedule=user is not None and user.has_any(Role.PLANNER))
     if parts == ["alerts"]:
         return alerts.layout(queries.machine_names(context.database))
+    if parts == ["outcomes"]:
+        return outcomes_page.layout()
     if len(parts) == 2 and parts[0] == "machine":
         found = queries.machine_by_name(context.database, parts[1])
         if found is None:

@@ -32,7 +32,7 @@ RegimeMethod = Literal["kmeans", "discrete"]
 MAX_AUTO_REGIMES = 8
 AUTO_INERTIA_SHARE = 0.001
 """Auto k: the smallest k whose k-means leaves at most this share (0.1 %) of the settings'
-variance (none: one regime)."""
+variance, in their own units (none: one regime)."""
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ def fit_regimes(
 
     ``method='discrete'``: each distinct combination of condition values is a regime.
     ``'kmeans'``: ``n_regimes`` centres (None: the smallest k up to 8 leaving at most 0.1 % of the
-    standardised settings' variance, or one regime when none does), fitted with a fixed seed.
+    settings' variance, or one regime when none does), fitted with a fixed seed.
     """
     conditions = tuple(conditions)
     normalised = tuple(s for s in normalised if s not in conditions)
@@ -230,8 +230,9 @@ def fit_regimes(
         raise ValueError(
             f"no readings of the operating-condition sensors {list(conditions)} to fit regimes on."
         )
-    spread = settings.std(axis=0)
-    scales = tuple(float(s) if s > 0 else 1.0 for s in spread)
+    # k-means in the settings' own units: standardising would blow a setting that is only
+    # noise around one value up to the weight of one that really switches
+    scales = tuple(1.0 for _ in conditions)
     if method == "discrete":
         centres = np.unique(settings, axis=0)
     else:

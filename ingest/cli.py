@@ -23,12 +23,20 @@ def collect(
             help="TOML settings file with ingest.mqtt and/or ingest.opcua sources.",
         ),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="I/N: take this collector's share of the OPC-UA servers (rendezvous hashing"
+            " by endpoint); MQTT sources are shared through the broker's shared subscriptions.",
+        ),
+    ] = None,
 ) -> None:
     """Collect from MQTT brokers and OPC-UA servers into the database until interrupted.
 
-    Every configured source runs: MQTT brokers (ingest.mqtt: JSON, bare numbers, Sparkplug B) and OPC-UA servers (ingest.opcua:
-    subscriptions to mapped nodes), through one pipeline with store-and-forward buffering,
-    dead letters and /health + /metrics."""
+    Every configured source runs: MQTT brokers (ingest.mqtt: JSON, bare numbers, Sparkplug
+    B) and OPC-UA servers (ingest.opcua: subscriptions to mapped nodes), through one pipeline
+    with store-and-forward buffering, dead letters and /health + /metrics."""
     from ingest.errors import IngestConfigError
     from ingest.service import run_collect
 
@@ -40,10 +48,21 @@ def collect(
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
     settings = context.settings
-    database = context.database()  # migrates; the pipeline opens its own short-timeout pool
+    if shard is not None:
+        from ingest.opcua.shard import apply_shard, parse_shard
+
+        try:
+            part = parse_shard(shard)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+    ingest_config = context.section("ingest", IngestConfig)
+    if shard is not None:
+        ingest_config = apply_shard(ingest_config, part, settings.data_dir)
+    database = context.database()  # checks the schema; the pipeline opens its own pool
     try:
         run_collect(
-            context.section("ingest", IngestConfig),
+            ingest_config,
             database.url,
             data_dir=settings.data_dir,
             register_unknown=settings.register_unknown,

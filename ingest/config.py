@@ -196,6 +196,10 @@ class IngestConfig(BaseModel):
     opcua: list[OpcUaSourceConfig] = Field(
         default_factory=list, description="OPC-UA servers, see ingest.opcua.config."
     )
+    shard: str | None = Field(
+        default=None,
+        description="This collector's share (I/N), set by `collect --shard`; a metrics label.",
+    )
 
     @model_validator(mode="after")
     def _unique_source_names(self) -> IngestConfig:

@@ -33,9 +33,16 @@ class CollectorMetrics:
     the label set stays small.
     """
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, shard: str | None = None
+    ) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
+        self.shard = Gauge(
+            f"{_PREFIX}_shard_info", "This collector's share of the OPC-UA servers (I/N).",
+            ["shard"], registry=r,
+        )  # fmt: skip
+        self.shard.labels(shard=shard or "1/1").set(1)
         self.messages = Counter(
             f"{_PREFIX}_messages_received", "Protocol messages received.", ["source"], registry=r
         )

@@ -68,7 +68,7 @@ def start_runtime(
         max_readings=config.buffer.max_readings,
         policy=config.buffer.policy,
     )
-    metrics = CollectorMetrics()
+    metrics = CollectorMetrics(shard=config.shard)
     pipeline = Pipeline(
         DatabaseSink(database, register_unknown=register_unknown, max_future_s=max_future_s),
         buffer,

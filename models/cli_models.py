@@ -65,6 +65,14 @@ def train_command(
     promote: Annotated[bool, typer.Option(help="Promote if it beats the active model.")] = False,
     force: Annotated[bool, typer.Option(help="With --promote: promote regardless.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            help="Dask scheduler address: read and boost on that cluster with lightgbm.dask"
+            " (default: models.dask_scheduler; unset: in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Train a candidate on stored features and labels; print its validation metrics."""
     from rich.console import Console
@@ -87,7 +95,15 @@ def train_command(
                 console.log(message)
                 status.update(message)
 
-            result = train_model(
+            scheduler = dask or context.section("models", ModelsConfig).dask_scheduler
+            train: Any = train_model
+            if scheduler:
+                from functools import partial
+
+                from models.dask_training import train_model_dask
+
+                train = partial(train_model_dask, address=scheduler)
+            result = train(
                 database,
                 context.section("models", ModelsConfig),
                 feature_version=version,

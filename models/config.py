@@ -106,6 +106,16 @@ class ModelsConfig(BaseModel):
         ge=0.0,
         description="A candidate may be this much (relative) worse in RUL RMSE and still win.",
     )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description="Dask scheduler address (tcp://host:8786): train there with lightgbm.dask.",
+    )
+    dask_listen_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Pin LightGBM's local_listen_port on the Dask workers (default: a free one).",
+    )
     explain: Literal["path", "shap"] = Field(
         default="path",
         description="Top features by tree-path attribution (fast) or exact TreeSHAP (slow).",

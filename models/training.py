@@ -45,6 +45,8 @@ from models.validation import group_splits
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+FrameLoader = Callable[..., tuple[pd.DataFrame, pd.DataFrame]]
+Estimators = tuple[Callable[[ModelsConfig], Any], Callable[[ModelsConfig], Any]]
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -69,6 +71,7 @@ def fit_artifact(
     *,
     feature_definition: dict[str, Any] | None = None,
     progress: Progress | None = None,
+    estimators: Estimators | None = None,
 ) -> ModelArtifact:
     """Fit the classifier, both RUL boosters and the conformal offsets on these rows (no I/O).
 
@@ -76,7 +79,10 @@ def fit_artifact(
     cap is ``config.rul_cap_hours`` or, unset, the ``rul_cap_quantile`` of the observed lives.
     ``feature_definition`` (the definition's JSON, regime statistics included) is stored with
     the artifact.
+    ``estimators`` builds the unfitted classifier and regressor (default: the configured
+    single-process ones; :mod:`models.dask_training` passes Dask-trained ones).
     """
+    make_classifier, make_regressor = estimators or (risk_classifier, rul_regressor)
     say = progress or (lambda _message: None)
     known, y = classifier_rows(labels)
     if not known.any() or len(np.unique(y[known])) != 2:
@@ -93,14 +99,14 @@ def fit_artifact(
             "conformal_folds) with an observed failure or a life longer than the RUL cap"
         )
     say(f"fitting the calibrated classifier on {int(known.sum()):,} rows")
-    classifier = risk_classifier(config).fit(X[known], y[known], groups=groups[known])
+    classifier = make_classifier(config).fit(X[known], y[known], groups=groups[known])
     cap_text = f"{cap:.1f} h" if cap is not None else "none"
     say(
         f"fitting RUL ({config.rul_objective}) and its {config.quantile:.0%} quantile on "
         f"{int(has_rul.sum()):,} rows, cap {cap_text}"
     )
     X_rul, y_rul, g_rul = X[has_rul], target[has_rul], groups[has_rul]
-    regressor = rul_regressor(config).set_params(objective=config.rul_objective)
+    regressor = make_regressor(config).set_params(objective=config.rul_objective)
     regressor.fit(X_rul, y_rul)
     say(f"calibrating rul_low on {config.conformal_folds} machine-grouped folds")
     conformal = _conformal(regressor, X_rul, y_rul, g_rul, config, cap)
@@ -149,10 +155,14 @@ def train_model(
     observed_until: datetime | None = None,
     machine_ids: Sequence[int] | None = None,
     progress: Progress | None = None,
+    frame_loader: FrameLoader | None = None,
+    estimators: Estimators | None = None,
 ) -> TrainingResult:
     """Train on the stored features of ``feature_version`` with ``start <= ts <= end``.
 
     ``end`` and ``observed_until`` (when events stop counting) default to the plant clock.
+    ``frame_loader`` (default :func:`load_training_frame`) and ``estimators`` let
+    :mod:`models.dask_training` read and fit on a Dask cluster; nothing else changes.
     """
     started = time.perf_counter()
 
@@ -165,7 +175,7 @@ def train_model(
     last = end or seen
     say(f"loading features {feature_version} up to {last:%Y-%m-%d %H:%M}")
     try:
-        X, labels = load_training_frame(
+        X, labels = (frame_loader or load_training_frame)(
             database,
             feature_version,
             start or EARLIEST,
@@ -197,7 +207,9 @@ def train_model(
     )
     X_train, y_train = X[train].reset_index(drop=True), labels[train].reset_index(drop=True)
     definition = FeatureStore(database).definition(feature_version).to_json()
-    artifact = fit_artifact(X_train, y_train, config, feature_definition=definition, progress=say)
+    artifact = fit_artifact(
+        X_train, y_train, config, feature_definition=definition, progress=say, estimators=estimators
+    )
     say("validating on the held-out machines")
     X_val, y_val = X[validate].reset_index(drop=True), labels[validate].reset_index(drop=True)
     metrics = evaluate(artifact, X_val, y_val, rul_cap_hours=artifact.rul_cap_hours)

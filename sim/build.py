@@ -50,4 +50,7 @@ def build_plant(
         stagger=config.stagger,
         interpolate=config.interpolate,
         subcycle_noise=config.subcycle_noise,
+        cast_window=timedelta(hours=config.cast_window_hours)
+        if config.cast_window_hours is not None
+        else None,
     )

@@ -35,6 +35,11 @@ def register(groups: CliGroups) -> None:
         record_events: bool = typer.Option(
             False, help="Store ground-truth events and machine state in the database."
         ),
+        replay_maintenance: bool = typer.Option(
+            False,
+            help="With --resume-at: replay the maintenance recorded in the database while"
+            " fast-forwarding, so a restarted plant continues exactly where it stopped.",
+        ),
     ) -> None:
         """Run the simulated plant, publishing over MQTT and serving OPC-UA."""
         from sim.build import build_plant
@@ -52,8 +57,15 @@ def register(groups: CliGroups) -> None:
         config = SimConfig.model_validate(values)
         plant = build_plant(config)
         if resume_at is not None:
-            resume = resume_at if resume_at.tzinfo else resume_at.replace(tzinfo=UTC)
-            plant.advance_to(resume.astimezone(UTC))
+            resume = (resume_at if resume_at.tzinfo else resume_at.replace(tzinfo=UTC)).astimezone(
+                UTC
+            )
+            if replay_maintenance:
+                from sim.db_sinks import recorded_maintenance
+
+                for order in recorded_maintenance(context.database(), resume):
+                    plant.submit(order)
+            plant.advance_to(resume)
         event_sinks: list[Any] = [LoggingEventSink()]
         reading_sinks: list[Any] = []
         if record_events:

@@ -35,6 +35,12 @@ class SimConfig(BaseModel):
     wear_sensors: int = Field(default=8, ge=1, le=1_000)
     wear_mean_life_cycles: float = Field(default=200.0, ge=10)
     stagger: bool = Field(default=True, description="Start machines part-way through a life.")
+    cast_window_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="A rotating cast of degrading machines (the demo): some running machine"
+        " is always due to fail within this many plant hours; unset: lives run as drawn.",
+    )
     interpolate: bool = Field(default=True, description="Interpolate between cycles.")
     subcycle_noise: float = Field(
         default=0.5, ge=0, description="Sample noise, in units of each sensor's noise level."

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime
 
 import numpy as np
 
 from millwright.core.storage import Database, ReadingColumns, ReadingsWriter
-from sim.records import Event, EventKind, Sample
+from sim.records import Event, EventKind, MaintenanceOrder, Sample
 
 SOURCE = "sim"
 _STORED_KINDS = {EventKind.FAILURE, EventKind.REPAIR, EventKind.MAINTENANCE}
@@ -82,6 +83,23 @@ class DatabaseEventSink:
             " WHERE name = ANY(%s) AND status <> 'running'",
             (samples[0].ts, sorted({s.machine for s in samples})),
         )
+
+
+def recorded_maintenance(database: Database, before: datetime) -> list[MaintenanceOrder]:
+    """The maintenance this simulator recorded before ``before``, as orders at the times they
+    ran: replayed while fast-forwarding, they bring a restarted plant back to the state it
+    stopped in (the plant is otherwise a pure function of its seed and start)."""
+    rows = database.execute(
+        "SELECT m.name, e.ts, e.ends_at FROM events e JOIN machines m ON m.id = e.machine_id"
+        " WHERE e.kind = 'maintenance' AND e.source = %s AND e.ts < %s ORDER BY e.ts, m.name",
+        (SOURCE, before),
+    )
+    return [
+        MaintenanceOrder(
+            machine, ts, f"replay-{i}", (ends - ts) if ends is not None and ends > ts else None
+        )
+        for i, (machine, ts, ends) in enumerate(rows)
+    ]
 
 
 def _plain(value: object) -> object:

@@ -23,8 +23,15 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from millwright.core.broker import EmbeddedBroker, port_open
 from millwright.core.storage.database import Database
 from millwright.core.storage.migrate import upgrade
+from millwright.core.storage.timescale import TimescalePolicy
 
 LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+# The suite's readings are dated in 2024 and later; on TimescaleDB a 365-day retention job
+# would drop them within seconds of a CLI test running `db upgrade`. A century keeps every
+# test's data, in this process and in the services the tests start (they inherit it).
+TEST_RETENTION_DAYS = 36_500
+os.environ.setdefault("MILLWRIGHT_RETENTION_DAYS", str(TEST_RETENTION_DAYS))
 
 
 def _answers(url: str) -> bool:
@@ -68,10 +75,7 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
     if not url.startswith("postgresql://"):
         url = _as_url(params)
     database = Database(url, min_size=1, max_size=2)
-    upgrade(database)
-    from millwright.core.storage.timescale import _PLAIN_VIEW_SQL
-
-    database.execute(_PLAIN_VIEW_SQL)
+    upgrade(database, TimescalePolicy(retention_days=TEST_RETENTION_DAYS))
     database.close()
     try:
         yield url

@@ -38,8 +38,12 @@ UPSTREAM: dict[str, frozenset[str]] = {
     # The scheduler plans from the database's risk scores, not from the models' code, and
     # the plant simulation it used to drive for evaluation lives in bench/.
     "scheduler": frozenset({"ingest", "features"}),
-    "api": frozenset({"ingest", "sim", "features", "models", "alerts", "scheduler"}),
-    "dashboard": frozenset({"ingest", "sim", "features", "models", "alerts", "scheduler"}),
+    # Outcomes read every stage's tables and import none of them.
+    "outcomes": frozenset(),
+    "api": frozenset({"ingest", "sim", "features", "models", "alerts", "scheduler", "outcomes"}),
+    "dashboard": frozenset(
+        {"ingest", "sim", "features", "models", "alerts", "scheduler", "outcomes"}
+    ),
     # The plant-floor edge scores and alerts with the central stages' code while the link
     # to the central database is down.
     "edge": frozenset({"ingest", "sim", "features", "models", "alerts"}),

@@ -18,7 +18,7 @@ from api.alarm_schemas import AlarmList, AlarmPublic, AlertAckIn, AlertShelveIn,
 from api.auth import Reader, ShopFloor
 from api.errors import NotFound
 from api.routers.common import DB, ERRORS, IdempotencyKey, IdPath
-from api.schemas import AlertAck
+from api.schemas import AlertAck, QueryDatetime
 from millwright.core.clock import PlantClock
 from millwright.core.storage.database import Database
 
@@ -50,8 +50,8 @@ def list_alerts(
     machine: Annotated[str | None, Query(max_length=128)] = None,
     severity: Annotated[Severity | None, Query()] = None,
     state: Annotated[list[alerts.AlarmState] | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="Alarms active at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Alarms opened before.")] = None,
+    since: Annotated[QueryDatetime | None, Query(description="Alarms active at or after.")] = None,
+    until: Annotated[QueryDatetime | None, Query(description="Alarms opened before.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AlarmList:

@@ -13,6 +13,7 @@ import typer
 
 
 def eval_plant(
+    ctx: typer.Context,
     policy: str = typer.Option(
         "all", "--policy", help="reactive, preventive, predictive, oracle, or all."
     ),
@@ -37,7 +38,12 @@ def eval_plant(
     def progress(report: Report) -> None:
         typer.echo(report.describe(), err=as_json)
 
-    config = EvalConfig(machines=machines, days=days, seed=seed)
+    # The same unit costs production's outcome figures use (settings section [outcomes]);
+    # the defaults when run without the root CLI (its tests).
+    root = ctx.find_root().obj
+    outcomes = getattr(getattr(root, "settings", None), "outcomes", None)
+    costs = outcomes.cost_model() if outcomes is not None else EvalConfig().costs
+    config = EvalConfig(machines=machines, days=days, seed=seed, costs=costs)
     reports = run_seeds(config, chosen, range(seed, seed + seeds), progress)
     if len(reports) == 1:
         if as_json:

@@ -14,7 +14,7 @@ from dashboard.config import DashboardConfig
 from dashboard.downsample import RANGES
 from millwright.core.users import User
 
-NAV = (("Overview", ""), ("Schedule", "schedule"), ("Alerts", "alerts"))
+NAV = (("Overview", ""), ("Schedule", "schedule"), ("Alerts", "alerts"), ("Outcomes", "outcomes"))
 REFRESH_LABELS = {5: "5 s", 10: "10 s", 30: "30 s", 60: "1 min", 300: "5 min", 0: "Paused"}
 
 

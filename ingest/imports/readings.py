@@ -370,7 +370,7 @@ class ReadingsImporter:
                 if result.rejected:
                     written[at] = False
                 self._span(good.ts[written], summary)
-                self._sensor_names.update(np.unique(good.sensor).tolist())
+                self._sensor_names.update(pd.unique(good.sensor).tolist())
             if self._progress is not None:
                 self._progress(summary.rows_read, chunk.bytes_done, size)
 

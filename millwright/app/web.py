@@ -1,7 +1,9 @@
 """The web service: the MES API (uvicorn) and the dashboard (waitress) in one process.
 
-Production runs one ``web`` container; the demo runs the same thing. Both servers stop
-gracefully: uvicorn finishes requests in flight, waitress closes its sockets.
+Production runs one ``web`` container; the demo runs the same thing. Both ports are bound
+before anything else starts, so a busy port is one sentence naming it and its option, and
+the servers listen on exactly those sockets (no one can take a port in between). Both
+servers stop gracefully: uvicorn finishes requests in flight, waitress closes its sockets.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from millwright.app.settings import Settings
-from millwright.core.broker import port_open
+from millwright.core.ports import bind_listener
 from millwright.core.storage.database import Database
 
 if TYPE_CHECKING:
@@ -45,56 +47,84 @@ class WebAddresses:
 
 
 class WebServers:
-    """Starts the API and the dashboard on their ports in background threads."""
+    """Binds the API and dashboard ports at once; ``start`` serves them in background threads."""
 
     def __init__(
         self,
         settings: Settings,
-        database: Database,
         *,
         host: str = "127.0.0.1",
         api_port: int = 8000,
         dashboard_port: int = 8050,
     ) -> None:
         self._settings = settings
-        self._database = database
         self._host = host
         self._api_port = api_port
         self._dashboard_port = dashboard_port
         self._uvicorn: Any = None
         self._waitress: Any = None
         self._threads: list[threading.Thread] = []
+        self._failed: list[str] = []
+        # Bound now, before any import or database work: a busy port stops the service here.
+        self._api_socket = bind_listener(host, api_port, what="MES API", option="--api-port")
+        try:
+            self._dashboard_socket = bind_listener(
+                host, dashboard_port, what="dashboard", option="--dashboard-port"
+            )
+        except BaseException:
+            self._api_socket.close()
+            raise
 
-    def start(self, timeout: float = 30.0) -> WebAddresses:
+    def start(self, database: Database, timeout: float = 30.0) -> WebAddresses:
         import uvicorn
         import waitress
 
         from dashboard import create_dashboard
 
-        settings, database = self._settings, self._database
+        settings = self._settings
         api = mes_api(settings, database)
         self._uvicorn = uvicorn.Server(
             uvicorn.Config(api, host=self._host, port=self._api_port, log_config=None)
         )
         dash_app = create_dashboard(settings, database, bind_host=self._host)
         self._waitress = waitress.create_server(
-            dash_app.server, host=self._host, port=self._dashboard_port, threads=8
+            dash_app.server, sockets=[self._dashboard_socket], threads=8
         )
-        for name, target in (("api", self._uvicorn.run), ("dashboard", self._waitress.run)):
-            thread = threading.Thread(target=target, name=name, daemon=True)
+        sockets = [self._api_socket]
+        for name, target in (
+            ("api", lambda: self._uvicorn.run(sockets=sockets)),
+            ("dashboard", self._waitress.run),
+        ):
+            thread = threading.Thread(target=self._guarded(name, target), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         deadline = time.monotonic() + timeout
-        for port in (self._api_port, self._dashboard_port):
-            while not port_open("127.0.0.1" if self._host == "0.0.0.0" else self._host, port):
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the web service did not open port {port}")
-                time.sleep(0.05)
+        while not self._uvicorn.started:
+            if self._failed or not self._threads[0].is_alive():
+                raise RuntimeError(f"the MES API did not start: {'; '.join(self._failed)}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the MES API did not start within {timeout:.0f} s")
+            time.sleep(0.05)
         shown = "127.0.0.1" if self._host == "0.0.0.0" else self._host
         return WebAddresses(
             api=f"http://{shown}:{self._api_port}/api/v1",
             dashboard=f"http://{shown}:{self._dashboard_port}/",
         )
+
+    def failed(self) -> list[str]:
+        """One line per server thread that ended on its own (empty while both serve)."""
+        ended = [t.name for t in self._threads if not t.is_alive()]
+        return self._failed or [f"the {name} server stopped" for name in ended]
+
+    def _guarded(self, name: str, target: Any) -> Any:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:  # SystemExit from uvicorn included
+                self._failed.append(f"the {name} server stopped: {exc!r}")
+                log.exception("the %s server stopped", name)
+
+        return run
 
     def stop(self) -> None:
         if self._uvicorn is not None:

@@ -24,3 +24,14 @@ class WorkerConfig(BaseModel):
         default="wall",
         description="'data': now is the newest reading (replayed or accelerated plants).",
     )
+    roles: list[Literal["features", "score", "alerts", "replan"]] = Field(
+        default=["features", "score", "alerts", "replan"],
+        min_length=1,
+        description="Duties of this process (`worker --role features,score`).",
+    )
+    partitions: int = Field(
+        default=16, ge=1, le=4096, description="Machine partitions shared through leases."
+    )
+    lease_s: float = Field(
+        default=30.0, gt=0, description="A lease not renewed this long goes to another worker."
+    )

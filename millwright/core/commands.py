@@ -9,7 +9,8 @@ commands through :func:`app_context`; a command reads its own stage's section wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -65,11 +66,20 @@ class AppContext:
         self.settings = self.loader(config_file)
 
     def database(self) -> Database:
-        """Open the configured database (or the embedded one) and migrate it on first use."""
+        """Open the configured database on first use, refusing one that is behind this code.
+
+        The embedded database is upgraded here; a configured one must have been upgraded by
+        ``millwright db upgrade``, otherwise the command stops with that one-line advice.
+        """
         if self._database is None:
             from millwright.core.storage.database import open_database
+            from millwright.core.storage.errors import SchemaBehind
 
-            self._database, self._embedded = open_database(self.settings.storage)
+            try:
+                self._database, self._embedded = open_database(self.settings.storage)
+            except SchemaBehind as exc:
+                typer.echo(f"millwright: {exc}", err=True)
+                raise typer.Exit(1) from None
         return self._database
 
     def close(self) -> None:
@@ -87,3 +97,27 @@ def app_context(ctx: typer.Context) -> AppContext:
     if not isinstance(root.obj, AppContext):
         raise RuntimeError("the millwright root callback did not run")
     return root.obj
+
+
+class CommandError(Exception):
+    """A problem the person running the command can fix: printed as its one-sentence message,
+    exit code 2, no traceback (``-v`` shows it)."""
+
+
+def run_app(app: Callable[[], object], argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; errors meant for people become one line on stderr and exit code 2.
+
+    Those are :class:`CommandError` and storage errors (a database that cannot be reached, a
+    failed migration); settings errors stop in the root callback the same way. With
+    ``-v``/``--verbose`` they keep their traceback.
+    """
+    from millwright.core.storage.errors import StorageError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        app()
+    except (CommandError, StorageError) as exc:
+        if "-v" in args or "--verbose" in args:
+            raise
+        typer.echo(f"millwright: {exc}", err=True)
+        raise SystemExit(2) from None

@@ -20,6 +20,10 @@ def test_bench_ingest_json(database_url: str, monkeypatch: pytest.MonkeyPatch) -
     assert figures["inserted"] == 20000
     assert figures["resend_inserted"] == 0
     assert {"writer_rows_per_s", "copy_rows_per_s", "ratio"} <= figures.keys()
+    # first pass copied straight in, the re-send went through staging, no server errors
+    assert (figures["direct_copies"], figures["staged_copies"]) == (1, 1)
+    assert figures["unexpected_conflicts"] == 0
+    assert figures["hypertable"] is False  # plain PostgreSQL here
 
 
 def test_bench_features_small(

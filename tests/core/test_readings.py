@@ -137,3 +137,44 @@ def test_missing_names_in_columns_are_rejected_not_registered(database: Database
     assert {r.reason for r in result.rejected} == {"missing machine or sensor name"}
     names = database.execute("SELECT name FROM machines ORDER BY name")
     assert [n for (n,) in names] == ["press-1"]
+
+
+def test_replays_with_duplicates_never_meet_a_duplicate_key_error(database: Database) -> None:
+    """Duplicates are found before COPY, so the server raises (and logs) no unique violation."""
+    writer = ReadingsWriter(database)
+    writer.write(_readings(30))
+    assert (writer.direct_copies, writer.staged_copies) == (1, 0)
+    assert writer.write(_readings(30)).inserted == 0  # exact replay
+    assert writer.write(_readings(45)).inserted == 15  # overlapping replay
+    assert writer.write(_readings(3) + _readings(3)).inserted == 0  # duplicates inside a batch
+    later = T0 + timedelta(hours=1)
+    fresh = [Reading("press-1", f"s{i % 3}", later + timedelta(minutes=i), 1.0) for i in range(6)]
+    assert writer.write(fresh).inserted == 6
+    assert (writer.direct_copies, writer.staged_copies) == (2, 3)
+    assert writer.unexpected_conflicts == 0
+    assert database.execute("SELECT count(*) FROM readings")[0][0] == 51
+
+
+def test_old_replayed_span_is_refreshed_once_the_replay_is_over(database: Database) -> None:
+    clock = [100.0]
+    writer = ReadingsWriter(database, clock=lambda: clock[0])
+    recent = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    writer.write(_readings(30))  # 2026-01-01: far older than the aggregate's refresh window
+    assert writer.stale_span == (T0, T0 + timedelta(minutes=9))
+    clock[0] += 5
+    writer.write([Reading("press-1", "s0", recent, 1.0)])  # live data between replay batches
+    writer.write(_readings(60)[30:])
+    assert writer.stale_span == (T0, T0 + timedelta(minutes=19))
+    clock[0] += 9
+    writer.write([Reading("press-1", "s0", recent + timedelta(seconds=1), 1.0)])
+    assert writer.stale_span is not None  # 9 s without old rows: maybe more to come
+    clock[0] += 1
+    writer.write([Reading("press-1", "s0", recent + timedelta(seconds=2), 1.0)])
+    assert writer.stale_span is None  # 10 s quiet: refreshed (a no-op without TimescaleDB)
+    writer.write(_readings(60))  # all duplicates: nothing new, nothing to refresh
+    assert writer.stale_span is None
+    for minute in range(0, 70, 5):  # a long replay refreshes at least every minute
+        clock[0] += 5
+        writer.write([Reading("press-1", "s9", T0 + timedelta(days=1, minutes=minute), 1.0)])
+    last = T0 + timedelta(days=1, minutes=65)  # minutes 0-60 were refreshed after 60 s
+    assert writer.stale_span == (last, last)

@@ -219,6 +219,7 @@ def _timed_load(driver: WebDriver, url: str, page: str, extra: Any = None) -> fl
     return time.perf_counter() - start
 
 
+@pytest.mark.slow  # a measurement (prints the load times), not a check of behaviour
 def test_load_times_with_a_week_of_minute_data(
     served: str,
     browser: WebDriver,

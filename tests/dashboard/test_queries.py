@@ -61,6 +61,22 @@ def test_hourly_view_and_raw_table_agree(database: Database, plant: Plant) -> No
     assert raw["max"].to_numpy() == pytest.approx(hourly["max"].to_numpy())
 
 
+def test_hourly_view_path_is_exact_for_a_range_off_the_hour(
+    database: Database, plant: Plant
+) -> None:
+    """Partial hours at both ends come from the raw table: same counts, same extremes."""
+    machine = plant.machine_ids["press-01"]
+    ids = list(queries.machine_sensors(database, machine)["id"])
+    start = plant.now - timedelta(hours=5, minutes=43)
+    args = (machine, ids, start, plant.now - timedelta(minutes=17))
+    raw = queries.sensor_trends(database, *args, timedelta(hours=1))
+    hourly = queries.sensor_trends(database, *args, timedelta(hours=1), use_hourly_view=True)
+    assert raw["n"].sum() > 0
+    assert raw[["sensor", "bucket", "n"]].equals(hourly[["sensor", "bucket", "n"]])
+    assert raw["avg"].to_numpy() == pytest.approx(hourly["avg"].to_numpy())
+    assert raw["min"].to_numpy() == pytest.approx(hourly["min"].to_numpy())
+
+
 def test_a_week_of_minutes_for_twenty_sensors_arrives_as_few_points(database: Database) -> None:
     from datetime import UTC, datetime
 

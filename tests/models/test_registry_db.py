@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from features.frames import load_training_frame
 from models.config import LightGBMParams
 from models.errors import ModelsError
-from models.promotion import Rescored, judge
+from models.promotion import Gates, Rescored, judge
 from models.registry import (
     ModelNotFoundError,
     ModelStatus,
@@ -95,10 +96,12 @@ def test_better_candidate_is_promoted_and_worse_refused(
     good_version = save_candidate(db, good).version
     assert weak_version != good_version
 
-    first = promote(db, weak_version)
+    # the comparison rule under test here; the gates have their own tests
+    loose = Gates(coverage_band=0.2, brier_margin=0.0)
+    first = promote(db, weak_version, gates=loose)
     assert first.promoted and first.previous is None and "first model" in first.reason
 
-    better = promote(db, good_version)
+    better = promote(db, good_version, gates=loose)
     assert better.promoted, better.reason
     assert better.previous == weak_version and better.rows > 100
     assert better.candidate is not None and better.active is not None
@@ -108,12 +111,12 @@ def test_better_candidate_is_promoted_and_worse_refused(
     assert active.status is ModelStatus.ACTIVE and active.promoted_at is not None
     assert load_active(db).version == good_version
 
-    worse = promote(db, weak_version)
+    worse = promote(db, weak_version, gates=loose)
     assert not worse.promoted and "Brier" in worse.reason
     assert get_record(db, good_version).status is ModelStatus.ACTIVE
     assert get_record(db, weak_version).status is ModelStatus.RETIRED
 
-    again = promote(db, good_version)
+    again = promote(db, good_version, gates=loose)
     assert not again.promoted and again.reason == "already the active model"
 
     forced = promote(db, weak_version, force=True)
@@ -122,6 +125,19 @@ def test_better_candidate_is_promoted_and_worse_refused(
     assert get_record(db, good_version).status is ModelStatus.RETIRED
     statuses = [r.status for r in list_models(db)]
     assert statuses.count(ModelStatus.ACTIVE) == 1
+
+
+def test_a_model_without_validation_metrics_is_saved_but_not_promoted(
+    plant: Plant, good: TrainingResult
+) -> None:
+    unmeasured = replace(good, metrics={"classifier": None, "rul": None, "calibration": []})
+    record = save_candidate(plant.database, unmeasured)
+    decision = promote(plant.database, record.version)
+    assert not decision.promoted and decision.previous is None
+    assert "no validation metrics" in decision.reason
+    assert get_record(plant.database, record.version).status is ModelStatus.CANDIDATE
+    with pytest.raises(NoActiveModelError):
+        load_active(plant.database)
 
 
 def test_rule_tolerates_a_little_worse_rul_but_not_much() -> None:

@@ -5,6 +5,7 @@ written straight to the database, so features and a model exist before the live 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from millwright.core.storage import Database, ReadingsWriter
@@ -16,10 +17,17 @@ from sim.sinks import RecordingSink
 
 
 def record_history(
-    database: Database, config: SimConfig, until: datetime, *, max_future_s: int
+    database: Database,
+    config: SimConfig,
+    until: datetime,
+    *,
+    max_future_s: int,
+    checkpoint: Callable[[], None] = lambda: None,
 ) -> RunStats:
     """Run the plant from ``config.start`` to ``until`` as fast as it goes, storing readings,
-    ground-truth events and machine state. The live simulator resumes from ``until``."""
+    ground-truth events and machine state. The live simulator resumes from ``until``.
+
+    ``checkpoint`` is called between writes; it raises to stop (Ctrl-C) at a safe point."""
     plant = build_plant(config)
     events = DatabaseEventSink(database)
     events.register_machines([(m.id, m.line) for m in plant.machines])
@@ -33,9 +41,11 @@ def record_history(
             event_sinks=[recorded],
         )
     )
+    checkpoint()
     events.write_events(recorded.events)
     readings = DatabaseReadingSink(ReadingsWriter(database, max_future_s=max_future_s))
     for start in range(0, len(recorded.samples), 5000):
+        checkpoint()
         readings.write_samples(recorded.samples[start : start + 5000])
     latest = [s for s in recorded.samples if s.ts == recorded.samples[-1].ts]
     events.write_samples(latest)

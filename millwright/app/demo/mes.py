@@ -87,6 +87,13 @@ class DemoMes:
                 log.warning("order %s refused: %s", external_id, response.text[:300])
         return created
 
+    def request_plan(self) -> None:
+        """Ask for a plan now (the worker solves it): the first plan need not wait for the
+        worker's replanning cadence."""
+        response = self._client.post("/schedules", json={"time_limit_s": 5})
+        if response.status_code >= 400:
+            log.warning("reschedule refused: %s", response.text[:300])
+
     def current_plan(self) -> dict[str, Any] | None:
         response = self._client.get("/plan")
         return response.json() if response.status_code == 200 else None

@@ -20,27 +20,41 @@ INFORMATIVE = (1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 16, 19, 20)
 DEMO_SENSORS = tuple(CMAPSS_SENSORS[i].id for i in INFORMATIVE)
 
 
+FEATURES_EVERY_S = 2.0
+DEFAULT_API_PORT = 8000
+DEFAULT_DASHBOARD_PORT = 8050
+
+
 @dataclass(frozen=True)
 class DemoOptions:
+    """How the demo runs. ``api_port``/``dashboard_port`` None: the defaults, or a free port
+    when a default is taken; ``data_dir`` None: the settings' data directory."""
+
     machines: int = 12
     lines: int = 3
     seed: int = 7
     speed: float = 1800.0
-    history_days: float = 21.0
+    history_days: float = 10.0
     live_hours: float | None = None
     order_every_hours: float = 12.0
-    api_port: int = 8000
-    dashboard_port: int = 8050
+    api_port: int | None = None
+    dashboard_port: int | None = None
+    cast_window_hours: float = 12.0
+    data_dir: Path | None = None
+    fresh: bool = False
+    as_json: bool = False
 
     def __post_init__(self) -> None:
         if self.machines < self.lines:
             raise ValueError("the demo needs at least one machine per line.")
-        if self.speed <= 0 or self.history_days <= 0:
-            raise ValueError("speed and history_days must be positive.")
+        if self.speed <= 0 or self.history_days <= 0 or self.cast_window_hours <= 0:
+            raise ValueError("speed, history_days and cast_window_hours must be positive.")
 
 
 @dataclass(frozen=True)
 class DemoEndpoints:
+    api_port: int
+    dashboard_port: int
     broker_host: str
     broker_port: int
     opcua_port: int
@@ -77,13 +91,15 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
     return {
         # Accelerated plant time runs ahead of the wall clock.
         "max_future_seconds": 10 * 365 * 86_400,
-        "public_url": f"http://127.0.0.1:{options.dashboard_port}",
+        "public_url": f"http://127.0.0.1:{endpoints.dashboard_port}",
         "sim": {
             "machines": options.machines,
             "lines": options.lines,
             "seed": options.seed,
             "speed": options.speed,
             "start": start,
+            # A rotating cast: some machine is always wearing out, whatever the plan fixes.
+            "cast_window_hours": options.cast_window_hours,
             "mqtt_per_sensor": False,
             "mqtt_batch": True,
             "opcua_endpoint": f"opc.tcp://127.0.0.1:{endpoints.opcua_port}/millwright/",
@@ -120,10 +136,15 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             # by the end of the history. Above the scheduler's horizon, so a healthy machine
             # is not scheduled for maintenance.
             "rul_cap_hours": 150.0,
-            "lightgbm": {"n_estimators": 150, "n_jobs": 1, "colsample_bytree": 0.5},
+            # Accelerated plant time: features trail the newest reading by a few worker
+            # cycles of plant time; that is not a silent machine.
+            "no_data_minutes": 60.0 + 4 * FEATURES_EVERY_S * options.speed / 60.0,
+            # Small enough for the first plan within 30 s of start on two busy cores.
+            "lightgbm": {"n_estimators": 80, "n_jobs": 1, "colsample_bytree": 0.5},
+            "calibration_folds": 2,
         },
         "worker": {
-            "features_every_s": 2.0,
+            "features_every_s": FEATURES_EVERY_S,
             "score_every_s": 3.0,
             "alerts_every_s": 2.0,
             "reschedule_every_s": 15.0,

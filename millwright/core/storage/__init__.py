@@ -1,10 +1,16 @@
 """Storage: migrations, the connection pool, TimescaleDB detection, the bulk writer and readers."""
 
-from millwright.core.storage.database import Database, open_database, translate_error
+from millwright.core.storage.database import (
+    Database,
+    connect_database,
+    open_database,
+    translate_error,
+)
 from millwright.core.storage.errors import (
     DatabaseUnavailable,
     DataRejected,
     MigrationError,
+    SchemaBehind,
     StorageError,
     UnknownSourceError,
 )
@@ -32,10 +38,12 @@ __all__ = [
     "ReadingColumns",
     "ReadingsWriter",
     "Rejection",
+    "SchemaBehind",
     "SourceRegistry",
     "StorageError",
     "UnknownSourceError",
     "WriteResult",
+    "connect_database",
     "latest_risks",
     "open_database",
     "read_readings",

@@ -1,12 +1,16 @@
 """The connection pool every service uses, and how it is opened from settings.
 
 The pool checks a connection before handing it out, so the first call after PostgreSQL
-restarts gets a fresh connection instead of a dead one.
+restarts gets a fresh connection instead of a dead one. Every connection attempt gives up after
+``connect_timeout`` seconds, and :func:`connect_database` tries the server once (plus one retry
+for a transient failure) before building anything, so a wrong URL is one sentence within
+5 s, e.g. "cannot connect to 127.0.0.1:1 (connection refused) — check MILLWRIGHT_DATABASE_URL".
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -21,6 +25,11 @@ if TYPE_CHECKING:
     from millwright.core.settings import StorageConfig
 
 log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT_S = 2.0
+"""How long one connection attempt may take (libpq ``connect_timeout``, whole seconds ≥ 2)."""
+RETRY_AFTER_S = 0.5
+"""The pause before the one retry of a transient connection failure."""
 
 # SQLSTATE classes (first two characters) and codes that mean "the server cannot work now":
 # connection exceptions, insufficient resources, operator intervention (shutdown, crash,
@@ -67,11 +76,18 @@ class Database:
     """A psycopg connection pool plus what was detected about the server at start-up."""
 
     def __init__(
-        self, url: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 30.0
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 8,
+        timeout: float = 30.0,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
     ) -> None:
         self.url = url
         self._pool = ConnectionPool(
             url,
+            kwargs={"connect_timeout": max(2, round(connect_timeout))},
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
@@ -110,11 +126,74 @@ class Database:
         self._pool.close()
 
 
-def open_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | None]:
-    """Connect to the configured database, or start the embedded one; then migrate it."""
+def check_reachable(
+    url: str,
+    *,
+    hint: str = "check MILLWRIGHT_DATABASE_URL",
+    connect_timeout: float = CONNECT_TIMEOUT_S,
+) -> None:
+    """Open and close one connection; a transient failure is retried once.
+
+    Raises :class:`DatabaseUnavailable` with one sentence naming the server, the cause and
+    ``hint``, after at most two attempts of ``connect_timeout`` seconds each.
+    """
+    for attempt in (1, 2):
+        try:
+            psycopg.connect(url, connect_timeout=max(2, round(connect_timeout))).close()
+            return
+        except psycopg.Error as exc:
+            cause, transient = _connect_cause(str(exc), connect_timeout)
+            if attempt == 2 or not transient:
+                where = describe_server(url)
+                raise DatabaseUnavailable(f"cannot connect to {where} ({cause}) — {hint}") from exc
+            time.sleep(RETRY_AFTER_S)
+
+
+def describe_server(url: str) -> str:
+    """``host:port`` (or the socket directory) of a URL, never its password."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "the configured database (the URL does not parse)"
+    host = str(params.get("host") or "localhost")
+    port = params.get("port") or 5432
+    return f"{host}:{port}" if not host.startswith("/") else f"the socket in {host}"
+
+
+def _connect_cause(message: str, timeout: float) -> tuple[str, bool]:
+    """(what libpq's message means in a few words, whether a retry may help)."""
+    text = message.lower()
+    if "connection refused" in text:
+        return "connection refused", True
+    if "timeout expired" in text or "timed out" in text:
+        return f"no answer within {max(2, round(timeout))} s", True
+    if "no such file or directory" in text and "socket" in text:
+        return "no server on that socket", True
+    if "the database system is starting up" in text or "shutting down" in text:
+        return "the server is starting or stopping", True
+    for marker, cause in (
+        ("does not exist", None),
+        ("password authentication failed", "password authentication failed"),
+        ("no password supplied", "a password is required"),
+        ("no pg_hba.conf entry", "the server does not accept this client (pg_hba.conf)"),
+        ("failed to resolve host", "unknown host name"),
+        ("could not translate host name", "unknown host name"),
+        ("ssl", "SSL negotiation failed"),
+    ):
+        if marker in text:
+            if cause is None:  # 'database "x" does not exist' / 'role "y" does not exist'
+                fatal = message.split("FATAL:", 1)[-1].strip().splitlines()[0]
+                return fatal, False
+            return cause, False
+    first = message.splitlines()[0].split("failed:", 1)[-1].strip()
+    return first.rstrip(".") or "connection failed", True
+
+
+def connect_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | None]:
+    """Connect to the configured database, or start the embedded one; migrates nothing."""
     from millwright.core.embedded import EmbeddedPostgres
-    from millwright.core.storage.migrate import upgrade
-    from millwright.core.storage.timescale import setup_timescale
 
     embedded: EmbeddedPostgres | None = None
     url = storage.database_url
@@ -122,7 +201,33 @@ def open_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | 
         embedded = EmbeddedPostgres(storage.data_dir / "postgres")
         url = embedded.start()
         log.info("started embedded PostgreSQL at %s", embedded.data_dir)
+    else:
+        check_reachable(url)  # a wrong URL: one sentence within 5 s, before any pool
     database = Database(url, min_size=storage.pool_min_size, max_size=storage.pool_max_size)
-    upgrade(database)
-    database.timescale = setup_timescale(database, storage)
+    return database, embedded
+
+
+def open_database(storage: StorageConfig) -> tuple[Database, EmbeddedPostgres | None]:
+    """The database a service runs on, checked to be up to date with this code.
+
+    A configured database must have been brought up by ``millwright db upgrade`` (its
+    migrate step runs before any service); a service refuses to start otherwise
+    (:class:`~millwright.core.storage.errors.SchemaBehind`). The embedded database belongs
+    to this process alone, so it is upgraded here.
+    """
+    from millwright.core.storage.migrate import check_schema, upgrade
+    from millwright.core.storage.timescale import TimescalePolicy
+
+    database, embedded = connect_database(storage)
+    policy = TimescalePolicy.from_settings(storage)
+    try:
+        if embedded is not None:
+            upgrade(database, policy)
+        else:
+            database.timescale = check_schema(database, policy)
+    except BaseException:
+        database.close()
+        if embedded is not None:
+            embedded.stop()
+        raise
     return database, embedded

@@ -8,6 +8,7 @@ StorageError
 │                         22, 23, 54, 42804…, NUL bytes, lone surrogates; retrying the same
 │                         rows fails the same way, so they must be isolated, not retried
 ├── MigrationError        a migration failed or the schema is newer than this code
+│   └── SchemaBehind      the database needs `millwright db upgrade` before services start
 └── UnknownSourceError    a machine or sensor is unknown and registration is off
 
 The split is by SQLSTATE class, not by psycopg exception type: psycopg files "program limit
@@ -37,6 +38,10 @@ class DataRejected(StorageError):
 
 class MigrationError(StorageError):
     """The schema could not be brought to the version this code expects."""
+
+
+class SchemaBehind(MigrationError):
+    """Migrations or the TimescaleDB set-up are pending; ``millwright db upgrade`` applies them."""
 
 
 class UnknownSourceError(StorageError):

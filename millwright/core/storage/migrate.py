@@ -1,6 +1,10 @@
 """Ordered plain-SQL migrations, recorded in ``schema_version``, safe to run twice.
 
-An advisory lock serialises concurrent upgrades (several services starting at once).
+``upgrade`` applies the SQL migrations and then the TimescaleDB set-up step
+(:mod:`millwright.core.storage.timescale`) under one advisory lock, so concurrent upgrades
+serialise and the second finds nothing to do. Services call :func:`check_schema` instead:
+it reads, never writes, and refuses a database that is behind with "run `millwright db
+upgrade`".
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from importlib import resources
 import psycopg
 
 from millwright.core.storage.database import Database
-from millwright.core.storage.errors import MigrationError
+from millwright.core.storage.errors import MigrationError, SchemaBehind
+from millwright.core.storage.timescale import TimescalePolicy, check_timescale, setup_timescale
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +62,14 @@ def _has_version_table(database: Database) -> bool:
     return bool(rows[0][0])
 
 
-def upgrade(database: Database) -> list[str]:
-    """Apply every migration not yet recorded; returns the names applied (empty when none)."""
+def upgrade(database: Database, policy: TimescalePolicy | None = None) -> list[str]:
+    """Apply every migration not yet recorded, then the TimescaleDB set-up, under one lock.
+
+    Returns what was done: migration names and one line per TimescaleDB step (empty when the
+    database was already up to date). Sets ``database.timescale``.
+    """
     applied: list[str] = []
+    policy = policy or TimescalePolicy()
     with database.connection() as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
         try:
@@ -91,7 +101,43 @@ def upgrade(database: Database) -> list[str]:
                 except psycopg.Error as exc:
                     raise MigrationError(f"migration {migration.name} failed: {exc}") from exc
                 applied.append(migration.name)
+            database.timescale, steps = setup_timescale(conn, policy)
+            applied.extend(steps)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
             conn.commit()
     return applied
+
+
+def check_schema(database: Database, policy: TimescalePolicy | None = None) -> bool:
+    """Refuse a database that ``db upgrade`` has not brought up to this code; never writes.
+
+    Raises :class:`SchemaBehind` when migrations or TimescaleDB set-up steps are pending;
+    logs a warning when only policies differ from the settings. Returns whether TimescaleDB
+    is active.
+    """
+    known = available_migrations()
+    newest = known[-1].version if known else 0
+    version = current_version(database)
+    if version > newest:
+        raise MigrationError(
+            f"the database schema is at version {version}, newer than this code ({newest});"
+            " upgrade Millwright"
+        )
+    if version < newest:
+        raise SchemaBehind(
+            f"the database schema is at version {version} but this code needs {newest}:"
+            " run `millwright db upgrade`"
+        )
+    plan = check_timescale(database, policy or TimescalePolicy())
+    if plan.setup_pending:
+        raise SchemaBehind(
+            f"the database set-up is incomplete ({plan.setup_pending[0].why}, "
+            f"{len(plan.setup_pending)} step(s) pending): run `millwright db upgrade`"
+        )
+    for step in plan.tuning_pending:
+        log.warning(
+            "TimescaleDB policy differs from the settings (%s): run `millwright db upgrade`",
+            step.why,
+        )
+    return plan.timescale

@@ -1,17 +1,24 @@
 """Readings: the domain record, the idempotent bulk writer and the bulk reader.
 
 The writer validates a batch with numpy (bad rows are rejected with a reason, the rest are
-written), encodes it straight into PostgreSQL's binary COPY format, copies it into a
-temporary staging table and inserts from there with ``ON CONFLICT DO NOTHING`` on
-``(machine, sensor, ts)`` — so a re-delivered reading is a no-op and the count of new rows
-is exact.
+written) and encodes it straight into PostgreSQL's binary COPY format. A batch that cannot
+meet an existing row (no duplicate inside it, and no stored row of its series inside its
+time span: one index probe per series) is copied straight into the table; any other goes
+through a temporary staging table and ``INSERT ... ON CONFLICT DO NOTHING`` on
+``(machine, sensor, ts)``. So a re-delivered reading is a no-op, the count of new rows is
+exact, and the server logs no duplicate-key errors for replays.
+
+On TimescaleDB, rows older than the continuous aggregate's refresh window (a store-and-forward
+replay after a long outage) are not re-materialised by the refresh policy; the writer
+collects their span and refreshes ``readings_1h`` over it once the replay is over.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +30,12 @@ import psycopg
 from millwright.core.storage.copy_binary import decode_fixed_rows, encode_readings
 from millwright.core.storage.database import Database
 from millwright.core.storage.sources import SourceRegistry
+from millwright.core.storage.timescale import CAGG_START_OFFSET, refresh_hourly
 
 log = logging.getLogger(__name__)
 
+REFRESH_QUIET_S = 10.0  # no old rows this long: the replay is over, refresh its span
+REFRESH_EVERY_S = 60.0  # during a long replay, refresh what has arrived at least this often
 EARLIEST = np.datetime64("2000-01-01T00:00:00", "us")
 
 
@@ -159,6 +169,7 @@ class ReadingsWriter:
         register_unknown: bool = True,
         max_future_s: int = 86_400,
         table: str = "readings",
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._database = database
         self._sources = SourceRegistry(database, register_unknown=register_unknown)
@@ -166,7 +177,12 @@ class ReadingsWriter:
         if table not in {"readings", "bench_readings"}:
             raise ValueError(f"unknown readings table {table!r}.")
         self._table = table
-        self._recent_conflict = False
+        self.direct_copies = 0  # batches copied straight into the table
+        self.staged_copies = 0  # batches that went through staging (possible duplicates)
+        self.unexpected_conflicts = 0  # direct copies that met a concurrent writer's row
+        self.stale_span: tuple[datetime, datetime] | None = None  # awaiting a refresh
+        self._clock = clock
+        self._stale_since = self._last_stale = 0.0
 
     @property
     def sources(self) -> SourceRegistry:
@@ -192,19 +208,48 @@ class ReadingsWriter:
         if not good.any():
             return WriteResult(n, 0, rejected)
         if rejected:
+            ts, machine_ids, sensor_ids = columns.ts[good], machine_ids[good], sensor_ids[good]
             payload = encode_readings(
-                columns.ts[good],
-                machine_ids[good],
-                sensor_ids[good],
-                columns.value[good],
-                columns.quality[good],
+                ts, machine_ids, sensor_ids, columns.value[good], columns.quality[good]
             )
         else:  # the common case: no copies of the columns
+            ts = columns.ts
             payload = encode_readings(
                 columns.ts, machine_ids, sensor_ids, columns.value, columns.quality
             )
-        inserted = self._copy_and_insert(payload, n - len(rejected))
+        inserted = self._copy_and_insert(payload, n - len(rejected), machine_ids, sensor_ids, ts)
+        self._track_stale(ts, inserted)
         return WriteResult(n, inserted, rejected)
+
+    def _track_stale(self, ts: np.ndarray, inserted: int) -> None:
+        """Collect the span of new rows older than the aggregate's refresh window, and refresh
+        it once the replay is over: no old rows for ``REFRESH_QUIET_S`` (live batches go on
+        in between), or every ``REFRESH_EVERY_S`` during a long replay."""
+        if self._table != "readings" or len(ts) == 0:
+            return
+        now = self._clock()
+        cutoff = np.datetime64((datetime.now(UTC) - CAGG_START_OFFSET).replace(tzinfo=None), "us")
+        old = ts < cutoff
+        if inserted > 0 and old.any():
+            lo = ts[old].min().astype(datetime).replace(tzinfo=UTC)
+            hi = ts[old].max().astype(datetime).replace(tzinfo=UTC)
+            if self.stale_span is None:
+                self.stale_span, self._stale_since = (lo, hi), now
+            else:
+                self.stale_span = (min(self.stale_span[0], lo), max(self.stale_span[1], hi))
+            self._last_stale = now
+        if self.stale_span is not None and (
+            now - self._last_stale >= REFRESH_QUIET_S or now - self._stale_since >= REFRESH_EVERY_S
+        ):
+            self.refresh_stale()
+
+    def refresh_stale(self) -> tuple[datetime, datetime] | None:
+        """Refresh ``readings_1h`` over the replayed old span now (TimescaleDB only)."""
+        span, self.stale_span = self.stale_span, None
+        if span is not None and self._database.timescale:
+            refresh_hourly(self._database, *span)
+            log.info("refreshed readings_1h over the replayed span %s .. %s", *span)
+        return span
 
     def _resolve_ids(
         self, columns: ReadingColumns, reasons: np.ndarray
@@ -234,13 +279,56 @@ class ReadingsWriter:
         reasons[unknown] = "unknown machine or sensor (registration is off)"
         return machine_ids, sensor_ids
 
-    def _copy_and_insert(self, payload: bytes, rows: int) -> int:
-        """COPY straight into the table when the batch is all new (the common case, as fast
-        as raw COPY); when that meets a duplicate, roll back to a savepoint and go through
-        the staging table with ON CONFLICT DO NOTHING. After a conflict the next batches go
-        to staging directly until one comes back with no duplicates."""
+    def _may_conflict(
+        self,
+        conn: psycopg.Connection[Any],
+        machine_ids: np.ndarray,
+        sensor_ids: np.ndarray,
+        ts: np.ndarray,
+    ) -> bool:
+        """Whether the batch might hold a row already stored (or twice): a duplicate inside
+        the batch, or a stored row of one of its series within the batch's span of that series.
+        An overlap is not proof of a duplicate; it only routes the batch through staging."""
+        pair = (machine_ids.astype(np.int64) << 32) | sensor_ids.astype(np.int64)
+        t = ts.astype(np.int64)
+        order = np.lexsort((t, pair))
+        pair, t = pair[order], t[order]
+        same_pair = pair[1:] == pair[:-1]
+        if bool(np.any(same_pair & (t[1:] == t[:-1]))):
+            return True
+        starts = np.flatnonzero(np.r_[True, ~same_pair])
+        ends = np.r_[starts[1:] - 1, len(pair) - 1]
+        lo = ts[order][starts].astype(datetime)
+        hi = ts[order][ends].astype(datetime)
+        row = conn.execute(
+            f"SELECT EXISTS (SELECT 1 FROM unnest(%s::int[], %s::int[], %s::timestamp[],"
+            f" %s::timestamp[]) AS b(m, s, lo, hi) JOIN {self._table} r"
+            " ON r.machine_id = b.m AND r.sensor_id = b.s"
+            " AND r.ts BETWEEN (b.lo AT TIME ZONE 'UTC') AND (b.hi AT TIME ZONE 'UTC'))",
+            (
+                (pair[starts] >> 32).tolist(),
+                (pair[starts] & 0xFFFFFFFF).tolist(),
+                lo.tolist(),
+                hi.tolist(),
+            ),
+        ).fetchone()
+        return bool(row and row[0])
+
+    def _copy_and_insert(
+        self,
+        payload: bytes,
+        rows: int,
+        machine_ids: np.ndarray,
+        sensor_ids: np.ndarray,
+        ts: np.ndarray,
+    ) -> int:
+        """COPY straight into the table when the batch cannot meet a stored row (the common
+        case, as fast as raw COPY); otherwise through the staging table with ON CONFLICT DO
+        NOTHING, so the server never raises (and logs) a duplicate-key error for a replay.
+        A direct copy that still meets a row a concurrent writer stored in between rolls back
+        and goes through staging."""
         with self._database.connection() as conn:
-            if not self._recent_conflict:
+            if not self._may_conflict(conn, machine_ids, sensor_ids, ts):
                 try:
                     with (
                         conn.transaction(),
@@ -251,9 +339,10 @@ class ReadingsWriter:
                         ) as copy,
                     ):
                         copy.write(payload)
+                    self.direct_copies += 1
                     return rows
                 except psycopg.errors.UniqueViolation:
-                    self._recent_conflict = True
+                    self.unexpected_conflicts += 1
             staging = f"{self._table}_staging"
             conn.execute(
                 f"CREATE TEMP TABLE IF NOT EXISTS {staging}"
@@ -272,7 +361,7 @@ class ReadingsWriter:
                     " ON CONFLICT DO NOTHING"
                 )
                 inserted = max(cur.rowcount, 0)
-            self._recent_conflict = inserted < rows
+            self.staged_copies += 1
             return inserted
 
 

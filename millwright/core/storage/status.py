@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from millwright.core.storage.database import Database
-from millwright.core.storage.migrate import current_version
+from millwright.core.storage.migrate import available_migrations, current_version
+from millwright.core.storage.timescale import (
+    TimescalePolicy,
+    check_timescale,
+    hypertable_names,
+    hypertable_rows_and_size,
+    policies,
+    timescale_version,
+)
 
 MAIN_TABLES = (
     "machines",
@@ -24,20 +32,33 @@ MAIN_TABLES = (
 )
 
 
-def database_status(database: Database) -> dict[str, Any]:
-    """Schema version, TimescaleDB state, and estimated rows and total size per main table.
+def database_status(database: Database, policy: TimescalePolicy | None = None) -> dict[str, Any]:
+    """Schema version, TimescaleDB state and policies, what ``db upgrade`` would still do,
+    and estimated rows and total size per main table. Reads only.
 
     Row counts come from the planner's statistics (exact counts of a billion readings would
     take minutes); hypertable sizes include their chunks.
     """
+    version = current_version(database)
+    known = available_migrations()
+    code_version = known[-1].version if known else 0
+    ts_version = timescale_version(database)
+    pending: list[str] = []
+    hypertables: set[str] = set()
+    if version < code_version:
+        pending.append(f"migrations {version} -> {code_version}")
+    else:
+        plan = check_timescale(database, policy or TimescalePolicy())
+        pending.extend(step.why for step in plan.steps)
+        pending.extend(plan.notes)
+    if ts_version is not None:
+        hypertables = hypertable_names(database)
     tables = []
     for table in MAIN_TABLES:
-        if database.timescale and table in {"readings", "features", "risk_scores"}:
-            rows = database.execute(
-                "SELECT coalesce(approximate_row_count(%s::regclass), 0),"
-                " pg_size_pretty(coalesce(hypertable_size(%s::regclass), 0))",
-                (table, table),
-            )
+        if not database.execute("SELECT to_regclass(%s) IS NOT NULL", (table,))[0][0]:
+            continue
+        if table in hypertables:
+            rows = [hypertable_rows_and_size(database, table)]
         else:
             rows = database.execute(
                 "SELECT CASE WHEN c.reltuples < 0 THEN (SELECT count(*) FROM pg_class WHERE false)"
@@ -55,8 +76,12 @@ def database_status(database: Database) -> dict[str, Any]:
             count = exact[0][0]
         tables.append({"table": table, "rows": int(count), "size": size})
     return {
-        "schema_version": current_version(database),
-        "timescaledb": database.timescale,
+        "schema_version": version,
+        "code_version": code_version,
+        "timescaledb": bool(hypertables),
+        "timescaledb_version": ts_version,
+        "pending": list(dict.fromkeys(pending)),
+        "policies": policies(database),
         "tables": tables,
     }
 

@@ -1,0 +1,349 @@
+"""``millwright bench scale``: N collectors and W workers against one database, side by side.
+
+For each (collectors, workers) pair, in a scratch database of its own:
+
+* publisher processes play ``machines`` × ``sensors`` at ``rate`` readings per sensor per
+  second through the real broker (one columnar JSON message per machine per tick, QoS 1);
+  plant time runs ``ACCEL`` times faster than wall time so the feature grid (1 plant minute)
+  gets a new instant every wall second;
+* N ``millwright collect`` processes share one MQTT 5 shared subscription;
+* W ``millwright worker --role features,score`` processes share the machines through leases.
+
+Reported per run: readings/s stored, the lag (rows published but not stored) when the
+publishers stop and the seconds to drain it, end-to-end latency from a reading's publication
+to the feature row of its instant (p50/p99; to the risk score as well when the database
+holds an active model — a scratch database has none), the CPU seconds per 1,000 readings of
+each stage (sum over its processes), and dropped and duplicated rows (both must be 0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+import psutil
+from paho.mqtt.enums import CallbackAPIVersion
+
+from millwright.core.storage.database import Database
+from millwright.core.storage.scratch import scratch_database
+
+ACCEL = 60  # plant seconds per wall second
+WINDOW = 50  # unacknowledged QoS 1 messages per publisher
+
+
+def _publisher(
+    host: str,
+    port: int,
+    run: str,
+    machines: list[int],
+    sensors: int,
+    rate: int,
+    seconds: float,
+    t0_wall: float,
+    t0_plant_ms: int,
+) -> None:
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"mwscale-pub-{run}-{machines[0]}",
+        protocol=mqtt.MQTTv5,
+    )
+    slots = threading.Semaphore(WINDOW)
+    client.on_publish = lambda *_: slots.release()
+    client.max_inflight_messages_set(WINDOW)
+    client.max_queued_messages_set(0)
+    client.connect(host, port, keepalive=60)
+    client.loop_start()
+    step_ms = 1000 * ACCEL // rate
+    ticks = int(seconds)
+    names = [f"s{s:02d}" for s in range(sensors)]
+    for tick in range(ticks):
+        due = t0_wall + tick
+        time.sleep(max(0.0, due - time.time()))
+        first = t0_plant_ms + tick * rate * step_ms
+        stamps = [first + i * step_ms for i in range(rate)]
+        for m in machines:
+            doc = {"ts": stamps, "values": {n: [float(m + i) for i in range(rate)] for n in names}}
+            slots.acquire()
+            client.publish(f"mwscale/{run}/mws-{run}-m{m:05d}/batch", json.dumps(doc), qos=1)
+    for _ in range(WINDOW):
+        slots.acquire()
+    client.disconnect()
+    client.loop_stop()
+
+
+def _cli(args: list[str], url: str, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "millwright", *args],
+            env={**os.environ, "MILLWRIGHT_DATABASE_URL": url},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _cpu(procs: list[subprocess.Popen[bytes]]) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            t = psutil.Process(p.pid).cpu_times()
+            total += t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _count(database: Database, run: str) -> int:
+    return int(database.execute("SELECT count(*) FROM readings")[0][0])
+
+
+def _config(
+    path: Path, host: str, port: int, run: str, index: int, lease_s: float, partitions: int
+) -> None:
+    path.write_text(
+        f"""
+[ingest.batch]
+size = 20000
+interval_ms = 200
+[ingest.metrics]
+enabled = false
+[[ingest.mqtt]]
+name = "scale"
+host = "{host}"
+port = {port}
+client_id = "mwscale-{run}-{index}"
+shared_group = "mwscale{run}"
+session_expiry_s = 60
+[[ingest.mqtt.subscriptions]]
+topic = "mwscale/{run}/{{machine}}/#"
+format = "json"
+[worker]
+health_port = 0
+features_every_s = 1.0
+score_every_s = 1.0
+lease_s = {lease_s}
+partitions = {partitions}
+[features]
+cadence_minutes = 1
+windows_minutes = [5]
+baseline_hours = 1
+chunk_hours = 1
+machines_per_chunk = 500
+"""
+    )
+
+
+def _as_url(conninfo: str) -> str:
+    """The postgresql:// form the settings ask for, from a libpq key=value string."""
+    if conninfo.startswith("postgresql://"):
+        return conninfo
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    p = conninfo_to_dict(conninfo)
+    auth = quote(str(p.get("user", "postgres")))
+    if p.get("password"):
+        auth += ":" + quote(str(p["password"]))
+    host = p.get("host", "127.0.0.1")
+    return f"postgresql://{auth}@{host}:{p.get('port', 5432)}/{p['dbname']}"
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)], 3)
+
+
+def _one_run(
+    admin_url: str,
+    mqtt_url: str,
+    *,
+    machines: int,
+    sensors: int,
+    rate: int,
+    collectors: int,
+    workers: int,
+    seconds: float,
+    publishers: int,
+    work_dir: Path,
+) -> dict[str, Any]:
+    parts = urlsplit(mqtt_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 1883
+    run = uuid.uuid4().hex[:6]
+    with scratch_database(admin_url, "scale") as database:
+        url = _as_url(database.url)
+        procs_c: list[subprocess.Popen[bytes]] = []
+        procs_w: list[subprocess.Popen[bytes]] = []
+        for i in range(collectors):
+            cfg = work_dir / f"{run}-c{i}.toml"
+            _config(cfg, host, port, run, i, 6.0, 16)
+            procs_c.append(
+                _cli(
+                    ["--config", str(cfg), "collect", "--shard", f"{i + 1}/{collectors}"],
+                    url,
+                    work_dir / f"{run}-c{i}.log",
+                )
+            )
+        # the shared subscription must exist before publishing: wait for every collector
+        logs = [work_dir / f"{run}-c{i}.log" for i in range(collectors)]
+        deadline = time.time() + 120
+        while time.time() < deadline and not all(
+            log.exists() and "subscribed to" in log.read_text() for log in logs
+        ):
+            time.sleep(0.2)
+        cpu_c0 = _cpu(procs_c)
+        t0_wall = time.time() + 1.0
+        t0_plant = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+        t0_plant_ms = int(t0_plant.timestamp() * 1000)
+        ids = list(range(machines))
+        ctx = mp.get_context("spawn")
+        pubs = []
+        for i in range(publishers):
+            share = ids[i::publishers]
+            pubs.append(
+                ctx.Process(
+                    target=_publisher,
+                    args=(host, port, run, share, sensors, rate, seconds, t0_wall, t0_plant_ms),
+                )
+            )
+        for pub in pubs:
+            pub.start()
+        # workers start once machines are registered (first tick), like a running plant
+        time.sleep(max(0.0, t0_wall + 2 - time.time()))
+        for i in range(workers):
+            cfg = work_dir / f"{run}-c0.toml"
+            procs_w.append(
+                _cli(
+                    ["--config", str(cfg), "worker", "--role", "features,score"],
+                    url,
+                    work_dir / f"{run}-w{i}.log",
+                )
+            )
+        wlogs = [work_dir / f"{run}-w{i}.log" for i in range(workers)]
+        deadline = time.time() + 60
+        while time.time() < deadline and not all(
+            log.exists() and "holds" in log.read_text() for log in wlogs
+        ):
+            time.sleep(0.2)
+        cpu_w0 = _cpu(procs_w)  # after start-up: the imports are not the workers' work
+        for pub in pubs:
+            pub.join(seconds + 120)
+        t_pub_end = time.time()
+        published = machines * sensors * rate * int(seconds)
+        at_end = _count(database, run)
+        lag = published - at_end
+        drained = at_end
+        deadline = time.time() + 60
+        while drained < published and time.time() < deadline:
+            time.sleep(0.25)
+            drained = _count(database, run)
+        drain_s = time.time() - t_pub_end
+        time.sleep(3.0)  # workers catch up with the last instants
+        cpu_c = _cpu(procs_c) - cpu_c0
+        cpu_w = _cpu(procs_w) - cpu_w0
+        for p in procs_c + procs_w:
+            p.send_signal(signal.SIGTERM)
+        for p in procs_c + procs_w:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        stored = _count(database, run)
+        distinct = int(
+            database.execute(
+                "SELECT count(*) FROM (SELECT DISTINCT machine_id, sensor_id, ts FROM readings) d"
+            )[0][0]
+        )
+        # a feature instant t is complete when readings of plant time t were published
+        rows = database.execute(
+            "SELECT ts, created_at FROM features WHERE ts >= %s", (t0_plant + timedelta(minutes=1),)
+        )
+        latencies = []
+        for ts, created in rows:
+            published_at = t0_wall + (ts - t0_plant).total_seconds() / ACCEL
+            latencies.append(created.timestamp() - published_at)
+        scores = database.execute("SELECT count(*) FROM risk_scores")[0][0]
+    elapsed = seconds + drain_s
+    return {
+        "collectors": collectors,
+        "workers": workers,
+        "published": published,
+        "stored": stored,
+        "readings_per_s": round(stored / elapsed),
+        "lag_at_end_rows": lag,
+        "drain_seconds": round(drain_s, 2),
+        "latency_to_features_p50_s": _percentile(latencies, 0.5),
+        "latency_to_features_p99_s": _percentile(latencies, 0.99),
+        "feature_rows": len(latencies),
+        "risk_scores": int(scores),
+        "latency_to_risk": None if not scores else "see risk_scores",
+        "cpu_s_per_1000_readings": {
+            "collect": round(cpu_c / max(stored, 1) * 1000, 4),
+            "worker": round(cpu_w / max(stored, 1) * 1000, 4),
+        },
+        "dropped": published - stored,
+        "duplicated": stored - distinct,
+    }
+
+
+def run_scale_benchmark(
+    admin_url: str,
+    mqtt_url: str,
+    *,
+    machines: int,
+    sensors: int,
+    rate: int,
+    collectors: list[int],
+    workers: list[int],
+    seconds: float,
+    publishers: int = 2,
+    keep_logs: bool = False,
+) -> dict[str, Any]:
+    """Every (collectors, workers) pair, one after the other, each on a fresh database."""
+    runs = []
+    tmp = Path(tempfile.mkdtemp(prefix="mw-scale-"))
+    try:
+        for n in collectors:
+            for w in workers:
+                runs.append(
+                    _one_run(
+                        admin_url,
+                        mqtt_url,
+                        machines=machines,
+                        sensors=sensors,
+                        rate=rate,
+                        collectors=n,
+                        workers=w,
+                        seconds=seconds,
+                        publishers=publishers,
+                        work_dir=tmp,
+                    )
+                )
+    finally:
+        if not keep_logs:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return {
+        "machines": machines,
+        "sensors": sensors,
+        "rate": rate,
+        "seconds": seconds,
+        "offered_readings_per_s": machines * sensors * rate,
+        "cpus": os.cpu_count(),
+        "runs": runs,
+    }

@@ -1,0 +1,48 @@
+"""`millwright bench demo`: registered with the benchmarks, kept with the demo it measures
+(the roof may not import the composition root)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from millwright.core.commands import CliGroups, app_context
+
+
+def bench_demo(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=7, max=200)] = 12,
+    history_days: Annotated[float, typer.Option(min=2, max=365)] = 10.0,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
+    verbose_demo: Annotated[
+        bool, typer.Option("--show-demo", help="Show the demo's own output on stderr.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The demo from a fresh data directory to its first risk-driven plan: seconds to URLs,
+    first scores and first plan, beside the training step alone."""
+    from millwright.app.demo.bench import run_demo_benchmark
+
+    result = run_demo_benchmark(
+        app_context(ctx).settings,  # type: ignore[arg-type]
+        machines=machines,
+        history_days=history_days,
+        timeout_s=timeout,
+        quiet=not verbose_demo,
+    )
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    for key in (
+        "seconds_to_urls", "seconds_to_first_scores", "seconds_to_risk_plan",
+        "seconds_training_in_demo", "seconds_training_alone",
+    ):  # fmt: skip
+        typer.echo(f"{key.removeprefix('seconds_').replace('_', ' '):<24}{result[key]} s")
+    typer.echo(f"cpus {result['cpus']}, load average at start {result['load_average_at_start']}")
+
+
+def register(groups: CliGroups) -> None:
+    """Add ``bench demo`` to the CLI."""
+    groups.bench.command("demo")(bench_demo)

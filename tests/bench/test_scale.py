@@ -1,0 +1,29 @@
+"""``bench scale`` end to end on a small plant: every published reading stored once."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scale import run_scale_benchmark
+
+
+@pytest.mark.slow  # starts collector and worker processes: about a minute
+def test_two_collectors_and_two_workers_store_everything_once(
+    postgres_admin_url: str, mqtt_broker: tuple[str, int]
+) -> None:
+    host, port = mqtt_broker
+    result = run_scale_benchmark(
+        postgres_admin_url,
+        f"mqtt://{host}:{port}",
+        machines=40,
+        sensors=5,
+        rate=1,
+        collectors=[2],
+        workers=[2],
+        seconds=8,
+    )
+    (run,) = result["runs"]
+    assert run["published"] == 40 * 5 * 8
+    assert run["stored"] == run["published"]
+    assert (run["dropped"], run["duplicated"]) == (0, 0)
+    assert run["feature_rows"] > 0
