@@ -370,5 +370,38 @@ def register(groups: CliGroups) -> None:
     groups.bench.command("features")(bench_features)
     groups.bench.command("scoring")(bench_scoring)
     groups.bench.command("scale")(bench_scale)
+    groups.bench.command("edge")(bench_edge)
     groups.eval.command("cmapss")(eval_cmapss)
     scheduler_cli.register(groups)
+
+
+def bench_edge(
+    ctx: typer.Context,
+    machines: Annotated[int, typer.Option(min=1, help="Machines at the edge.")] = 100,
+    sensors: Annotated[int, typer.Option(min=1, help="Sensors per machine.")] = 20,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs (median reported).")] = 5,
+    sample_seconds: Annotated[
+        int, typer.Option(min=1, help="Seconds between readings of a sensor.")
+    ] = 60,
+    as_json: Annotated[bool, typer.Option("--json", help="Last line: one JSON object.")] = False,
+) -> None:
+    """The edge's resident memory and scoring latency per machine beside central scoring."""
+    from bench.edge import run_edge_benchmark
+
+    context = app_context(ctx)
+    result = run_edge_benchmark(
+        context.section("models", ModelsConfig),
+        machines=machines,
+        sensors=sensors,
+        repeats=repeats,
+        sample_seconds=sample_seconds,
+    )
+    e, c = result["edge"], result["central"]
+    typer.echo(
+        f"edge: {e['machines']} machines x {e['sensors']} sensors, {e['readings_in_memory']:,}"
+        f" readings held: RSS {e['rss_mb']} MB (peak {e['peak_rss_mb']}, target"
+        f" {e['target_mb']:.0f}), {e['per_machine_ms']} ms per machine (features + score)"
+    )
+    typer.echo(f"central: {c['per_machine_ms']} ms per machine ({c['path']})")
+    if as_json:
+        typer.echo(json.dumps(result))

@@ -15,14 +15,18 @@ if typing.TYPE_CHECKING:
     from features.errors import FeaturesError, UnknownVersionError
     from features.frames import latest_features, load_training_frame, plant_clock
     from features.jobs import FeatureJob, resolve_definition
+    from features.state import FeatureState, feature_state, features_at
     from features.store import FeatureStore
 
 _FACE = {
     "FeatureJob": "features.jobs",
+    "FeatureState": "features.state",
     "FeatureStore": "features.store",
     "FeaturesConfig": "features.config",
     "FeaturesError": "features.errors",
     "UnknownVersionError": "features.errors",
+    "feature_state": "features.state",
+    "features_at": "features.state",
     "latest_features": "features.frames",
     "load_training_frame": "features.frames",
     "plant_clock": "features.frames",
@@ -31,10 +35,13 @@ _FACE = {
 
 __all__ = [
     "FeatureJob",
+    "FeatureState",
     "FeatureStore",
     "FeaturesConfig",
     "FeaturesError",
     "UnknownVersionError",
+    "feature_state",
+    "features_at",
     "latest_features",
     "load_training_frame",
     "plant_clock",

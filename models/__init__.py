@@ -17,36 +17,56 @@ import millwright.core.face as _face
 
 if typing.TYPE_CHECKING:
     from millwright.core.storage.risk import LatestRisk, latest_risks
+    from models.artifact import ModelArtifact
     from models.config import ModelsConfig
     from models.errors import ModelsError
-    from models.registry import NoActiveModelError, promote, save_candidate
-    from models.scoring import Scorer, score_latest
+    from models.registry import (
+        NoActiveModelError,
+        RegisteredModel,
+        active_version,
+        load_model,
+        promote,
+        save_candidate,
+    )
+    from models.scoring import Scorer, score_frame, score_latest, write_scores
     from models.training import train_model
 
 _FACE = {
     "LatestRisk": "millwright.core.storage.risk",
+    "ModelArtifact": "models.artifact",
     "ModelsConfig": "models.config",
     "ModelsError": "models.errors",
     "NoActiveModelError": "models.registry",
+    "RegisteredModel": "models.registry",
+    "active_version": "models.registry",
+    "load_model": "models.registry",
     "Scorer": "models.scoring",
     "latest_risks": "millwright.core.storage.risk",
     "promote": "models.registry",
     "save_candidate": "models.registry",
+    "score_frame": "models.scoring",
     "score_latest": "models.scoring",
     "train_model": "models.training",
+    "write_scores": "models.scoring",
 }
 
 __all__ = [
     "LatestRisk",
+    "ModelArtifact",
     "ModelsConfig",
     "ModelsError",
     "NoActiveModelError",
+    "RegisteredModel",
     "Scorer",
+    "active_version",
     "latest_risks",
+    "load_model",
     "promote",
     "save_candidate",
+    "score_frame",
     "score_latest",
     "train_model",
+    "write_scores",
 ]
 
 __getattr__, __dir__ = _face.lazy_face(__name__, _FACE)

@@ -249,3 +249,35 @@ def score_command(
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     scorer.run(every, stop=stop, on_result=report)
+
+
+@models_app.command("export")
+def export_command(
+    ctx: typer.Context,
+    version: str,
+    fmt: Annotated[
+        str, typer.Option("--format", help="lightgbm (native text) or onnx (onnxmltools).")
+    ] = "lightgbm",
+    out: Annotated[str, typer.Option(help="Directory to write the files to.")] = ".",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Write model VERSION's boosters (LightGBM text or ONNX) and a JSON sidecar with its
+    feature list, feature definition and output transforms."""
+    from pathlib import Path
+
+    from models.export import export_model
+    from models.registry import load_model
+
+    if fmt not in ("lightgbm", "onnx"):
+        raise typer.BadParameter(f"expected lightgbm or onnx, got {fmt!r}", param_hint="--format")
+    try:
+        model = load_model(app_context(ctx).database(), version)
+        result = export_model(model.artifact, model.version, fmt, Path(out))  # type: ignore[arg-type]
+    except ModelsError as exc:
+        raise _fail(exc) from None
+    if as_json:
+        typer.echo(json.dumps(result.as_dict()))
+        return
+    for name, path in result.boosters.items():
+        typer.echo(f"{name:<11} {path}")
+    typer.echo(f"{'sidecar':<11} {result.sidecar}")

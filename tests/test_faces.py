@@ -34,13 +34,15 @@ FACES = {
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],
     "features": [
-        "FeatureJob", "FeatureStore", "FeaturesConfig", "FeaturesError", "UnknownVersionError",
-        "latest_features", "load_training_frame", "plant_clock", "resolve_definition",
+        "FeatureJob", "FeatureState", "FeatureStore", "FeaturesConfig", "FeaturesError",
+        "UnknownVersionError", "feature_state", "features_at", "latest_features",
+        "load_training_frame", "plant_clock", "resolve_definition",
     ],
     "ingest": ["IngestConfig", "Pipeline", "Row", "run_collect", "to_epoch_us"],
     "models": [
-        "LatestRisk", "ModelsConfig", "ModelsError", "NoActiveModelError", "Scorer",
-        "latest_risks", "promote", "save_candidate", "score_latest", "train_model",
+        "LatestRisk", "ModelArtifact", "ModelsConfig", "ModelsError", "NoActiveModelError",
+        "RegisteredModel", "Scorer", "active_version", "latest_risks", "load_model", "promote",
+        "save_candidate", "score_frame", "score_latest", "train_model", "write_scores",
     ],
     "scheduler": [
         "CLOCK_SKEW", "FieldProblem", "Order", "OrderConflict", "OrderError", "OrderInvalid",

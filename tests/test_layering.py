@@ -44,6 +44,9 @@ UPSTREAM: dict[str, frozenset[str]] = {
     "dashboard": frozenset(
         {"ingest", "sim", "features", "models", "alerts", "scheduler", "outcomes"}
     ),
+    # The plant-floor edge scores and alerts with the central stages' code while the link
+    # to the central database is down.
+    "edge": frozenset({"ingest", "sim", "features", "models", "alerts"}),
 }
 STAGES = frozenset(UPSTREAM)
 ROOMS = STAGES | {"millwright.core", "millwright.app", "bench"}

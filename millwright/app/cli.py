@@ -75,6 +75,9 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     ),
     "models": StageCommand("The model registry: list, show and promote models.", ("models.cli",)),
     "alerts": StageCommand("Risk alerts and their webhooks.", ("alerts.cli",)),
+    "edge": StageCommand(
+        "Edge scoring: a local copy of the active model; sync of edge scores.", ("edge.cli",)
+    ),
     "schedule": StageCommand("Plan production and maintenance.", ("scheduler.cli", "bench.cli")),
     "dashboard": StageCommand(
         "Serve the plant dashboard (overview, machines, schedule, alerts).", ("dashboard.cli",)

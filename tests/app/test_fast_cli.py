@@ -15,7 +15,10 @@ import pytest
 from millwright import __version__
 from millwright.app.cli import STAGE_COMMANDS, load_stage_command
 
-STAGES = ("ingest", "sim", "features", "models", "alerts", "scheduler", "api", "dashboard", "bench")
+STAGES = (
+    "ingest", "sim", "features", "models", "alerts", "scheduler", "api", "dashboard", "edge",
+    "bench",
+)  # fmt: skip
 
 _RUN = """
 import sys
@@ -73,6 +76,13 @@ def test_a_stage_command_loads_only_its_stage() -> None:
     assert "backfill" in result.stdout
     beyond_settings = _modules(result) - set(ast.literal_eval(settings.stdout))
     assert beyond_settings and {m.split(".")[0] for m in beyond_settings} == {"features"}
+
+
+def test_edge_help_loads_only_the_edge() -> None:
+    result = _run("edge", "--help")
+    assert "refresh" in result.stdout and "sync" in result.stdout
+    assert "edge" in _loaded(result)
+    assert not {"lightgbm", "dash", "ortools"} & set(result.stderr.split(","))
 
 
 @pytest.mark.parametrize("command", ["bench", "eval"])

@@ -63,6 +63,7 @@ def test_dockerfile_copies_every_package() -> None:
         "scheduler",
         "api",
         "dashboard",
+        "edge",
         "bench",
     ):
         assert f"COPY {package} ./{package}" in text
@@ -98,6 +99,7 @@ def test_image_install_step_builds_a_complete_wheel(tmp_path: Path) -> None:
         "scheduler",
         "api",
         "dashboard",
+        "edge",
         "bench",
     ):
         assert f"{package}/__init__.py" in names
