@@ -57,9 +57,7 @@ def test_adding_a_collector_moves_only_its_share() -> None:
 
 
 def test_one_shard_takes_everything() -> None:
-    assert shard_sources(_config(ENDPOINTS[:5]).opcua, Shard(1, 1)) == _config(
-        ENDPOINTS[:5]
-    ).opcua
+    assert shard_sources(_config(ENDPOINTS[:5]).opcua, Shard(1, 1)) == _config(ENDPOINTS[:5]).opcua
 
 
 @pytest.mark.parametrize("text", ["0/2", "3/2", "1/0", "2", "a/b", "1/2/3"])
