@@ -20,9 +20,6 @@ from models.registry import RegisteredModel, load_model, save_candidate
 from models.training import train_model
 from tests.models.test_training_plant import Plant, models_config, plant_in
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnxmltools")
-
 
 @pytest.fixture(scope="module")
 def plant(database_url: str) -> Iterator[Plant]:
