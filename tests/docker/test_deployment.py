@@ -19,7 +19,7 @@ DOCKER = ROOT / "docker"
 def _compose_binary() -> str:
     found = shutil.which("docker-compose")
     if found is None:
-        pytest.skip("docker-compose is not installed (apt-get install docker-compose)")
+        pytest.fail("docker-compose is not installed: `make test` installs it with apt-get as root")
     return found
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import distributed
 import pytest
 
 from millwright.core.storage import Database
 from models import registry
 from models.training import train_model
 from tests.models.test_training_plant import Plant, build_plant, models_config
-
-distributed = pytest.importorskip("distributed")
 
 
 @pytest.fixture(scope="module")
