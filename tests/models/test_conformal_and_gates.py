@@ -56,7 +56,9 @@ def test_conformal_rul_low_covers_held_out_machines_within_the_band() -> None:
     artifact = fit_artifact(
         X[train].reset_index(drop=True), labels[train].reset_index(drop=True), config
     )
-    assert artifact.rul_cap_hours == pytest.approx(default_cap(labels[train], 0.5))
+    assert artifact.rul_cap_hours == pytest.approx(
+        default_cap(labels[train], config.rul_cap_quantile)
+    )
     assert sum(artifact.conformal.rows) > 1000
     held = ~train
     metrics = evaluate(
