@@ -6,9 +6,11 @@ not the collector) publish ``nodes`` variables changing at ``rate_hz`` between t
 process runs the real collector — one OPC-UA source per server, one shared pipeline, one
 bulk writer — against them. Reported: offered
 and stored values per second, values lost (published − stored, every value is unique per node
-and timestamp), server queue overflows, the collector process's CPU as a share of one core
-(the server's CPU is in the other process and not counted), and — same run, same database —
-the bulk writer's raw rate, the ceiling any collector can reach.
+and timestamp), where they were lost (discarded by the servers' item queues, which asyncua does
+silently, or never stored after reaching the collector), the collector process's CPU as a
+share of one core over the whole run until the last value is in (the servers' CPU is in their
+own processes and reported apart), and — same run, same database — the bulk writer's raw rate,
+the ceiling any collector can reach.
 """
 
 from __future__ import annotations
@@ -104,13 +106,16 @@ def run_opcua_benchmark(
     ports = [_free_port() for _ in slices]
     readies = [ctx.Event() for _ in slices]
     publisheds = [ctx.Value("q", 0) for _ in slices]
+    discardeds = [ctx.Value("q", 0) for _ in slices]
     procs = [
         ctx.Process(
             target=serve,
-            args=(port, end - first, rate_hz, seconds, ready, go, pub, first),
+            args=(port, end - first, rate_hz, seconds, ready, go, pub, first, dropped),
             daemon=True,
         )
-        for port, (first, end), ready, pub in zip(ports, slices, readies, publisheds, strict=True)
+        for port, (first, end), ready, pub, dropped in zip(
+            ports, slices, readies, publisheds, discardeds, strict=True
+        )
     ]
     for proc in procs:
         proc.start()
@@ -132,6 +137,7 @@ def run_opcua_benchmark(
             if not collector.wait_ready(60):
                 raise RuntimeError("the collector did not subscribe in time")
             time.sleep(1.0)  # initial values in
+            initial = sum(s.stats.received for s in collector.sources)
             me = psutil.Process()
             server_procs = [psutil.Process(p.pid) for p in procs]
             cpu0 = me.cpu_times()
@@ -139,25 +145,28 @@ def run_opcua_benchmark(
             started = time.perf_counter()
             go.set()
             time.sleep(seconds)
-            cpu1, load_wall = me.cpu_times(), time.perf_counter() - started
             server_cpu = 0.0
             for proc_info, before in zip(server_procs, server_cpu0, strict=True):
                 try:
                     server_cpu += sum(proc_info.cpu_times()[:2]) - before
                 except psutil.NoSuchProcess:
                     server_cpu = float("nan")
+            server_wall = time.perf_counter() - started
             for proc in procs:
                 proc.join(60)
 
             def received() -> int:
                 return sum(s.stats.received for s in collector.sources)
 
-            # drain: wait until nothing new arrives
+            # drain: wait until nothing new arrives and the pipeline has written it all
             last, quiet = -1, 0
             while quiet < 3:
                 time.sleep(0.5)
-                quiet = quiet + 1 if received() == last else 0
+                busy = runtime.pipeline.health()["pending_readings"] > 0
+                quiet = quiet + 1 if received() == last and not busy else 0
                 last = received()
+            # CPU until the last value was in, less the quiet polls that found it in
+            cpu1, load_wall = me.cpu_times(), time.perf_counter() - started - 1.5
             elapsed_send = seconds
             wall = time.perf_counter() - started
         finally:
@@ -181,17 +190,20 @@ def run_opcua_benchmark(
         "servers": count,
         "offered_values_per_s": pub / elapsed_send,
         "published": pub,
-        "received": sum(s.received for s in all_stats),
+        "received": sum(s.received for s in all_stats) - initial,
         "stored": stored,
         "stored_values_per_s": stored / elapsed_send,
         "lost": pub - stored,
+        "server_discarded": sum(int(d.value) for d in discardeds),
+        "lost_after_receipt": sum(s.received for s in all_stats) - initial - stored,
         "queue_overflows": sum(s.overflows for s in all_stats),
         "client_dropped": sum(s.client_dropped for s in all_stats),
         "subscriptions_recreated": sum(s.recreated for s in all_stats),
         "gaps": sum(s.gaps for s in all_stats),
         "collector_cpu_s": cpu,
-        "collector_cpu_share": cpu / load_wall,
-        "server_cpu_share": server_cpu / load_wall,
+        "collector_cpu_share": cpu / load_wall,  # whole run, until the last value was in
+        "collector_cpu_us_per_value": cpu / max(stored, 1) * 1e6,
+        "server_cpu_share": server_cpu / server_wall,
         "wall_s": wall,
         "cores": psutil.cpu_count(),
         "writer_rows_per_s": writer["writer_rows_per_s"],
