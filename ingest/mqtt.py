@@ -47,8 +47,10 @@ from ingest.errors import IngestConfigError, PipelineStopped
 from ingest.metrics import CollectorMetrics
 from ingest.mqtt_client import BufferedClient
 from ingest.pipeline import Pipeline
+from ingest.plant_events import EventsWriter, decode_events
 from ingest.sparkplug import NAMESPACE, SparkplugDecoder, SparkplugResult, rebirth_payload
 from ingest.topics import TopicTemplate
+from millwright.core.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,12 @@ class MqttCollector:
     """One broker connection with its subscriptions, feeding one :class:`Pipeline`."""
 
     def __init__(
-        self, config: MqttSourceConfig, pipeline: Pipeline, metrics: CollectorMetrics
+        self,
+        config: MqttSourceConfig,
+        pipeline: Pipeline,
+        metrics: CollectorMetrics,
+        *,
+        database: Database | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -76,6 +83,13 @@ class MqttCollector:
         self._sparkplug_lock = threading.Lock()
         self._expiry_stop = threading.Event()
         self._expiry: threading.Thread | None = None
+        self.events: EventsWriter | None = None
+        if any(s.format == "events" for s in config.subscriptions):
+            if database is None:
+                raise IngestConfigError(
+                    f"source {config.name}: an events subscription needs the database"
+                )
+            self.events = EventsWriter(database, pipeline, config.name)
         self._messages = metrics.messages.labels(self.name)
         self._connected_gauge = metrics.connected.labels(self.name)
         self._connected = threading.Event()
@@ -135,6 +149,8 @@ class MqttCollector:
         if c.protocol == "5":
             kwargs["clean_start"] = c.clean_start
             kwargs["properties"] = self._connect_properties()
+        if self.events is not None:
+            self.events.start()
         self.client.connect_async(c.host, c.port, **kwargs)
         self.client.loop_start()
         if any(sub.format == "sparkplug" for _, sub in self._subs):
@@ -163,6 +179,8 @@ class MqttCollector:
             self._expiry = None
         self.client.disconnect()
         self.client.loop_stop()
+        if self.events is not None:
+            self.events.stop()
         self._connected.clear()
         self._connected_gauge.set(0)
 
@@ -250,6 +268,11 @@ class MqttCollector:
         receive_us = time.time_ns() // 1000
         if sub.format == "sparkplug":
             self._sparkplug_message(topic, payload, receive_us, ack)
+            return
+        if sub.format == "events" and self.events is not None:
+            machine = fields.get("machine") or sub.machine
+            message = decode_events(payload, machine, f"mqtt:{self.name}")
+            self.events.submit(topic, message, ack)
             return
         decoded = decode(
             payload,
