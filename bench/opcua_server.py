@@ -78,6 +78,7 @@ async def _serve(
     published: Any,
     first: int = 0,
     discarded: Any = None,
+    release: Any = None,
 ) -> None:
     logging.getLogger("asyncua").setLevel(logging.ERROR)
     MonitoredItemService.datachange_callback = _datachange  # type: ignore[method-assign]
@@ -128,6 +129,10 @@ async def _serve(
         await asyncio.sleep(2.0)  # let the last publish responses go out
         if discarded is not None:
             discarded.value = _discarded
+        waited = 0.0
+        while release is not None and not release.is_set() and waited < 120:
+            await asyncio.sleep(0.1)  # serve until the collector has disconnected
+            waited += 0.1
 
 
 def serve(
@@ -140,6 +145,10 @@ def serve(
     published: Any,
     first: int = 0,
     discarded: Any = None,
+    release: Any = None,
 ) -> None:
-    """Process entry point (one of several when the load is split across servers)."""
-    asyncio.run(_serve(port, nodes, rate_hz, seconds, ready, go, published, first, discarded))
+    """Process entry point (one of several when the load is split across servers); with
+    ``release``, the server stays up after the load until it is set."""
+    asyncio.run(
+        _serve(port, nodes, rate_hz, seconds, ready, go, published, first, discarded, release)
+    )
