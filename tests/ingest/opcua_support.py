@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ingest.opcua.certs import build_certificate
+from millwright.core.storage import Database
 
 NAMESPACE = "urn:millwright:test"
 
@@ -224,6 +225,15 @@ def source_config(server: TestServer, nodes: list[dict[str, Any]], **overrides: 
     }
     values.update(overrides)
     return OpcUaSourceConfig.model_validate(values)
+
+
+def stored(database: Database) -> dict[tuple[str, str, datetime], tuple[float, int]]:
+    """Every stored reading: (machine, sensor, ts) -> (value, quality)."""
+    rows = database.execute(
+        "SELECT m.name, s.name, r.ts, r.value, r.quality FROM readings r"
+        " JOIN machines m ON m.id = r.machine_id JOIN sensors s ON s.id = r.sensor_id"
+    )
+    return {(m, s, ts): (v, q) for m, s, ts, v, q in rows}
 
 
 class Running:
