@@ -3,8 +3,8 @@
 Two phases, each with a fresh collector (MQTT 5, QoS 1, manual acks after commit) and fresh
 machines, so the count of stored rows is exact and loss is ``published - stored``:
 
-* ``single``: one reading per message, ``{"ts": ms, "value": v}`` on
-  ``mwbench/<run>/<machine>/<sensor>``;
+* ``single``: one reading per message, ``{"sensor": s, "ts": ms, "value": v}`` under
+  ``mwbench/<run>/<machine>/`` (the collector subscribes to ``<machine>/#``);
 * ``batched``: columnar JSON, ``batch`` readings per message (one machine, 20 sensors).
 
 Publishers are separate processes (so they do not share the collector's GIL) that keep at
@@ -104,8 +104,9 @@ def _publish(load: _Load, part: int, started: Any) -> None:
     if load.kind == "single":
         for i in mine:
             s, step = i % series, i // series
-            topic = f"mwbench/{run}/mwbench-{run}-m{s // SENSORS:03d}/s{s % SENSORS:02d}"
-            payload = b'{"ts": %d, "value": %d}' % (base_ms + step, i)
+            sensor = s % SENSORS  # in the payload: the subscription is <machine>/#
+            topic = f"mwbench/{run}/mwbench-{run}-m{s // SENSORS:03d}/s{sensor:02d}"
+            payload = b'{"sensor": "s%02d", "ts": %d, "value": %d}' % (sensor, base_ms + step, i)
             slots.acquire()
             client.publish(topic, payload, qos=1)
     else:
