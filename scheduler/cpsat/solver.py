@@ -135,12 +135,15 @@ def solve(
             )
         left = max(SOLVER_SHARE * time_limit_s, time_limit_s - (time.perf_counter() - started))
         result = _solve(problem, left, num_workers, hint, hint_budget_s, log, params)
-        note = f"only the affected work could not be replanned ({pinned.reason})"
+        reason = result.reason
+        if result.plan is not None:  # say why more than the affected work moved
+            note = f"replanning only the affected work found no plan ({pinned.reason})"
+            reason = note if reason is None else f"{reason}; {note}"
         return replace(
             result,
             runtime=time.perf_counter() - started,
             affected_operations=affected,
-            reason=note if result.reason is None else f"{result.reason}; {note}",
+            reason=reason,
         )
     result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params)
     return replace(result, affected_operations=affected)
