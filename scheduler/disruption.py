@@ -103,12 +103,18 @@ def pin_unaffected(problem: Problem) -> Problem:
 
     Maintenance is not part of a previous plan; where pinned work would push a machine's
     maintenance past its deadline (a breakdown took the window it had), the work in the
-    earliest window it could have is let go too (`_blocking`)."""
+    earliest window it could have is let go too (`_blocking`); and so is the work in the way
+    of a new order with a due date, between its release and its due date on the machines it
+    may use (`_in_the_way`), so a rush order need not wait for the end of the plan. Whether
+    that work actually moves is the stability term's call. Work in the frozen window stays.
+    """
     if not problem.previous:
         return problem
     last = max(p.start for p in problem.previous)
     pinned = replace(problem, frozen_until=max(problem.frozen_until, last + 1))
-    blocking = _blocking(pinned, {p.key for p in settle(pinned).released})
+    released = {p.key for p in settle(pinned).released}
+    committed = problem.frozen_until
+    blocking = _blocking(pinned, released, committed) | _in_the_way(pinned, released, committed)
     if blocking:
         kept = tuple(p for p in pinned.previous if p.key not in blocking)
         pinned = replace(pinned, previous=kept)
@@ -126,9 +132,11 @@ def affected_operations(problem: Problem) -> set[tuple[str, int]]:
     return let_go | dropped | new
 
 
-def _blocking(problem: Problem, released: set[tuple[str, int]]) -> set[tuple[str, int]]:
+def _blocking(
+    problem: Problem, released: set[tuple[str, int]], committed: int
+) -> set[tuple[str, int]]:
     """Kept work on a machine whose maintenance it would make late, in the window the
-    maintenance could take without it."""
+    maintenance could take without it (work starting before `committed` stays)."""
     offline = {m.name for m in problem.machines if m.offline}
     found: set[tuple[str, int]] = set()
     for task in problem.maintenance:
@@ -147,7 +155,40 @@ def _blocking(problem: Problem, released: set[tuple[str, int]]) -> set[tuple[str
         if busy.fit(task.release, task.duration) + task.duration <= task.deadline:
             continue  # there is still room in time
         window = (alone, alone + task.duration)
-        found.update(key for start, end, key in kept if start < window[1] and window[0] < end)
+        found.update(
+            key
+            for start, end, key in kept
+            if start < window[1] and window[0] < end and start >= committed
+        )
+    return found
+
+
+def _in_the_way(
+    problem: Problem, released: set[tuple[str, int]], committed: int
+) -> set[tuple[str, int]]:
+    """Kept work in the way of a new order with a due date: on a machine its operations may
+    use, overlapping the span from its earliest start to its due date (or, overdue, to the
+    earliest it could finish); work starting before `committed` stays."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for job in problem.jobs:
+        ops = problem.job_operations(job.name)
+        if job.due is None or not ops or any(problem.planned(op.key) for op in ops):
+            continue
+        begin = max(0, job.release, committed)
+        need = sum(min(op.options.values()) for op in ops)
+        end = max(job.due, begin + need)
+        for op in ops:
+            for machine in op.options:
+                spans.setdefault(machine, []).append((begin, end))
+    found: set[tuple[str, int]] = set()
+    if not spans:
+        return found
+    for p in problem.previous:
+        if p.key in released or p.start < committed or p.machine not in spans:
+            continue
+        finish = problem.finish(problem.operation(p.key), p.machine, p.start)
+        if any(p.start < e and s < finish for s, e in spans[p.machine]):
+            found.add(p.key)
     return found
 
 

@@ -208,8 +208,8 @@ def test_affected_scope_moves_only_the_affected_work(kind: str) -> None:
         assert moved  # the broken machine's work did move
     if kind == "offline":
         assert result.plan.machine_schedule("M1") == []
-    if kind in ("overdue", "rush", "cancel"):
-        assert moved == set()  # nothing contradicted: the new work fits around the old
+    if kind == "cancel":
+        assert moved == set()  # nothing contradicted, nothing new
     new = {op.key for op in problem.operations if problem.planned(op.key) is None}
     assert new <= {(o.job, o.seq) for o in result.plan.operations}
 
@@ -233,6 +233,34 @@ def test_affected_scope_frees_the_work_in_the_way_of_maintenance_due() -> None:
     assert service.start >= 40 and service.end <= 100  # on time, after the breakdown
     kept = result.plan.operation("B", 0)
     assert (kept.machine, kept.start) == ("M0", 0)
+
+
+def test_affected_scope_makes_room_for_a_rush_order_before_its_due_date() -> None:
+    """The work in a rush order's way (its machines, up to its due date) may move; work in the
+    frozen window and work after the due date stay."""
+    problem = Problem(
+        machines=(Machine("M0"),),
+        jobs=(Job("A"), Job("B", due=500), Job("C", due=500)),
+        operations=(
+            Operation("A", 0, {"M0": 50}),
+            Operation("B", 0, {"M0": 50}),
+            Operation("C", 0, {"M0": 50}),
+        ),
+        horizon=600,
+        frozen_until=10,
+        previous=(
+            PlannedOperation("A", 0, "M0", 0),
+            PlannedOperation("B", 0, "M0", 50),
+            PlannedOperation("C", 0, "M0", 300),
+        ),
+    )
+    rushed = disruption.rush(problem, Job("R", due=100, weight=5), (Operation("R", 0, {"M0": 30}),))
+    assert disruption.affected_operations(rushed) == {("R", 0), ("B", 0)}
+    result = solve(rushed, LIMIT, scope="affected")
+    assert result.plan is not None and result.affected_operations == 2
+    assert result.plan.operation("R", 0).end <= 100
+    assert result.plan.operation("A", 0).start == 0 and result.plan.operation("C", 0).start == 300
+    assert result.moved_operations == 1  # B made room
 
 
 def test_unknown_scope_is_refused() -> None:
