@@ -7,8 +7,8 @@ Always a plan when the hard rules allow one, within a budget per phase:
 2. dispatch: the O(n log n) dispatcher's best plan within a small budget, checked against
    every hard rule; it is the warm start and the fallback (`feasible (dispatch)`);
 3. model: linear in the problem (index maps, one pass per family);
-4. solve: the solver gets at least `SOLVER_SHARE` of the limit. Up to `LNS_MIN_OPS`
-   operations it searches the full model from the hint; above, the dispatch plan is
+4. solve: the solver gets at least `SOLVER_SHARE` of the limit. Up to `LNS_MIN_OPS` free
+   (not frozen) operations it searches the full model from the hint; above, the dispatch plan is
    completed into a full assignment and improved by neighbourhood search on the same model
    (`scheduler.cpsat.lns`).
 
@@ -177,7 +177,9 @@ def _solve(
         set_objective(p, variables)
     deadline = started + time_limit_s
     solve_s = max(SOLVER_SHARE * time_limit_s, deadline - time.perf_counter())
-    large = len(p.operations) > LNS_MIN_OPS and hint and not issues
+    frozen = p.frozen()  # fixed work costs the search nothing: count the free operations
+    free = sum(1 for op in p.operations if op.key not in frozen)
+    large = free > LNS_MIN_OPS and hint and not issues
     classic = all(len(op.options) == 1 for op in p.operations)
     settings = {**(JOB_SHOP_PARAMS if classic else {}), **params}
     with phase("solve"):
