@@ -126,8 +126,15 @@ def load_problem(
         weights=config.weights(),
         origin=plan_start,
     )
+    within = None
+    if config.risk_maintenance_hours is not None:
+        within = max(1, round(config.risk_maintenance_hours * 3600 / UNIT_S))
     problem = with_risk_maintenance(
-        problem, duration=config.maintenance_duration, cost=config.maintenance_cost
+        problem,
+        duration=config.maintenance_duration,
+        cost=config.maintenance_cost,
+        within=within,
+        p_fail=config.risk_maintenance_p_fail,
     )
     return LoadedProblem(problem, plan_start, machine_ids, operation_ids, risks)
 

@@ -73,6 +73,15 @@ def test_short_demo_produces_every_stage(demo_database: str, tmp_path: Path) -> 
     machines, readings = live[0]
     assert machines >= 6, "both MQTT and OPC-UA lines deliver live readings"
     assert readings > 1000
+    # A demo worth watching: after the first plan some machine is always at risk and the plan
+    # maintains it, and only the machines at risk, not the whole plant.
+    watch = report.watch
+    assert watch.samples >= 5
+    assert watch.with_at_risk / watch.samples >= 0.9, watch.as_dict()
+    assert watch.with_both / watch.samples >= 0.9, watch.as_dict()
+    assert report.tasks_per_plan and max(report.tasks_per_plan) <= options.machines // 2, (
+        report.tasks_per_plan
+    )
     print(f"\nseconds to a plan with risk-driven maintenance: {report.seconds_to_risk_plan}")
 
 

@@ -21,6 +21,8 @@ DEMO_SENSORS = tuple(CMAPSS_SENSORS[i].id for i in INFORMATIVE)
 
 
 FEATURES_EVERY_S = 2.0
+WARNING_P_FAIL = 0.3
+CRITICAL_P_FAIL = 0.7
 DEFAULT_API_PORT = 8000
 DEFAULT_DASHBOARD_PORT = 8050
 
@@ -73,9 +75,18 @@ def machines_by_line(options: DemoOptions) -> dict[str, list[str]]:
     return lines
 
 
+def at_risk_hours(options: DemoOptions) -> tuple[float, float]:
+    """(warning, critical) ``rul_low`` hours of the demo's plant: a machine is at warning when
+    it may fail within the cast window (the soonest of the cast fails inside it), critical
+    within a third of it. Plant lives run in hours here, so a week-long warning would call
+    every machine at risk."""
+    return options.cast_window_hours, options.cast_window_hours / 3
+
+
 def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime) -> dict[str, Any]:
     """The settings every demo service runs with (written to TOML for the subprocesses)."""
     lines = machines_by_line(options)
+    warning_h, critical_h = at_risk_hours(options)
     line_names = sorted(lines)
     mqtt_lines, opcua_lines = line_names[:-1], line_names[-1:]
     nodes = [
@@ -152,9 +163,19 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             "health_port": endpoints.worker_health_port,
             "clock": "data",
         },
+        # One notion of "at risk" for the tiles and the plan: the plan maintains exactly the
+        # machines the dashboard shows at warning or critical.
+        "dashboard": {
+            "warning_p_fail": WARNING_P_FAIL,
+            "critical_p_fail": CRITICAL_P_FAIL,
+            "warning_rul_low_h": warning_h,
+            "critical_rul_low_h": critical_h,
+        },
         "scheduler": {
             "time_limit_s": 5.0,
             "horizon_hours": 96.0,
+            "risk_maintenance_hours": warning_h,
+            "risk_maintenance_p_fail": WARNING_P_FAIL,
             "crew_size": 2,
             "max_clock_skew_s": 10 * 365 * 86_400,
         },

@@ -302,7 +302,9 @@ def _run(
         while next_orders <= scored_from.timestamp():
             next_orders += order_every
         last_status = 0.0
-        warning_p = demo_settings.dashboard.warning_p_fail  # what the tiles call warning
+        at_risk = console.AtRisk(  # what the tiles call warning or worse
+            demo_settings.dashboard.warning_p_fail, demo_settings.dashboard.warning_rul_low_h
+        )
         try:
             while True:
                 _wait_for(lambda: False, stop, services, 1.0, "", quiet_timeout=True)
@@ -319,15 +321,18 @@ def _run(
                     mes.forward_maintenance(plan, publisher, command_topic)
                 if report.seconds_to_first_scores is None and _scored_since(database, scored_from):
                     report.seconds_to_first_scores = round(time.monotonic() - began, 1)
-                if report.seconds_to_risk_plan is None and console.current_maintenance(database):
+                tasks = console.current_maintenance_machines(database)
+                if report.seconds_to_risk_plan is None and tasks:
                     seconds = report.seconds_to_risk_plan = round(time.monotonic() - began, 1)
                     echo(f"a plan with risk-driven maintenance after {seconds} s")
                     echo(console.look_first(database, report.dashboard_url))
+                if report.seconds_to_risk_plan is not None:
+                    report.watch.add(at_risk.machines(console.latest_risk(database)), tasks)
                 if watch is not None:
                     watch(report)
                 if time.monotonic() - last_status > 10:
                     last_status = time.monotonic()
-                    echo(console.status_line(database, now, len(receiver.received), warning_p))
+                    echo(console.status_line(database, now, len(receiver.received), at_risk))
                 if options.live_hours is not None and (now - live).total_seconds() >= (
                     options.live_hours * 3600
                 ):
@@ -341,6 +346,7 @@ def _run(
         report.maintenance_done = console.live_events(database, live, "maintenance")
         report.failures = console.live_events(database, live, "failure")
         report.maintenance_in_current_plan = console.current_maintenance(database)
+        report.tasks_per_plan = console.maintenance_per_plan(database, live)
         if report.stopped_by == "hours":
             echo("stopping…")
 
