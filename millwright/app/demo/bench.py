@@ -34,7 +34,7 @@ def run_demo_benchmark(
     settings: Settings,
     *,
     machines: int = 12,
-    history_days: float = 10.0,
+    history_days: float = 40.0,
     speed: float = 1800.0,
     timeout_s: float = 300.0,
     quiet: bool = True,
@@ -120,7 +120,7 @@ def _train_alone(root: Path) -> float:
         database = Database(url, min_size=1, max_size=2)
         try:
             started = time.perf_counter()
-            train_initial_model(database, demo_settings, state.start, state.live_from)
+            train_initial_model(database, demo_settings, state.train_from, state.live_from)
             return round(time.perf_counter() - started, 1)
         finally:
             database.close()

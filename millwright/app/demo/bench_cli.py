@@ -14,7 +14,7 @@ from millwright.core.commands import CliGroups, app_context
 def bench_demo(
     ctx: typer.Context,
     machines: Annotated[int, typer.Option(min=7, max=200)] = 12,
-    history_days: Annotated[float, typer.Option(min=2, max=365)] = 10.0,
+    history_days: Annotated[float, typer.Option(min=2, max=365)] = 40.0,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 300.0,
     plant_hours: Annotated[
         float,

@@ -83,6 +83,8 @@ class DemoReport:
     seconds_training: float | None = None
     stopped_by: str = ""
     watch: Watch = field(default_factory=Watch)
+    past_alerts: int | None = None
+    """Alerts the model would have raised over the recorded past (None: not scored yet)."""
     tasks_per_plan: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
@@ -107,6 +109,7 @@ class DemoReport:
             "stopped_by": self.stopped_by,
             "watch": self.watch.as_dict(),
             "risk_tasks_per_plan": self.tasks_per_plan,
+            "past_alerts": self.past_alerts,
         }
 
 

@@ -36,7 +36,11 @@ class DemoOptions:
     lines: int = 3
     seed: int = 7
     speed: float = 1800.0
-    history_days: float = 10.0
+    history_days: float = 40.0
+    """The recorded past: a month for the Outcomes page, and the training window."""
+    train_days: float = 10.0
+    """The last days of the past, recorded before the plant goes live; the first model learns
+    on them. The weeks before are recorded and scored in the background."""
     live_hours: float | None = None
     order_every_hours: float = 12.0
     api_port: int | None = None
@@ -51,6 +55,8 @@ class DemoOptions:
             raise ValueError("the demo needs at least one machine per line.")
         if self.speed <= 0 or self.history_days <= 0 or self.cast_window_hours <= 0:
             raise ValueError("speed, history_days and cast_window_hours must be positive.")
+        if not 0 < self.train_days <= self.history_days:
+            raise ValueError("train_days must be positive and at most history_days.")
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,19 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             "max_clock_skew_s": 10 * 365 * 86_400,
         },
         "alerts": {
+            # The same "at risk" as the tiles and the plan; an episode ends when the risk has
+            # clearly gone (a maintenance, a repair), not at the first score below warning.
+            "rules": [
+                {
+                    "name": "risk",
+                    "warning_p_fail": WARNING_P_FAIL,
+                    "critical_p_fail": CRITICAL_P_FAIL,
+                    "resolve_p_fail": WARNING_P_FAIL / 2,
+                    "warning_rul_low": warning_h,
+                    "critical_rul_low": critical_h,
+                    "resolve_rul_low": 1.5 * warning_h,
+                }
+            ],
             "backoff_base_s": 1.0,
             "backoff_max_s": 30.0,
             "endpoints": [
