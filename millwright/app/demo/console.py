@@ -84,6 +84,7 @@ class DemoReport:
     stopped_by: str = ""
     watch: Watch = field(default_factory=Watch)
     past_alerts: int | None = None
+    seconds_to_past_scored: float | None = None
     """Alerts the model would have raised over the recorded past (None: not scored yet)."""
     tasks_per_plan: list[int] = field(default_factory=list)
 
@@ -110,6 +111,7 @@ class DemoReport:
             "watch": self.watch.as_dict(),
             "risk_tasks_per_plan": self.tasks_per_plan,
             "past_alerts": self.past_alerts,
+            "seconds_to_past_scored": self.seconds_to_past_scored,
         }
 
 

@@ -352,6 +352,7 @@ def _run(
                         saved = replace(saved, past_replayed=True)
                         directory.save_state(saved)
                         report.past_alerts = replayed.alerts
+                        report.seconds_to_past_scored = round(time.monotonic() - began, 1)
                         echo(f"{replayed.describe()}; the Outcomes page: {outcomes_url}")
                     else:
                         echo(f"the recorded past could not be scored ({error}); the demo goes on")
