@@ -78,7 +78,7 @@ def replay_past(
             max_future_s=settings.max_future_seconds, checkpoint=checkpoint,
         )  # fmt: skip
         checkpoint()
-    job = FeatureJob(database, settings.features)
+    job = FeatureJob(database, settings.features, progress=lambda _done, _total: checkpoint())
     features = job.backfill(start, train_from).written if train_from > start else 0
     checkpoint()
     version = active_version(database)

@@ -21,8 +21,8 @@ DEMO_SENSORS = tuple(CMAPSS_SENSORS[i].id for i in INFORMATIVE)
 
 
 FEATURES_EVERY_S = 2.0
-WARNING_P_FAIL = 0.3
-CRITICAL_P_FAIL = 0.7
+WARNING_P_FAIL = 0.5
+CRITICAL_P_FAIL = 0.8
 DEFAULT_API_PORT = 8000
 DEFAULT_DASHBOARD_PORT = 8050
 
@@ -146,7 +146,14 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             ],
         },
         # A 30-minute cadence keeps the first model's training under a minute on two cores.
-        "features": {"sensors": list(DEMO_SENSORS), "cadence_minutes": 30},
+        # Windows of at most 6 plant hours: a machine back from maintenance or repair looks
+        # healthy within hours, not after a day of windows still holding its worn readings
+        # (which would bring it straight back into the plan).
+        "features": {
+            "sensors": list(DEMO_SENSORS),
+            "cadence_minutes": 30,
+            "windows_minutes": [60, 360],
+        },
         "models": {
             "calibration": "sigmoid",
             # Rows watched this long have a known (capped) RUL: no bias from lives cut short
@@ -164,7 +171,7 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             "features_every_s": FEATURES_EVERY_S,
             "score_every_s": 3.0,
             "alerts_every_s": 2.0,
-            "reschedule_every_s": 15.0,
+            "reschedule_every_s": 10.0,
             "solve_poll_s": 1.0,
             "health_port": endpoints.worker_health_port,
             "clock": "data",
