@@ -17,8 +17,8 @@ What the database says becomes the problem like this:
 - an operation already running is pinned where it runs (a negative start) and lasts at least
   until now;
 - per machine the latest `risk_scores` row: `rul_low` hours after the score's time is the
-  failure deadline, `horizon_hours` the window of `p_fail`; a score older than the machine's
-  last maintenance or failure event is of a life that ended and is not loaded;
+  failure deadline, `horizon_hours` the window of `p_fail`; a score from before the machine
+  came back from its last maintenance or repair is of a life that ended and is not loaded;
 - the current plan's operations not yet started warm-start the solver, and those starting
   inside the frozen window stay put unless a disruption contradicts them (the model's
   `settle` lets them go with their frozen successors and counts them as moved).
@@ -268,12 +268,13 @@ def _risks(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> dict
 
 
 def _renewed(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> dict[str, datetime]:
-    """When each machine last stopped for a maintenance or a failure: a risk scored before
-    that describes a life that has ended (the machine is maintained or repaired), so it drives
-    no second maintenance until the machine is scored again."""
+    """When each machine is back from its last maintenance or repair (its end, or its start
+    while the end is unknown): a risk scored before that describes a life that has ended, or
+    a machine being worked on, so it drives no second maintenance until the machine is
+    scored again."""
     rows = conn.execute(
-        "SELECT machine_id, max(ts) FROM events WHERE kind IN ('maintenance', 'failure')"
-        " GROUP BY machine_id"
+        "SELECT machine_id, max(coalesce(ends_at, ts)) FROM events"
+        " WHERE kind IN ('maintenance', 'repair', 'failure') GROUP BY machine_id"
     ).fetchall()
     return {machine_names[m]: ts for m, ts in rows if m in machine_names}
 
