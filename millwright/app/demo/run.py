@@ -69,6 +69,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DemoFailed", "DemoReport", "DemoStopped", "run_demo"]
 
 SIGN_IN_USER = "demo"
+PAGES = ("alert.opened", "alert.escalated")
 
 
 class DemoStopped(Exception):
@@ -309,6 +310,7 @@ def _run(
         while next_orders <= scored_from.timestamp():
             next_orders += order_every
         last_status = 0.0
+        replanned_for, replanned_at = 0, 0.0
         past: threading.Thread | None = None
         past_outcome: list[tuple[PastReplay | None, BaseException | None]] = []
 
@@ -329,6 +331,12 @@ def _run(
                 if now.timestamp() >= next_orders:
                     mes.submit_orders(now)
                     next_orders += order_every
+                # The maintenance team's pager asks for a plan: a machine newly at risk need not
+                # wait for the worker's replanning cadence to get its maintenance.
+                paged = sum(1 for r in receiver.received if r.payload.get("type") in PAGES)
+                if paged > replanned_for and time.monotonic() - replanned_at > 3.0:
+                    mes.request_plan()
+                    replanned_for, replanned_at = paged, time.monotonic()
                 plan = mes.current_plan()
                 if plan is not None:
                     mes.report_progress(plan, now)
