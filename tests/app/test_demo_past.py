@@ -47,8 +47,8 @@ def test_past_episodes_are_stored_whole_beside_a_live_one(database: Database) ->
         " VALUES (%s, 'risk', 'warning', 'open', %s)",
         (machine_id, live),
     )
-    # p_fail every 30 min: an episode from 1 h to 3 h (resolved below 0.15), another from 5 h
-    # that the past leaves open (closed at the last score, 6 h)
+    # p_fail every 30 min: an episode from 1 h to 2.5 h (resolved at 0.25 or below), another
+    # from 5 h that the past leaves open (closed at the last score, 6 h)
     p = [0.05, 0.05, 0.6, 0.9, 0.4, 0.2, 0.1, 0.05, 0.05, 0.05, 0.5, 0.6, 0.7]
     rows = pd.DataFrame(
         {
@@ -69,8 +69,8 @@ def test_past_episodes_are_stored_whole_beside_a_live_one(database: Database) ->
     )
     at = [T0 + timedelta(minutes=30 * i) for i in range(len(p))]
     assert past == [
-        ("critical", "resolved", at[2], at[3], at[6]),  # 0.9 ≥ 0.7 escalates; 0.1 ≤ 0.15 ends
-        ("critical", "resolved", at[10], at[12], at[12]),
+        ("critical", "resolved", at[2], at[3], at[5]),  # 0.9 ≥ 0.8 escalates; 0.2 ≤ 0.25 ends
+        ("warning", "resolved", at[10], None, at[12]),
     ]
     live_rows = database.execute("SELECT state FROM alerts WHERE NOT details ? 'replayed'")
     assert live_rows == [("open",)], "the live episode is untouched"
