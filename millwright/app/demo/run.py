@@ -340,7 +340,7 @@ def _run(
                 plan = mes.current_plan()
                 if plan is not None:
                     mes.report_progress(plan, now)
-                    mes.forward_maintenance(plan, publisher, command_topic)
+                    mes.forward_maintenance(plan, publisher, command_topic, now)
                 if report.seconds_to_first_scores is None and _scored_since(database, scored_from):
                     report.seconds_to_first_scores = round(time.monotonic() - began, 1)
                 tasks = console.current_maintenance_machines(database)
