@@ -108,8 +108,10 @@ def test_short_demo_produces_every_stage(demo_database: str, tmp_path: Path) -> 
     # maintains it, and only the machines at risk, not the whole plant.
     watch = report.watch
     assert watch.samples >= 5
-    assert watch.with_at_risk / watch.samples >= 0.9, watch.as_dict()
-    assert watch.with_both / watch.samples >= 0.9, watch.as_dict()
+    assert watch.with_at_risk / watch.samples >= 0.95, watch.as_dict()
+    # a plan solved while the machine at risk is in maintenance and the next one not yet
+    # scored at risk has no task for a few seconds: most samples, not all
+    assert watch.with_both / watch.samples >= 0.8, watch.as_dict()
     assert report.tasks_per_plan and max(report.tasks_per_plan) <= options.machines // 2, (
         report.tasks_per_plan
     )
