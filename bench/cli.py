@@ -345,18 +345,33 @@ def bench_scale(
     )
     typer.echo(
         f"{'N':>2} {'W':>2} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
-        f" {'feat p99':>9} {'cpu/1k col':>11} {'cpu/1k wrk':>11} {'dropped':>8} {'dup':>4}"
+        f" {'feat p99':>9} {'risk p50':>9} {'risk p99':>9} {'f behind':>9} {'s behind':>9}"
+        f" {'dropped':>8} {'dup':>4}"
     )
+
+    def seconds_(value: float | None) -> str:
+        return f"{value:.2f}" if value is not None else "-"
+
     for r in result["runs"]:
-        cpu = r["cpu_s_per_1000_readings"]
         typer.echo(
             f"{r['collectors']:>2} {r['workers']:>2} {r['readings_per_s']:>10,}"
             f" {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
-            f" {r['latency_to_features_p50_s'] or float('nan'):>9.2f}"
-            f" {r['latency_to_features_p99_s'] or float('nan'):>9.2f}"
-            f" {cpu['collect']:>11.4f} {cpu['worker']:>11.4f}"
+            f" {seconds_(r['latency_to_features_p50_s']):>9}"
+            f" {seconds_(r['latency_to_features_p99_s']):>9}"
+            f" {seconds_(r['latency_to_risk_p50_s']):>9}"
+            f" {seconds_(r['latency_to_risk_p99_s']):>9}"
+            f" {seconds_(r['features_behind_s']):>9} {seconds_(r['scores_behind_s']):>9}"
             f" {r['dropped']:>8} {r['duplicated']:>4}"
         )
+    stages = list(result["runs"][0]["cpu_s_per_1000_readings"]) if result["runs"] else []
+    typer.echo("CPU seconds per 1,000 stored readings, by stage:")
+    typer.echo(f"{'N':>2} {'W':>2} " + " ".join(f"{s:>9}" for s in stages))
+    for r in result["runs"]:
+        cpu = r["cpu_s_per_1000_readings"]
+        typer.echo(
+            f"{r['collectors']:>2} {r['workers']:>2} " + " ".join(f"{cpu[s]:>9.4f}" for s in stages)
+        )
+    typer.echo(f"load average at the end: {result['load_average']}")
     if as_json:
         typer.echo(json.dumps(result))
 
