@@ -18,6 +18,7 @@ With ``--json`` the last stdout line is one JSON object, for scripts and CI.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -317,6 +318,12 @@ def bench_scale(
     workers: Annotated[str, typer.Option(help="Worker counts to run, e.g. 1,2.")] = "1,2",
     seconds: Annotated[float, typer.Option(min=5)] = 30.0,
     publishers: Annotated[int, typer.Option(min=1)] = 2,
+    db_rows: Annotated[
+        int, typer.Option(min=0, help="Rows for the database ceiling (bulk writer alone); 0 skips.")
+    ] = 1_000_000,
+    db_writers: Annotated[
+        str, typer.Option(help="Writer process counts for the database ceiling, e.g. 1,2.")
+    ] = "1,2",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """N collectors and W workers on one database: rate, latency, lag, CPU per stage."""
@@ -329,8 +336,11 @@ def bench_scale(
     try:
         counts_c = [int(x) for x in collectors.split(",")]
         counts_w = [int(x) for x in workers.split(",")]
+        counts_db = [int(x) for x in db_writers.split(",")]
     except ValueError:
-        typer.echo("--collectors and --workers take comma-separated counts such as 1,2.")
+        typer.echo(
+            "--collectors, --workers and --db-writers take comma-separated counts such as 1,2."
+        )
         raise typer.Exit(2) from None
     result = run_scale_benchmark(
         settings.database_url,
@@ -371,6 +381,24 @@ def bench_scale(
         typer.echo(
             f"{r['collectors']:>2} {r['workers']:>2} " + " ".join(f"{cpu[s]:>9.4f}" for s in stages)
         )
+    if db_rows:
+        from bench.db_ceiling import run_db_ceiling
+
+        result["database_ceiling"] = run_db_ceiling(
+            settings.database_url, rows=db_rows, writers=counts_db
+        )
+        typer.echo(f"database ceiling: the bulk writer alone into readings, {db_rows:,} rows:")
+        typer.echo(
+            f"{'writers':>7} {'rows/s':>10} {'cpu/1k writers':>15} {'cpu/1k database':>16}"
+            f" {'rows/s per db core':>19}"
+        )
+        for c in result["database_ceiling"]:
+            cpu = c["cpu_s_per_1000_rows"]
+            typer.echo(
+                f"{c['writers']:>7} {c['rows_per_s']:>10,} {cpu['writers']:>15.4f}"
+                f" {cpu['database']:>16.4f} {c['rows_per_s_per_database_core'] or 0:>19,}"
+            )
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
     typer.echo(f"load average at the end: {result['load_average']}")
     if as_json:
         typer.echo(json.dumps(result))
