@@ -9,9 +9,10 @@ For each (collectors, workers) pair, in a scratch database of its own:
 * N ``millwright collect`` processes share one MQTT 5 shared subscription;
 * W ``millwright worker --role features`` and W ``millwright worker --role score`` processes
   share the machines through leases (one process per stage, so each stage's CPU is its own);
-* once every machine has features, a quick model is fitted on them and promoted
-  (:mod:`bench.seed_model`: the plant has no failures to learn from, and the scoring cost
-  depends on the model's shape, not on what it learnt), so the score workers score.
+* before the first reading, the bench registers the workers' feature definition and
+  promotes a quick model for it (:mod:`bench.seed_model`: the plant has no failures to
+  learn from, and the scoring cost depends on the model's shape, not on what it learnt), so
+  the score workers score from the first instant.
 
 Reported per run: readings/s stored, the lag (rows published but not stored) when the
 publishers stop and the seconds to drain it, how far the features and the scores are behind
@@ -19,7 +20,8 @@ the newest published instant at that moment, end-to-end latency from a reading's
 to the feature row of its instant and to its risk score (p50/p99), the CPU seconds per 1,000
 readings of each stage (publishers, collectors, features, scoring, and the PostgreSQL backends
 serving the run's database), and dropped and duplicated rows (both must be 0). Latencies
-count the instants published after the model was promoted (steady state, start-up excluded).
+count the instants published from 5 s on (the first 5-minute feature windows filling are
+not steady state).
 
 ``risk_scores`` has no insertion time, so a poller notes when each instant's scores appear
 (every ``POLL_S``): the risk latency is exact to within that step.
@@ -125,9 +127,20 @@ def _count(database: Database, run: str) -> int:
     return int(database.execute("SELECT count(*) FROM readings")[0][0])
 
 
+FEATURES: dict[str, Any] = {
+    "cadence_minutes": 1,
+    "windows_minutes": [5],
+    "baseline_hours": 1,
+    "chunk_hours": 1,
+    "machines_per_chunk": 500,
+}
+"""The workers' features settings (the bench registers the same definition to seed a model)."""
+
+
 def _config(
     path: Path, host: str, port: int, run: str, index: int, lease_s: float, partitions: int
 ) -> None:
+    features = "\n".join(f"{k} = {json.dumps(v)}" for k, v in FEATURES.items())
     path.write_text(
         f"""
 [ingest.batch]
@@ -155,11 +168,7 @@ partitions = {partitions}
 # features may run far behind on a saturated box; score them anyway to measure the lag
 no_data_minutes = 100000
 [features]
-cadence_minutes = 1
-windows_minutes = [5]
-baseline_hours = 1
-chunk_hours = 1
-machines_per_chunk = 500
+{features}
 """
     )
 
@@ -279,6 +288,8 @@ def _one_run(
         SourceRegistry(database).ids(
             [(f"mws-{run}-m{m:05d}", f"s{s:02d}") for m in range(machines) for s in range(sensors)]
         )
+        # the workers' feature version, and an active model for it before the first reading
+        model = _seed(database)
         procs_s: list[subprocess.Popen[bytes]] = []
         for role, procs in (("features", procs_w), ("score", procs_s)):
             for i in range(workers):
@@ -326,8 +337,7 @@ def _one_run(
             pub.start()
         watcher = _Watcher(database)
         watcher.start()
-        model = _seed_when_ready(database, machines, deadline=t0_wall + seconds)
-        steady_from = time.time()  # latencies count from here: start-up is not steady state
+        steady_from = t0_wall + 5  # the first feature windows fill: not steady state yet
         watcher.scoring.set()
         for pub in pubs:
             pub.join(seconds + 120)
@@ -412,20 +422,13 @@ def _one_run(
     }
 
 
-def _seed_when_ready(database: Database, machines: int, *, deadline: float) -> str | None:
-    """Once every machine has a feature row, fit and promote the bench's quick model."""
+def _seed(database: Database) -> str:
+    """Register the workers' feature definition and promote the bench's quick model for it."""
     from bench.seed_model import seed_active_model
+    from features import FeaturesConfig, FeatureStore, resolve_definition
 
-    version = None
-    while time.time() < deadline:
-        rows = database.execute("SELECT version, count(*) FROM feature_watermarks GROUP BY version")
-        if rows and int(rows[0][1]) >= machines:
-            version = str(rows[0][0])
-            break
-        time.sleep(0.5)
-    if version is None:
-        return None
-    return seed_active_model(database, version)
+    definition = resolve_definition(database, FeaturesConfig.model_validate(FEATURES))
+    return seed_active_model(database, FeatureStore(database).register(definition))
 
 
 def _behind(database: Database, last_instant: datetime) -> dict[str, float | None]:

@@ -1,10 +1,11 @@
 """A quick active model for a bench plant that has no failures, so the workers score.
 
-A bench plant (``bench scale``) has readings and features but no events, so nothing can be
-learnt from it. The scoring cost does not depend on what a model learnt, only on its shape
-(features, trees, explanations, drift reference): this fits the production artifact
-(:func:`models.training.fit_artifact`, small boosters) on the plant's own stored features
-with synthetic labels, stores it and promotes it. Scoring then runs the production path.
+A bench plant (``bench scale``) has readings but no events, so nothing can be learnt from
+it. The scoring cost does not depend on what a model learnt, only on its shape (features,
+trees, explanations, drift reference): this fits the production artifact
+(:func:`models.training.fit_artifact`, small boosters) on synthetic rows of the feature
+version's columns with synthetic labels, stores it and promotes it. Scoring then runs the
+production path.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
-from features import FeatureStore, latest_features
+from features import FeatureStore
 from millwright.core.storage.database import Database
 from models import ModelsConfig, promote, save_candidate
 from models.holdout import ValidationSet, evaluate
@@ -47,22 +48,20 @@ def synthetic_labels(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     )
 
 
-def seed_active_model(database: Database, feature_version: str, *, copies: int = 4) -> str:
-    """Fit, store and promote a model on the version's latest stored rows; its version.
+def seed_active_model(database: Database, feature_version: str, *, rows: int = 2000) -> str:
+    """Fit, store and promote a model for the version's feature names; its version.
 
-    ``copies`` jittered copies of each machine's newest row give the boosters enough rows."""
-    latest = latest_features(database, feature_version)
-    if len(latest) < 3:
-        raise ValueError(f"need the features of at least 3 machines, got {len(latest)}")
+    It can be seeded before any feature is computed (the names are the definition's), so
+    the scores follow the features from the first instant."""
+    names = FeatureStore(database).names(feature_version)
+    machines = [int(r[0]) for r in database.execute("SELECT id FROM machines ORDER BY id")]
+    if len(machines) < 3:
+        raise ValueError(f"need at least 3 machines, got {len(machines)}")
     rng = np.random.default_rng(1)
-    frames = []
-    for k in range(copies):
-        copy = latest.copy()
-        values = copy.drop(columns=["machine_id", "ts"])
-        copy[values.columns] = values * (1.0 + 0.01 * rng.standard_normal(values.shape))
-        copy["ts"] = pd.to_datetime(copy["ts"], utc=True) - pd.Timedelta(minutes=k)
-        frames.append(copy)
-    frame = pd.concat(frames, ignore_index=True)
+    frame = pd.DataFrame(rng.standard_normal((rows, len(names))), columns=list(names))
+    frame.insert(0, "machine_id", np.resize(np.asarray(machines, dtype=np.int64), rows))
+    start = pd.Timestamp("2024-01-01", tz="UTC")
+    frame.insert(1, "ts", start + pd.to_timedelta(np.arange(rows), unit="min"))
     labels = synthetic_labels(frame)
     X = frame.drop(columns=["machine_id", "ts"])
     config = ModelsConfig.model_validate(SEED_CONFIG)
