@@ -354,7 +354,7 @@ def bench_scale(
         publishers=publishers,
     )
     typer.echo(
-        f"{'N':>2} {'W':>2} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
+        f"{'N':>2} {'W':>2} {'pub/s':>8} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
         f" {'feat p99':>9} {'risk p50':>9} {'risk p99':>9} {'f behind':>9} {'s behind':>9}"
         f" {'dropped':>8} {'dup':>4}"
     )
@@ -364,8 +364,8 @@ def bench_scale(
 
     for r in result["runs"]:
         typer.echo(
-            f"{r['collectors']:>2} {r['workers']:>2} {r['readings_per_s']:>10,}"
-            f" {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
+            f"{r['collectors']:>2} {r['workers']:>2} {r['published_per_s']:>8,}"
+            f" {r['readings_per_s']:>10,} {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
             f" {seconds_(r['latency_to_features_p50_s']):>9}"
             f" {seconds_(r['latency_to_features_p99_s']):>9}"
             f" {seconds_(r['latency_to_risk_p50_s']):>9}"

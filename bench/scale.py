@@ -342,6 +342,7 @@ def _one_run(
         for pub in pubs:
             pub.join(seconds + 120)
         t_pub_end = time.time()
+        publish_s = t_pub_end - t0_wall  # over ``seconds`` when the publishers fell behind
         published = machines * sensors * rate * int(seconds)
         at_end = _count(database, run)
         lag = published - at_end
@@ -396,6 +397,8 @@ def _one_run(
         "published": published,
         "stored": stored,
         "readings_per_s": round(stored / elapsed),
+        "publish_seconds": round(publish_s, 1),
+        "published_per_s": round(published / max(publish_s, 1e-9)),
         "lag_at_end_rows": lag,
         "drain_seconds": round(drain_s, 2),
         "latency_to_features_p50_s": _percentile(latencies, 0.5),
