@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.objective_weights import ObjectiveWeights
@@ -28,6 +30,13 @@ class SchedulerConfig(BaseModel):
     weight_deadline_late: float = Field(default=10_000.0, ge=0)
     weight_moved: float = Field(
         default=50.0, ge=0, description="Per planned operation a replan moves, by urgency."
+    )
+    replan_scope: Literal["affected", "plant"] = Field(
+        default="affected",
+        description=(
+            "What a replan may move: only the work a disruption or new order affects (the rest"
+            " of the previous plan stays), or any work, weighed by the stability term."
+        ),
     )
     # Orchestration and MES API (scheduler/service.py, scheduler/api/); time unit: minutes.
     horizon_hours: float = Field(default=168.0, gt=0, le=24 * 90, description="Plan horizon.")

@@ -389,6 +389,7 @@ def plan_summary(loaded: LoadedProblem, result: Result) -> dict[str, Any]:
         "unplaced": [{"subject": u.subject, "reason": u.reason} for u in result.unplaced],
         "released": list(result.released),
         "moved_operations": result.moved_operations,
+        "affected_operations": result.affected_operations,
         "phases": result.phases,
         "counts": {
             "jobs": len(loaded.problem.jobs),

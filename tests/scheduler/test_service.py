@@ -184,6 +184,10 @@ def test_failed_request_leaves_the_previous_plan_current_but_stale(database: Dat
     plan = plans.current_plan(database)
     assert plan.schedule.id == first.id and plan.status.stale
     assert plan.status.stale_reason == failed.error
+    public = plans.read_schedule(database, second.id)  # GET /schedules/{id}
+    assert (public.state, public.solver_status) == ("failed", "infeasible")
+    assert public.is_current is False and public.status_reason is not None
+    assert "horizon: all work must end by Tue 2030-01-08 06:00 UTC" in public.status_reason
 
 
 def test_stale_claim_is_requeued_and_worker_stops_on_event(database: Database) -> None:
