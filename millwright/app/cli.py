@@ -76,7 +76,8 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "models": StageCommand("The model registry: list, show and promote models.", ("models.cli",)),
     "alerts": StageCommand("Risk alerts and their webhooks.", ("alerts.cli",)),
     "edge": StageCommand(
-        "Edge scoring: a local copy of the active model; sync of edge scores.", ("edge.cli",)
+        "Edge scoring and alerting next to a collector, through outages of the centre.",
+        ("edge.cli",),
     ),
     "schedule": StageCommand("Plan production and maintenance.", ("scheduler.cli", "bench.cli")),
     "dashboard": StageCommand(
