@@ -299,7 +299,7 @@ class LocalAlerts:
         """Every outbox row (for status and tests)."""
         rows = self.cache.query(
             "SELECT id, endpoint, event_type, attempts, delivered_us, dead, last_error"
-            " FROM outbox ORDER BY created_us, id"
+            " FROM outbox ORDER BY rowid"
         )
         keys = ("id", "endpoint", "event_type", "attempts", "delivered_us", "dead", "last_error")
         return [dict(zip(keys, r, strict=True)) for r in rows]
@@ -328,7 +328,7 @@ class EdgeSender:
         now_us = int(now.timestamp() * 1_000_000)
         due = self.cache.query(
             "SELECT id, endpoint, body, attempts FROM outbox WHERE delivered_us IS NULL"
-            " AND dead = 0 AND next_us <= ? ORDER BY created_us, id",
+            " AND dead = 0 AND next_us <= ? ORDER BY rowid",
             (now_us,),
         )
         delivered = 0

@@ -38,7 +38,7 @@ from edge.scoring import EdgeScorer, NoLocalModelError
 from edge.window import ReadingWindow
 from features import FeatureState
 from ingest import IngestConfig, TopicTemplate, decode
-from millwright.core.storage import Database
+from millwright.core.storage import Database, read_readings
 from models import ModelsConfig
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,10 @@ class EdgeService:
                 "SELECT id, name, line, machine_class FROM machines ORDER BY id"
             )
             self.cache.store_machines([(int(r[0]), r[1], r[2], r[3]) for r in rows])
+            primed = self.window is None
             self._build_window()
+            if primed and self.window is not None:
+                self._prime(database)
         self.alerts.copy_central(central_episodes(database))
 
     # --- readings ---------------------------------------------------------------------------
@@ -190,6 +193,22 @@ class EdgeService:
             window.watermark_us = old.watermark_us
             window._series = old._series  # same sensors keep their samples
         self.window = window
+
+    def _prime(self, database: Database) -> None:
+        """A starting edge reads the latest look-back of readings from the centre."""
+        assert self.window is not None
+        newest = database.execute("SELECT max(ts) FROM readings")[0][0]
+        if newest is None:
+            return
+        start = newest - timedelta(microseconds=self.window.span_us)
+        readings = read_readings(database, start=start, end=newest + timedelta(microseconds=1))
+        kept = self.window.prime(readings)
+        cadence_us = self.model()[2].definition.cadence_minutes * 60 * US
+        self._last_instant_us = (self.window.watermark_us or 0) // cadence_us * cadence_us
+        log.info("edge window primed with %d readings up to %s", kept, newest)
+
+    def model(self) -> tuple[str, Any, FeatureState]:
+        return self.scorer.model()
 
     def on_rows(self, rows: list[tuple[str, str, int, float, int]]) -> None:
         if self.window is not None:
@@ -261,9 +280,8 @@ class EdgeService:
         cadence_us = definition.cadence_minutes * 60 * US
         lookback_us = int(definition.lookback / timedelta(microseconds=1))
         newest = window.watermark_us - int(self.config.score_lag_s * US)
+        # A reading at or past an instant closes its look-back (the bins end before it).
         last = (newest // cadence_us) * cadence_us
-        if newest == last:
-            last -= cadence_us  # readings at the instant itself belong to the next bin
         first = last if self._last_instant_us is None else self._last_instant_us + cadence_us
         by_machine: dict[int, list[Any]] = {}
         for instant_us in range(first, last + 1, cadence_us):

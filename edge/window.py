@@ -50,12 +50,16 @@ class _Series:
         if cut:
             del self.ts[:cut], self.value[:cut], self.quality[:cut]
 
+    def count(self, start: int, end: int) -> int:
+        return bisect.bisect_left(self.ts, end) - bisect.bisect_left(self.ts, start)
+
     def between(self, start: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies: a view would pin the arrays' buffers and refuse the next append."""
         lo, hi = bisect.bisect_left(self.ts, start), bisect.bisect_left(self.ts, end)
         return (
-            np.frombuffer(self.ts, np.int64)[lo:hi],
-            np.frombuffer(self.value, np.float64)[lo:hi],
-            np.frombuffer(self.quality, np.int8)[lo:hi],
+            np.frombuffer(self.ts, np.int64)[lo:hi].copy(),
+            np.frombuffer(self.value, np.float64)[lo:hi].copy(),
+            np.frombuffer(self.quality, np.int8)[lo:hi].copy(),
         )
 
 
@@ -104,6 +108,30 @@ class ReadingWindow:
                         series.drop_before(floor)
         return kept
 
+    def prime(self, readings: pd.DataFrame) -> int:
+        """Keep readings read back from the centre (ts, machine_id, sensor_id, value, quality),
+        so a starting edge holds a full look-back at once; returns how many were new."""
+        if readings.empty:
+            return 0
+        ts = pd.DatetimeIndex(readings["ts"]).as_unit("us").asi8
+        known = set(self._machine_of)
+        kept = 0
+        with self._lock:
+            for sid, t, v, q in zip(
+                readings["sensor_id"].to_numpy(np.int64), ts,
+                readings["value"].to_numpy(np.float64), readings["quality"].to_numpy(np.int64),
+                strict=True,
+            ):  # fmt: skip
+                if int(sid) not in known:
+                    continue
+                series = self._series.get(int(sid))
+                if series is None:
+                    series = self._series[int(sid)] = _Series()
+                kept += series.add(int(t), float(v), int(q))
+                if self.watermark_us is None or t > self.watermark_us:
+                    self.watermark_us = int(t)
+        return kept
+
     def samples(self) -> int:
         """Samples held now."""
         with self._lock:
@@ -115,7 +143,7 @@ class ReadingWindow:
             found = {
                 self._machine_of[sid]
                 for sid, series in self._series.items()
-                if len(series.between(start_us, end_us)[0])
+                if series.count(start_us, end_us)
             }
         return sorted(found)
 
@@ -128,8 +156,7 @@ class ReadingWindow:
             for sid, series in sorted(self._series.items()):
                 machine = self._machine_of[sid]
                 if machine in wanted:
-                    ts, value, quality = series.between(start_us, end_us)
-                    parts.append((machine, sid, ts.copy(), value.copy(), quality.copy()))
+                    parts.append((machine, sid, *series.between(start_us, end_us)))
         sizes = [len(p[2]) for p in parts]
         if not parts:
             return pd.DataFrame(
