@@ -435,4 +435,10 @@ def worker(
 
 
 def main() -> None:
+    import sys
+
+    from edge import keep_out, wants_edge_process
+
+    if wants_edge_process(sys.argv):  # before the settings import pandas (see edge.lean)
+        keep_out()
     run_app(app)
