@@ -267,7 +267,7 @@ def _apply(
             (transition.ts, current.id),
         )
         journal(
-            conn, current.id, transition.ts, "merged", None, "opened at the edge as well",
+            conn, current.id, transition.ts, "opened", None, "opened at the edge as well",
             {"edge_episode": item.episode},
         )  # fmt: skip
         report.merged += 1

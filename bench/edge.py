@@ -88,10 +88,11 @@ def _status(field: str) -> float:
     return float("nan")
 
 
-def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 20) -> None:
+def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) -> None:
     """The edge side, in its own interpreter (started with :func:`edge.keep_out` in force,
     as ``millwright edge run`` starts): prints one JSON line."""
     from edge.cache import EdgeCache
+    from edge.lean import release_memory
     from edge.scoring import EdgeScorer
     from edge.window import ReadingWindow
 
@@ -130,6 +131,7 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 20) ->
             part = machines[k : k + chunk]
             readings = window.frame(part, at_us - lookback_us, at_us)
             scorer.score(readings, at.to_pydatetime(), part)
+        release_memory()  # as the service does after each pass
 
     samples = []
     for i in range(repeats + 1):
@@ -156,6 +158,7 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 20) ->
     features_s = timed(lambda: scorer.features(readings, instant.to_pydatetime(), part))
     central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
     seconds = statistics.median(samples)
+    release_memory()
     print(
         json.dumps(
             {

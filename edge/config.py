@@ -36,5 +36,5 @@ class EdgeConfig(BaseModel):
         default=0.0, ge=0, description="Score an instant once readings this much past it arrived."
     )
     chunk_machines: int = Field(
-        default=20, ge=1, le=10_000, description="Machines featurised together (bounds memory)."
+        default=10, ge=1, le=10_000, description="Machines featurised together (bounds memory)."
     )

@@ -28,3 +28,20 @@ def wants_edge_process(argv: list[str]) -> bool:
     """Whether a command line runs the edge service (``millwright edge run ...``)."""
     words = [a for a in argv[1:] if not a.startswith("-")]
     return words[:2] == ["edge", "run"]
+
+
+def release_memory() -> None:
+    """Hand the heap freed by a scoring pass back to the system (glibc ``malloc_trim``).
+
+    A scoring pass builds a readings frame and feature blocks for a chunk of machines and
+    frees them; without this the allocator keeps the high-water mark resident between
+    passes. A no-op where the C library has no ``malloc_trim``."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)

@@ -34,6 +34,7 @@ from alerts import AlertsConfig, adopt_edge_transitions, central_episodes
 from edge.alerting import EdgeSender, LocalAlerts, scores_of
 from edge.cache import EdgeCache
 from edge.config import EdgeConfig
+from edge.lean import release_memory
 from edge.scoring import EdgeScorer, NoLocalModelError
 from edge.window import ReadingWindow
 from features import FeatureState
@@ -296,6 +297,8 @@ class EdgeService:
                     by_machine.setdefault(m, []).extend(scores)
             self.status.scored_instants += 1
             self._last_instant_us = instant_us
+        if by_machine:
+            release_memory()
         return by_machine
 
     def step(self) -> None:
