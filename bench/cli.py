@@ -102,8 +102,15 @@ def bench_opcua(
     typer.echo(f"published:       {result['published']:>12,d} values")
     typer.echo(f"stored:          {result['stored']:>12,d} values")
     typer.echo(f"lost:            {result['lost']:>12,d} values")
-    typer.echo(f"server overflow: {result['queue_overflows']:>12,d}")
-    typer.echo(f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core")
+    typer.echo(
+        f"  of which:       {result['server_discarded']:>12,d} discarded by the servers' queues,"
+        f" {result['lost_after_receipt']:,d} after reaching the collector"
+    )
+    typer.echo(f"server overflow: {result['queue_overflows']:>12,d} (Overflow bits seen)")
+    typer.echo(
+        f"collector CPU:   {result['collector_cpu_share']:>12.1%} of one core"
+        f" ({result['collector_cpu_s']:.1f} s, {result['collector_cpu_us_per_value']:.1f} µs/value)"
+    )
     typer.echo(
         f"server CPU:      {result['server_cpu_share']:>12.1%} of one core"
         f" ({result['servers']} processes)"

@@ -4,10 +4,12 @@ Server processes (``servers`` of them, by default one per 1,000 nodes: asyncua's
 single-threaded Python and tops out near 10,000 writes/s, so one server would be the limit,
 not the collector) publish ``nodes`` variables changing at ``rate_hz`` between them; this
 process runs the real collector — one OPC-UA source per server, one shared pipeline, one
-bulk writer — against them. Reported: offered
-and stored values per second, values lost (published − stored, every value is unique per node
-and timestamp), server queue overflows, the collector process's CPU as a share of one core
-(the server's CPU is in the other process and not counted), and — same run, same database —
+bulk writer — against them. Reported: offered and stored values per second; values lost
+(published − stored, every value is unique per node and timestamp) and where (discarded by
+the servers' item queues, which asyncua does silently, or never stored after reaching the
+collector); the collector process's CPU in seconds, per value, and as a share of one core
+over the offered load's duration (and over the whole run until the last value was in; the
+servers' CPU is in their own processes, reported apart); and — same run, same database —
 the bulk writer's raw rate, the ceiling any collector can reach.
 """
 
@@ -100,17 +102,21 @@ def run_opcua_benchmark(
     count = servers or max(1, math.ceil(nodes / 1000))
     ctx = multiprocessing.get_context("spawn")
     go = ctx.Event()
+    release = ctx.Event()
     slices = [(k * nodes // count, (k + 1) * nodes // count) for k in range(count)]
     ports = [_free_port() for _ in slices]
     readies = [ctx.Event() for _ in slices]
     publisheds = [ctx.Value("q", 0) for _ in slices]
+    discardeds = [ctx.Value("q", 0) for _ in slices]
     procs = [
         ctx.Process(
             target=serve,
-            args=(port, end - first, rate_hz, seconds, ready, go, pub, first),
+            args=(port, end - first, rate_hz, seconds, ready, go, pub, first, dropped, release),
             daemon=True,
         )
-        for port, (first, end), ready, pub in zip(ports, slices, readies, publisheds, strict=True)
+        for port, (first, end), ready, pub, dropped in zip(
+            ports, slices, readies, publisheds, discardeds, strict=True
+        )
     ]
     for proc in procs:
         proc.start()
@@ -132,6 +138,7 @@ def run_opcua_benchmark(
             if not collector.wait_ready(60):
                 raise RuntimeError("the collector did not subscribe in time")
             time.sleep(1.0)  # initial values in
+            initial = sum(s.stats.received for s in collector.sources)
             me = psutil.Process()
             server_procs = [psutil.Process(p.pid) for p in procs]
             cpu0 = me.cpu_times()
@@ -139,31 +146,43 @@ def run_opcua_benchmark(
             started = time.perf_counter()
             go.set()
             time.sleep(seconds)
-            cpu1, load_wall = me.cpu_times(), time.perf_counter() - started
             server_cpu = 0.0
             for proc_info, before in zip(server_procs, server_cpu0, strict=True):
                 try:
                     server_cpu += sum(proc_info.cpu_times()[:2]) - before
                 except psutil.NoSuchProcess:
                     server_cpu = float("nan")
-            for proc in procs:
-                proc.join(60)
+            server_wall = time.perf_counter() - started
+            ticks = 0
+            while ticks * (1.0 / rate_hz) < seconds:  # the servers' own tick rule
+                ticks += 1
+            due = [(end - first) * ticks for first, end in slices]
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and any(
+                int(p.value) < d for p, d in zip(publisheds, due, strict=True)
+            ):
+                time.sleep(0.1)  # a server still writing (behind on a loaded machine)
 
             def received() -> int:
                 return sum(s.stats.received for s in collector.sources)
 
-            # drain: wait until nothing new arrives
+            # drain: wait until nothing new arrives and the pipeline has written it all
             last, quiet = -1, 0
             while quiet < 3:
                 time.sleep(0.5)
-                quiet = quiet + 1 if received() == last else 0
+                busy = runtime.pipeline.health()["pending_readings"] > 0
+                quiet = quiet + 1 if received() == last and not busy else 0
                 last = received()
+            # CPU until the last value was in, less the quiet polls that found it in
+            cpu1, load_wall = me.cpu_times(), time.perf_counter() - started - 1.5
             elapsed_send = seconds
             wall = time.perf_counter() - started
         finally:
             collector.stop()
             runtime.stop()
+            release.set()
             for proc in procs:
+                proc.join(30)
                 if proc.is_alive():
                     proc.kill()
         all_stats = [s.stats for s in collector.sources]
@@ -181,17 +200,22 @@ def run_opcua_benchmark(
         "servers": count,
         "offered_values_per_s": pub / elapsed_send,
         "published": pub,
-        "received": sum(s.received for s in all_stats),
+        "received": sum(s.received for s in all_stats) - initial,
         "stored": stored,
         "stored_values_per_s": stored / elapsed_send,
         "lost": pub - stored,
+        "server_discarded": sum(int(d.value) for d in discardeds),
+        "lost_after_receipt": sum(s.received for s in all_stats) - initial - stored,
         "queue_overflows": sum(s.overflows for s in all_stats),
         "client_dropped": sum(s.client_dropped for s in all_stats),
         "subscriptions_recreated": sum(s.recreated for s in all_stats),
         "gaps": sum(s.gaps for s in all_stats),
         "collector_cpu_s": cpu,
-        "collector_cpu_share": cpu / load_wall,
-        "server_cpu_share": server_cpu / load_wall,
+        # while the load was offered (the values arrive within it when the collector keeps up)
+        "collector_cpu_share": cpu / seconds,
+        "collector_cpu_share_whole_run": cpu / load_wall,  # until the last value was in
+        "collector_cpu_us_per_value": cpu / max(stored, 1) * 1e6,
+        "server_cpu_share": server_cpu / server_wall,
         "wall_s": wall,
         "cores": psutil.cpu_count(),
         "writer_rows_per_s": writer["writer_rows_per_s"],

@@ -22,7 +22,11 @@ Shared pipeline settings (``batch``, ``buffer``, ``metrics``) plus one list per 
     subscriptions = [
         { topic = "plant/{line}/{machine}/{sensor}", format = "auto" },
         { topic = "spBv1.0/plant1/+/{machine}/#", format = "sparkplug" },
+        { topic = "plant/events/{machine}", format = "events" },
     ]
+
+``format = "events"`` takes the body of ``POST /api/v1/events`` (one event or a list; the
+machine from the topic) — see :mod:`ingest.plant_events`.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ class SubscriptionConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     topic: str = Field(description="Template such as plant/{line}/{machine}/{sensor}.")
-    format: Literal["auto", "number", "json", "sparkplug"] = "auto"
+    format: Literal["auto", "number", "json", "sparkplug", "events"] = "auto"
     qos: Literal[0, 1, 2] = 1
     machine: str | None = Field(default=None, description="Machine when the topic has none.")
     sensor: str | None = Field(default=None, description="Sensor when the topic has none.")

@@ -47,8 +47,10 @@ from ingest.errors import IngestConfigError, PipelineStopped
 from ingest.metrics import CollectorMetrics
 from ingest.mqtt_client import BufferedClient
 from ingest.pipeline import Pipeline
+from ingest.plant_events import EventsWriter, decode_events
 from ingest.sparkplug import NAMESPACE, SparkplugDecoder, SparkplugResult, rebirth_payload
 from ingest.topics import TopicTemplate
+from millwright.core.storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +59,12 @@ class MqttCollector:
     """One broker connection with its subscriptions, feeding one :class:`Pipeline`."""
 
     def __init__(
-        self, config: MqttSourceConfig, pipeline: Pipeline, metrics: CollectorMetrics
+        self,
+        config: MqttSourceConfig,
+        pipeline: Pipeline,
+        metrics: CollectorMetrics,
+        *,
+        database: Database | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -72,6 +79,17 @@ class MqttCollector:
             reorder_timeout_s=config.sparkplug_reorder_timeout_s,
             rebirth_interval_s=config.sparkplug_rebirth_interval_s,
         )
+        # paho's thread decodes, the expiry timer gives up held holes: one at a time
+        self._sparkplug_lock = threading.Lock()
+        self._expiry_stop = threading.Event()
+        self._expiry: threading.Thread | None = None
+        self.events: EventsWriter | None = None
+        if any(s.format == "events" for s in config.subscriptions):
+            if database is None:
+                raise IngestConfigError(
+                    f"source {config.name}: an events subscription needs the database"
+                )
+            self.events = EventsWriter(database, pipeline, config.name)
         self._messages = metrics.messages.labels(self.name)
         self._connected_gauge = metrics.connected.labels(self.name)
         self._connected = threading.Event()
@@ -131,8 +149,16 @@ class MqttCollector:
         if c.protocol == "5":
             kwargs["clean_start"] = c.clean_start
             kwargs["properties"] = self._connect_properties()
+        if self.events is not None:
+            self.events.start()
         self.client.connect_async(c.host, c.port, **kwargs)
         self.client.loop_start()
+        if any(sub.format == "sparkplug" for _, sub in self._subs):
+            self._expiry_stop.clear()
+            self._expiry = threading.Thread(
+                target=self._expire_loop, name=f"sparkplug-expiry-{c.name}", daemon=True
+            )
+            self._expiry.start()
         log.info(
             "source %s: connecting to %s:%d as %s (MQTT %s)",
             c.name,
@@ -147,8 +173,14 @@ class MqttCollector:
 
     def stop(self) -> None:
         """Disconnect; unacknowledged messages stay in the broker session for next time."""
+        self._expiry_stop.set()
+        if self._expiry is not None:
+            self._expiry.join(5)
+            self._expiry = None
         self.client.disconnect()
         self.client.loop_stop()
+        if self.events is not None:
+            self.events.stop()
         self._connected.clear()
         self._connected_gauge.set(0)
 
@@ -237,6 +269,11 @@ class MqttCollector:
         if sub.format == "sparkplug":
             self._sparkplug_message(topic, payload, receive_us, ack)
             return
+        if sub.format == "events" and self.events is not None:
+            machine = fields.get("machine") or sub.machine
+            message = decode_events(payload, machine, f"mqtt:{self.name}")
+            self.events.submit(topic, message, ack)
+            return
         decoded = decode(
             payload,
             sub.format,
@@ -255,8 +292,34 @@ class MqttCollector:
             pipeline.submit_rows(self.name, decoded.items, ref=topic)
         pipeline.dead_letter(self.name, topic, payload, decoded.reason, ack)
 
+    def _expire_loop(self) -> None:
+        """Declare reorder holes that outlived the timeout while their node was quiet."""
+        period = min(0.5, max(0.05, self.config.sparkplug_reorder_timeout_s / 4))
+        while not self._expiry_stop.wait(period):
+            now_us = time.time_ns() // 1000
+            with self._sparkplug_lock:
+                result = self._sparkplug.expire(now_us)
+            try:
+                self._sparkplug_effects(result, now_us)
+            except PipelineStopped:
+                return
+            except Exception:
+                log.exception("source %s: Sparkplug reorder timer failed", self.name)
+
     def _sparkplug_message(self, topic: str, payload: bytes, receive_us: int, ack: Any) -> None:
-        result: SparkplugResult = self._sparkplug.decode(topic, payload, receive_us)
+        with self._sparkplug_lock:
+            result: SparkplugResult = self._sparkplug.decode(topic, payload, receive_us)
+        pipeline = self._pipeline
+        self._sparkplug_effects(result, receive_us)
+        if result.reason is None:
+            pipeline.submit_rows(self.name, result.rows, ack, ref=topic)
+            return
+        if result.rows:
+            pipeline.submit_rows(self.name, result.rows, ref=topic)
+        pipeline.dead_letter(self.name, topic, payload, result.reason, ack)
+
+    def _sparkplug_effects(self, result: SparkplugResult, receive_us: int) -> None:
+        """Rebirth requests, gap/online/offline events and machine statuses of a result."""
         pipeline = self._pipeline
         if result.rebirths and self.config.sparkplug_rebirth:
             self._request_rebirths(result.rebirths, receive_us)
@@ -271,12 +334,6 @@ class MqttCollector:
             else:
                 status = "offline" if event.kind == "offline" else "running"
                 pipeline.set_machine_status(event.machine, status, ts)
-        if result.reason is None:
-            pipeline.submit_rows(self.name, result.rows, ack, ref=topic)
-            return
-        if result.rows:
-            pipeline.submit_rows(self.name, result.rows, ref=topic)
-        pipeline.dead_letter(self.name, topic, payload, result.reason, ack)
 
     def _request_rebirths(self, nodes: list[tuple[str, str]], receive_us: int) -> None:
         """NCMD ``Node Control/Rebirth`` to each edge node (the decoder rate-limits)."""

@@ -31,7 +31,9 @@ def start_collectors(runtime: IngestRuntime, config: IngestConfig) -> list[Colle
     """Start one collector per configured MQTT source on the shared pipeline."""
     collectors: list[Collector] = []
     for mqtt_source in config.mqtt:
-        collector = MqttCollector(mqtt_source, runtime.pipeline, runtime.metrics)
+        collector = MqttCollector(
+            mqtt_source, runtime.pipeline, runtime.metrics, database=runtime.database
+        )
         collector.start()
         runtime.sources_health[mqtt_source.name] = collector.health
         collectors.append(collector)

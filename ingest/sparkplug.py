@@ -24,8 +24,10 @@ libraries publish each device on its own connection), so a seq ahead of the expe
 held in a small window (``reorder_window`` messages, ``reorder_timeout_s`` seconds of receive
 time) instead of being reported as a loss at once. A message that fills the hole closes it;
 only seqs still missing when the window overflows, times out, or the node dies become a
-``gap`` event with the exact count. A seq that arrives after it was given up is late, not a
-new gap. Wraps at 256.
+``gap`` event with the exact count. The timeout is also checked without traffic
+(:meth:`SparkplugDecoder.expire`, called by the collector's timer), so a hole held open by
+an edge node that then goes quiet is still declared, and its rebirth asked for. A seq that
+arrives after it was given up is late, not a new gap. Wraps at 256.
 
 Rebirth. After a real gap or a DATA message with an unknown alias, the decoder asks for one
 ``Node Control/Rebirth`` NCMD to the edge node (in ``SparkplugResult.rebirths``), at most once
@@ -266,6 +268,16 @@ class SparkplugDecoder:
             unknown_alias = unknown_alias or not known
         if unknown_alias:
             self._ask_rebirth(node, key, receive_us, result)
+
+    def expire(self, now_us: int) -> SparkplugResult:
+        """Give up the holes held longer than the reorder timeout (no message needed): a
+        gap event per node, and a rebirth request where a gap was real."""
+        result = SparkplugResult()
+        for key, node in self._nodes.items():
+            held = node.ahead and now_us - node.ahead_since_us > self._timeout_us
+            if held and self._give_up_hole(node, key[1], now_us, "reorder timeout", result):
+                self._ask_rebirth(node, key, now_us, result)
+        return result
 
     # --- sequence numbers -----------------------------------------------------------------
 

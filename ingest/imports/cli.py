@@ -59,6 +59,12 @@ def import_readings(
         str | None, typer.Option(help="strftime format of the timestamps, or epoch s|ms|us.")
     ] = None,
     unit: Annotated[list[str], typer.Option("--unit", help="sensor=unit, repeatable.")] = [],  # noqa: B006
+    sensor_metadata: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV/Parquet: sensor[, machine, unit, description, operating_condition]."
+        ),
+    ] = None,
     rejects: Annotated[
         Path | None, typer.Option(help="Where bad rows go (default: <first file>.rejects.csv).")
     ] = None,
@@ -83,6 +89,7 @@ def import_readings(
             timezone=timezone,
             ts_format=ts_format,
             units=_units(unit),
+            sensor_metadata=sensor_metadata,
             chunk_rows=chunk_rows,
         )
     except ValueError as exc:
@@ -128,6 +135,10 @@ def import_readings(
     typer.echo(f"machines created: {summary.machines_created:>12,}")
     typer.echo(f"sensors created:  {summary.sensors_created:>12,}")
     typer.echo(f"time span:        {span}")
+    if sensor_metadata is not None:
+        typer.echo(f"sensors described:{summary.sensors_described:>12,}")
+    if summary.metadata_unmatched:
+        typer.echo(f"metadata rows matching no sensor: {', '.join(summary.metadata_unmatched)}")
     if summary.ignored_columns:
         typer.echo(f"ignored columns:  {', '.join(summary.ignored_columns)}")
     if summary.rejected:

@@ -17,6 +17,8 @@ import numpy as np
 
 from ingest.imports.errors import ImportFileError
 from ingest.imports.readings import RejectsFile
+from ingest.imports.sensor_metadata import FALSE as _FALSE
+from ingest.imports.sensor_metadata import TRUE as _TRUE
 from ingest.imports.source import columns_of, iter_chunks
 from millwright.core.storage.database import Database
 
@@ -24,8 +26,6 @@ COLUMNS = (
     "machine", "line", "class", "groups", "sensor", "unit", "description",
     "operating_condition",
 )  # fmt: skip
-_TRUE = {"true", "yes", "1", "y"}
-_FALSE = {"false", "no", "0", "n", ""}
 
 
 @dataclass

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ingest.imports.errors import ImportFileError
+from ingest.imports.sensor_metadata import apply_sensor_metadata, read_sensor_metadata
 from ingest.imports.source import columns_of, iter_chunks
 from millwright.core.storage.database import Database
 from millwright.core.storage.readings import ReadingColumns, ReadingsWriter
@@ -51,6 +52,7 @@ class ReadingsOptions:
     timezone: str | None = None  # for timestamps without an offset
     ts_format: str | None = None  # strftime format, or an epoch unit s|ms|us
     units: dict[str, str] = field(default_factory=dict)  # sensor -> unit
+    sensor_metadata: Path | None = None  # units, descriptions, operating-condition flags
     chunk_rows: int = 100_000
 
     def __post_init__(self) -> None:
@@ -80,6 +82,8 @@ class ImportSummary:
     first_ts: datetime | None = None
     last_ts: datetime | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    sensors_described: int = 0  # by the sensor metadata file
+    metadata_unmatched: list[str] = field(default_factory=list)  # its rows no sensor matched
 
     @property
     def readings(self) -> int:
@@ -98,6 +102,8 @@ class ImportSummary:
             "sensors_created": self.sensors_created,
             "first_ts": self.first_ts.isoformat() if self.first_ts else None,
             "last_ts": self.last_ts.isoformat() if self.last_ts else None,
+            "sensors_described": self.sensors_described,
+            "metadata_unmatched": self.metadata_unmatched,
             "ignored_columns": self.ignored_columns,
         }
 
@@ -288,6 +294,11 @@ class ReadingsImporter:
     def run(self, paths: Sequence[Path]) -> ImportSummary:
         """Import every file (all headers are checked before anything is written)."""
         plans = [(path, plan_file(path, self._options)) for path in paths]
+        metadata = (
+            read_sensor_metadata(self._options.sensor_metadata)
+            if self._options.sensor_metadata is not None
+            else None
+        )
         before = self._counts()
         summary = ImportSummary(files=len(paths))
         try:
@@ -299,6 +310,9 @@ class ReadingsImporter:
         finally:
             self._rejects.close()
         self._apply_units()
+        if metadata is not None:
+            described, unmatched = apply_sensor_metadata(self._database, metadata)
+            summary.sensors_described, summary.metadata_unmatched = described, unmatched
         after = self._counts()
         summary.machines_created = after[0] - before[0]
         summary.sensors_created = after[1] - before[1]

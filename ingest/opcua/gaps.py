@@ -17,6 +17,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+_NEVER = np.iinfo(np.int64).min  # no value seen yet
+
 
 @dataclass(frozen=True)
 class Gap:
@@ -37,7 +41,7 @@ class GapTracker:
 
     def __init__(self, machine_of: Sequence[str], *, close_after_s: float = 10.0) -> None:
         self._machine_of = list(machine_of)
-        self._last: list[int | None] = [None] * len(self._machine_of)
+        self._last = np.full(len(self._machine_of), _NEVER, dtype=np.int64)
         self._pending: dict[int, int] = {}  # node index → its last source time at the loss
         self._waiting: dict[str, int] = {}  # machine → nodes still to report
         self._open: dict[str, list[int]] = {}  # machine → [start, end, lossy nodes]
@@ -54,9 +58,16 @@ class GapTracker:
             start = self._pending.pop(node, None)
             if start is not None:
                 self._after_loss(node, start, ts_us)
-        last = self._last[node]
-        if last is None or ts_us > last:
+        if ts_us > self._last[node]:
             self._last[node] = ts_us
+
+    def seen_many(self, nodes: np.ndarray, ts_us: np.ndarray) -> None:
+        """Values of ``nodes`` (indices) at ``ts_us`` were delivered: one notification."""
+        if self._pending:
+            for node, ts in zip(nodes.tolist(), ts_us.tolist(), strict=True):
+                self.seen(node, ts)
+            return
+        np.maximum.at(self._last, nodes, ts_us)
 
     def _after_loss(self, node: int, start: int, ts_us: int) -> None:
         machine = self._machine_of[node]
@@ -73,8 +84,8 @@ class GapTracker:
 
     def lost(self, now: float) -> None:
         """The subscription was re-created: every node that had reported is now pending."""
-        for node, last in enumerate(self._last):
-            if last is None or node in self._pending:
+        for node, last in enumerate(self._last.tolist()):
+            if last == _NEVER or node in self._pending:
                 continue
             self._pending[node] = last
             machine = self._machine_of[node]

@@ -201,3 +201,36 @@ def test_unknown_machines_are_rejected_when_registration_is_off(
     assert (summary["imported"], summary["rejected"]) == (0, 3)
     reasons = {r["reason"] for r in csv.DictReader((tmp_path / "r.csv").open())}
     assert reasons == {"unknown machine or sensor (registration is off)"}
+
+
+def test_sensor_metadata_file_sets_units_descriptions_and_operating_conditions(
+    cli: CliRunner, database: Database, tmp_path: Path
+) -> None:
+    data = _write(tmp_path / "long.csv", LONG)
+    bad_flag = _write(tmp_path / "bad.csv", "sensor,operating_condition\ntemp,sometimes\n")
+    line = _refused(cli, str(data), "--sensor-metadata", str(bad_flag))
+    assert line.endswith("bad.csv: row 1: operating_condition 'sometimes' is not true or false.")
+    unknown = _write(tmp_path / "unknown.csv", "sensor,colour\ntemp,red\n")
+    assert "unknown column 'colour'" in _refused(cli, str(data), "--sensor-metadata", str(unknown))
+    assert _readings(database) == []  # checked before anything was written
+
+    meta = _write(
+        tmp_path / "sensors.csv",
+        """
+sensor,machine,unit,description,operating_condition
+temp,,degC,bearing temperature,false
+vibration,press-2,mm/s,,true
+speed,,rpm,spindle speed,true
+""",
+    )
+    summary = _import(cli, str(data), "--sensor-metadata", str(meta))
+    assert (summary["imported"], summary["sensors_described"]) == (3, 2)
+    assert summary["metadata_unmatched"] == ["speed"]
+    sensors = database.execute(
+        "SELECT m.name, s.name, s.unit, s.description, s.operating_condition FROM sensors s"
+        " JOIN machines m ON m.id = s.machine_id ORDER BY 1, 2"
+    )
+    assert sensors == [
+        ("press-1", "temp", "degC", "bearing temperature", False),
+        ("press-2", "vibration", "mm/s", None, True),
+    ]

@@ -118,6 +118,26 @@ def test_a_hole_is_given_up_after_the_timeout_and_at_death() -> None:
     ]
 
 
+def test_a_quiet_node_s_hole_is_declared_by_the_timer_with_one_rebirth() -> None:
+    dec = SparkplugDecoder(reorder_window=16, reorder_timeout_s=1.0, rebirth_interval_s=30)
+    _birth(dec)
+    _birth(dec, "f")
+    assert dec.decode("spBv1.0/G/NDATA/e", _spb(3, []), RX).events == []  # 1, 2 held
+    assert dec.decode("spBv1.0/G/NDATA/f", _spb(1, []), RX).events == []  # in order
+    early = dec.expire(RX + 900_000)
+    assert early.events == [] and early.rebirths == []  # still within the timeout
+    due = dec.expire(RX + 1_100_000)
+    assert [(e.machine, e.kind, e.details["missing"]) for e in due.events] == [("e", "gap", 2)]
+    assert due.rebirths == [("G", "e")]
+    assert dec.expire(RX + 5_000_000).events == []  # declared once
+    assert dec.decode("spBv1.0/G/NDATA/e", _spb(2, []), RX + 5_100_000).events == []  # late
+    assert dec.decode("spBv1.0/G/NDATA/e", _spb(4, []), RX + 5_200_000).events == []
+    # a second hole within the rebirth interval: a gap, but no second rebirth request
+    dec.decode("spBv1.0/G/NDATA/e", _spb(6, []), RX + 5_300_000)
+    again = dec.expire(RX + 6_400_000)
+    assert [e.details["missing"] for e in again.events] == [1] and again.rebirths == []
+
+
 def test_unknown_alias_asks_for_a_rebirth_rate_limited() -> None:
     dec = SparkplugDecoder(rebirth_interval_s=10)
     first = dec.decode("spBv1.0/G/NDATA/e", _spb(0, [{"alias": 5, "double_value": 1}]), RX)

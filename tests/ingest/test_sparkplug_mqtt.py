@@ -126,3 +126,40 @@ def test_compressed_reordered_and_lost_messages(
     finally:
         pub.close()
         listener.close()
+
+
+def test_a_hole_left_by_a_quiet_edge_node_is_declared_by_the_timer(
+    database: Database,
+    runtime: Any,
+    collector_factory: Any,
+    mqtt_broker: Any,
+    unique: str,
+) -> None:
+    group, node, source = f"G{unique}", f"sq{unique}", f"s{unique}"
+    config = source_config(
+        source,
+        *mqtt_broker,
+        [{"topic": f"spBv1.0/{group}/#", "format": "sparkplug"}],
+        sparkplug_reorder_window=8,
+        sparkplug_reorder_timeout_s=0.5,
+    )
+    collector_factory(config, runtime)
+    listener = CommandListener(*mqtt_broker, f"spBv1.0/{group}/NCMD/{node}")
+    base = f"spBv1.0/{group}"
+    pub = Publisher(*mqtt_broker)
+    try:
+        pub.publish(f"{base}/NBIRTH/{node}", _birth())
+        # seq 2 never comes and the node then stays quiet: no later message gives it up
+        pub.publish_many(
+            [(f"{base}/NDATA/{node}", _payload(s, float(s), MS + s)) for s in (1, 3, 4)]
+        )
+        wait_for(lambda: len(readings_of(database, node)) == 4)
+        wait_for(lambda: len(_events(database, source)) == 2)
+        assert _events(database, source) == [("online", None), ("gap", 1)]
+        wait_for(lambda: len(listener.commands) == 1)
+        command = pb.Payload()
+        command.ParseFromString(listener.commands[0])
+        assert [m.name for m in command.metrics] == ["Node Control/Rebirth"]
+    finally:
+        pub.close()
+        listener.close()
