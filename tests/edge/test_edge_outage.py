@@ -373,6 +373,7 @@ def run_outage(
         cache.close()
 
 
+@pytest.mark.timeout(900)  # building and training the plant takes minutes on a loaded host
 def test_edge_alerts_through_a_short_outage_and_the_centre_reconciles(
     private_postgres: Any, mqtt_broker: tuple[str, int], receiver: Receiver, tmp_path: Path,
     unique: str,
@@ -381,6 +382,7 @@ def test_edge_alerts_through_a_short_outage_and_the_centre_reconciles(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1200)
 def test_edge_alerts_through_a_two_minute_outage_and_the_centre_reconciles(
     private_postgres: Any, mqtt_broker: tuple[str, int], receiver: Receiver, tmp_path: Path,
     unique: str,
