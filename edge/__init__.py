@@ -18,7 +18,7 @@ import millwright.core.face as _face
 if typing.TYPE_CHECKING:
     from edge.cache import EdgeCache
     from edge.config import EdgeConfig
-    from edge.lean import keep_out, wants_edge_process
+    from edge.lean import keep_out
     from edge.scoring import EdgeScorer, EdgeScores, NoLocalModelError
     from edge.service import EdgeService
 
@@ -27,7 +27,6 @@ _FACE = {
     "EdgeConfig": "edge.config",
     "EdgeService": "edge.service",
     "keep_out": "edge.lean",
-    "wants_edge_process": "edge.lean",
     "EdgeScorer": "edge.scoring",
     "EdgeScores": "edge.scoring",
     "NoLocalModelError": "edge.scoring",
@@ -41,7 +40,6 @@ __all__ = [
     "EdgeService",
     "NoLocalModelError",
     "keep_out",
-    "wants_edge_process",
 ]
 
 __getattr__, __dir__ = _face.lazy_face(__name__, _FACE)

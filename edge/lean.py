@@ -24,12 +24,6 @@ def keep_out(modules: tuple[str, ...] = KEPT_OUT) -> list[str]:
     return late
 
 
-def wants_edge_process(argv: list[str]) -> bool:
-    """Whether a command line runs the edge service (``millwright edge run ...``)."""
-    words = [a for a in argv[1:] if not a.startswith("-")]
-    return words[:2] == ["edge", "run"]
-
-
 def release_memory() -> None:
     """Hand the heap freed by a scoring pass back to the system (glibc ``malloc_trim``).
 

@@ -437,8 +437,9 @@ def worker(
 def main() -> None:
     import sys
 
-    from edge import keep_out, wants_edge_process
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if words[:2] == ["edge", "run"]:  # before the settings import pandas (see edge.lean)
+        from edge import keep_out
 
-    if wants_edge_process(sys.argv):  # before the settings import pandas (see edge.lean)
         keep_out()
     run_app(app)
