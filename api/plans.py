@@ -45,6 +45,7 @@ def schedule_public(record: ScheduleRecord) -> SchedulePublic:
         unplaced=[UnplacedPublic(**u) for u in summary.get("unplaced", [])],
         released=list(summary.get("released", [])),
         moved_operations=summary.get("moved_operations"),
+        affected_operations=summary.get("affected_operations"),
     )  # fmt: skip
 
 

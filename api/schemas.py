@@ -302,6 +302,10 @@ class SchedulePublic(_Out):
     moved_operations: int | None = Field(
         default=None, description="Previously planned operations this plan moved."
     )
+    affected_operations: int | None = Field(
+        default=None,
+        description="Operations with no valid previous placement (a disruption, a new order).",
+    )
 
 
 class AssignmentPublic(_Out):

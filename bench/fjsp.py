@@ -15,10 +15,10 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.jssp_instances import MAKESPAN_ONLY
 from scheduler.cpsat import solve
@@ -27,6 +27,8 @@ from scheduler.problem import Job, Machine, Operation, Problem
 
 TUNE = ("barnes", "fattahi", "hurink/rdata", "kacem")
 HELD_OUT = ("dauzere", "hurink/edata", "hurink/vdata")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,16 @@ def half_of(rows: Iterable[dict[str, Any]], half: str) -> list[dict[str, Any]]:
     if families is None:
         raise ValueError(f"unknown half {half!r}; expected tune, held-out or all")
     return [r for r in rows if r["family"] in families]
+
+
+def spread(items: Sequence[T], n: int | None) -> list[T]:
+    """`n` items evenly spaced over `items` (first and last included), in order: a subset of a
+    half that still covers its families and sizes, the same one every run; all when n is None."""
+    if n is None or n >= len(items):
+        return list(items)
+    if n == 1:
+        return [items[0]]
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
 
 
 def fjsp_compare(

@@ -52,8 +52,14 @@ def plant_bench(
     num_workers: int = 2,
     seed: int = 0,
     disruption: str | None = None,
+    scope: str = "affected",
 ) -> dict[str, Any]:
-    """Figures of one run: status, first plan, objective against dispatch, seconds per phase."""
+    """Figures of one run: status, first plan, objective against dispatch, seconds per phase.
+
+    A replan after a disruption moves what `scope` allows (`scheduler.cpsat.solve`): with
+    `affected`, `moved_operations` should not exceed `affected_operations` (the previous
+    plan's work the disruption contradicts, with its jobs' later steps) and
+    `moved_beyond_affected` should be 0."""
     problem = plant_problem(jobs, ops, machines, seed)
     figures: dict[str, Any] = {"jobs": jobs, "ops": ops, "machines": machines, "seed": seed}
     figures["time_limit_s"] = time_limit_s
@@ -63,8 +69,9 @@ def plant_bench(
         figures["before"] = _figures(problem, first, 0.0)
         problem = disrupted(edits.replan_of(problem, first.plan), disruption)
         figures["disruption"] = disruption
+        figures["scope"] = scope
     started = time.perf_counter()
-    result = solve(problem, time_limit_s, num_workers)
+    result = solve(problem, time_limit_s, num_workers, scope=scope)
     wall = time.perf_counter() - started
     figures.update(_figures(problem, result, wall))
     if disruption is not None and result.plan is not None:
@@ -93,6 +100,7 @@ def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
         "improvement_pct": None if ours is None else round(100 * (theirs - ours) / theirs, 2),
         "wall_s": round(wall, 3),
         "moved_operations": result.moved_operations,
+        "affected_operations": result.affected_operations,
         "released": len(result.released),
         "unplaced": len(result.unplaced),
         "phases": result.phases,
@@ -119,6 +127,15 @@ def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str,
         if (key[0], str(key[1])) not in released
     ]
     checks["frozen_outside_unchanged"] = all(unchanged)
+    affected = edits.affected_operations(problem)
+    checks["new_operations"] = sum(
+        1 for op in problem.operations if problem.planned(op.key) is None
+    )
+    checks["moved_beyond_affected"] = sum(
+        1
+        for p in problem.previous
+        if p.key not in affected and placed.get(p.key) != (p.machine, p.start)
+    )
     checks["frozen"] = len(problem.frozen())
     checks["previous_operations"] = len(problem.previous)
     return checks

@@ -121,18 +121,21 @@ def bench_fjsp(
     time_limit: float = typer.Option(20.0, "--time-limit", min=0.01),
     max_jobs: int | None = typer.Option(None, "--max-jobs", min=1, help="Skip larger ones."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
+    sample: int | None = typer.Option(
+        None, "--sample", min=1, help="This many, evenly spread over the half (deterministic)."
+    ),
     workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """PyJobShop's CP-SAT model vs ours on one half of the instance families."""
-    from bench.fjsp import fjsp_compare, half_of, load_index
+    from bench.fjsp import fjsp_compare, half_of, load_index, spread
 
     try:
         rows = half_of(load_index(directory), half)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    rows = [r for r in rows if max_jobs is None or r["jobs"] <= max_jobs][:limit]
+    rows = spread([r for r in rows if max_jobs is None or r["jobs"] <= max_jobs], sample)[:limit]
 
     def show(row: dict[str, Any]) -> None:
         typer.echo(
@@ -146,6 +149,7 @@ def bench_fjsp(
         "half": half,
         "instances": len(found),
         "time_limit_s": time_limit,
+        "workers": workers or _config(ctx).num_workers,
         "pyjobshop_mean_gap_pct": _mean(r["pyjobshop_gap"] for r in found),
         "ours_mean_gap_pct": _mean(r["ours_gap"] for r in found),
         "rows": found,
@@ -167,9 +171,14 @@ def bench_jssp(
         None, "--half", help="tune or held-out: every instance of that half's families."
     ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many."),
+    sample: int | None = typer.Option(
+        None, "--sample", min=1, help="This many, evenly spread over the list (deterministic)."
+    ),
+    workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Textbook CP-SAT job-shop model vs ours, same limit, gap to the best known bound."""
+    from bench.fjsp import spread
     from bench.jssp import HARD_SUBSET, jssp_compare, jssp_half
 
     config = _config(ctx)
@@ -179,7 +188,7 @@ def bench_jssp(
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-    names = list(names or HARD_SUBSET)[:limit]
+    names = spread(list(names or HARD_SUBSET), sample)[:limit]
 
     def show(row: dict[str, Any]) -> None:
         typer.echo(
@@ -188,10 +197,12 @@ def bench_jssp(
             err=as_json,
         )
 
-    rows = jssp_compare(directory, names, time_limit, config.num_workers, show)
+    rows = jssp_compare(directory, names, time_limit, workers or config.num_workers, show)
     summary: dict[str, Any] = {
+        "half": half,
         "instances": len(rows),
         "time_limit_s": time_limit,
+        "workers": workers or config.num_workers,
         "textbook_mean_gap_pct": _mean(r["textbook_gap"] for r in rows),
         "ours_mean_gap_pct": _mean(r["ours_gap"] for r in rows),
         "rows": rows,
@@ -214,6 +225,9 @@ def bench_scheduler(
     disruption: str | None = typer.Option(
         None, "--disruption", help="breakdown, offline, overdue or rush: replan after it."
     ),
+    scope: str = typer.Option(
+        "affected", "--scope", help="What the replan may move: affected work only, or plant."
+    ),
     workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -223,16 +237,21 @@ def bench_scheduler(
     if disruption is not None and disruption not in DISRUPTIONS:
         typer.echo(f"error: --disruption must be one of {', '.join(DISRUPTIONS)}", err=True)
         raise typer.Exit(2)
+    if scope not in ("affected", "plant"):
+        typer.echo("error: --scope must be affected or plant", err=True)
+        raise typer.Exit(2)
     figures = plant_bench(
-        jobs, ops, machines, time_limit, workers or _config(ctx).num_workers, seed, disruption
-    )
+        jobs, ops, machines, time_limit, workers or _config(ctx).num_workers, seed, disruption,
+        scope,
+    )  # fmt: skip
     _emit(
         figures,
         as_json,
         f"{jobs}x{ops}x{machines}{' ' + disruption if disruption else ''}: {figures['status']}, "
         f"first plan {figures['first_plan_s']} s, objective {figures['objective']} vs dispatch "
         f"{figures['dispatch_objective']} ({figures['improvement_pct']} % better), "
-        f"{figures['wall_s']} s wall, {figures['moved_operations']} moved",
+        f"{figures['wall_s']} s wall, {figures['moved_operations']} moved of "
+        f"{figures['affected_operations']} affected",
     )
 
 

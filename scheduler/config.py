@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from scheduler.objective_weights import ObjectiveWeights
@@ -18,6 +20,20 @@ class SchedulerConfig(BaseModel):
         default=120, gt=0, description="Length of a risk-driven maintenance task (time units)."
     )
     maintenance_cost: float = Field(default=100.0, ge=0, description="Cost of one such task.")
+    risk_maintenance_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="A machine whose rul_low falls within this many hours gets risk-driven"
+        " maintenance; unset: the whole horizon. Match the dashboard's warning_rul_low_h so the"
+        " plan maintains the machines the dashboard calls at risk.",
+    )
+    risk_maintenance_p_fail: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="A machine whose p_fail reaches this also gets risk-driven maintenance;"
+        " unset: rul_low alone decides. Match the dashboard's warning_p_fail.",
+    )
     weight_tardiness: float = Field(default=10.0, ge=0)
     weight_maintenance: float = Field(default=1.0, ge=0)
     weight_expected_failure: float = Field(default=1000.0, ge=0)
@@ -28,6 +44,13 @@ class SchedulerConfig(BaseModel):
     weight_deadline_late: float = Field(default=10_000.0, ge=0)
     weight_moved: float = Field(
         default=50.0, ge=0, description="Per planned operation a replan moves, by urgency."
+    )
+    replan_scope: Literal["affected", "plant"] = Field(
+        default="affected",
+        description=(
+            "What a replan may move: only the work a disruption or new order affects (the rest"
+            " of the previous plan stays), or any work, weighed by the stability term."
+        ),
     )
     # Orchestration and MES API (scheduler/service.py, scheduler/api/); time unit: minutes.
     horizon_hours: float = Field(default=168.0, gt=0, le=24 * 90, description="Plan horizon.")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from scheduler.dispatch import Calendar
 from scheduler.plan import Plan
 from scheduler.problem import Job, Machine, Operation, PlannedOperation, Problem
+from scheduler.settle import settle
 
 
 def replan_of(problem: Problem, plan: Plan, shift: int = 0) -> Problem:
@@ -91,6 +93,103 @@ def cancel(problem: Problem, name: str) -> Problem:
         previous=tuple(p for p in problem.previous if p.job != name),
         setups=tuple(s for s in problem.setups if name not in (s.from_job, s.to_job)),
     )
+
+
+def pin_unaffected(problem: Problem) -> Problem:
+    """`problem` with every previous placement frozen, so `scheduler.settle` lets go of exactly
+    the work a disruption contradicts (on an offline machine, over a new closed span, before
+    its release, overlapping other kept work) with its jobs' later steps, and the replan moves
+    only that work and places the new: the replan scope `affected`.
+
+    Maintenance is not part of a previous plan; where pinned work would push a machine's
+    maintenance past its deadline (a breakdown took the window it had), the work in the
+    earliest window it could have is let go too (`_blocking`); and so is the work in the way
+    of a new order with a due date, between its release and its due date on the machines it
+    may use (`_in_the_way`), so a rush order need not wait for the end of the plan. Whether
+    that work actually moves is the stability term's call. Work in the frozen window stays.
+    """
+    if not problem.previous:
+        return problem
+    last = max(p.start for p in problem.previous)
+    pinned = replace(problem, frozen_until=max(problem.frozen_until, last + 1))
+    released = {p.key for p in settle(pinned).released}
+    committed = problem.frozen_until
+    blocking = _blocking(pinned, released, committed) | _in_the_way(pinned, released, committed)
+    if blocking:
+        kept = tuple(p for p in pinned.previous if p.key not in blocking)
+        pinned = replace(pinned, previous=kept)
+    return pinned
+
+
+def affected_operations(problem: Problem) -> set[tuple[str, int]]:
+    """Operations with no valid previous placement: the previous plan's work a disruption
+    contradicts (or that stands in the way of maintenance due), with its jobs' later steps,
+    and work never planned (a new order). The rest of the previous plan can stay."""
+    pinned = pin_unaffected(problem)
+    let_go = {p.key for p in settle(pinned).released}
+    dropped = {p.key for p in problem.previous} - {p.key for p in pinned.previous}
+    new = {op.key for op in problem.operations if problem.planned(op.key) is None}
+    return let_go | dropped | new
+
+
+def _blocking(
+    problem: Problem, released: set[tuple[str, int]], committed: int
+) -> set[tuple[str, int]]:
+    """Kept work on a machine whose maintenance it would make late, in the window the
+    maintenance could take without it (work starting before `committed` stays)."""
+    offline = {m.name for m in problem.machines if m.offline}
+    found: set[tuple[str, int]] = set()
+    for task in problem.maintenance:
+        if task.deadline is None or task.machine in offline:
+            continue
+        machine = problem.machine(task.machine)
+        kept = [
+            (p.start, problem.finish(problem.operation(p.key), p.machine, p.start), p.key)
+            for p in problem.previous
+            if p.machine == task.machine and p.key not in released
+        ]
+        alone = Calendar(machine.unavailable).fit(task.release, task.duration)
+        busy = Calendar(machine.unavailable)
+        for start, end, _ in kept:
+            busy.occupy(start, end)
+        if busy.fit(task.release, task.duration) + task.duration <= task.deadline:
+            continue  # there is still room in time
+        window = (alone, alone + task.duration)
+        found.update(
+            key
+            for start, end, key in kept
+            if start < window[1] and window[0] < end and start >= committed
+        )
+    return found
+
+
+def _in_the_way(
+    problem: Problem, released: set[tuple[str, int]], committed: int
+) -> set[tuple[str, int]]:
+    """Kept work in the way of a new order with a due date: on a machine its operations may
+    use, overlapping the span from its earliest start to its due date (or, overdue, to the
+    earliest it could finish); work starting before `committed` stays."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for job in problem.jobs:
+        ops = problem.job_operations(job.name)
+        if job.due is None or not ops or any(problem.planned(op.key) for op in ops):
+            continue
+        begin = max(0, job.release, committed)
+        need = sum(min(op.options.values()) for op in ops)
+        end = max(job.due, begin + need)
+        for op in ops:
+            for machine in op.options:
+                spans.setdefault(machine, []).append((begin, end))
+    found: set[tuple[str, int]] = set()
+    if not spans:
+        return found
+    for p in problem.previous:
+        if p.key in released or p.start < committed or p.machine not in spans:
+            continue
+        finish = problem.finish(problem.operation(p.key), p.machine, p.start)
+        if any(p.start < e and s < finish for s, e in spans[p.machine]):
+            found.add(p.key)
+    return found
 
 
 def _clip(machine: Machine) -> Machine:

@@ -116,7 +116,9 @@ class Result:
     `reason` says in one sentence why a plan is degraded (dispatch) or missing; `unplaced` is
     the work left out (waiting for an offline machine, past the horizon); `released` the frozen
     placements a disruption let go; `moved_operations` how many previously planned operations
-    the plan moves; `phases` the wall and CPU seconds of each phase of the solve.
+    the plan moves, `affected_operations` how many had no valid previous placement (a
+    disruption contradicted it, or it is new), so the ratio shows what moved beyond;
+    `phases` the wall and CPU seconds of each phase of the solve.
     """
 
     status: SolveStatus
@@ -130,4 +132,5 @@ class Result:
     unplaced: tuple[Unplaced, ...] = ()
     released: tuple[str, ...] = ()
     moved_operations: int | None = None
+    affected_operations: int | None = None
     phases: dict[str, dict[str, float]] = field(default_factory=dict)

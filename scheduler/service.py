@@ -184,7 +184,7 @@ def solve_schedule(
         log.warning("schedule %s: invalid problem: %s", schedule_id, exc)
         _fail(database, schedule_id, None, None, f"invalid problem: {exc}")
     else:
-        result = solve(loaded.problem, limit, config.num_workers)
+        result = solve(loaded.problem, limit, config.num_workers, scope=config.replan_scope)
         log.info(
             "schedule %s: %s, objective %s, bound %s, %.2f s, %s moved%s",
             schedule_id, result.status.value, result.objective, result.bound, result.runtime,

@@ -7,8 +7,8 @@ Always a plan when the hard rules allow one, within a budget per phase:
 2. dispatch: the O(n log n) dispatcher's best plan within a small budget, checked against
    every hard rule; it is the warm start and the fallback (`feasible (dispatch)`);
 3. model: linear in the problem (index maps, one pass per family);
-4. solve: the solver gets at least `SOLVER_SHARE` of the limit. Up to `LNS_MIN_OPS`
-   operations it searches the full model from the hint; above, the dispatch plan is
+4. solve: the solver gets at least `SOLVER_SHARE` of the limit. Up to `LNS_MIN_OPS` free
+   (not frozen) operations it searches the full model from the hint; above, the dispatch plan is
    completed into a full assignment and improved by neighbourhood search on the same model
    (`scheduler.cpsat.lns`).
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
@@ -30,6 +31,7 @@ from scheduler.cpsat.explain import explain_infeasible
 from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
 from scheduler.cpsat.variables import Variables
+from scheduler.disruption import affected_operations, pin_unaffected
 from scheduler.evaluate import evaluate, moved_operations
 from scheduler.plan import Plan, Result, SolveStatus
 from scheduler.plan_builder import Placements, build_plan
@@ -88,6 +90,9 @@ class _FirstSolution(cp_model.CpSolverSolutionCallback):
             self.first = time.perf_counter() - self.started
 
 
+SCOPES = ("affected", "plant")
+
+
 def solve(
     problem: Problem,
     time_limit_s: float = 30.0,
@@ -95,9 +100,64 @@ def solve(
     hint: bool = True,
     hint_budget_s: float | None = None,
     log: bool = False,
+    scope: str = "plant",
     **params: object,
 ) -> Result:
-    """Solve `problem`; extra keyword arguments are CP-SAT parameters (e.g. random_seed)."""
+    """Solve `problem`; extra keyword arguments are CP-SAT parameters (e.g. random_seed).
+
+    `scope` says what a replan (a problem with a previous plan) may move: `plant`, any work,
+    against the stability term of the objective; `affected`, only the work without a valid
+    previous placement (what a disruption contradicts, its jobs' later steps, new orders),
+    the rest pinned where it was. The affected replan's model has only that work free, so
+    its plan comes in seconds; should it find none, the plant replan gets the time left."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown replan scope {scope!r}; expected one of {SCOPES}")
+    affected = len(affected_operations(problem)) if problem.previous else None
+    if scope == "affected" and problem.previous:
+        started = time.perf_counter()
+        pinned = _solve(pin_unaffected(problem), time_limit_s, num_workers, hint,
+                        hint_budget_s, log, params)  # fmt: skip
+        if pinned.plan is not None:  # scored as the plant replan is; no bound holds for it
+            plant = settle(problem).problem
+            status = SolveStatus.FEASIBLE if pinned.status is SolveStatus.OPTIMAL else pinned.status
+            note = (
+                f"replanned the {affected} operation(s) a disruption or a new order affected; "
+                "the rest of the previous plan is kept"
+            )
+            return replace(
+                pinned,
+                status=status,
+                moved_operations=moved_operations(problem, pinned.plan),
+                objective=evaluate(plant, pinned.plan)["total"] / plant.weights.scale,
+                bound=None,
+                affected_operations=affected,
+                reason=note if pinned.reason is None else f"{pinned.reason}; {note}",
+            )
+        left = max(SOLVER_SHARE * time_limit_s, time_limit_s - (time.perf_counter() - started))
+        result = _solve(problem, left, num_workers, hint, hint_budget_s, log, params)
+        reason = result.reason
+        if result.plan is not None:  # say why more than the affected work moved
+            note = f"replanning only the affected work found no plan ({pinned.reason})"
+            reason = note if reason is None else f"{reason}; {note}"
+        return replace(
+            result,
+            runtime=time.perf_counter() - started,
+            affected_operations=affected,
+            reason=reason,
+        )
+    result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params)
+    return replace(result, affected_operations=affected)
+
+
+def _solve(
+    problem: Problem,
+    time_limit_s: float,
+    num_workers: int,
+    hint: bool,
+    hint_budget_s: float | None,
+    log: bool,
+    params: dict[str, object],
+) -> Result:
     started = time.perf_counter()
     phase = _Phases()
     with phase("settle"):
@@ -117,7 +177,9 @@ def solve(
         set_objective(p, variables)
     deadline = started + time_limit_s
     solve_s = max(SOLVER_SHARE * time_limit_s, deadline - time.perf_counter())
-    large = len(p.operations) > LNS_MIN_OPS and hint and not issues
+    frozen = p.frozen()  # fixed work costs the search nothing: count the free operations
+    free = sum(1 for op in p.operations if op.key not in frozen)
+    large = free > LNS_MIN_OPS and hint and not issues
     classic = all(len(op.options) == 1 for op in p.operations)
     settings = {**(JOB_SHOP_PARAMS if classic else {}), **params}
     with phase("solve"):

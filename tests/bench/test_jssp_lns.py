@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from bench.jssp_instances import parse_jssp
 from bench.jssp_lns import FULL_MODEL_MAX_OPS, Shop, improve, solve_jssp
 from scheduler.cpsat.hints import best_dispatch
@@ -35,6 +37,34 @@ def test_improve_never_worsens_and_returns_a_schedule(jssp_dir: Path) -> None:
     result = improve(shop, start, time.perf_counter() + 2.0, seed=3, sub_limit_s=0.3)
     assert shop.violations(result) == []
     assert shop.makespan(result) <= shop.makespan(start)
+
+
+def test_improve_builds_its_model_once(jssp_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every step rewrites the same model (precedence slots, makespan bound, hint)."""
+    import bench.jssp_lns as lns
+
+    built: list[int] = []
+    real = lns._model
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lns, "_model", counted)
+    steps: list[int] = []
+    solve = lns._OneModel.solve
+
+    def counted_solve(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        steps.append(1)
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(lns._OneModel, "solve", counted_solve)
+    instance = parse_jssp((jssp_dir / "la21.txt").read_text(), "la21")
+    shop = Shop.of(instance)
+    start = _dispatch_starts(shop, instance)
+    result = improve(shop, start, time.perf_counter() + 2.0, seed=3, sub_limit_s=0.2)
+    assert len(steps) > 1 and len(built) == 1
+    assert shop.violations(result) == [] and shop.makespan(result) <= shop.makespan(start)
 
 
 def test_solve_jssp_plans_a_large_shop_within_the_limit(jssp_dir: Path) -> None:

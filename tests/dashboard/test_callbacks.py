@@ -122,6 +122,33 @@ def test_schedule_view_distinguishes_production_late_and_maintenance(
     assert "J-101" in text_of(late) and "60 min" in text_of(late)
 
 
+def test_schedule_page_shows_a_failed_solve_and_keeps_the_plan_in_force(
+    context: DashboardContext, database: Database, plant: Plant
+) -> None:
+    """A later solve that failed is on the schedule page with its reason; the older plan
+    stays current (its Gantt still drawn). A plan degraded to dispatch says so too."""
+    (current,) = database.execute("SELECT id FROM schedules WHERE is_current")[0]
+    reason = "maintenance maint-M0 does not fit on M0"
+    (failed,) = database.execute(
+        "INSERT INTO schedules (requested_at, requested_by, state, solver_status, error,"
+        " finished_at) VALUES (%s, 'planner', 'failed', 'infeasible', %s, %s) RETURNING id",
+        (plant.now, reason, plant.now),
+    )[0]
+    status, _, gantt, *_ = schedule_view(context, plant.now)
+    shown = text_of(status)
+    assert "FAILED" in shown and reason in shown
+    assert f"Latest solve #{failed} failed; plan #{current} stays in force" in shown
+    assert {t.name for t in gantt.data} >= {"Production", "Maintenance"}
+    database.execute("DELETE FROM schedules WHERE id = %s", (failed,))
+    database.execute(
+        "UPDATE schedules SET solver_status = 'feasible (dispatch)', summary = %s WHERE id = %s",
+        ('{"degraded": true, "reason": "the dispatching rule\'s plan"}', current),
+    )
+    status, *_ = schedule_view(context, plant.now)
+    shown = text_of(status)
+    assert "DEGRADED" in shown and "the dispatching rule's plan" in shown
+
+
 def test_only_a_planner_may_request_a_reschedule(
     context: DashboardContext, database: Database, plant: Plant
 ) -> None:

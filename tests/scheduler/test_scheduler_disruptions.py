@@ -6,10 +6,20 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from scheduler import disruption
 from scheduler.cpsat import solve
 from scheduler.plan import Result, SolveStatus
-from scheduler.problem import Job, Machine, MachineRisk, Operation, Problem
+from scheduler.problem import (
+    Job,
+    Machine,
+    MachineRisk,
+    MaintenanceTask,
+    Operation,
+    PlannedOperation,
+    Problem,
+)
 from scheduler.risk import with_risk_maintenance
 from scheduler.settle import settle
 from scheduler.validate import hard_violations
@@ -159,3 +169,100 @@ def test_plan_degraded_to_dispatch_is_labelled_and_keeps_the_hard_rules() -> Non
     )
     assert result.objective == result.plan.costs["total"]
     assert set(result.phases) == {"settle", "dispatch", "model", "solve"}
+
+
+def _disrupt(base: Problem, kind: str) -> Problem:
+    if kind == "breakdown":
+        return disruption.breakdown(base, "M0", 30, 200)
+    if kind == "offline":
+        return disruption.offline(base, "M1")
+    if kind == "overdue":
+        old = Job("OLD", release=-500, due=-300, weight=2)
+        return disruption.rush(base, old, (Operation("OLD", 0, {"M2": 15, "M3": 15}),))
+    if kind == "rush":
+        urgent = Job("R", due=80, weight=3)
+        return disruption.rush(base, urgent, (Operation("R", 0, {"M2": 20, "M3": 25}),))
+    return disruption.cancel(base, "J3")
+
+
+@pytest.mark.parametrize("kind", ["breakdown", "offline", "overdue", "rush", "cancel"])
+def test_affected_scope_moves_only_the_affected_work(kind: str) -> None:
+    """Scope `affected`: the plan exists and keeps the hard rules, every previous placement
+    outside the affected work (what the disruption contradicts, its jobs' later steps, new
+    orders) stays where it was, frozen or not, and what moved is counted against it."""
+    base, _ = before()
+    problem = _disrupt(base, kind)
+    result = solve(problem, LIMIT, scope="affected")
+    assert result.status.has_plan and result.plan is not None, result
+    assert hard_violations(settle(problem).problem, result.plan) == []
+    affected = disruption.affected_operations(problem)
+    assert result.affected_operations == len(affected)
+    placed = {(o.job, o.seq): (o.machine, o.start) for o in result.plan.operations}
+    for planned in problem.previous:
+        if planned.key not in affected:
+            assert placed[planned.key] == (planned.machine, planned.start), planned
+    moved = {p.key for p in problem.previous if placed.get(p.key) != (p.machine, p.start)}
+    assert moved <= affected and result.moved_operations == len(moved)
+    if kind == "breakdown":
+        assert all(o.end <= 30 or o.start >= 200 for o in result.plan.machine_schedule("M0"))
+        assert moved  # the broken machine's work did move
+    if kind == "offline":
+        assert result.plan.machine_schedule("M1") == []
+    if kind == "cancel":
+        assert moved == set()  # nothing contradicted, nothing new
+    new = {op.key for op in problem.operations if problem.planned(op.key) is None}
+    assert new <= {(o.job, o.seq) for o in result.plan.operations}
+
+
+def test_affected_scope_frees_the_work_in_the_way_of_maintenance_due() -> None:
+    """A breakdown takes the window a risky machine's maintenance had: the kept work in the
+    earliest window left is let go too, so the maintenance is not pushed past its deadline."""
+    problem = Problem(
+        machines=(Machine("M0"), Machine("M1")),
+        jobs=(Job("A", due=400), Job("B", due=400)),
+        operations=(Operation("A", 0, {"M1": 50, "M0": 60}), Operation("B", 0, {"M0": 40})),
+        horizon=600,
+        maintenance=(MaintenanceTask("service-M1", "M1", 30, release=0, deadline=100),),
+        previous=(PlannedOperation("A", 0, "M1", 40), PlannedOperation("B", 0, "M0", 0)),
+    )
+    broken = disruption.breakdown(problem, "M1", 0, 40)
+    assert disruption.affected_operations(broken) == {("A", 0)}
+    result = solve(broken, LIMIT, scope="affected")
+    assert result.plan is not None
+    (service,) = result.plan.maintenance
+    assert service.start >= 40 and service.end <= 100  # on time, after the breakdown
+    kept = result.plan.operation("B", 0)
+    assert (kept.machine, kept.start) == ("M0", 0)
+
+
+def test_affected_scope_makes_room_for_a_rush_order_before_its_due_date() -> None:
+    """The work in a rush order's way (its machines, up to its due date) may move; work in the
+    frozen window and work after the due date stay."""
+    problem = Problem(
+        machines=(Machine("M0"),),
+        jobs=(Job("A"), Job("B", due=500), Job("C", due=500)),
+        operations=(
+            Operation("A", 0, {"M0": 50}),
+            Operation("B", 0, {"M0": 50}),
+            Operation("C", 0, {"M0": 50}),
+        ),
+        horizon=600,
+        frozen_until=10,
+        previous=(
+            PlannedOperation("A", 0, "M0", 0),
+            PlannedOperation("B", 0, "M0", 50),
+            PlannedOperation("C", 0, "M0", 300),
+        ),
+    )
+    rushed = disruption.rush(problem, Job("R", due=100, weight=5), (Operation("R", 0, {"M0": 30}),))
+    assert disruption.affected_operations(rushed) == {("R", 0), ("B", 0)}
+    result = solve(rushed, LIMIT, scope="affected")
+    assert result.plan is not None and result.affected_operations == 2
+    assert result.plan.operation("R", 0).end <= 100
+    assert result.plan.operation("A", 0).start == 0 and result.plan.operation("C", 0).start == 300
+    assert result.moved_operations == 1  # B made room
+
+
+def test_unknown_scope_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown replan scope"):
+        solve(plant(), LIMIT, scope="everything")

@@ -60,3 +60,11 @@ def test_schedule_fjsp_prints_makespan_status_and_bound_last() -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output.strip().splitlines()[-1])
     assert (payload["makespan"], payload["status"], payload["bound"]) == (66, "optimal", 66)
+
+
+def test_a_sample_of_a_half_is_spread_evenly_and_the_same_every_run() -> None:
+    from bench.fjsp import spread
+
+    items = list(range(10))
+    assert spread(items, 4) == [0, 3, 6, 9] == spread(items, 4)
+    assert spread(items, 1) == [0] and spread(items, None) == items and spread(items, 20) == items
