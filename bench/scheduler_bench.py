@@ -57,9 +57,12 @@ def plant_bench(
     """Figures of one run: status, first plan, objective against dispatch, seconds per phase.
 
     A replan after a disruption moves what `scope` allows (`scheduler.cpsat.solve`): with
-    `affected`, `moved_operations` should not exceed `affected_operations` (the previous
-    plan's work the disruption contradicts, with its jobs' later steps) and
-    `moved_beyond_affected` should be 0."""
+    `pinned`, `moved_operations` does not exceed `affected_operations` (the previous plan's
+    work the disruption contradicts, with its jobs' later steps) and `moved_beyond_affected`
+    is 0; with `affected`, `moved_beyond_affected` counts what the repair moved because the
+    plan gained more than the stability term charged. `objective` includes that term (the
+    plan-change costs), `production_objective` is the same plan without it; both also for
+    dispatch, which replans from scratch."""
     problem = plant_problem(jobs, ops, machines, seed)
     figures: dict[str, Any] = {"jobs": jobs, "ops": ops, "machines": machines, "seed": seed}
     figures["time_limit_s"] = time_limit_s
@@ -86,6 +89,10 @@ def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
     edd_s = time.perf_counter() - started
     ours = None if result.objective is None else round(result.objective, 1)
     theirs = round(edd.costs["total"], 1)
+    production = None
+    if result.plan is not None:
+        production = round(result.plan.costs["total"] - result.plan.costs["change"], 1)
+    dispatch_production = round(edd.costs["total"] - edd.costs["change"], 1)
     return {
         "status": result.status.value,
         "reason": result.reason,
@@ -98,6 +105,12 @@ def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
         "dispatch_s": round(edd_s, 3),
         "dispatch_valid": not hard_violations(settled, edd),
         "improvement_pct": None if ours is None else round(100 * (theirs - ours) / theirs, 2),
+        "production_objective": production,
+        "dispatch_production_objective": dispatch_production,
+        "production_improvement_pct": None
+        if production is None
+        else round(100 * (dispatch_production - production) / dispatch_production, 2),
+        "stability_cost": None if result.plan is None else round(result.plan.costs["change"], 1),
         "wall_s": round(wall, 3),
         "moved_operations": result.moved_operations,
         "affected_operations": result.affected_operations,
