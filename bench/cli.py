@@ -18,6 +18,7 @@ With ``--json`` the last stdout line is one JSON object, for scripts and CI.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -324,6 +325,12 @@ def bench_scale(
     workers: Annotated[str, typer.Option(help="Worker counts to run, e.g. 1,2.")] = "1,2",
     seconds: Annotated[float, typer.Option(min=5)] = 30.0,
     publishers: Annotated[int, typer.Option(min=1)] = 2,
+    db_rows: Annotated[
+        int, typer.Option(min=0, help="Rows for the database ceiling (bulk writer alone); 0 skips.")
+    ] = 1_000_000,
+    db_writers: Annotated[
+        str, typer.Option(help="Writer process counts for the database ceiling, e.g. 1,2.")
+    ] = "1,2",
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """N collectors and W workers on one database: rate, latency, lag, CPU per stage."""
@@ -336,8 +343,11 @@ def bench_scale(
     try:
         counts_c = [int(x) for x in collectors.split(",")]
         counts_w = [int(x) for x in workers.split(",")]
+        counts_db = [int(x) for x in db_writers.split(",")]
     except ValueError:
-        typer.echo("--collectors and --workers take comma-separated counts such as 1,2.")
+        typer.echo(
+            "--collectors, --workers and --db-writers take comma-separated counts such as 1,2."
+        )
         raise typer.Exit(2) from None
     result = run_scale_benchmark(
         settings.database_url,
@@ -351,19 +361,52 @@ def bench_scale(
         publishers=publishers,
     )
     typer.echo(
-        f"{'N':>2} {'W':>2} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
-        f" {'feat p99':>9} {'cpu/1k col':>11} {'cpu/1k wrk':>11} {'dropped':>8} {'dup':>4}"
+        f"{'N':>2} {'W':>2} {'pub/s':>8} {'stored/s':>10} {'lag':>8} {'drain s':>8} {'feat p50':>9}"
+        f" {'feat p99':>9} {'risk p50':>9} {'risk p99':>9} {'f behind':>9} {'s behind':>9}"
+        f" {'dropped':>8} {'dup':>4}"
     )
+
+    def seconds_(value: float | None) -> str:
+        return f"{value:.2f}" if value is not None else "-"
+
+    for r in result["runs"]:
+        typer.echo(
+            f"{r['collectors']:>2} {r['workers']:>2} {r['published_per_s']:>8,}"
+            f" {r['readings_per_s']:>10,} {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
+            f" {seconds_(r['latency_to_features_p50_s']):>9}"
+            f" {seconds_(r['latency_to_features_p99_s']):>9}"
+            f" {seconds_(r['latency_to_risk_p50_s']):>9}"
+            f" {seconds_(r['latency_to_risk_p99_s']):>9}"
+            f" {seconds_(r['features_behind_s']):>9} {seconds_(r['scores_behind_s']):>9}"
+            f" {r['dropped']:>8} {r['duplicated']:>4}"
+        )
+    stages = list(result["runs"][0]["cpu_s_per_1000_readings"]) if result["runs"] else []
+    typer.echo("CPU seconds per 1,000 stored readings, by stage:")
+    typer.echo(f"{'N':>2} {'W':>2} " + " ".join(f"{s:>9}" for s in stages))
     for r in result["runs"]:
         cpu = r["cpu_s_per_1000_readings"]
         typer.echo(
-            f"{r['collectors']:>2} {r['workers']:>2} {r['readings_per_s']:>10,}"
-            f" {r['lag_at_end_rows']:>8,} {r['drain_seconds']:>8.1f}"
-            f" {r['latency_to_features_p50_s'] or float('nan'):>9.2f}"
-            f" {r['latency_to_features_p99_s'] or float('nan'):>9.2f}"
-            f" {cpu['collect']:>11.4f} {cpu['worker']:>11.4f}"
-            f" {r['dropped']:>8} {r['duplicated']:>4}"
+            f"{r['collectors']:>2} {r['workers']:>2} " + " ".join(f"{cpu[s]:>9.4f}" for s in stages)
         )
+    if db_rows:
+        from bench.db_ceiling import run_db_ceiling
+
+        result["database_ceiling"] = run_db_ceiling(
+            settings.database_url, rows=db_rows, writers=counts_db
+        )
+        typer.echo(f"database ceiling: the bulk writer alone into readings, {db_rows:,} rows:")
+        typer.echo(
+            f"{'writers':>7} {'rows/s':>10} {'cpu/1k writers':>15} {'cpu/1k database':>16}"
+            f" {'rows/s per db core':>19}"
+        )
+        for c in result["database_ceiling"]:
+            cpu = c["cpu_s_per_1000_rows"]
+            typer.echo(
+                f"{c['writers']:>7} {c['rows_per_s']:>10,} {cpu['writers']:>15.4f}"
+                f" {cpu['database']:>16.4f} {c['rows_per_s_per_database_core'] or 0:>19,}"
+            )
+    result["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    typer.echo(f"load average at the end: {result['load_average']}")
     if as_json:
         typer.echo(json.dumps(result))
 

@@ -3,8 +3,8 @@
 Two phases, each with a fresh collector (MQTT 5, QoS 1, manual acks after commit) and fresh
 machines, so the count of stored rows is exact and loss is ``published - stored``:
 
-* ``single``: one reading per message, ``{"ts": ms, "value": v}`` on
-  ``mwbench/<run>/<machine>/<sensor>``;
+* ``single``: one reading per message, ``{"sensor": s, "ts": ms, "value": v}`` under
+  ``mwbench/<run>/<machine>/`` (the collector subscribes to ``<machine>/#``);
 * ``batched``: columnar JSON, ``batch`` readings per message (one machine, 20 sensors).
 
 Publishers are separate processes (so they do not share the collector's GIL) that keep at
@@ -31,6 +31,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,48 +58,62 @@ BACKLOG = 10_000  # messages published but not yet committed (and at most BACKLO
 BACKLOG_READINGS = 400_000
 
 
-def _publish(
-    host: str,
-    port: int,
-    run: str,
-    kind: str,
-    part: int,
-    parts: int,
-    total: int,
-    batch: int,
-    base_ms: int,
-    started: Any,
-) -> None:
+@dataclass(frozen=True)
+class _Load:
+    """One phase's offered load: what every kind of publisher needs to know."""
+
+    host: str
+    port: int
+    run: str
+    kind: str  # "single" or "batched"
+    messages: int
+    batch: int  # readings per batched message
+    publishers: int
+    base_ms: int  # the first reading's timestamp
+
+
+def _readings_per_message(kind: str, batch: int) -> int:
+    return 1 if kind == "single" else (batch // SENSORS) * SENSORS
+
+
+def _batch_doc(first_ms: int, per_ts: int) -> dict[str, Any]:
+    """Columnar JSON of ``per_ts`` timestamps from ``first_ms`` for all SENSORS."""
+    return {
+        "ts": list(range(first_ms, first_ms + per_ts)),
+        "values": {f"s{s:02d}": list(range(per_ts)) for s in range(SENSORS)},
+    }
+
+
+def _publish(load: _Load, part: int, started: Any) -> None:
     """Publisher process: its share of the messages, throttled to WINDOW in flight."""
+    run, base_ms = load.run, load.base_ms
     client = mqtt.Client(
         CallbackAPIVersion.VERSION2,
-        client_id=f"mwbench-pub-{run}-{kind}-{part}",
+        client_id=f"mwbench-pub-{run}-{load.kind}-{part}",
         protocol=mqtt.MQTTv5,
     )
     slots = threading.Semaphore(WINDOW)
     client.on_publish = lambda *_: slots.release()
     client.max_inflight_messages_set(WINDOW)
     client.max_queued_messages_set(0)
-    client.connect(host, port, keepalive=60)
+    client.connect(load.host, load.port, keepalive=60)
     client.loop_start()
     started.wait()
     series = MACHINES * SENSORS
-    if kind == "single":
-        for i in range(part, total, parts):
+    mine = range(part, load.messages, load.publishers)
+    if load.kind == "single":
+        for i in mine:
             s, step = i % series, i // series
-            topic = f"mwbench/{run}/mwbench-{run}-m{s // SENSORS:03d}/s{s % SENSORS:02d}"
-            payload = b'{"ts": %d, "value": %d}' % (base_ms + step, i)
+            sensor = s % SENSORS  # in the payload: the subscription is <machine>/#
+            topic = f"mwbench/{run}/mwbench-{run}-m{s // SENSORS:03d}/s{sensor:02d}"
+            payload = b'{"sensor": "s%02d", "ts": %d, "value": %d}' % (sensor, base_ms + step, i)
             slots.acquire()
             client.publish(topic, payload, qos=1)
     else:
-        per_ts = batch // SENSORS
-        for i in range(part, total, parts):
+        per_ts = load.batch // SENSORS
+        for i in mine:
             machine, block = i % MACHINES, i // MACHINES
-            first = base_ms + block * per_ts
-            doc = {
-                "ts": list(range(first, first + per_ts)),
-                "values": {f"s{s:02d}": list(range(per_ts)) for s in range(SENSORS)},
-            }
+            doc = _batch_doc(base_ms + block * per_ts, per_ts)
             slots.acquire()
             client.publish(
                 f"mwbench/{run}/mwbench-{run}-m{machine:03d}/batch", json.dumps(doc), qos=1
@@ -109,36 +124,22 @@ def _publish(
     client.loop_stop()
 
 
-def _lines(run: str, kind: str, chunk: int, count: int, batch: int, base_ms: int) -> bytes:
-    """One mosquitto_pub -l input: ``count`` messages for machine ``chunk``, one per line."""
-    if kind == "single":
+def _lines(load: _Load, count: int) -> bytes:
+    """One mosquitto_pub -l input: ``count`` messages for one machine, one per line."""
+    if load.kind == "single":
         return b"".join(
-            b'{"sensor": "s%02d", "ts": %d, "value": %d}\n' % (i % SENSORS, base_ms + i, i)
+            b'{"sensor": "s%02d", "ts": %d, "value": %d}\n' % (i % SENSORS, load.base_ms + i, i)
             for i in range(count)
         )
-    per_ts = batch // SENSORS
-    out = []
-    for i in range(count):
-        first = base_ms + i * per_ts
-        doc = {
-            "ts": list(range(first, first + per_ts)),
-            "values": {f"s{s:02d}": list(range(per_ts)) for s in range(SENSORS)},
-        }
-        out.append(json.dumps(doc).encode() + b"\n")
-    return b"".join(out)
+    per_ts = load.batch // SENSORS
+    return b"".join(
+        json.dumps(_batch_doc(load.base_ms + i * per_ts, per_ts)).encode() + b"\n"
+        for i in range(count)
+    )
 
 
 def _mosquitto_pub_load(
-    host: str,
-    port: int,
-    run: str,
-    kind: str,
-    messages: int,
-    batch: int,
-    publishers: int,
-    base_ms: int,
-    work: Path,
-    committed: Callable[[], float],
+    load: _Load, work: Path, committed: Callable[[], float]
 ) -> Callable[[], None]:
     """Prepare input files now; the returned function publishes them (``publishers`` at a
     time) with mosquitto_pub, QoS 1, MQTT 5, and returns when every PUBACK is in.
@@ -149,15 +150,16 @@ def _mosquitto_pub_load(
     faster than the collector would measure the broker's queue policy, not the collector."""
     exe = shutil.which("mosquitto_pub")
     assert exe is not None
+    host, port, run, messages = load.host, load.port, load.run, load.messages
     work.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[str, Path, int]] = []
-    per_message = 1 if kind == "single" else (batch // SENSORS) * SENSORS
+    per_message = _readings_per_message(load.kind, load.batch)
     backlog = max(2, min(BACKLOG, BACKLOG_READINGS // per_message))
     size = max(1, min(CHUNK, backlog // 2))
     for chunk, start in enumerate(range(0, messages, size)):
         count = min(size, messages - start)
-        path = work / f"{kind}-{chunk}.txt"
-        path.write_bytes(_lines(run, kind, chunk, count, batch, base_ms))
+        path = work / f"{load.kind}-{chunk}.txt"
+        path.write_bytes(_lines(load, count))
         jobs.append((f"mwbench/{run}/mwbench-{run}-m{chunk:03d}/data", path, count))
 
     def publish() -> None:
@@ -199,7 +201,7 @@ def _mosquitto_pub_load(
                     )
 
         threads = [
-            threading.Thread(target=worker, args=(i,), daemon=True) for i in range(publishers)
+            threading.Thread(target=worker, args=(i,), daemon=True) for i in range(load.publishers)
         ]
         for t in threads:
             t.start()
@@ -209,27 +211,12 @@ def _mosquitto_pub_load(
     return publish
 
 
-def _paho_load(
-    host: str,
-    port: int,
-    run: str,
-    kind: str,
-    messages: int,
-    batch: int,
-    publishers: int,
-    base_ms: int,
-    work: Path,
-    committed: Callable[[], float],
-) -> Callable[[], None]:
+def _paho_load(load: _Load) -> Callable[[], None]:
+    """Fork ``publishers`` paho processes now (connected, waiting); the returned function
+    starts them and returns when they are done."""
     ctx = mp.get_context("fork")
     started = ctx.Event()
-    procs = [
-        ctx.Process(
-            target=_publish,
-            args=(host, port, run, kind, p, publishers, messages, batch, base_ms, started),
-        )
-        for p in range(publishers)
-    ]
+    procs = [ctx.Process(target=_publish, args=(load, p, started)) for p in range(load.publishers)]
     for proc in procs:
         proc.start()
     time.sleep(0.5)  # connected
@@ -240,6 +227,20 @@ def _paho_load(
             proc.join(600)
 
     return publish
+
+
+def _prepare_load(
+    load: _Load, work: Path, committed: Callable[[], float]
+) -> tuple[str, Callable[[], None]]:
+    """mosquitto_pub where it is installed (C, no GIL), paho processes otherwise: the
+    publisher's name and the function that publishes the load."""
+    if shutil.which("mosquitto_pub"):
+        return "mosquitto_pub", _mosquitto_pub_load(load, work, committed)
+    return "paho", _paho_load(load)
+
+
+def _base_ms() -> int:
+    return int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
 
 
 def _phase(
@@ -253,7 +254,7 @@ def _phase(
     data_dir: Path,
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
-    readings_per_message = 1 if kind == "single" else (batch // SENSORS) * SENSORS
+    readings_per_message = _readings_per_message(kind, batch)
     expected = messages * readings_per_message
     config = IngestConfig.model_validate(
         {"batch": {"size": 5000, "interval_ms": 200}, "metrics": {"enabled": False}}
@@ -272,17 +273,14 @@ def _phase(
     if not collector.wait_connected(10):
         raise RuntimeError(f"bench collector could not connect to {host}:{port}")
     time.sleep(0.3)
-    base_ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
-    make_load = _mosquitto_pub_load if shutil.which("mosquitto_pub") else _paho_load
+    load = _Load(host, port, run, kind, messages, batch, publishers, _base_ms())
 
     def committed() -> float:
         return (
             runtime.metrics.value("millwright_ingest_readings_written_total") / readings_per_message
         )
 
-    publish = make_load(
-        host, port, run, kind, messages, batch, publishers, base_ms, data_dir / "load", committed
-    )
+    publisher_name, publish = _prepare_load(load, data_dir / "load", committed)
     publisher = threading.Thread(target=publish, name="bench-publish")
     cpu0 = _cpu()
     t0 = time.perf_counter()
@@ -313,7 +311,7 @@ def _phase(
     )
     _cleanup(database, run)
     return {
-        "publisher": make_load.__name__.strip("_").removesuffix("_load"),
+        "publisher": publisher_name,
         "messages": messages,
         "readings": expected,
         "stored": stored,
@@ -331,7 +329,7 @@ def _bare_phase(
 ) -> dict[str, Any]:
     """The same load to a plain paho subscriber that only counts: the client's ceiling."""
     run = uuid.uuid4().hex[:8]
-    readings_per_message = 1 if kind == "single" else (batch // SENSORS) * SENSORS
+    readings_per_message = _readings_per_message(kind, batch)
     received = [0]
     done = threading.Event()
 
@@ -353,20 +351,8 @@ def _bare_phase(
     client.subscribe(f"mwbench/{run}/#", qos=1)
     if not subscribed.wait(10):
         raise RuntimeError(f"bare subscriber could not subscribe at {host}:{port}")
-    base_ms = int((datetime.now(UTC) - timedelta(hours=1)).timestamp() * 1000)
-    make_load = _mosquitto_pub_load if shutil.which("mosquitto_pub") else _paho_load
-    publish = make_load(
-        host,
-        port,
-        run,
-        kind,
-        messages,
-        batch,
-        publishers,
-        base_ms,
-        data_dir / "load",
-        lambda: float(received[0]),
-    )
+    load = _Load(host, port, run, kind, messages, batch, publishers, _base_ms())
+    _, publish = _prepare_load(load, data_dir / "load", lambda: float(received[0]))
     publisher = threading.Thread(target=publish, name="bench-publish-bare", daemon=True)
     t0 = time.perf_counter()
     publisher.start()
@@ -419,8 +405,7 @@ def run_mqtt_benchmark(
 ) -> dict[str, Any]:
     parts = urlsplit(mqtt_url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 1883
-    per_message = (batch // SENSORS) * SENSORS
-    batched_messages = max(1, batched_readings // per_message)
+    batched_messages = max(1, batched_readings // _readings_per_message("batched", batch))
     with tempfile.TemporaryDirectory(prefix="mwbench-") as tmp:
         work = Path(tmp)
         single = _phase(database, host, port, "single", messages, 1, publishers, work / "a")

@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.errors import BufferFull, StoreAndForwardError
+from ingest.quarantine import slice_columns
 from ingest.records import DeadLetter, MachineEvent, StatusChange
 from millwright.core.storage import ReadingColumns
 
@@ -137,17 +138,6 @@ def _status_json(c: StatusChange) -> str:
     return json.dumps({"machine": c.machine, "status": c.status, "ts": c.ts.isoformat()})
 
 
-def _slice(columns: ReadingColumns, sl: slice) -> ReadingColumns:
-    return ReadingColumns(
-        columns.machine[sl],
-        columns.sensor[sl],
-        columns.ts[sl],
-        columns.value[sl],
-        columns.quality[sl],
-        None if columns.naive is None else columns.naive[sl],
-    )
-
-
 class StoreAndForwardBuffer:
     """A bounded FIFO of reading batches in one SQLite file; thread-safe."""
 
@@ -229,7 +219,7 @@ class StoreAndForwardBuffer:
                     )
                 if n > self.max_readings:  # keep the newest part of an oversize batch
                     dropped += n - self.max_readings
-                    columns = _slice(columns, slice(n - self.max_readings, None))
+                    columns = slice_columns(columns, n - self.max_readings, n)
                     n = self.max_readings
                 dropped += self._drop_oldest_locked(self._readings + n - self.max_readings)
             now = time.time()

@@ -38,103 +38,75 @@ class CollectorMetrics:
     ) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.shard = Gauge(
-            f"{_PREFIX}_shard_info", "This collector's share of the OPC-UA servers (I/N).",
-            ["shard"], registry=r,
-        )  # fmt: skip
+
+        def counter(name: str, doc: str, *labels: str) -> Counter:
+            return Counter(f"{_PREFIX}_{name}", doc, labels, registry=r)
+
+        def gauge(name: str, doc: str, *labels: str) -> Gauge:
+            return Gauge(f"{_PREFIX}_{name}", doc, labels, registry=r)
+
+        self.shard = gauge(
+            "shard_info", "This collector's share of the OPC-UA servers (I/N).", "shard"
+        )
         self.shard.labels(shard=shard or "1/1").set(1)
-        self.messages = Counter(
-            f"{_PREFIX}_messages_received", "Protocol messages received.", ["source"], registry=r
-        )
-        self.received = Counter(
-            f"{_PREFIX}_readings_received", "Readings decoded.", ["source"], registry=r
-        )
-        self.written = Counter(f"{_PREFIX}_readings_written", "New rows committed.", registry=r)
-        self.duplicates = Counter(
-            f"{_PREFIX}_readings_duplicate", "Readings already stored (re-deliveries).", registry=r
-        )
-        self.rejected = Counter(
-            f"{_PREFIX}_readings_rejected", "Readings the writer refused.", registry=r
-        )
-        self.quarantined = Counter(
-            f"{_PREFIX}_readings_quarantined",
+        self.messages = counter("messages_received", "Protocol messages received.", "source")
+        self.received = counter("readings_received", "Readings decoded.", "source")
+        self.written = counter("readings_written", "New rows committed.")
+        self.duplicates = counter("readings_duplicate", "Readings already stored (re-deliveries).")
+        self.rejected = counter("readings_rejected", "Readings the writer refused.")
+        self.quarantined = counter(
+            "readings_quarantined",
             "Readings the database refused (isolated by bisection, then dead-lettered).",
-            registry=r,
         )
-        self.dead_lettered = Counter(
-            f"{_PREFIX}_dead_letters", "Messages or readings dead-lettered.", ["source"], registry=r
+        self.dead_lettered = counter(
+            "dead_letters", "Messages or readings dead-lettered.", "source"
         )
-        self.buffered = Gauge(
-            f"{_PREFIX}_buffered_readings", "Readings waiting in the on-disk buffer.", registry=r
+        self.buffered = gauge("buffered_readings", "Readings waiting in the on-disk buffer.")
+        self.buffer_batches = gauge(
+            "buffer_batches", "Batches waiting in the on-disk buffer (the replay backlog)."
         )
-        self.buffer_batches = Gauge(
-            f"{_PREFIX}_buffer_batches",
-            "Batches waiting in the on-disk buffer (the replay backlog).",
-            registry=r,
+        self.buffer_oldest_age = gauge(
+            "buffer_oldest_age_seconds", "Age of the oldest buffered batch (0 when empty)."
         )
-        self.buffer_oldest_age = Gauge(
-            f"{_PREFIX}_buffer_oldest_age_seconds",
-            "Age of the oldest buffered batch (0 when empty).",
-            registry=r,
+        self.buffer_dropped = counter(
+            "buffer_dropped_readings", "Buffered readings dropped by the drop_oldest policy."
         )
-        self.buffer_dropped = Counter(
-            f"{_PREFIX}_buffer_dropped_readings",
-            "Buffered readings dropped by the drop_oldest policy.",
-            registry=r,
-        )
-        self.buffer_refused = Counter(
-            f"{_PREFIX}_buffer_refused_batches",
+        self.buffer_refused = counter(
+            "buffer_refused_batches",
             "Batches refused by a full buffer under stop_acknowledging (kept unacknowledged).",
-            registry=r,
         )
-        self.replayed = Counter(
-            f"{_PREFIX}_buffer_replayed_readings",
-            "Buffered readings written after an outage.",
-            registry=r,
+        self.replayed = counter(
+            "buffer_replayed_readings", "Buffered readings written after an outage."
         )
-        self.pending = Gauge(
-            f"{_PREFIX}_pending_readings", "Readings in memory, not yet committed.", registry=r
-        )
-        self.lag = Gauge(
-            f"{_PREFIX}_source_lag_seconds",
+        self.pending = gauge("pending_readings", "Readings in memory, not yet committed.")
+        self.lag = gauge(
+            "source_lag_seconds",
             "Commit time minus the newest reading timestamp of the source's last batch.",
-            ["source"],
-            registry=r,
+            "source",
         )
-        self.batches = Counter(f"{_PREFIX}_batches_committed", "Batches committed.", registry=r)
-        self.write_failures = Counter(
-            f"{_PREFIX}_write_failures", "Batch writes that failed (then buffered).", registry=r
-        )
-        self.database_up = Gauge(
-            f"{_PREFIX}_database_up",
+        self.batches = counter("batches_committed", "Batches committed.")
+        self.write_failures = counter("write_failures", "Batch writes that failed (then buffered).")
+        self.database_up = gauge(
+            "database_up",
             "1 when the database answered the last write (a refused row does not count as down).",
-            registry=r,
         )
-        self.connected = Gauge(
-            f"{_PREFIX}_source_connected",
-            "1 while the source's connection is up.",
-            ["source"],
-            registry=r,
+        self.connected = gauge(
+            "source_connected", "1 while the source's connection is up.", "source"
         )
-        self.queue_overflows = Counter(
-            f"{_PREFIX}_queue_overflows",
+        self.queue_overflows = counter(
+            "queue_overflows",
             "Server-side queue overflows detected (OPC-UA monitored items).",
-            ["source"],
-            registry=r,
+            "source",
         )
-        self.sequence_gaps = Counter(
-            f"{_PREFIX}_sequence_gaps",
-            "Sequence gaps detected (Sparkplug B seq).",
-            ["source"],
-            registry=r,
+        self.sequence_gaps = counter(
+            "sequence_gaps", "Sequence gaps detected (Sparkplug B seq).", "source"
         )
-        self.rebirth_requests = Counter(
-            f"{_PREFIX}_sparkplug_rebirth_requests",
+        self.rebirth_requests = counter(
+            "sparkplug_rebirth_requests",
             "NCMD Node Control/Rebirth requests sent (after a gap or an unknown alias).",
-            ["source"],
-            registry=r,
+            "source",
         )
-        self.events = Counter(f"{_PREFIX}_events", "Machine events recorded.", ["kind"], registry=r)
+        self.events = counter("events", "Machine events recorded.", "kind")
 
     def written_total(self) -> float:
         """Rows committed so far, read without collecting the whole registry (hot polling)."""

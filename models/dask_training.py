@@ -1,14 +1,21 @@
 """Training on an existing Dask cluster with ``lightgbm.dask`` (``train --dask ADDRESS``).
 
-What runs where:
+What runs where (the driver sends tasks and receives the artifact and the metrics; no feature
+row passes through it):
 
-- **Reading.** The feature frames are read by the Dask workers, one task per machine
-  partition, each straight from the database with a connection of its own. The frames are
-  then gathered to the driver, because the hold-out split and the classifier's calibration
-  folds are decided over all rows (both are cheap next to the boosting).
-- **Boosting.** Every LightGBM fit — the classifier in each calibration fold and its refit,
-  the RUL median and low-quantile boosters — runs data-parallel on the workers through
-  ``lightgbm.dask`` (``tree_learner = data``), its rows spread over every worker.
+- **Reading.** The Dask workers read the feature frames, one task per machine partition,
+  each straight from the database with a connection of its own; the frames stay in the
+  workers' memory.
+- **Split.** The hold-out is by machine: one task decides the held-out machines and the time
+  cut with :func:`models.holdout.split` over the partitions' (machine, time) keys only, then
+  every partition picks its own training and validation rows where it lies.
+- **Fit.** One task gathers the training partitions worker to worker and fits there: the
+  classifier's calibration folds and the conformal folds index rows of one process. Every
+  LightGBM fit in it — each calibration fold and the refit, the RUL median and low-quantile
+  boosters — runs data-parallel on all workers through ``lightgbm.dask``
+  (``tree_learner = data``). So the training rows must fit in one worker's memory (not the
+  driver's); the boosting's CPU is spread.
+- **Evaluation** runs on a worker from the validation partitions.
 - **The result** is an ordinary fitted model: each Dask booster is turned into its local
   equivalent (``to_local()``) as soon as it is fitted, so the artifact in the registry, and
   scoring, need no Dask.
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import warnings
 from collections.abc import Sequence
 from datetime import datetime
@@ -38,17 +46,20 @@ import numpy as np
 import pandas as pd
 from lightgbm import LGBMClassifier, LGBMRegressor
 
-from features import load_training_frame
+from features import FeatureStore, UnknownVersionError, load_training_frame, plant_clock
 from millwright.core.storage import Database
+from models.artifact import ModelArtifact
 from models.config import ModelsConfig
+from models.errors import ModelInputError
 from models.estimators import risk_classifier, rul_regressor
+from models.holdout import ValidationSet, classifier_rows, evaluate, rul_rows, split
 from models.risk import FailureRiskClassifier
 from models.rul import RulRegressor
-from models.training import TrainingResult, train_model
+from models.training import EARLIEST, Progress, TrainingResult, _summary, fit_artifact
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DaskTraining", "train_model_dask"]
+__all__ = ["DaskTraining", "partition_masks", "train_model_dask"]
 
 
 def _client() -> Any:
@@ -159,15 +170,128 @@ def _dask_regressor(config: ModelsConfig) -> RulRegressor:
     return model
 
 
+# --- tasks that run on the Dask workers ---------------------------------------------------
+
+Part = tuple[pd.DataFrame, pd.DataFrame]
+"""One machine partition's (features, labels), held in a Dask worker's memory."""
+
+
 def _load_part(
     url: str, version: str, start: datetime, end: datetime, machines: list[int], kw: dict[str, Any]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Runs on a Dask worker: one machine partition's frame, read with its own connection."""
+) -> Part:
+    """One machine partition's frame, read straight from the database with its own connection."""
     database = Database(url, min_size=0, max_size=1)
     try:
         return load_training_frame(database, version, start, end, machine_ids=machines, **kw)
     finally:
         database.close()
+
+
+def _keys(part: Part) -> pd.DataFrame:
+    """What the split needs of a partition: machine and time of each row (no features)."""
+    return part[1][["machine_id", "ts"]]
+
+
+def _decide_split(config: ModelsConfig, *keys: pd.DataFrame) -> tuple[tuple[int, ...], datetime]:
+    """The held-out machines and the time cut, by :func:`models.holdout.split` itself over the
+    (machine, time) keys of every partition: the same decision as single-process training."""
+    _, _, held, cut = split(
+        pd.concat(keys, ignore_index=True),
+        validation_machines=config.validation_machines,
+        validation_tail=config.validation_tail,
+        embargo_hours=config.horizon_hours,
+        seed=config.seed,
+    )
+    return held, cut
+
+
+def partition_masks(
+    labels: pd.DataFrame, held: Sequence[int], cut: datetime, embargo_hours: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validate) masks of one partition's rows, from the decided machines and cut.
+
+    The split is by machine, so a partition needs nothing but its own rows: the same rule as
+    :func:`models.holdout.split` (tested equal)."""
+    machine = labels["machine_id"].to_numpy(dtype=np.int64)
+    ts = pd.to_datetime(labels["ts"], utc=True)
+    cut_ts = pd.Timestamp(cut)
+    in_held = np.isin(machine, np.asarray(held, dtype=np.int64))
+    validate = in_held & (ts >= cut_ts).to_numpy()
+    train = ~in_held & (ts < cut_ts - pd.Timedelta(hours=embargo_hours)).to_numpy()
+    return train, validate
+
+
+def _select(
+    part: Part, held: tuple[int, ...], cut: datetime, embargo_hours: float, role: str
+) -> Part:
+    """The training or the validation rows of one partition (stays on its worker)."""
+    X, labels = part
+    train, validate = partition_masks(labels, held, cut, embargo_hours)
+    rows = train if role == "train" else validate
+    return X[rows].reset_index(drop=True), labels[rows].reset_index(drop=True)
+
+
+def _gather_parts(parts: Sequence[Part]) -> Part:
+    """Partitions as one frame, in the row order of one query over every machine."""
+    X = pd.concat([p[0] for p in parts], ignore_index=True)
+    labels = pd.concat([p[1] for p in parts], ignore_index=True)
+    order = labels.sort_values(["machine_id", "ts"], kind="stable").index.to_numpy()
+    return X.iloc[order].reset_index(drop=True), labels.iloc[order].reset_index(drop=True)
+
+
+def _fit_task(
+    config: ModelsConfig, definition: dict[str, Any], *parts: Part
+) -> tuple[ModelArtifact, dict[str, Any]]:
+    """Fit the artifact on a worker from the training partitions (moved worker to worker).
+
+    The task leaves the worker's thread pool (``worker_client``) while ``lightgbm.dask`` runs
+    the boosting on every worker, this one included."""
+    from distributed import worker_client
+
+    X, labels = _gather_parts(parts)
+    with worker_client():
+        artifact = fit_artifact(
+            X,
+            labels,
+            config,
+            feature_definition=definition,
+            estimators=(_dask_classifier, _dask_regressor),
+        )
+    known, _ = classifier_rows(labels)
+    has_rul, _ = rul_rows(labels, artifact.rul_cap_hours)
+    ts = pd.to_datetime(labels["ts"], utc=True)
+    summary = {
+        "rows": len(labels),
+        "rows_classifier": int(known.sum()),
+        "rows_rul": int(has_rul.sum()),
+        "machines": int(labels["machine_id"].nunique()),
+        "rul_cap_hours": artifact.rul_cap_hours,
+        "from": ts.min().to_pydatetime(),
+        "to": ts.max().to_pydatetime(),
+    }
+    return artifact, summary
+
+
+def _evaluate_task(fitted: tuple[ModelArtifact, dict[str, Any]], *parts: Part) -> dict[str, Any]:
+    """The held-out metrics, computed on a worker from the validation partitions."""
+    artifact = fitted[0]
+    X, labels = _gather_parts(parts)
+    metrics = evaluate(artifact, X, labels, rul_cap_hours=artifact.rul_cap_hours)
+    ts = pd.to_datetime(labels["ts"], utc=True)
+    metrics["_rows"] = len(labels)
+    metrics["_end"] = ts.max().to_pydatetime() if len(ts) else None
+    return metrics
+
+
+def _first(pair: tuple[Any, Any]) -> Any:
+    return pair[0]
+
+
+def _second(pair: tuple[Any, Any]) -> Any:
+    return pair[1]
+
+
+# --- the driver ---------------------------------------------------------------------------
 
 
 class DaskTraining:
@@ -192,39 +316,23 @@ class DaskTraining:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def frame_loader(self, url: str) -> Any:
-        """A drop-in for :func:`load_training_frame` that reads on the workers."""
-
-        def load(
-            database: Database,
-            version: str,
-            start: datetime,
-            end: datetime,
-            *,
-            machine_ids: Sequence[int] | None = None,
-            **kw: Any,
-        ) -> tuple[pd.DataFrame, pd.DataFrame]:
-            ids = list(machine_ids) if machine_ids is not None else _machine_ids(database)
-            parts = [ids[i :: self.partitions] for i in range(self.partitions)]
-            parts = [sorted(p) for p in parts if p]
-            futures = self.client.map(
-                _load_part,
-                [url] * len(parts),
-                [version] * len(parts),
-                [start] * len(parts),
-                [end] * len(parts),
-                parts,
-                [kw] * len(parts),
-                pure=False,
-            )
-            frames = self.client.gather(futures)
-            X = pd.concat([f[0] for f in frames], ignore_index=True)
-            labels = pd.concat([f[1] for f in frames], ignore_index=True)
-            # the same row order as one query over every machine (deterministic splits)
-            order = labels.sort_values(["machine_id", "ts"], kind="stable").index.to_numpy()
-            return X.iloc[order].reset_index(drop=True), labels.iloc[order].reset_index(drop=True)
-
-        return load
+    def read(
+        self,
+        url: str,
+        version: str,
+        start: datetime,
+        end: datetime,
+        machines: Sequence[int],
+        **kw: Any,
+    ) -> list[Any]:
+        """Futures of the machine partitions' frames, each read by a worker from the database."""
+        ids = sorted(int(m) for m in machines)
+        parts = [ids[i :: self.partitions] for i in range(self.partitions)]
+        parts = [p for p in parts if p]
+        return [
+            self.client.submit(_load_part, url, version, start, end, p, kw, pure=False)
+            for p in parts
+        ]
 
 
 def _machine_ids(database: Database) -> list[int]:
@@ -232,16 +340,102 @@ def _machine_ids(database: Database) -> list[int]:
 
 
 def train_model_dask(
-    database: Database, config: ModelsConfig, address: str, **kwargs: Any
+    database: Database,
+    config: ModelsConfig,
+    address: str,
+    *,
+    feature_version: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    observed_until: datetime | None = None,
+    machine_ids: Sequence[int] | None = None,
+    progress: Progress | None = None,
+    partitions: int | None = None,
 ) -> TrainingResult:
-    """:func:`models.training.train_model` with reading and boosting on the Dask cluster."""
-    with DaskTraining(address) as dask:
-        log.info("training on the Dask cluster at %s", address)
-        with dask.client.as_current():
-            return train_model(
-                database,
-                config,
-                frame_loader=dask.frame_loader(database.url),
-                estimators=(_dask_classifier, _dask_regressor),
-                **kwargs,
+    """:func:`models.training.train_model` on the Dask cluster: same split, same result type.
+
+    The driver sends tasks and receives the fitted artifact and the metrics; no feature row
+    passes through it."""
+    started = time.perf_counter()
+
+    def say(message: str) -> None:
+        log.info("train (dask): %s", message)
+        if progress is not None:
+            progress(message)
+
+    seen = observed_until or plant_clock(database)
+    last = end or seen
+    definition = FeatureStore(database)
+    try:
+        feature_definition = definition.definition(feature_version).to_json()
+    except UnknownVersionError as exc:
+        raise ModelInputError(f"{exc}; run `millwright features run` first") from exc
+    ids = list(machine_ids) if machine_ids is not None else _machine_ids(database)
+    with DaskTraining(address, partitions=partitions) as dask:
+        client = dask.client
+        say(
+            f"loading features {feature_version} up to {last:%Y-%m-%d %H:%M} on the Dask "
+            f"cluster at {address} ({dask.partitions} machine partitions)"
+        )
+        parts = dask.read(
+            database.url,
+            feature_version,
+            start or EARLIEST,
+            last,
+            ids,
+            horizon_hours=config.horizon_hours,
+            observed_until=seen,
+        )
+        keys = [client.submit(_keys, p) for p in parts]
+        sizes = client.gather([client.submit(len, k) for k in keys])
+        if sum(sizes) == 0:
+            raise ModelInputError(
+                f"no stored features of version {feature_version} in the range; run "
+                "`millwright features run` (or backfill) first"
             )
+        held, cut = client.submit(_decide_split, config, *keys).result()
+        embargo = config.horizon_hours
+        train = [client.submit(_select, p, held, cut, embargo, "train") for p in parts]
+        validate = [client.submit(_select, p, held, cut, embargo, "validate") for p in parts]
+        del parts, keys  # the full frames may go; the selections keep what they need
+        validation_rows = sum(client.gather([client.submit(_rows, v) for v in validate]))
+        if validation_rows == 0:
+            raise ModelInputError("the validation split is empty; widen the time range")
+        say(
+            f"{sum(sizes):,} rows: validating on {validation_rows:,} rows of {len(held)} "
+            f"machines from {cut:%Y-%m-%d %H:%M}; fitting on the workers"
+        )
+        fitted = client.submit(_fit_task, config, feature_definition, *train, pure=False)
+        measured = client.submit(_evaluate_task, fitted, *validate, pure=False)
+        artifact = client.submit(_first, fitted).result()
+        summary = client.submit(_second, fitted).result()
+        say("validated on the held-out machines")
+        metrics = measured.result()
+    validation_end = metrics.pop("_end")
+    metrics.pop("_rows")
+    validation = ValidationSet(held, cut, validation_end, seen, config.horizon_hours)
+    metrics["validation_machines"] = len(held)
+    metrics["training"] = {
+        **{k: summary[k] for k in ("rows", "rows_classifier", "rows_rul", "machines")},
+        "rul_cap_hours": summary["rul_cap_hours"],
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    params = {
+        "models": config.model_dump(mode="json"),
+        "validation": validation.to_json(),
+        "features": len(artifact.feature_names),
+    }
+    say(_summary(metrics))
+    return TrainingResult(
+        artifact=artifact,
+        feature_version=feature_version,
+        trained_from=summary["from"],
+        trained_to=summary["to"],
+        params=params,
+        metrics=metrics,
+        validation=validation,
+    )
+
+
+def _rows(part: Part) -> int:
+    return len(part[1])

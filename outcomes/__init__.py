@@ -14,7 +14,15 @@ from outcomes.config import OutcomesConfig
 from outcomes.costs import CostModel, Ledger
 from outcomes.counterfactual import Counterfactual, counterfactual
 from outcomes.figures import FailureOutcome, Figures, Group, outcome_figures
-from outcomes.records import AlertRecord, History, OrderRecord, PlannedTask, Stop, StopKind
+from outcomes.records import (
+    AlertRecord,
+    History,
+    OrderRecord,
+    PlannedTask,
+    ScrapRecord,
+    Stop,
+    StopKind,
+)
 from outcomes.service import OutcomesResult, compute_outcomes
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
     "OutcomesConfig",
     "OutcomesResult",
     "PlannedTask",
+    "ScrapRecord",
     "Stop",
     "StopKind",
     "compute_outcomes",

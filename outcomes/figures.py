@@ -12,6 +12,7 @@ For a period ``[start, end)`` and a group (one machine, one line, the plant):
 - maintenance done vs planned: a planned task is a machine's run of plans placing maintenance
   before its next maintenance; it is done when that maintenance happened;
 - orders: on-time rate of the orders due in the period (open ones late by the period's end);
+- scrap: the parts a failure in the period scrapped (booked with that failure's cost);
 - cost by category, booked on the shared :class:`~outcomes.costs.Ledger`.
 """
 
@@ -75,6 +76,7 @@ class Figures:
     orders_on_time: int
     on_time_rate: float | None
     lateness_hours: float
+    scrapped_parts: int = 0
     costs: dict[str, float] = field(default_factory=dict)
     failure_list: tuple[FailureOutcome, ...] = ()
 
@@ -129,6 +131,10 @@ def _figures(
 ) -> Figures:
     stops = [s for s in history.stops if s.machine in members]
     alerts = [a for a in history.alerts if a.machine in members]
+    scraps: dict[tuple[str, datetime], list[float]] = {}
+    for scrap in history.scrapped:
+        if scrap.machine in members:
+            scraps.setdefault((scrap.machine, scrap.at), []).append(scrap.processed_minutes)
     ledger = Ledger(costs)
     period_hours = (end - start).total_seconds() / 3600.0
     machine_hours = period_hours * len(members)
@@ -148,6 +154,8 @@ def _figures(
         before = ledger.total
         if stop.kind is StopKind.FAILURE:
             ledger.failure(down_minutes)
+            for minutes in scraps.get((stop.machine, stop.start), ()):
+                ledger.scrapped(minutes)
             unplanned += down_minutes / 60.0
             first = _first_alert(alerts, stop, horizon)
             failure_list.append(
@@ -196,6 +204,7 @@ def _figures(
         orders_on_time=on_time,
         on_time_rate=on_time / len(orders) if orders else None,
         lateness_hours=lateness,
+        scrapped_parts=ledger.scrapped_parts,
         costs=ledger.by_category(),
         failure_list=tuple(failure_list),
     )

@@ -1,4 +1,5 @@
-"""What happened, as the outcome figures read it: stops, alerts, planned maintenance, orders.
+"""What happened, as the outcome figures read it: stops, alerts, planned maintenance, orders
+and the parts failures scrapped.
 
 Frozen records validated on construction; :mod:`outcomes.store` reads them from the database
 (events, alerts, plans, jobs), the plant evaluation can build them from its own run.
@@ -88,6 +89,23 @@ class OrderRecord:
 
 
 @dataclass(frozen=True)
+class ScrapRecord:
+    """A part lost with a failure: an operation under way on the machine when it failed,
+    ``processed_minutes`` into its processing."""
+
+    machine: str
+    line: str
+    at: datetime
+    processed_minutes: float
+    order: str = ""
+
+    def __post_init__(self) -> None:
+        _aware(self.at, "scrap at")
+        if self.processed_minutes < 0:
+            raise ValueError(f"scrap on {self.machine}: processed minutes must be >= 0.")
+
+
+@dataclass(frozen=True)
 class History:
     """Everything the figures need for one period, with the machines and their lines."""
 
@@ -97,3 +115,4 @@ class History:
     alerts: tuple[AlertRecord, ...] = ()
     planned: tuple[PlannedTask, ...] = ()
     orders: tuple[OrderRecord, ...] = ()
+    scrapped: tuple[ScrapRecord, ...] = ()

@@ -26,6 +26,7 @@ FIGURES = (
     ("maintenance_planned", "maintenance planned", "int"),
     ("on_time_rate", "orders on time", "pct"),
     ("lateness_hours", "order lateness (h)", "num"),
+    ("scrapped_parts", "parts scrapped by failures", "int"),
 )
 
 

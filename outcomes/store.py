@@ -6,7 +6,10 @@
 - alerts: every alert episode, by its ``opened_at``;
 - planned maintenance: the maintenance assignments of every solved plan, with when the plan
   was made;
-- orders: jobs, finished when their last operation finished.
+- orders: jobs, finished when their last operation finished;
+- scrap: an operation under way on a machine when it failed (started before the failure, not
+  finished by it, as the MES reported) lost its part to the first failure after its start —
+  the rule ``eval plant`` books too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from millwright.core.storage.database import Database
-from outcomes.records import AlertRecord, History, OrderRecord, PlannedTask, Stop, StopKind
+from outcomes.records import (
+    AlertRecord,
+    History,
+    OrderRecord,
+    PlannedTask,
+    ScrapRecord,
+    Stop,
+    StopKind,
+)
 
 _STOPS = """
 SELECT m.name, m.line, e.kind, e.ts,
@@ -55,6 +66,20 @@ GROUP BY j.id
 """
 
 
+_SCRAPPED = """
+SELECT m.name, m.line, e.ts, j.external_id,
+       extract(epoch FROM e.ts - o.started_at) / 60.0
+FROM events e JOIN machines m ON m.id = e.machine_id
+JOIN operations o ON o.machine_id = e.machine_id AND o.started_at <= e.ts
+                 AND (o.finished_at IS NULL OR o.finished_at > e.ts) AND o.status <> 'cancelled'
+JOIN jobs j ON j.id = o.job_id
+WHERE e.kind = 'failure' AND e.ts < %(until)s
+  AND NOT EXISTS (SELECT 1 FROM events f WHERE f.machine_id = e.machine_id
+                  AND f.kind = 'failure' AND f.ts >= o.started_at AND f.ts < e.ts)
+ORDER BY e.ts, m.name
+"""
+
+
 def read_history(database: Database, until: datetime) -> History:
     """Everything known up to ``until`` (stops still running end there)."""
     params = {"until": until}
@@ -77,7 +102,11 @@ def read_history(database: Database, until: datetime) -> History:
         OrderRecord(str(ext), due, finished, tuple(lines), tuple(names))
         for ext, due, finished, lines, names in database.execute(_ORDERS, params)
     )
-    return History(machines, stops, alerts, planned, orders)
+    scrapped = tuple(
+        ScrapRecord(str(name), str(line or ""), ts, float(minutes), str(order))
+        for name, line, ts, order, minutes in database.execute(_SCRAPPED, params)
+    )
+    return History(machines, stops, alerts, planned, orders, scrapped)
 
 
 def _found_wear(note: str) -> bool:

@@ -20,6 +20,20 @@ class SchedulerConfig(BaseModel):
         default=120, gt=0, description="Length of a risk-driven maintenance task (time units)."
     )
     maintenance_cost: float = Field(default=100.0, ge=0, description="Cost of one such task.")
+    risk_maintenance_hours: float | None = Field(
+        default=None,
+        gt=0,
+        description="A machine whose rul_low falls within this many hours gets risk-driven"
+        " maintenance; unset: the whole horizon. Match the dashboard's warning_rul_low_h so the"
+        " plan maintains the machines the dashboard calls at risk.",
+    )
+    risk_maintenance_p_fail: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="A machine whose p_fail reaches this also gets risk-driven maintenance;"
+        " unset: rul_low alone decides. Match the dashboard's warning_p_fail.",
+    )
     weight_tardiness: float = Field(default=10.0, ge=0)
     weight_maintenance: float = Field(default=1.0, ge=0)
     weight_expected_failure: float = Field(default=1000.0, ge=0)

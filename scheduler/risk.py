@@ -13,9 +13,17 @@ from dataclasses import replace
 from scheduler.problem import MachineRisk, MaintenanceTask, Problem
 
 
-def with_risk_maintenance(problem: Problem, duration: int = 120, cost: float = 100.0) -> Problem:
-    """Add a maintenance task due by `rul_low` for every machine whose `rul_low` falls inside
-    the horizon, that is not offline and that has no maintenance planned yet."""
+def with_risk_maintenance(
+    problem: Problem,
+    duration: int = 120,
+    cost: float = 100.0,
+    *,
+    within: int | None = None,
+    p_fail: float | None = None,
+) -> Problem:
+    """Add a maintenance task due by `rul_low` for every machine at risk (:func:`needs_maintenance`;
+    `within` defaults to the horizon) that is not offline and has no maintenance planned yet."""
+    window = problem.horizon if within is None else min(within, problem.horizon)
     planned = {task.machine for task in problem.maintenance}
     planned |= {m.name for m in problem.machines if m.offline}  # no maintenance while offline
     added = [
@@ -28,16 +36,20 @@ def with_risk_maintenance(problem: Problem, duration: int = 120, cost: float = 1
             cause=risk.describe(),
         )
         for risk in problem.risks
-        if needs_maintenance(risk, problem.horizon) and risk.machine not in planned
+        if needs_maintenance(risk, window, p_fail) and risk.machine not in planned
     ]
     if not added:
         return problem
     return replace(problem, maintenance=(*problem.maintenance, *added))
 
 
-def needs_maintenance(risk: MachineRisk, horizon: int) -> bool:
-    """Rule 1: a predicted failure inside the horizon must be pre-empted by maintenance."""
-    return risk.rul_low is not None and risk.rul_low < horizon
+def needs_maintenance(risk: MachineRisk, within: int, p_fail: float | None = None) -> bool:
+    """Rule 1: a predicted failure (`rul_low`) within `within` units (the horizon, unless a site
+    narrows it to the machines it calls at risk) must be pre-empted by maintenance; so must a
+    failure probability of at least `p_fail`, when given."""
+    if p_fail is not None and risk.p_fail >= p_fail:
+        return True
+    return risk.rul_low is not None and risk.rul_low < within
 
 
 def reset_task(problem: Problem, machine: str) -> MaintenanceTask | None:

@@ -17,7 +17,8 @@ What the database says becomes the problem like this:
 - an operation already running is pinned where it runs (a negative start) and lasts at least
   until now;
 - per machine the latest `risk_scores` row: `rul_low` hours after the score's time is the
-  failure deadline, `horizon_hours` the window of `p_fail`;
+  failure deadline, `horizon_hours` the window of `p_fail`; a score from before the machine
+  came back from its last maintenance or repair is of a life that ended and is not loaded;
 - the current plan's operations not yet started warm-start the solver, and those starting
   inside the frozen window stay put unless a disruption contradicts them (the model's
   `settle` lets them go with their frozen successors and counts them as moved).
@@ -112,7 +113,12 @@ def load_problem(
     names = {v: k for k, v in machine_ids.items()}
     jobs, operations, operation_ids, running = _jobs(conn, plan_start, names)
     offline = {m.name for m in machines if m.offline}
-    risks = {name: row for name, row in _risks(conn, names).items() if name not in offline}
+    renewed = _renewed(conn, names)
+    risks = {
+        name: row
+        for name, row in _risks(conn, names).items()
+        if name not in offline and not (name in renewed and row.ts < renewed[name])
+    }
     previous = _previous(conn, plan_start, operations, operation_ids, jobs, running)
     problem = Problem(
         machines=tuple(machines),
@@ -126,8 +132,15 @@ def load_problem(
         weights=config.weights(),
         origin=plan_start,
     )
+    within = None
+    if config.risk_maintenance_hours is not None:
+        within = max(1, round(config.risk_maintenance_hours * 3600 / UNIT_S))
     problem = with_risk_maintenance(
-        problem, duration=config.maintenance_duration, cost=config.maintenance_cost
+        problem,
+        duration=config.maintenance_duration,
+        cost=config.maintenance_cost,
+        within=within,
+        p_fail=config.risk_maintenance_p_fail,
     )
     return LoadedProblem(problem, plan_start, machine_ids, operation_ids, risks)
 
@@ -252,6 +265,18 @@ def _risks(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> dict
         )
         for r in latest_risks(conn, list(machine_names))
     }
+
+
+def _renewed(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> dict[str, datetime]:
+    """When each machine is back from its last maintenance or repair (its end, or its start
+    while the end is unknown): a risk scored before that describes a life that has ended, or
+    a machine being worked on, so it drives no second maintenance until the machine is
+    scored again."""
+    rows = conn.execute(
+        "SELECT machine_id, max(coalesce(ends_at, ts)) FROM events"
+        " WHERE kind IN ('maintenance', 'repair', 'failure') GROUP BY machine_id"
+    ).fetchall()
+    return {machine_names[m]: ts for m, ts in rows if m in machine_names}
 
 
 def _machine_risk(row: RiskRow, plan_start: datetime) -> MachineRisk:

@@ -66,6 +66,8 @@ TILES = (
     ("False alarms", "false_alarm_rate", "pct"),
     ("Maintenance done / planned", None, "n"),
     ("Orders on time", "on_time_rate", "pct"),
+    ("Order lateness", "lateness_hours", "h"),
+    ("Parts scrapped", "scrapped_parts", "n"),
 )
 
 

@@ -9,8 +9,9 @@ written; bad rows go to the rejects file and the rest is imported.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,6 +26,48 @@ import_app = typer.Typer(
 def _fail(message: str) -> None:
     typer.echo(f"millwright import: {message}", err=True)
     raise typer.Exit(2)
+
+
+# options several commands take, with the same help
+TimezoneOption = Annotated[
+    str | None, typer.Option(help="Time zone of timestamps without an offset, e.g. UTC.")
+]
+TsFormatOption = Annotated[
+    str | None, typer.Option(help="strftime format of the timestamps, or epoch s|ms|us.")
+]
+RejectsOption = Annotated[
+    Path | None, typer.Option(help="Where bad rows go (default: <file>.rejects.csv).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+
+
+def _default_rejects(file: Path) -> Path:
+    return file.with_name(file.name + ".rejects.csv")
+
+
+def _report(
+    result: dict[str, Any],
+    rejects_path: Path,
+    as_json: bool,
+    counts: Sequence[str],
+    widths: tuple[int, int],
+    notes: Sequence[str],
+) -> None:
+    """Print an import's summary the same way for every kind of file: the JSON line, or one
+    line per count (label and value padded to ``widths``), then ``notes`` and where the
+    rejected rows went (if any)."""
+    rejected = bool(result["rejected"])
+    result = result | {"rejects_file": str(rejects_path) if rejected else None}
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    label, value = widths
+    for key in counts:
+        typer.echo(f"{key.replace('_', ' ') + ':':<{label}}{result[key]:>{value},}")
+    for note in notes:
+        typer.echo(note)
+    if rejected:
+        typer.echo(f"rejects written to {rejects_path}")
 
 
 def _units(pairs: list[str]) -> dict[str, str]:
@@ -52,12 +95,8 @@ def import_readings(
     sensors: Annotated[
         str | None, typer.Option(help="Wide layout: comma-separated sensor columns to take.")
     ] = None,
-    timezone: Annotated[
-        str | None, typer.Option(help="Time zone of timestamps without an offset, e.g. UTC.")
-    ] = None,
-    ts_format: Annotated[
-        str | None, typer.Option(help="strftime format of the timestamps, or epoch s|ms|us.")
-    ] = None,
+    timezone: TimezoneOption = None,
+    ts_format: TsFormatOption = None,
     unit: Annotated[list[str], typer.Option("--unit", help="sensor=unit, repeatable.")] = [],  # noqa: B006
     sensor_metadata: Annotated[
         Path | None,
@@ -69,7 +108,7 @@ def import_readings(
         Path | None, typer.Option(help="Where bad rows go (default: <first file>.rejects.csv).")
     ] = None,
     chunk_rows: Annotated[int, typer.Option(min=1000, help="Rows per chunk.")] = 100_000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Import readings; a re-import adds nothing, bad rows go to a rejects file."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -95,7 +134,7 @@ def import_readings(
     except ValueError as exc:
         _fail(str(exc))
     context = app_context(ctx)
-    rejects_path = rejects or files[0].with_name(files[0].name + ".rejects.csv")
+    rejects_path = rejects or _default_rejects(files[0])
     bar = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -122,27 +161,17 @@ def import_readings(
         except ImportFileError as exc:
             _fail(str(exc))
     result = summary.as_dict() | {"readings": summary.readings}
-    result["rejects_file"] = str(rejects_path) if summary.rejected else None
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
     span = f"{result['first_ts']} .. {result['last_ts']}" if summary.first_ts else "-"
-    typer.echo(f"rows read:        {summary.rows_read:>12,}")
-    typer.echo(f"readings:         {summary.readings:>12,}")
-    typer.echo(f"imported:         {summary.imported:>12,}")
-    typer.echo(f"duplicates:       {summary.duplicates:>12,}")
-    typer.echo(f"rejected:         {summary.rejected:>12,}")
-    typer.echo(f"machines created: {summary.machines_created:>12,}")
-    typer.echo(f"sensors created:  {summary.sensors_created:>12,}")
-    typer.echo(f"time span:        {span}")
+    notes = [f"time span:        {span}"]
     if sensor_metadata is not None:
-        typer.echo(f"sensors described:{summary.sensors_described:>12,}")
+        notes.append(f"sensors described:{summary.sensors_described:>12,}")
     if summary.metadata_unmatched:
-        typer.echo(f"metadata rows matching no sensor: {', '.join(summary.metadata_unmatched)}")
+        notes.append(f"metadata rows matching no sensor: {', '.join(summary.metadata_unmatched)}")
     if summary.ignored_columns:
-        typer.echo(f"ignored columns:  {', '.join(summary.ignored_columns)}")
-    if summary.rejected:
-        typer.echo(f"rejects written to {rejects_path}")
+        notes.append(f"ignored columns:  {', '.join(summary.ignored_columns)}")
+    counts = ("rows_read", "readings", "imported", "duplicates", "rejected",
+              "machines_created", "sensors_created")  # fmt: skip
+    _report(result, rejects_path, as_json, counts, (18, 12), notes)
 
 
 def register(groups: CliGroups) -> None:
@@ -153,20 +182,14 @@ def register(groups: CliGroups) -> None:
 def import_events_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or Parquet work-order log.")],
-    timezone: Annotated[
-        str | None, typer.Option(help="Time zone of timestamps without an offset, e.g. UTC.")
-    ] = None,
-    ts_format: Annotated[
-        str | None, typer.Option(help="strftime format of the timestamps, or epoch s|ms|us.")
-    ] = None,
+    timezone: TimezoneOption = None,
+    ts_format: TsFormatOption = None,
     repair_after: Annotated[
         float | None,
         typer.Option("--repair-after", help="Close a failure with no repair after HOURS."),
     ] = None,
-    rejects: Annotated[
-        Path | None, typer.Option(help="Where bad rows go (default: <file>.rejects.csv).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    rejects: RejectsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Import failures, repairs, maintenance, inspections and downtime from a CMMS log."""
     from ingest.imports.errors import ImportFileError
@@ -177,7 +200,7 @@ def import_events_command(
     except ValueError as exc:
         _fail(str(exc))
     context = app_context(ctx)
-    rejects_path = rejects or file.with_name(file.name + ".rejects.csv")
+    rejects_path = rejects or _default_rejects(file)
     try:
         summary = import_events(
             context.database(),
@@ -188,46 +211,34 @@ def import_events_command(
         )
     except ImportFileError as exc:
         _fail(str(exc))
-    result = summary.as_dict() | {"rejects_file": str(rejects_path) if summary.rejected else None}
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key in ("rows_read", "imported", "unchanged", "rejected", "downtimes",
-                "closed_by_repair_after"):  # fmt: skip
-        typer.echo(f"{key.replace('_', ' ') + ':':<24}{result[key]:>10,}")
-    for line in summary.open_failures:
-        typer.echo(f"failure without a later repair: {line} (close with --repair-after HOURS)")
-    if summary.rejected:
-        typer.echo(f"rejects written to {rejects_path}")
+    counts = ("rows_read", "imported", "unchanged", "rejected", "downtimes",
+              "closed_by_repair_after")  # fmt: skip
+    notes = [
+        f"failure without a later repair: {line} (close with --repair-after HOURS)"
+        for line in summary.open_failures
+    ]
+    _report(summary.as_dict(), rejects_path, as_json, counts, (24, 10), notes)
 
 
 @import_app.command("machines")
 def import_machines_command(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV or Parquet machine and sensor list.")],
-    rejects: Annotated[
-        Path | None, typer.Option(help="Where bad rows go (default: <file>.rejects.csv).")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    rejects: RejectsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Upsert machines (line, class, alternative groups) and their sensors (unit,
     description, operating condition); machines missing from the file are only reported."""
     from ingest.imports.errors import ImportFileError
     from ingest.imports.machines import import_machines
 
-    rejects_path = rejects or file.with_name(file.name + ".rejects.csv")
+    rejects_path = rejects or _default_rejects(file)
     try:
         summary = import_machines(app_context(ctx).database(), file, rejects=rejects_path)
     except ImportFileError as exc:
         _fail(str(exc))
-    result = summary.as_dict() | {"rejects_file": str(rejects_path) if summary.rejected else None}
-    if as_json:
-        typer.echo(json.dumps(result))
-        return
-    for key in ("rows_read", "machines_created", "machines_updated", "sensors_created",
-                "sensors_updated", "rejected"):  # fmt: skip
-        typer.echo(f"{key.replace('_', ' ') + ':':<20}{result[key]:>10,}")
-    if summary.not_in_file:
-        typer.echo(f"in the database but not in the file (kept): {', '.join(summary.not_in_file)}")
-    if summary.rejected:
-        typer.echo(f"rejects written to {rejects_path}")
+    counts = ("rows_read", "machines_created", "machines_updated", "sensors_created",
+              "sensors_updated", "rejected")  # fmt: skip
+    kept = ", ".join(summary.not_in_file)
+    notes = [f"in the database but not in the file (kept): {kept}"] if kept else []
+    _report(summary.as_dict(), rejects_path, as_json, counts, (20, 10), notes)

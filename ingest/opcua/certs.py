@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["ClientCertificate", "create_client_certificate"]
+__all__ = ["CLIENT_USAGES", "ClientCertificate", "build_certificate", "create_client_certificate"]
 
 DEFAULT_URI = "urn:millwright:collector"
 
@@ -42,6 +43,63 @@ class ClientCertificate:
     application_uri: str
     sha256: str
     not_after: datetime
+
+
+CLIENT_USAGES = (ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH)
+
+
+def build_certificate(
+    key: rsa.RSAPrivateKey,
+    *,
+    application_uri: str,
+    subject: x509.Name,
+    hostnames: Sequence[str],
+    issued_at: datetime,
+    not_after: datetime,
+    usages: Sequence[x509.ObjectIdentifier] = CLIENT_USAGES,
+) -> x509.Certificate:
+    """A self-signed application instance certificate for ``key`` (no I/O): what this
+    module's docstring lists, the application URI and ``hostnames`` as SubjectAltName.
+
+    ``usages`` is the extended key usage: the collector's clientAuth plus serverAuth by
+    default; tests make server-only and client-only certificates with the same builder.
+    """
+    public = key.public_key()
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(issued_at - timedelta(minutes=5))  # tolerate small clock differences
+        .not_valid_after(not_after)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.UniformResourceIdentifier(application_uri)]
+                + [x509.DNSName(h) for h in hostnames if h]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=True,
+                key_encipherment=True,
+                data_encipherment=True,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage(list(usages)), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .sign(key, hashes.SHA256())
+    )
 
 
 def create_client_certificate(
@@ -71,54 +129,20 @@ def create_client_certificate(
         )
     hosts = hostnames if hostnames is not None else sorted({socket.gethostname(), "localhost"})
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COMMON_NAME, name),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
-        ]
-    )
     now = datetime.now(UTC)
     not_after = now + timedelta(days=days)
-    public = key.public_key()
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))  # tolerate small clock differences
-        .not_valid_after(not_after)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.UniformResourceIdentifier(application_uri)]
-                + [x509.DNSName(h) for h in hosts if h]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=True,
-                data_encipherment=True,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-        .sign(key, hashes.SHA256())
+    certificate = build_certificate(
+        key,
+        application_uri=application_uri,
+        subject=x509.Name(
+            [
+                x509.NameAttribute(NameOID.COMMON_NAME, name),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+            ]
+        ),
+        hostnames=hosts,
+        issued_at=now,
+        not_after=not_after,
     )
     der = certificate.public_bytes(serialization.Encoding.DER)
     cert_path.write_bytes(der)

@@ -307,7 +307,12 @@ def demo(
     machines: Annotated[int, typer.Option(min=3, max=200)] = 12,
     seed: Annotated[int, typer.Option(help="Same seed, same plant.")] = 7,
     history_days: Annotated[
-        float, typer.Option(min=2, max=365, help="Recorded past the first model learns from.")
+        float,
+        typer.Option(min=2, max=365, help="Recorded past (a month for the Outcomes page)."),
+    ] = 40.0,
+    train_days: Annotated[
+        float,
+        typer.Option(min=2, max=365, help="Last days of the past the first model learns from."),
     ] = 10.0,
     hours: Annotated[
         float | None, typer.Option(help="Stop after this much live plant time (default: Ctrl-C).")
@@ -342,6 +347,7 @@ def demo(
         seed=seed,
         speed=speed,
         history_days=history_days,
+        train_days=min(train_days, history_days),
         live_hours=hours,
         api_port=api_port,
         dashboard_port=dashboard_port,

@@ -3,6 +3,7 @@ unique topics and client ids per test so tests sharing one broker never see each
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
+from typer.testing import CliRunner
 
 from ingest.config import IngestConfig, MqttSourceConfig
 from ingest.mqtt import MqttCollector
@@ -35,6 +37,22 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 20, interval: float 
 def unique() -> str:
     """A short id that keeps this test's topics, client ids and machines apart."""
     return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture
+def cli(database_url: str, database: Database, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A CLI runner whose commands use the (truncated) test database."""
+    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
+    return CliRunner()
+
+
+def import_summary(cli: CliRunner, kind: str, *args: str, code: int = 0) -> dict[str, Any]:
+    """``millwright import KIND ARGS --json``: its summary, or {} when it must exit ``code``."""
+    from millwright.app.cli import app
+
+    result = cli.invoke(app, ["import", kind, *args, "--json"])
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout.strip().splitlines()[-1]) if code == 0 else {}
 
 
 def ingest_config(**overrides: Any) -> IngestConfig:
@@ -67,6 +85,16 @@ def runtime_factory(tmp_path: Path) -> Iterator[Callable[..., IngestRuntime]]:
 def runtime(database: Database, database_url: str, runtime_factory: Any) -> IngestRuntime:
     """A running pipeline writing to the (truncated) test database."""
     return runtime_factory(database_url)
+
+
+@pytest.fixture
+def opcua_runtime(database: Database, database_url: str, runtime_factory: Any) -> IngestRuntime:
+    """A running pipeline with the product's default batching and buffer settings but a
+    50 ms flush, as the OPC-UA tests pace their servers by it."""
+    config = IngestConfig.model_validate(
+        {"batch": {"interval_ms": 50}, "metrics": {"enabled": False}}
+    )
+    return runtime_factory(database_url, config)
 
 
 def source_config(
@@ -103,6 +131,24 @@ def collector_factory() -> Iterator[Callable[..., MqttCollector]]:
     yield make
     for collector in started:
         collector.stop()
+
+
+@pytest.fixture
+def start_collector(
+    mqtt_broker: tuple[str, int],
+    runtime: IngestRuntime,
+    collector_factory: Callable[..., MqttCollector],
+    unique: str,
+) -> Callable[..., MqttCollector]:
+    """Start this test's collector (source ``s<unique>``) on the shared broker with one
+    subscription, feeding ``runtime``; ``extra`` are further source settings."""
+
+    def start(topic: str, fmt: str = "auto", **extra: Any) -> MqttCollector:
+        subscriptions = [{"topic": topic, "format": fmt}]
+        config = source_config(f"s{unique}", *mqtt_broker, subscriptions, **extra)
+        return collector_factory(config, runtime)
+
+    return start
 
 
 class Publisher:

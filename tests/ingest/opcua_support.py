@@ -19,9 +19,12 @@ from typing import Any
 from asyncua import Server, ua
 from asyncua.crypto.permission_rules import User, UserRole
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ingest.opcua.certs import build_certificate
+from millwright.core.storage import Database
 
 NAMESPACE = "urn:millwright:test"
 
@@ -40,47 +43,19 @@ class CertPair:
 
 
 def make_cert(directory: Path, name: str, uri: str, *, server: bool) -> CertPair:
-    """A self-signed application instance certificate and its key under ``directory``."""
+    """A self-signed application instance certificate and its key under ``directory``, made
+    by the collector's own builder but for one side only (serverAuth or clientAuth)."""
     directory.mkdir(parents=True, exist_ok=True)
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(UTC)
-    usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [
-                    x509.UniformResourceIdentifier(uri),
-                    x509.DNSName("localhost"),
-                    x509.DNSName(socket.gethostname()),
-                ]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=True,
-                data_encipherment=True,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
-        .sign(key, hashes.SHA256())
+    cert = build_certificate(
+        key,
+        application_uri=uri,
+        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]),
+        hostnames=["localhost", socket.gethostname()],
+        issued_at=now,
+        not_after=now + timedelta(days=2),
+        usages=[ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH],
     )
     pair = CertPair(directory / f"{name}.der", directory / f"{name}.pem", uri)
     pair.cert.write_bytes(cert.public_bytes(serialization.Encoding.DER))
@@ -250,6 +225,15 @@ def source_config(server: TestServer, nodes: list[dict[str, Any]], **overrides: 
     }
     values.update(overrides)
     return OpcUaSourceConfig.model_validate(values)
+
+
+def stored(database: Database) -> dict[tuple[str, str, datetime], tuple[float, int]]:
+    """Every stored reading: (machine, sensor, ts) -> (value, quality)."""
+    rows = database.execute(
+        "SELECT m.name, s.name, r.ts, r.value, r.quality FROM readings r"
+        " JOIN machines m ON m.id = r.machine_id JOIN sensors s ON s.id = r.sensor_id"
+    )
+    return {(m, s, ts): (v, q) for m, s, ts, v, q in rows}
 
 
 class Running:

@@ -12,10 +12,9 @@ from hypothesis import strategies as st
 from ingest.decoders import decode
 from ingest.sparkplug import SparkplugDecoder
 from ingest.topics import TopicTemplate
-from millwright.core import sparkplug_b_pb2 as pb
+from tests.ingest.sparkplug_support import MS, spb
 
 RX = 1_714_564_800_123_000  # receive time, µs
-MS = 1_714_564_800_000
 
 
 def test_topic_templates_match_whole_levels_and_build_filters() -> None:
@@ -75,24 +74,11 @@ def test_partial_batches_keep_good_items_and_explain_the_rest() -> None:
     assert d.reason is not None and d.reason.startswith("2 of 3 items unusable")
 
 
-def _spb(seq: int | None, metrics: list[dict[str, object]], ts: int | None = MS) -> bytes:
-    p = pb.Payload()
-    if ts is not None:
-        p.timestamp = ts
-    if seq is not None:
-        p.seq = seq
-    for spec in metrics:
-        m = p.metrics.add()
-        for key, value in spec.items():
-            setattr(m, key, value)
-    return p.SerializeToString()
-
-
 def test_sparkplug_births_aliases_gaps_and_deaths() -> None:
     dec = SparkplugDecoder(reorder_window=1)  # no reordering allowed: a jump is a gap at once
     birth = dec.decode(
         "spBv1.0/G/NBIRTH/edge1",
-        _spb(
+        spb(
             0,
             [
                 {"name": "bdSeq", "long_value": 1, "datatype": 8},
@@ -111,7 +97,7 @@ def test_sparkplug_births_aliases_gaps_and_deaths() -> None:
     assert birth.reason == "metric 'label' is not numeric (string_value)"
     dbirth = dec.decode(
         "spBv1.0/G/DBIRTH/edge1/press",
-        _spb(
+        spb(
             1,
             [
                 {"name": "rpm", "alias": 10, "datatype": 9, "float_value": 1.5},
@@ -122,7 +108,7 @@ def test_sparkplug_births_aliases_gaps_and_deaths() -> None:
     assert dbirth.rows == [("press", "rpm", MS * 1000, 1.5, 0)]
     data = dec.decode(
         "spBv1.0/G/DDATA/edge1/press",
-        _spb(
+        spb(
             2,
             [
                 {"alias": 10, "float_value": 2.5, "timestamp": MS + 1},
@@ -131,28 +117,28 @@ def test_sparkplug_births_aliases_gaps_and_deaths() -> None:
         RX,
     )
     assert data.rows == [("press", "rpm", (MS + 1) * 1000, 2.5, 0)] and not data.events
-    gap = dec.decode("spBv1.0/G/NDATA/edge1", _spb(7, [{"alias": 1, "double_value": 3.0}]), RX)
+    gap = dec.decode("spBv1.0/G/NDATA/edge1", spb(7, [{"alias": 1, "double_value": 3.0}]), RX)
     assert gap.rows == [("edge1", "temp", MS * 1000, 3.0, 0)]
     (event,) = gap.events
     assert (event.kind, event.details["expected_seq"], event.details["missing"]) == ("gap", 3, 4)
     assert gap.rebirths == [("G", "edge1")]
-    unknown = dec.decode("spBv1.0/G/NDATA/edge1", _spb(8, [{"alias": 99, "int_value": 1}]), RX)
+    unknown = dec.decode("spBv1.0/G/NDATA/edge1", spb(8, [{"alias": 99, "int_value": 1}]), RX)
     assert unknown.rows == [] and "unknown metric alias 99" in (unknown.reason or "")
     assert unknown.rebirths == []  # one rebirth request per rebirth_interval_s
     death = dec.decode(
-        "spBv1.0/G/NDEATH/edge1", _spb(None, [{"name": "bdSeq", "long_value": 1}]), RX
+        "spBv1.0/G/NDEATH/edge1", spb(None, [{"name": "bdSeq", "long_value": 1}]), RX
     )
     assert sorted((e.machine, e.kind) for e in death.events) == [
         ("edge1", "offline"),
         ("press", "offline"),
     ]
-    after = dec.decode("spBv1.0/G/NDATA/edge1", _spb(9, [{"alias": 1, "double_value": 1.0}]), RX)
+    after = dec.decode("spBv1.0/G/NDATA/edge1", spb(9, [{"alias": 1, "double_value": 1.0}]), RX)
     assert after.rows == [] and after.reason  # aliases forgotten until the next birth
 
 
 def test_sparkplug_without_timestamps_uses_receive_time_flagged() -> None:
     dec = SparkplugDecoder()
-    r = dec.decode("spBv1.0/G/NDATA/e", _spb(0, [{"name": "t", "double_value": 1.0}], ts=None), RX)
+    r = dec.decode("spBv1.0/G/NDATA/e", spb(0, [{"name": "t", "double_value": 1.0}], ts=None), RX)
     assert r.rows == [("e", "t", RX, 1.0, 8)]
 
 
@@ -222,7 +208,7 @@ def test_fuzz_json_structures_never_crash(doc: object) -> None:
     _check(json.dumps(doc).encode(), "json")
 
 
-SPB_VALID = _spb(0, [{"name": "t", "alias": 1, "datatype": 10, "double_value": 1.0}])
+SPB_VALID = spb(0, [{"name": "t", "alias": 1, "datatype": 10, "double_value": 1.0}])
 
 
 @settings(max_examples=400, deadline=None)

@@ -4,16 +4,13 @@ exact rows in the database, the rejects checked row by row and an idempotent re-
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from millwright.app.cli import app
 from millwright.core.storage.database import Database
-
-runner = CliRunner()
+from tests.ingest.conftest import import_summary
 
 LOG = """
 ts,machine,kind,end,component,work_order,note
@@ -32,16 +29,8 @@ not-a-time,press-3,repair,,,WO-11,
 """
 
 
-@pytest.fixture
-def cli(database_url: str, database: Database, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
-    return runner
-
-
 def _import(cli: CliRunner, *args: str) -> dict:
-    result = cli.invoke(app, ["import", "events", *args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return import_summary(cli, "events", *args)
 
 
 def _events(database: Database) -> list[tuple]:

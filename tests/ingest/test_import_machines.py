@@ -4,16 +4,13 @@ machines missing from the file reported and kept."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from millwright.app.cli import app
 from millwright.core.storage.database import Database
-
-runner = CliRunner()
+from tests.ingest.conftest import import_summary
 
 LIST = """
 machine,line,class,groups,sensor,unit,description,operating_condition
@@ -26,16 +23,8 @@ lathe-9,L2,lathe,,torque,Nm,,maybe
 """
 
 
-@pytest.fixture
-def cli(database_url: str, database: Database, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
-    return runner
-
-
 def _import(cli: CliRunner, *args: str) -> dict:
-    result = cli.invoke(app, ["import", "machines", *args, "--json"])
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return import_summary(cli, "machines", *args)
 
 
 def test_machines_and_sensors_are_upserted(

@@ -4,7 +4,6 @@ checked row by row, time zones, re-imports that add nothing, and files that are 
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -13,20 +12,11 @@ from typer.testing import CliRunner
 
 from millwright.app.cli import app
 from millwright.core.storage.database import Database
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def cli(database_url: str, database: Database, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("MILLWRIGHT_DATABASE_URL", database_url)
-    return runner
+from tests.ingest.conftest import import_summary
 
 
 def _import(cli: CliRunner, *args: str, code: int = 0) -> dict:
-    result = cli.invoke(app, ["import", "readings", *args, "--json"])
-    assert result.exit_code == code, result.output
-    return json.loads(result.stdout.strip().splitlines()[-1]) if code == 0 else {}
+    return import_summary(cli, "readings", *args, code=code)
 
 
 def _refused(cli: CliRunner, *args: str) -> str:

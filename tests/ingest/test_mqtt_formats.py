@@ -9,33 +9,21 @@ from typing import Any
 from ingest.dead_letters import read_dead_letters
 from millwright.core.storage import Database
 from tests.ingest.conftest import readings_of, source_config, wait_for
+from tests.ingest.sparkplug_support import spb
 
 TS = "2024-05-01T12:00:00+00:00"
 TS_MS = 1714564800000
 
 
-def _start(
-    u: str,
-    mqtt_broker: Any,
-    runtime: Any,
-    collector_factory: Any,
-    fmt: str = "auto",
-    template: str | None = None,
-) -> None:
-    template = template or f"t{u}/{{line}}/{{machine}}/{{sensor}}"
-    config = source_config(f"s{u}", *mqtt_broker, [{"topic": template, "format": fmt}])
-    collector_factory(config, runtime)
+def _topic(u: str) -> str:
+    """The subscription most tests use: ``t<u>/<line>/<machine>/<sensor>``."""
+    return f"t{u}/{{line}}/{{machine}}/{{sensor}}"
 
 
 def test_bare_number_takes_receive_time_and_is_flagged(
-    database: Database,
-    runtime: Any,
-    collector_factory: Any,
-    publisher: Any,
-    mqtt_broker: Any,
-    unique: str,
+    database: Database, publisher: Any, unique: str, start_collector: Any
 ) -> None:
-    _start(unique, mqtt_broker, runtime, collector_factory)
+    start_collector(_topic(unique))
     before = datetime.now(UTC)
     publisher.publish(f"t{unique}/L1/m{unique}/temp", b"21.5")
     rows = wait_for(lambda: readings_of(database, f"m{unique}"))
@@ -45,14 +33,9 @@ def test_bare_number_takes_receive_time_and_is_flagged(
 
 
 def test_json_single_iso_and_epoch_ms(
-    database: Database,
-    runtime: Any,
-    collector_factory: Any,
-    publisher: Any,
-    mqtt_broker: Any,
-    unique: str,
+    database: Database, publisher: Any, unique: str, start_collector: Any
 ) -> None:
-    _start(unique, mqtt_broker, runtime, collector_factory, fmt="json")
+    start_collector(_topic(unique), "json")
     publisher.publish(f"t{unique}/L1/m{unique}/temp", json.dumps({"ts": TS, "value": 1.5}))
     publisher.publish(f"t{unique}/L1/m{unique}/temp", json.dumps({"ts": TS_MS + 1000, "value": 2}))
     publisher.publish(
@@ -68,20 +51,9 @@ def test_json_single_iso_and_epoch_ms(
 
 
 def test_json_batches_many_sensors_and_many_timestamps(
-    database: Database,
-    runtime: Any,
-    collector_factory: Any,
-    publisher: Any,
-    mqtt_broker: Any,
-    unique: str,
+    database: Database, publisher: Any, unique: str, start_collector: Any
 ) -> None:
-    _start(
-        unique,
-        mqtt_broker,
-        runtime,
-        collector_factory,
-        template=f"t{unique}/{{line}}/{{machine}}/#",
-    )
+    start_collector(f"t{unique}/{{line}}/{{machine}}/#")
     m = f"m{unique}"
     publisher.publish(f"t{unique}/L1/{m}/batch", json.dumps({"ts": TS, "values": {"a": 1, "b": 2}}))
     publisher.publish(
@@ -120,18 +92,11 @@ def test_json_batches_many_sensors_and_many_timestamps(
 def test_bad_messages_become_dead_letters_and_good_ones_still_flow(
     database: Database,
     runtime: Any,
-    collector_factory: Any,
     publisher: Any,
-    mqtt_broker: Any,
     unique: str,
+    start_collector: Any,
 ) -> None:
-    _start(
-        unique,
-        mqtt_broker,
-        runtime,
-        collector_factory,
-        template=f"t{unique}/{{line}}/{{machine}}/{{sensor}}",
-    )
+    start_collector(_topic(unique))
     m = f"m{unique}"
     # a second subscription-less topic under the same prefix cannot exist; use a deeper topic
     publisher.publish(f"t{unique}/L1/{m}/temp", b"not a number")
@@ -152,69 +117,55 @@ def test_bad_messages_become_dead_letters_and_good_ones_still_flow(
 
 
 def test_sparkplug_b_end_to_end_births_aliases_gaps_and_death(
-    database: Database,
-    runtime: Any,
-    collector_factory: Any,
-    publisher: Any,
-    mqtt_broker: Any,
-    unique: str,
+    database: Database, publisher: Any, unique: str, start_collector: Any
 ) -> None:
-    from millwright.core import sparkplug_b_pb2 as pb
-
-    def payload(seq: int | None, metrics: list[dict[str, Any]]) -> bytes:
-        p = pb.Payload(timestamp=TS_MS)
-        if seq is not None:
-            p.seq = seq
-        for spec in metrics:
-            metric = p.metrics.add()
-            for key, value in spec.items():
-                setattr(metric, key, value)
-        return p.SerializeToString()
-
     group, node, device = f"G{unique}", f"e{unique}", f"d{unique}"
-    config = source_config(
-        f"s{unique}", *mqtt_broker, [{"topic": f"spBv1.0/{group}/#", "format": "sparkplug"}]
-    )
-    collector_factory(config, runtime)
+    start_collector(f"spBv1.0/{group}/#", "sparkplug")
     base = f"spBv1.0/{group}"
     publisher.publish(
         f"{base}/NBIRTH/{node}",
-        payload(
+        spb(
             0,
             [
                 {"name": "bdSeq", "long_value": 0, "datatype": 8},
                 {"name": "volts", "alias": 1, "datatype": 10, "double_value": 230.0},
             ],
+            TS_MS,
         ),
     )
     publisher.publish(
         f"{base}/DBIRTH/{node}/{device}",
-        payload(
+        spb(
             1,
             [
                 {"name": "temp", "alias": 2, "datatype": 9, "float_value": 20.5},
             ],
+            TS_MS,
         ),
     )
     publisher.publish(
         f"{base}/DDATA/{node}/{device}",
-        payload(
+        spb(
             2,
             [
                 {"alias": 2, "float_value": 21.5, "timestamp": TS_MS + 1000},
             ],
+            TS_MS,
         ),
     )
     publisher.publish(
         f"{base}/NDATA/{node}",
-        payload(
+        spb(
             5,
             [  # seq 3 and 4 never arrived
                 {"alias": 1, "double_value": 231.0, "timestamp": TS_MS + 2000},
             ],
+            TS_MS,
         ),
     )
-    publisher.publish(f"{base}/NDEATH/{node}", payload(None, [{"name": "bdSeq", "long_value": 0}]))
+    publisher.publish(
+        f"{base}/NDEATH/{node}", spb(None, [{"name": "bdSeq", "long_value": 0}], TS_MS)
+    )
     t1, t2 = "2024-05-01T12:00:01+00:00", "2024-05-01T12:00:02+00:00"
     expected = {
         (node, "volts", TS, 230.0, 0),

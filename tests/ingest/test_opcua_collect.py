@@ -4,46 +4,27 @@ into PostgreSQL: mapping, status codes, timestamps, non-numeric values."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from asyncua import ua
 
-from ingest.config import IngestConfig
 from ingest.opcua.source import OpcUaSource
-from ingest.runtime import IngestRuntime, start_runtime
+from ingest.runtime import IngestRuntime
 from millwright.core.storage import Database
-from tests.ingest.opcua_support import Running, TestServer, eventually, free_port, source_config
+from tests.ingest.opcua_support import (
+    Running,
+    TestServer,
+    eventually,
+    free_port,
+    source_config,
+    stored,
+)
 
 T0 = datetime.now(UTC).replace(microsecond=123456) - timedelta(minutes=5)
 
 
-@pytest.fixture
-def runtime(database: Database, database_url: str, tmp_path: Path) -> Iterator[IngestRuntime]:
-    rt = start_runtime(
-        IngestConfig.model_validate({"batch": {"interval_ms": 50}}),
-        database_url,
-        data_dir=tmp_path,
-        serve_metrics=False,
-    )
-    try:
-        yield rt
-    finally:
-        rt.stop()
-
-
-def stored(database: Database) -> dict[tuple[str, str, datetime], tuple[float, int]]:
-    rows = database.execute(
-        "SELECT m.name, s.name, r.ts, r.value, r.quality FROM readings r"
-        " JOIN machines m ON m.id = r.machine_id JOIN sensors s ON s.id = r.sensor_id"
-    )
-    return {(m, s, ts): (v, q) for m, s, ts, v, q in rows}
-
-
 def test_mapping_by_node_id_and_browse_path_keeps_source_times_and_quality(
-    database: Database, runtime: IngestRuntime
+    database: Database, opcua_runtime: IngestRuntime
 ) -> None:
     async def scenario() -> None:
         async with TestServer(free_port(), ["m1", "m2"], ["temp", "speed"]) as server:
@@ -64,7 +45,7 @@ def test_mapping_by_node_id_and_browse_path_keeps_source_times_and_quality(
                     },
                 ],
             )
-            source = OpcUaSource(config, runtime.pipeline, metrics=runtime.metrics)
+            source = OpcUaSource(config, opcua_runtime.pipeline, metrics=opcua_runtime.metrics)
             async with Running(source):
                 await server.write("m1", "temp", 20.5, T0)
                 await server.write("m2", "speed", 1500.0, T0)
@@ -97,7 +78,7 @@ def test_mapping_by_node_id_and_browse_path_keeps_source_times_and_quality(
 
 
 def test_non_numeric_values_are_mapped_when_configured_else_dead_lettered(
-    database: Database, runtime: IngestRuntime
+    database: Database, opcua_runtime: IngestRuntime
 ) -> None:
     extra = {
         "state": ("m1", "running", ua.VariantType.String),
@@ -131,7 +112,7 @@ def test_non_numeric_values_are_mapped_when_configured_else_dead_lettered(
                     },
                 ],
             )
-            source = OpcUaSource(config, runtime.pipeline, metrics=runtime.metrics)
+            source = OpcUaSource(config, opcua_runtime.pipeline, metrics=opcua_runtime.metrics)
             async with Running(source):
                 await server.write("m1", "state", "down", T0, vtype=ua.VariantType.String)
                 await server.write(

@@ -14,8 +14,14 @@ from ingest.opcua.fastpublish import _decode, parse_datachanges
 from ingest.opcua.source import OpcUaSource
 from ingest.runtime import IngestRuntime
 from millwright.core.storage import Database
-from tests.ingest.opcua_support import Running, TestServer, eventually, free_port, source_config
-from tests.ingest.test_opcua_collect import runtime, stored  # noqa: F401 (fixture)
+from tests.ingest.opcua_support import (
+    Running,
+    TestServer,
+    eventually,
+    free_port,
+    source_config,
+    stored,
+)
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, 250_001, tzinfo=UTC)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -116,7 +122,7 @@ def test_decoded_response_equals_asyncua_when_handed_back_and_acks_when_taken() 
 
 def test_a_real_server_s_values_take_the_fast_path_and_all_arrive(
     database: Database,
-    runtime: IngestRuntime,  # noqa: F811
+    opcua_runtime: IngestRuntime,
 ) -> None:
     machines, sensors = [f"m{i}" for i in range(10)], [f"s{j}" for j in range(20)]
     ticks = 5
@@ -128,7 +134,7 @@ def test_a_real_server_s_values_take_the_fast_path_and_all_arrive(
                 for m in machines
                 for s in sensors
             ]
-            source = OpcUaSource(source_config(server, nodes), runtime.pipeline)
+            source = OpcUaSource(source_config(server, nodes), opcua_runtime.pipeline)
             async with Running(source):
                 await eventually(lambda: source.stats.received >= len(nodes))  # initial values
                 first = source.stats.received

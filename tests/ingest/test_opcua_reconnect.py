@@ -4,15 +4,10 @@ value that never arrived lies inside a recorded gap for its machine."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
-
-from ingest.config import IngestConfig
 from ingest.opcua.source import OpcUaSource
-from ingest.runtime import IngestRuntime, start_runtime
+from ingest.runtime import IngestRuntime
 from millwright.core.storage import Database
 from tests.ingest.opcua_support import Running, TestServer, eventually, free_port, source_config
 
@@ -20,22 +15,8 @@ MACHINES = ["m1", "m2"]
 SENSORS = ["a", "b"]
 
 
-@pytest.fixture
-def runtime(database: Database, database_url: str, tmp_path: Path) -> Iterator[IngestRuntime]:
-    rt = start_runtime(
-        IngestConfig.model_validate({"batch": {"interval_ms": 50}}),
-        database_url,
-        data_dir=tmp_path,
-        serve_metrics=False,
-    )
-    try:
-        yield rt
-    finally:
-        rt.stop()
-
-
 def test_server_restart_loses_nothing_beyond_a_recorded_gap(
-    database: Database, runtime: IngestRuntime
+    database: Database, opcua_runtime: IngestRuntime
 ) -> None:
     port = free_port()
     generated: list[tuple[str, str, datetime, float]] = []
@@ -63,7 +44,9 @@ def test_server_restart_loses_nothing_beyond_a_recorded_gap(
             for m in MACHINES
             for s in SENSORS
         ]
-        source = OpcUaSource(source_config(server, nodes), runtime.pipeline, gap_close_after_s=3)
+        source = OpcUaSource(
+            source_config(server, nodes), opcua_runtime.pipeline, gap_close_after_s=3
+        )
         stop_plant = asyncio.Event()
         async with Running(source):
             writer = asyncio.create_task(plant(stop_plant))

@@ -8,27 +8,17 @@ from typing import Any
 
 from ingest.dead_letters import read_dead_letters
 from millwright.core.storage import Database
-from tests.ingest.conftest import readings_of, source_config, wait_for
+from tests.ingest.conftest import readings_of, wait_for
 
 TEN_MB = b"7" * (10 * 1024 * 1024)
 TS = "2024-05-01T12:00:00+00:00"
 
 
 def test_ten_megabyte_payloads_are_dead_lettered_cut_with_bounded_memory(
-    database: Database,
-    runtime: Any,
-    collector_factory: Any,
-    publisher: Any,
-    mqtt_broker: Any,
-    unique: str,
+    database: Database, publisher: Any, unique: str, start_collector: Any
 ) -> None:
     m = f"o{unique}"
-    config = source_config(
-        f"s{unique}",
-        *mqtt_broker,
-        [{"topic": f"o{unique}/{{machine}}/{{sensor}}", "format": "auto"}],
-    )
-    collector_factory(config, runtime)
+    start_collector(f"o{unique}/{{machine}}/{{sensor}}")
     tracemalloc.start()
     try:
         for _ in range(3):
@@ -51,20 +41,14 @@ def test_ten_megabyte_payloads_are_dead_lettered_cut_with_bounded_memory(
 def test_broker_drops_messages_above_maximum_packet_size_before_they_reach_us(
     database: Database,
     runtime: Any,
-    collector_factory: Any,
     publisher: Any,
-    mqtt_broker: Any,
     unique: str,
+    start_collector: Any,
 ) -> None:
     m = f"p{unique}"
-    config = source_config(
-        f"s{unique}",
-        *mqtt_broker,
-        [{"topic": f"p{unique}/{{machine}}/{{sensor}}", "format": "auto"}],
-        max_packet_bytes=65_536,
-        max_payload_bytes=32_768,
+    collector = start_collector(
+        f"p{unique}/{{machine}}/{{sensor}}", max_packet_bytes=65_536, max_payload_bytes=32_768
     )
-    collector = collector_factory(config, runtime)
     publisher.publish(f"p{unique}/{m}/v", TEN_MB)
     publisher.publish(f"p{unique}/{m}/v", json.dumps({"ts": TS, "value": 2}))
     wait_for(lambda: readings_of(database, m) == {(m, "v", TS, 2.0, 0)})

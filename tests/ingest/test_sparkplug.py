@@ -3,45 +3,21 @@ quality properties and names (pure decoder, no I/O)."""
 
 from __future__ import annotations
 
-import gzip
 import zlib
 
 import pytest
 
 from ingest.sparkplug import COMPRESSED_UUID, SparkplugDecoder, rebirth_payload
 from millwright.core import sparkplug_b_pb2 as pb
+from tests.ingest.sparkplug_support import MS, compressed, spb
 
-MS = 1_714_564_800_000
 RX = 1_714_564_900_000_000
-
-
-def _spb(seq: int | None, metrics: list[dict[str, object]], ts: int | None = MS) -> bytes:
-    p = pb.Payload()
-    if ts is not None:
-        p.timestamp = ts
-    if seq is not None:
-        p.seq = seq
-    for spec in metrics:
-        m = p.metrics.add()
-        for key, value in spec.items():
-            setattr(m, key, value)
-    return p.SerializeToString()
-
-
-def _compressed(inner: bytes, algorithm: str | None) -> bytes:
-    """What Eclipse Tahu publishes with ``compress: true`` (body + ``algorithm`` metric)."""
-    outer = pb.Payload(uuid=COMPRESSED_UUID)
-    outer.body = gzip.compress(inner) if algorithm == "GZIP" else zlib.compress(inner)
-    if algorithm is not None:
-        metric = outer.metrics.add()
-        metric.name, metric.datatype, metric.string_value = "algorithm", 12, algorithm
-    return outer.SerializeToString()
 
 
 def _birth(dec: SparkplugDecoder, node: str = "e") -> None:
     birth = dec.decode(
         f"spBv1.0/G/NBIRTH/{node}",
-        _spb(0, [{"name": "t", "alias": 1, "datatype": 10, "double_value": 0.0}]),
+        spb(0, [{"name": "t", "alias": 1, "datatype": 10, "double_value": 0.0}]),
         RX,
     )
     assert birth.reason is None
@@ -51,8 +27,8 @@ def _birth(dec: SparkplugDecoder, node: str = "e") -> None:
 def test_compressed_payloads_are_inflated_and_stored(algorithm: str | None) -> None:
     dec = SparkplugDecoder()
     _birth(dec)
-    inner = _spb(1, [{"alias": 1, "double_value": 21.5, "timestamp": MS + 5}])
-    result = dec.decode("spBv1.0/G/NDATA/e", _compressed(inner, algorithm), RX)
+    inner = spb(1, [{"alias": 1, "double_value": 21.5, "timestamp": MS + 5}])
+    result = dec.decode("spBv1.0/G/NDATA/e", compressed(inner, algorithm), RX)
     assert result.reason is None and result.events == []
     assert result.rows == [("e", "t", (MS + 5) * 1000, 21.5, 0)]
 
@@ -73,7 +49,7 @@ def test_reordered_messages_raise_no_gap_and_keep_every_value() -> None:
     rows = []
     for seq in [1, 3, 2, 4, 7, 5, 6, 8, 255 % 256]:  # the last one: a late duplicate of 255
         result = dec.decode(
-            "spBv1.0/G/NDATA/e", _spb(seq, [{"alias": 1, "double_value": float(seq)}]), RX
+            "spBv1.0/G/NDATA/e", spb(seq, [{"alias": 1, "double_value": float(seq)}]), RX
         )
         assert result.events == [] and result.rebirths == [], seq
         rows += result.rows
@@ -84,9 +60,9 @@ def test_reordering_across_the_wrap_at_256_is_not_a_gap() -> None:
     dec = SparkplugDecoder(reorder_window=8)
     _birth(dec)
     for seq in range(1, 254):
-        assert not dec.decode("spBv1.0/G/NDATA/e", _spb(seq, []), RX).events
+        assert not dec.decode("spBv1.0/G/NDATA/e", spb(seq, []), RX).events
     for seq in [255, 254, 1, 0, 2]:
-        assert dec.decode("spBv1.0/G/NDATA/e", _spb(seq, []), RX).events == [], seq
+        assert dec.decode("spBv1.0/G/NDATA/e", spb(seq, []), RX).events == [], seq
 
 
 def test_a_real_gap_is_reported_once_with_the_exact_count_and_one_rebirth() -> None:
@@ -95,23 +71,23 @@ def test_a_real_gap_is_reported_once_with_the_exact_count_and_one_rebirth() -> N
     seen = []
     rebirths = []
     for seq in [1, 2, 5, 6, 7, 8, 9]:  # 3 and 4 never come
-        result = dec.decode("spBv1.0/G/NDATA/e", _spb(seq, []), RX + seq)
+        result = dec.decode("spBv1.0/G/NDATA/e", spb(seq, []), RX + seq)
         seen += [(e.kind, e.details["expected_seq"], e.details["missing"]) for e in result.events]
         rebirths += result.rebirths
     assert seen == [("gap", 3, 2)]  # given up when the window (4 seqs ahead) filled
     assert rebirths == [("G", "e")]
-    late = dec.decode("spBv1.0/G/NDATA/e", _spb(3, []), RX + 20)
+    late = dec.decode("spBv1.0/G/NDATA/e", spb(3, []), RX + 20)
     assert late.events == []  # arrived after it was given up: late, not a new gap
 
 
 def test_a_hole_is_given_up_after_the_timeout_and_at_death() -> None:
     dec = SparkplugDecoder(reorder_window=16, reorder_timeout_s=1.0)
     _birth(dec)
-    assert dec.decode("spBv1.0/G/NDATA/e", _spb(3, []), RX).events == []  # 1, 2 missing
-    later = dec.decode("spBv1.0/G/NDATA/e", _spb(4, []), RX + 1_500_000)
+    assert dec.decode("spBv1.0/G/NDATA/e", spb(3, []), RX).events == []  # 1, 2 missing
+    later = dec.decode("spBv1.0/G/NDATA/e", spb(4, []), RX + 1_500_000)
     assert [(e.kind, e.details["missing"]) for e in later.events] == [("gap", 2)]
-    assert dec.decode("spBv1.0/G/NDATA/e", _spb(7, []), RX + 1_600_000).events == []
-    death = dec.decode("spBv1.0/G/NDEATH/e", _spb(None, []), RX + 1_700_000)
+    assert dec.decode("spBv1.0/G/NDATA/e", spb(7, []), RX + 1_600_000).events == []
+    death = dec.decode("spBv1.0/G/NDEATH/e", spb(None, []), RX + 1_700_000)
     assert [(e.kind, e.details.get("missing")) for e in death.events] == [
         ("gap", 2),
         ("offline", None),
@@ -122,30 +98,30 @@ def test_a_quiet_node_s_hole_is_declared_by_the_timer_with_one_rebirth() -> None
     dec = SparkplugDecoder(reorder_window=16, reorder_timeout_s=1.0, rebirth_interval_s=30)
     _birth(dec)
     _birth(dec, "f")
-    assert dec.decode("spBv1.0/G/NDATA/e", _spb(3, []), RX).events == []  # 1, 2 held
-    assert dec.decode("spBv1.0/G/NDATA/f", _spb(1, []), RX).events == []  # in order
+    assert dec.decode("spBv1.0/G/NDATA/e", spb(3, []), RX).events == []  # 1, 2 held
+    assert dec.decode("spBv1.0/G/NDATA/f", spb(1, []), RX).events == []  # in order
     early = dec.expire(RX + 900_000)
     assert early.events == [] and early.rebirths == []  # still within the timeout
     due = dec.expire(RX + 1_100_000)
     assert [(e.machine, e.kind, e.details["missing"]) for e in due.events] == [("e", "gap", 2)]
     assert due.rebirths == [("G", "e")]
     assert dec.expire(RX + 5_000_000).events == []  # declared once
-    assert dec.decode("spBv1.0/G/NDATA/e", _spb(2, []), RX + 5_100_000).events == []  # late
-    assert dec.decode("spBv1.0/G/NDATA/e", _spb(4, []), RX + 5_200_000).events == []
+    assert dec.decode("spBv1.0/G/NDATA/e", spb(2, []), RX + 5_100_000).events == []  # late
+    assert dec.decode("spBv1.0/G/NDATA/e", spb(4, []), RX + 5_200_000).events == []
     # a second hole within the rebirth interval: a gap, but no second rebirth request
-    dec.decode("spBv1.0/G/NDATA/e", _spb(6, []), RX + 5_300_000)
+    dec.decode("spBv1.0/G/NDATA/e", spb(6, []), RX + 5_300_000)
     again = dec.expire(RX + 6_400_000)
     assert [e.details["missing"] for e in again.events] == [1] and again.rebirths == []
 
 
 def test_unknown_alias_asks_for_a_rebirth_rate_limited() -> None:
     dec = SparkplugDecoder(rebirth_interval_s=10)
-    first = dec.decode("spBv1.0/G/NDATA/e", _spb(0, [{"alias": 5, "double_value": 1}]), RX)
+    first = dec.decode("spBv1.0/G/NDATA/e", spb(0, [{"alias": 5, "double_value": 1}]), RX)
     assert first.rebirths == [("G", "e")] and "unknown metric alias 5" in (first.reason or "")
-    again = dec.decode("spBv1.0/G/NDATA/e", _spb(1, [{"alias": 5, "double_value": 1}]), RX + 1)
+    again = dec.decode("spBv1.0/G/NDATA/e", spb(1, [{"alias": 5, "double_value": 1}]), RX + 1)
     assert again.rebirths == []
     later = dec.decode(
-        "spBv1.0/G/NDATA/e", _spb(2, [{"alias": 5, "double_value": 1}]), RX + 11_000_000
+        "spBv1.0/G/NDATA/e", spb(2, [{"alias": 5, "double_value": 1}]), RX + 11_000_000
     )
     assert later.rebirths == [("G", "e")]
 
@@ -165,7 +141,7 @@ def test_controls_and_properties_are_not_sensors() -> None:
     dec = SparkplugDecoder()
     birth = dec.decode(
         "spBv1.0/G/DBIRTH/e/d",
-        _spb(
+        spb(
             0,
             [
                 {"name": "Node Control/Rebirth", "alias": 1, "datatype": 11, "boolean_value": 0},
@@ -180,7 +156,7 @@ def test_controls_and_properties_are_not_sensors() -> None:
     assert [r[1] for r in birth.rows] == ["temp"] and birth.reason is None
     data = dec.decode(
         "spBv1.0/G/DDATA/e/d",
-        _spb(1, [{"alias": 1, "boolean_value": 1}, {"alias": 3, "int_value": 8}]),
+        spb(1, [{"alias": 1, "boolean_value": 1}, {"alias": 3, "int_value": 8}]),
         RX,
     )
     assert data.rows == [] and data.reason is None
@@ -207,7 +183,7 @@ def test_bad_metric_names_cost_that_metric_and_bad_node_names_the_message() -> N
     dec = SparkplugDecoder()
     result = dec.decode(
         "spBv1.0/G/NDATA/e",
-        _spb(
+        spb(
             0,
             [
                 {"name": "a\x00b", "datatype": 10, "double_value": 1.0},
@@ -224,6 +200,6 @@ def test_bad_metric_names_cost_that_metric_and_bad_node_names_the_message() -> N
         "Sparkplug metric name 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'... is 3000 characters"
         " long (at most 200)",
     ]
-    node = dec.decode(f"spBv1.0/G/NDATA/{'n' * 300}", _spb(0, [{"name": "t"}]), RX)
+    node = dec.decode(f"spBv1.0/G/NDATA/{'n' * 300}", spb(0, [{"name": "t"}]), RX)
     assert node.rows == [] and node.reason is not None
     assert node.reason.startswith("Sparkplug edge node name 'nnn")

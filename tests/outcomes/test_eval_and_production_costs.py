@@ -71,3 +71,40 @@ def test_alerts_from_the_database_count_toward_recall(database: Database) -> Non
     [figures] = outcome_figures(read_history(database, end), START, end)
     assert (figures.failures, figures.recall, figures.lead_time_median_hours) == (1, 1.0, 30.0)
     assert figures.mttr_hours == 24.0
+
+
+def test_parts_under_a_failing_machine_are_read_as_scrap(database: Database) -> None:
+    """The MES's progress says which part was on the machine when it failed: started before
+    the failure and not finished by it (still open, or reported finished later)."""
+    from tests.outcomes.test_report import T0, _seed
+
+    _seed(database)  # m-001 fails at 30 h and 150 h
+    fail = T0 + timedelta(hours=30)
+    database.execute(
+        "INSERT INTO jobs (external_id, release_at, due_at) VALUES"
+        " ('SO-1', %(t)s, %(t)s), ('SO-2', %(t)s, %(t)s), ('SO-3', %(t)s, %(t)s)",
+        {"t": T0},
+    )
+    rows = [  # job, started, finished (hours after T0)
+        ("SO-1", 29.0, None),  # under way at the failure, never finished: scrapped
+        ("SO-2", 28.5, 31.0),  # reported finished after the failure: scrapped
+        ("SO-3", 20.0, 29.5),  # finished before: not scrapped
+    ]
+    for job, started, finished in rows:
+        database.execute(
+            "INSERT INTO operations (job_id, seq, status, machine_id, started_at, finished_at)"
+            " SELECT j.id, 0, %s, m.id, %s, %s FROM jobs j, machines m"
+            " WHERE j.external_id = %s AND m.name = 'm-001'",
+            (
+                "in_progress" if finished is None else "done",
+                T0 + timedelta(hours=started),
+                None if finished is None else T0 + timedelta(hours=finished),
+                job,
+            ),
+        )
+    history = read_history(database, T0 + timedelta(days=10))
+    scrapped = sorted((s.order, s.machine, s.at, s.processed_minutes) for s in history.scrapped)
+    assert scrapped == [("SO-1", "m-001", fail, 60.0), ("SO-2", "m-001", fail, 90.0)]
+    [plant] = outcome_figures(history, T0, T0 + timedelta(days=10))
+    assert plant.scrapped_parts == 2
+    assert plant.costs["scrap"] == 2 * 400.0 + 150 * 60.0 / 60.0  # material + 150 min × 60 €/h

@@ -3,6 +3,7 @@ orders, against values computed by hand (in the comments)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from outcomes import (
     History,
     OrderRecord,
     PlannedTask,
+    ScrapRecord,
     Stop,
     StopKind,
     counterfactual,
@@ -99,6 +101,24 @@ def test_plant_figures_match_the_hand_computation() -> None:
     }
     table = [(f.machine, f.lead_hours, f.cost) for f in plant.failure_list]
     assert table == [("m1", 24.0, 9600.0), ("m2", 6.0, 9000.0), ("m3", None, 9600.0)]
+
+
+def test_a_failure_books_the_parts_it_scrapped() -> None:
+    """Scrap from what happened: m2's failure at 100 h caught two parts, 90 and 30 minutes
+    into processing; a scrap on a failure outside the period is not booked."""
+    scrapped = (
+        ScrapRecord("m2", "line-1", at(100), 90.0, "O2"),
+        ScrapRecord("m2", "line-1", at(100), 30.0, "O5"),
+        ScrapRecord("m3", "line-2", at(500), 10.0, "O6"),
+    )
+    history = replace(HISTORY, scrapped=scrapped)
+    [plant] = outcome_figures(history, T0, END)
+    # 2 × 400 € material + (90 + 30) min × 60 €/h = 800 + 120
+    assert plant.scrapped_parts == 2 and plant.costs["scrap"] == pytest.approx(920.0)
+    m2 = next(f for f in plant.failure_list if f.machine == "m2")
+    assert m2.cost == pytest.approx(9000.0 + 920.0), "the failure's cost includes its scrap"
+    lines = {f.group: f for f in outcome_figures(history, T0, END, group=Group.LINE)}
+    assert lines["line-2"].scrapped_parts == 0
 
 
 def test_figures_per_line_and_machine() -> None:

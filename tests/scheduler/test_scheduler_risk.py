@@ -47,6 +47,32 @@ def test_rul_beyond_horizon_adds_no_maintenance() -> None:
     assert not shop({"R": 30}, MachineRisk("R", p_fail=0.5, rul_low=900)).maintenance
 
 
+def test_a_narrowed_window_maintains_only_the_machines_at_risk() -> None:
+    """A site that calls a machine at risk below rul_low W hours or from p_fail P on maintains
+    exactly those, not every machine whose low RUL quantile falls inside a long horizon."""
+    risks = (
+        MachineRisk("soon", p_fail=0.05, rul_low=30),  # rul_low inside the window
+        MachineRisk("likely", p_fail=0.6, rul_low=None),  # p_fail over the threshold
+        MachineRisk("healthy", p_fail=0.02, rul_low=300),  # inside the horizon, not at risk
+    )
+    problem = Problem(
+        machines=tuple(Machine(r.machine) for r in risks),
+        jobs=(),
+        operations=(),
+        horizon=500,
+        risks=risks,
+        crew_size=1,
+        weights=WEIGHTS,
+    )
+    assert {t.machine for t in with_risk_maintenance(problem).maintenance} == {
+        "soon", "healthy"
+    }  # fmt: skip
+    narrowed = with_risk_maintenance(problem, within=60, p_fail=0.3)
+    assert {t.machine for t in narrowed.maintenance} == {"soon", "likely"}
+    (likely,) = [t for t in narrowed.maintenance if t.machine == "likely"]
+    assert likely.deadline is None, "no predicted failure inside the horizon: no deadline"
+
+
 def test_work_moves_off_a_risky_machine_when_an_alternative_exists() -> None:
     problem = shop({"R": 30, "H": 35}, MachineRisk("R", p_fail=0.9, rul_low=None))
     result = solve(problem, 5)

@@ -47,6 +47,29 @@ def test_load_problem_converts_rows_to_minutes(database: Database) -> None:
     assert (task.machine, task.deadline, task.duration) == ("M3", 300, 60)
 
 
+def test_a_risk_scored_before_the_last_maintenance_is_not_loaded(database: Database) -> None:
+    """M3 was scored at risk, then maintained (and scored again while in maintenance, from
+    windows of its worn readings): those scores are of the life that ended and drive no second
+    maintenance; M1's score after its repair still counts."""
+    ids = seed_machines(database)
+    seed_risk(database, ids["M3"], rul_low_hours=5, at=NOW - timedelta(hours=3))
+    seed_risk(database, ids["M3"], rul_low_hours=4, at=NOW - timedelta(hours=1))
+    seed_risk(database, ids["M1"], rul_low_hours=5, at=NOW - timedelta(minutes=10))
+    database.execute(
+        "INSERT INTO events (ts, machine_id, kind, ends_at) VALUES"
+        " (%(m)s, %(m3)s, 'maintenance', %(end)s), (%(f)s, %(m1)s, 'failure', NULL),"
+        " (%(f)s, %(m1)s, 'repair', %(fixed)s)",
+        {
+            "m": NOW - timedelta(hours=2), "end": NOW - timedelta(minutes=30), "m3": ids["M3"],
+            "f": NOW - timedelta(hours=30), "fixed": NOW - timedelta(hours=6), "m1": ids["M1"],
+        },
+    )  # fmt: skip
+    with database.connection() as conn:
+        problem = load_problem(conn, CONFIG, NOW).problem
+    assert [r.machine for r in problem.risks] == ["M1"]
+    assert [t.machine for t in problem.maintenance] == ["M1"]
+
+
 def test_worker_solves_request_and_marks_plan_current(database: Database) -> None:
     ids = seed_machines(database)
     seed_risk(database, ids["M3"], rul_low_hours=5)

@@ -14,6 +14,52 @@ from models import latest_risks
 
 
 @dataclass
+class Watch:
+    """Samples of the live plant after the first risk-driven plan: is some machine at risk,
+    and does the plan maintain it? (``bench demo`` and the tests read these.)"""
+
+    samples: int = 0
+    with_at_risk: int = 0
+    with_task: int = 0
+    with_both: int = 0
+    at_risk_max: int = 0
+    tasks_max: int = 0
+    untreated: int = 0
+    """Samples where a task sat on a machine not at risk (a healthy machine maintained)."""
+
+    def add(self, at_risk: list[str], tasks: list[str]) -> None:
+        self.samples += 1
+        self.with_at_risk += bool(at_risk)
+        self.with_task += bool(tasks)
+        self.with_both += bool(at_risk) and bool(tasks)
+        self.at_risk_max = max(self.at_risk_max, len(at_risk))
+        self.tasks_max = max(self.tasks_max, len(tasks))
+        self.untreated += bool(set(tasks) - set(at_risk))
+
+    def as_dict(self) -> dict[str, Any]:
+        def share(n: int) -> float | None:
+            return round(n / self.samples, 3) if self.samples else None
+
+        return {
+            "samples": self.samples,
+            "fraction_with_at_risk_machine": share(self.with_at_risk),
+            "fraction_with_risk_task": share(self.with_task),
+            "fraction_with_both": share(self.with_both),
+            "fraction_with_task_on_machine_not_at_risk": share(self.untreated),
+            "at_risk_machines_max": self.at_risk_max,
+            "risk_tasks_in_plan_max": self.tasks_max,
+        }
+
+
+def live_events(database: Database, since: datetime, kind: str) -> int:
+    """Failures or maintenance that happened in the live plant (after ``since``)."""
+    rows = database.execute(
+        "SELECT count(*) FROM events WHERE kind = %s AND ts >= %s", (kind, since)
+    )
+    return int(rows[0][0])
+
+
+@dataclass
 class DemoReport:
     """What the demo produced, for the closing summary, ``bench demo`` and the tests."""
 
@@ -36,6 +82,11 @@ class DemoReport:
     seconds_to_risk_plan: float | None = None
     seconds_training: float | None = None
     stopped_by: str = ""
+    watch: Watch = field(default_factory=Watch)
+    past_alerts: int | None = None
+    seconds_to_past_scored: float | None = None
+    """Alerts the model would have raised over the recorded past (None: not scored yet)."""
+    tasks_per_plan: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -57,6 +108,10 @@ class DemoReport:
             "seconds_to_risk_plan": self.seconds_to_risk_plan,
             "seconds_training": self.seconds_training,
             "stopped_by": self.stopped_by,
+            "watch": self.watch.as_dict(),
+            "risk_tasks_per_plan": self.tasks_per_plan,
+            "past_alerts": self.past_alerts,
+            "seconds_to_past_scored": self.seconds_to_past_scored,
         }
 
 
@@ -102,9 +157,24 @@ def latest_risk(database: Database) -> list[tuple[str, float, float | None]]:
     return sorted(found, key=lambda row: -row[1])
 
 
-def status_line(database: Database, now: datetime, alerts_delivered: int, warning_p: float) -> str:
+@dataclass(frozen=True)
+class AtRisk:
+    """What the dashboard's tiles call warning or worse: ``p_fail`` or ``rul_low`` (hours)."""
+
+    warning_p_fail: float
+    warning_rul_low_h: float
+
+    def machines(self, risks: list[tuple[str, float, float | None]]) -> list[str]:
+        return [
+            name
+            for name, p, rul in risks
+            if p >= self.warning_p_fail or (rul is not None and rul <= self.warning_rul_low_h)
+        ]
+
+
+def status_line(database: Database, now: datetime, alerts_delivered: int, at: AtRisk) -> str:
     risk = latest_risk(database)
-    at_risk = [name for name, p, _ in risk if p >= warning_p]
+    at_risk = at.machines(risk)
     top = f"highest risk {risk[0][0]} {risk[0][1]:.0%}" if risk else "no scores yet"
     return (
         f"plant time {now:%Y-%m-%d %H:%M} · {top} · {len(at_risk)} at warning or worse"
@@ -115,19 +185,29 @@ def status_line(database: Database, now: datetime, alerts_delivered: int, warnin
 
 def current_maintenance(database: Database) -> int:
     """Risk-driven maintenance tasks in the current plan."""
-    rows = database.execute(
-        "SELECT count(*) FROM schedule_assignments a JOIN schedules s ON s.id = a.schedule_id"
-        " WHERE s.is_current AND a.kind = 'maintenance'"
-    )
-    return int(rows[0][0])
+    return len(current_maintenance_machines(database))
 
 
-def live_events(database: Database, since: datetime, kind: str) -> int:
-    """Failures or maintenance that happened in the live plant (after ``since``)."""
+def current_maintenance_machines(database: Database) -> list[str]:
+    """The machines of the current plan's risk-driven maintenance tasks (one per task)."""
     rows = database.execute(
-        "SELECT count(*) FROM events WHERE kind = %s AND ts >= %s", (kind, since)
+        "SELECT m.name FROM schedule_assignments a JOIN schedules s ON s.id = a.schedule_id"
+        " JOIN machines m ON m.id = a.machine_id"
+        " WHERE s.is_current AND a.kind = 'maintenance' ORDER BY m.name"
     )
-    return int(rows[0][0])
+    return [str(r[0]) for r in rows]
+
+
+def maintenance_per_plan(database: Database, since: datetime) -> list[int]:
+    """Risk-driven maintenance tasks of each plan solved since ``since``, oldest first."""
+    rows = database.execute(
+        "SELECT count(a.schedule_id) FROM schedules s LEFT JOIN schedule_assignments a"
+        " ON a.schedule_id = s.id AND a.kind = 'maintenance'"
+        " WHERE s.state = 'done' AND coalesce(s.plan_start, s.requested_at) >= %s"
+        " GROUP BY s.id ORDER BY s.id",
+        (since,),
+    )
+    return [int(r[0]) for r in rows]
 
 
 COUNTED = (

@@ -94,6 +94,22 @@ class DemoMes:
         if response.status_code >= 400:
             log.warning("reschedule refused: %s", response.text[:300])
 
+    def _last_maintenance(self, since: datetime) -> dict[str, datetime]:
+        """When each machine's latest maintenance since ``since`` began, from the plant's
+        event log (API)."""
+        response = self._client.get(
+            "/events",
+            params={"kind": "maintenance", "from": since.isoformat(), "limit": 10_000},
+        )
+        if response.status_code != 200:
+            return {}
+        latest: dict[str, datetime] = {}
+        for event in response.json():
+            at = _time(event["ts"])
+            if event["machine"] not in latest or at > latest[event["machine"]]:
+                latest[event["machine"]] = at
+        return latest
+
     def current_plan(self) -> dict[str, Any] | None:
         response = self._client.get("/plan")
         return response.json() if response.status_code == 200 else None
@@ -126,9 +142,16 @@ class DemoMes:
                         break
         return reported
 
-    def forward_maintenance(self, plan: dict[str, Any], publisher: mqtt.Client, topic: str) -> int:
-        """Send each planned maintenance task to its machine; a moved task moves the order."""
+    def forward_maintenance(
+        self, plan: dict[str, Any], publisher: mqtt.Client, topic: str, now: datetime
+    ) -> int:
+        """Send each planned maintenance task to its machine; a moved task moves the order.
+
+        A task whose risk was scored before the machine's latest maintenance is not sent: that
+        maintenance answered it (a plan solved while the order was on its way), as a CMMS
+        closes a request whose work order is already done."""
         sent = 0
+        maintained: dict[str, datetime] | None = None
         for machine in plan.get("machines", []):
             for item in machine["items"]:
                 if item["kind"] != "maintenance":
@@ -136,6 +159,12 @@ class DemoMes:
                 name = machine["machine"]
                 if self._forwarded.get(name) == item["start_at"]:
                     continue
+                if maintained is None:
+                    maintained = self._last_maintenance(now - timedelta(days=3))
+                scored = ((item.get("reason") or {}).get("risk") or {}).get("scored_at")
+                if scored and name in maintained and maintained[name] >= _time(scored):
+                    self._forwarded[name] = item["start_at"]
+                    break
                 duration_h = (
                     datetime.fromisoformat(item["end_at"])
                     - datetime.fromisoformat(item["start_at"])
@@ -152,3 +181,7 @@ class DemoMes:
                 log.info("maintenance order for %s at %s", name, item["start_at"])
                 break  # the first task ahead on each machine is the one to order
         return sent
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))

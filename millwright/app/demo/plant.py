@@ -21,6 +21,8 @@ DEMO_SENSORS = tuple(CMAPSS_SENSORS[i].id for i in INFORMATIVE)
 
 
 FEATURES_EVERY_S = 2.0
+WARNING_P_FAIL = 0.5
+CRITICAL_P_FAIL = 0.8
 DEFAULT_API_PORT = 8000
 DEFAULT_DASHBOARD_PORT = 8050
 
@@ -34,7 +36,11 @@ class DemoOptions:
     lines: int = 3
     seed: int = 7
     speed: float = 1800.0
-    history_days: float = 10.0
+    history_days: float = 40.0
+    """The recorded past: a month for the Outcomes page, and the training window."""
+    train_days: float = 10.0
+    """The last days of the past, recorded before the plant goes live; the first model learns
+    on them. The weeks before are recorded and scored in the background."""
     live_hours: float | None = None
     order_every_hours: float = 12.0
     api_port: int | None = None
@@ -49,6 +55,8 @@ class DemoOptions:
             raise ValueError("the demo needs at least one machine per line.")
         if self.speed <= 0 or self.history_days <= 0 or self.cast_window_hours <= 0:
             raise ValueError("speed, history_days and cast_window_hours must be positive.")
+        if not 0 < self.train_days <= self.history_days:
+            raise ValueError("train_days must be positive and at most history_days.")
 
 
 @dataclass(frozen=True)
@@ -73,9 +81,18 @@ def machines_by_line(options: DemoOptions) -> dict[str, list[str]]:
     return lines
 
 
+def at_risk_hours(options: DemoOptions) -> tuple[float, float]:
+    """(warning, critical) ``rul_low`` hours of the demo's plant: a machine is at warning when
+    it may fail within the cast window (the soonest of the cast fails inside it), critical
+    within a third of it. Plant lives run in hours here, so a week-long warning would call
+    every machine at risk."""
+    return options.cast_window_hours, options.cast_window_hours / 3
+
+
 def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime) -> dict[str, Any]:
     """The settings every demo service runs with (written to TOML for the subprocesses)."""
     lines = machines_by_line(options)
+    warning_h, critical_h = at_risk_hours(options)
     line_names = sorted(lines)
     mqtt_lines, opcua_lines = line_names[:-1], line_names[-1:]
     nodes = [
@@ -129,7 +146,14 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             ],
         },
         # A 30-minute cadence keeps the first model's training under a minute on two cores.
-        "features": {"sensors": list(DEMO_SENSORS), "cadence_minutes": 30},
+        # Windows of at most 6 plant hours: a machine back from maintenance or repair looks
+        # healthy within hours, not after a day of windows still holding its worn readings
+        # (which would bring it straight back into the plan).
+        "features": {
+            "sensors": list(DEMO_SENSORS),
+            "cadence_minutes": 30,
+            "windows_minutes": [60, 360],
+        },
         "models": {
             "calibration": "sigmoid",
             # Rows watched this long have a known (capped) RUL: no bias from lives cut short
@@ -147,18 +171,41 @@ def demo_config(options: DemoOptions, endpoints: DemoEndpoints, start: datetime)
             "features_every_s": FEATURES_EVERY_S,
             "score_every_s": 3.0,
             "alerts_every_s": 2.0,
-            "reschedule_every_s": 15.0,
+            "reschedule_every_s": 10.0,
             "solve_poll_s": 1.0,
             "health_port": endpoints.worker_health_port,
             "clock": "data",
         },
+        # One notion of "at risk" for the tiles and the plan: the plan maintains exactly the
+        # machines the dashboard shows at warning or critical.
+        "dashboard": {
+            "warning_p_fail": WARNING_P_FAIL,
+            "critical_p_fail": CRITICAL_P_FAIL,
+            "warning_rul_low_h": warning_h,
+            "critical_rul_low_h": critical_h,
+        },
         "scheduler": {
             "time_limit_s": 5.0,
             "horizon_hours": 96.0,
+            "risk_maintenance_hours": warning_h,
+            "risk_maintenance_p_fail": WARNING_P_FAIL,
             "crew_size": 2,
             "max_clock_skew_s": 10 * 365 * 86_400,
         },
         "alerts": {
+            # The same "at risk" as the tiles and the plan; an episode ends when the risk has
+            # clearly gone (a maintenance, a repair), not at the first score below warning.
+            "rules": [
+                {
+                    "name": "risk",
+                    "warning_p_fail": WARNING_P_FAIL,
+                    "critical_p_fail": CRITICAL_P_FAIL,
+                    "resolve_p_fail": WARNING_P_FAIL / 2,
+                    "warning_rul_low": warning_h,
+                    "critical_rul_low": critical_h,
+                    "resolve_rul_low": 1.5 * warning_h,
+                }
+            ],
             "backoff_base_s": 1.0,
             "backoff_max_s": 30.0,
             "endpoints": [

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -38,6 +38,7 @@ from millwright.app.demo.console import DemoReport
 from millwright.app.demo.history import record_history
 from millwright.app.demo.mes import DemoMes, Stage
 from millwright.app.demo.model import train_initial_model
+from millwright.app.demo.past import PastReplay, replay_in_background
 from millwright.app.demo.plant import (
     DEFAULT_API_PORT,
     DEFAULT_DASHBOARD_PORT,
@@ -68,6 +69,7 @@ log = logging.getLogger(__name__)
 __all__ = ["DemoFailed", "DemoReport", "DemoStopped", "run_demo"]
 
 SIGN_IN_USER = "demo"
+PAGES = ("alert.opened", "alert.escalated")
 
 
 class DemoStopped(Exception):
@@ -162,6 +164,7 @@ def _run(
             options = replace(
                 options, seed=state.seed, machines=state.machines, lines=state.lines,
                 history_days=state.history_days,
+                train_days=state.train_days or state.history_days,
             )  # fmt: skip
         if settings.mqtt_url is None:
             broker = EmbeddedBroker()
@@ -191,6 +194,7 @@ def _run(
             else history_window(options, datetime.now(UTC))
         )
         report.live_from = live
+        train_from = max(start, live - timedelta(days=options.train_days))
         config = demo_config(options, endpoints, start)
         config["data_dir"] = str(directory.data_dir)
         config_path = write_config(config, directory.config_path)
@@ -207,11 +211,15 @@ def _run(
 
         # 3. the past: recorded and learnt once, resumed after
         if state is None:
-            echo(f"recording {options.history_days:g} days of plant history ...")
+            echo(
+                f"recording {options.history_days:g} days of plant history (readings of the"
+                f" last {options.train_days:g} now, the weeks before in the background) ..."
+            )
             stats = _in_thread(
                 lambda: record_history(
                     database, demo_settings.sim, live,
-                    max_future_s=demo_settings.max_future_seconds, checkpoint=checkpoint,
+                    max_future_s=demo_settings.max_future_seconds, readings_from=train_from,
+                    checkpoint=checkpoint,
                 ),
                 stop, services,
             )  # fmt: skip
@@ -224,14 +232,14 @@ def _run(
             try:
                 summary = _in_thread(
                     lambda: train_initial_model(
-                        database, demo_settings, start, live, checkpoint=checkpoint
+                        database, demo_settings, train_from, live, checkpoint=checkpoint
                     ),
                     stop, services,
                 )  # fmt: skip
             except ModelsError as exc:
                 raise DemoFailed(
-                    f"the first model could not be trained on {options.history_days:g} days"
-                    f" of history ({exc}); try a longer --history-days"
+                    f"the first model could not be trained on {options.train_days:g} days"
+                    f" of history ({exc}); try a longer --train-days"
                 ) from exc
             report.seconds_training = round(time.monotonic() - trained_at, 1)
             echo(f"  {summary} ({report.seconds_training:.0f} s)")
@@ -261,13 +269,13 @@ def _run(
         password = state.password if state is not None else secrets.token_urlsafe(9)
         users.add(SIGN_IN_USER, password, roles=["viewer", "planner", "maintenance"])
         report.token = token
-        directory.save_state(
-            DemoState(
-                start=start, live_from=live, seed=options.seed, machines=options.machines,
-                lines=options.lines, history_days=options.history_days, database=url,
-                token=token, password=password,
-            )
+        saved = DemoState(
+            start=start, live_from=live, seed=options.seed, machines=options.machines,
+            lines=options.lines, history_days=options.history_days, database=url,
+            token=token, password=password, train_days=options.train_days,
+            past_replayed=state.past_replayed if state is not None else False,
         )  # fmt: skip
+        directory.save_state(saved)
 
         # 5. the live plant
         _wait_for(lambda: _api_answers(report.api_url), stop, services, 90, "the MES API")
@@ -302,7 +310,17 @@ def _run(
         while next_orders <= scored_from.timestamp():
             next_orders += order_every
         last_status = 0.0
-        warning_p = demo_settings.dashboard.warning_p_fail  # what the tiles call warning
+        replanned_for, replanned_at = 0, 0.0
+        past: threading.Thread | None = None
+        past_outcome: list[tuple[PastReplay | None, BaseException | None]] = []
+
+        def past_done(result: PastReplay | None, error: BaseException | None) -> None:
+            past_outcome.append((result, error))
+
+        outcomes_url = f"{report.dashboard_url}outcomes"
+        at_risk = console.AtRisk(  # what the tiles call warning or worse
+            demo_settings.dashboard.warning_p_fail, demo_settings.dashboard.warning_rul_low_h
+        )
         try:
             while True:
                 _wait_for(lambda: False, stop, services, 1.0, "", quiet_timeout=True)
@@ -313,21 +331,44 @@ def _run(
                 if now.timestamp() >= next_orders:
                     mes.submit_orders(now)
                     next_orders += order_every
+                # The maintenance team's pager asks for a plan: a machine newly at risk need not
+                # wait for the worker's replanning cadence to get its maintenance.
+                paged = sum(1 for r in receiver.received if r.payload.get("type") in PAGES)
+                if paged > replanned_for and time.monotonic() - replanned_at > 3.0:
+                    mes.request_plan()
+                    replanned_for, replanned_at = paged, time.monotonic()
                 plan = mes.current_plan()
                 if plan is not None:
                     mes.report_progress(plan, now)
-                    mes.forward_maintenance(plan, publisher, command_topic)
+                    mes.forward_maintenance(plan, publisher, command_topic, now)
                 if report.seconds_to_first_scores is None and _scored_since(database, scored_from):
                     report.seconds_to_first_scores = round(time.monotonic() - began, 1)
-                if report.seconds_to_risk_plan is None and console.current_maintenance(database):
+                tasks = console.current_maintenance_machines(database)
+                if report.seconds_to_risk_plan is None and tasks:
                     seconds = report.seconds_to_risk_plan = round(time.monotonic() - began, 1)
                     echo(f"a plan with risk-driven maintenance after {seconds} s")
                     echo(console.look_first(database, report.dashboard_url))
+                if report.seconds_to_risk_plan is not None:
+                    report.watch.add(at_risk.machines(console.latest_risk(database)), tasks)
+                    if past is None and not saved.past_replayed:
+                        past = replay_in_background(
+                            database, demo_settings, start, train_from, live, stop, past_done
+                        )
+                if past_outcome:
+                    replayed, error = past_outcome.pop()
+                    if replayed is not None:
+                        saved = replace(saved, past_replayed=True)
+                        directory.save_state(saved)
+                        report.past_alerts = replayed.alerts
+                        report.seconds_to_past_scored = round(time.monotonic() - began, 1)
+                        echo(f"{replayed.describe()}; the Outcomes page: {outcomes_url}")
+                    else:
+                        echo(f"the recorded past could not be scored ({error}); the demo goes on")
                 if watch is not None:
                     watch(report)
                 if time.monotonic() - last_status > 10:
                     last_status = time.monotonic()
-                    echo(console.status_line(database, now, len(receiver.received), warning_p))
+                    echo(console.status_line(database, now, len(receiver.received), at_risk))
                 if options.live_hours is not None and (now - live).total_seconds() >= (
                     options.live_hours * 3600
                 ):
@@ -341,6 +382,7 @@ def _run(
         report.maintenance_done = console.live_events(database, live, "maintenance")
         report.failures = console.live_events(database, live, "failure")
         report.maintenance_in_current_plan = console.current_maintenance(database)
+        report.tasks_per_plan = console.maintenance_per_plan(database, live)
         if report.stopped_by == "hours":
             echo("stopping…")
 

@@ -11,7 +11,7 @@ import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,6 +35,16 @@ class DemoState:
     database: str
     token: str
     password: str
+    train_days: float | None = None
+    """None (a demo recorded before the split): the whole history was the training window."""
+    past_replayed: bool = False
+    """The earlier weeks are recorded and scored (:mod:`millwright.app.demo.past`)."""
+
+    @property
+    def train_from(self) -> datetime:
+        if self.train_days is None:
+            return self.start
+        return max(self.start, self.live_from - timedelta(days=self.train_days))
 
     def __post_init__(self) -> None:
         for name in ("start", "live_from"):
