@@ -10,6 +10,7 @@ frozen work outside it unchanged, and the operations moved counted.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from bench.scheduler_instances import plant_problem
@@ -53,6 +54,7 @@ def plant_bench(
     seed: int = 0,
     disruption: str | None = None,
     scope: str = "affected",
+    stability_weight: float | None = None,
 ) -> dict[str, Any]:
     """Figures of one run: status, first plan, objective against dispatch, seconds per phase.
 
@@ -64,6 +66,8 @@ def plant_bench(
     plan-change costs), `production_objective` is the same plan without it; both also for
     dispatch, which replans from scratch."""
     problem = plant_problem(jobs, ops, machines, seed)
+    if stability_weight is not None:  # `[scheduler] weight_moved`
+        problem = replace(problem, weights=replace(problem.weights, moved=stability_weight))
     figures: dict[str, Any] = {"jobs": jobs, "ops": ops, "machines": machines, "seed": seed}
     figures["time_limit_s"] = time_limit_s
     if disruption is not None:
@@ -73,6 +77,7 @@ def plant_bench(
         problem = disrupted(edits.replan_of(problem, first.plan), disruption)
         figures["disruption"] = disruption
         figures["scope"] = scope
+        figures["stability_weight"] = problem.weights.moved
     started = time.perf_counter()
     result = solve(problem, time_limit_s, num_workers, scope=scope)
     wall = time.perf_counter() - started
@@ -149,6 +154,13 @@ def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str,
         for p in problem.previous
         if p.key not in affected and placed.get(p.key) != (p.machine, p.start)
     )
+    horizon = problem.weights.moved_horizon  # work due this soon weighs at least half
+    checks["moved_due_soon"] = sum(
+        1
+        for p in problem.previous
+        if p.start < horizon and placed.get(p.key) != (p.machine, p.start)
+    )
+    checks["previous_due_soon"] = sum(1 for p in problem.previous if p.start < horizon)
     checks["frozen"] = len(problem.frozen())
     checks["previous_operations"] = len(problem.previous)
     return checks

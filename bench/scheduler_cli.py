@@ -231,6 +231,9 @@ def bench_scheduler(
         help="What the replan may move: affected work, then more at the stability term's price"
         " (affected); affected work only (pinned); any work (plant).",
     ),
+    stability_weight: float | None = typer.Option(
+        None, "--stability-weight", min=0, help="Per moved urgent operation (weight_moved)."
+    ),
     workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -245,7 +248,7 @@ def bench_scheduler(
         raise typer.Exit(2)
     figures = plant_bench(
         jobs, ops, machines, time_limit, workers or _config(ctx).num_workers, seed, disruption,
-        scope,
+        scope, stability_weight,
     )  # fmt: skip
     _emit(
         figures,

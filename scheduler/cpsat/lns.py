@@ -106,8 +106,10 @@ class Neighbourhoods:
             if values[ops[last].end.index] > due
         ]
         self.picks += 1
-        if self.focus and self.picks % 2 == 0:
-            freed = self._around(values, self.keys[self.rng.choice(self.focus)], size)
+        if self.focus and self.picks % 2 == 0:  # late focused work first
+            lagging = {job for _, job, _ in late}
+            pool = [i for i in self.focus if self.keys[i][0] in lagging] or self.focus
+            freed = self._around(values, self.keys[self.rng.choice(pool)], size)
         elif late and self.picks % 2 == 1:  # every other step while some job is late
             # A late job (one of the latest) and the work early enough to make room for it.
             late.sort(reverse=True)
