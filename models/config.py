@@ -10,20 +10,27 @@ from pydantic import BaseModel, ConfigDict, Field
 class LightGBMParams(BaseModel):
     """Booster parameters shared by the risk classifier and the RUL regressors.
 
-    Defaults are deliberately modest (shallow trees, shrinkage, row/column subsampling): plant
-    data sets are small per machine and noisy, and these train in seconds on two cores.
+    Defaults are deliberately modest: plant data sets are small per machine and noisy, so many
+    shallow trees (7 leaves, at least 40 rows each) with shrinkage generalise to machines not
+    seen in training better than fewer deep ones; half the features per tree and 63 histogram
+    bins halve the cost of a tree without losing accuracy. Chosen by engine-grouped CV on the
+    tuning half of the C-MAPSS FD001 engines only (``eval cmapss --cv 5 --cuts 3 --engines
+    tune``: NASA-truth RMSE 16.8 with the former 300 × 31-leaf, 0.8-column boosters and the
+    median-life cap, 12.2 with these and the shortest-life cap); the other half reports
+    (``--engines report``: 15.9, same settings untouched).
     """
 
     model_config = ConfigDict(extra="forbid")
 
-    n_estimators: int = Field(default=300, ge=1, le=100_000)
+    n_estimators: int = Field(default=600, ge=1, le=100_000)
     learning_rate: float = Field(default=0.05, gt=0.0, le=1.0)
-    num_leaves: int = Field(default=31, ge=2, le=131_072)
+    num_leaves: int = Field(default=7, ge=2, le=131_072)
     max_depth: int = Field(default=-1, ge=-1, description="-1 means no limit.")
-    min_child_samples: int = Field(default=20, ge=1)
+    min_child_samples: int = Field(default=40, ge=1)
     subsample: float = Field(default=0.8, gt=0.0, le=1.0)
-    colsample_bytree: float = Field(default=0.8, gt=0.0, le=1.0)
+    colsample_bytree: float = Field(default=0.5, gt=0.0, le=1.0)
     reg_lambda: float = Field(default=1.0, ge=0.0)
+    max_bin: int = Field(default=63, ge=2, le=1024, description="Histogram bins per feature.")
     n_jobs: int = Field(default=2, ge=1, le=256, description="LightGBM threads (fixed).")
 
 
@@ -64,10 +71,13 @@ class ModelsConfig(BaseModel):
         ),
     )
     rul_cap_quantile: float = Field(
-        default=0.5,
-        gt=0.0,
+        default=0.0,
+        ge=0.0,
         le=1.0,
-        description="With rul_cap_hours unset, the cap is this quantile of observed lives.",
+        description=(
+            "With rul_cap_hours unset, the cap is this quantile of observed lives; 0, the "
+            "shortest life: every machine outlives it, so a fresh machine's target is the cap."
+        ),
     )
     rul_objective: Literal["l2", "median"] = Field(
         default="l2", description="Loss of the central RUL booster."

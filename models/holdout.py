@@ -23,7 +23,6 @@ import pandas as pd
 
 from models.artifact import ModelArtifact
 from models.errors import ModelInputError
-from models.validation import calibration_table, classifier_metrics, rul_metrics
 
 
 @dataclass(frozen=True)
@@ -145,6 +144,21 @@ def default_cap(labels: pd.DataFrame, quantile: float) -> float | None:
     return float(np.quantile(lives, quantile)) if len(lives) else None
 
 
+def _lives(labels: pd.DataFrame, rows: np.ndarray) -> int:
+    """How many distinct failure-ended lives (machine, failure time) ``rows`` come from.
+
+    Rows of one life share its error, so a coverage measured on them has about the spread of
+    as many draws as there are lives, not rows."""
+    if not rows.any():
+        return 0
+    ts = pd.to_datetime(labels["ts"], utc=True)[rows]
+    failure = (ts + pd.to_timedelta(labels["rul"].to_numpy(dtype=np.float64)[rows], unit="h")).dt
+    keys = pd.DataFrame(
+        {"machine_id": labels["machine_id"].to_numpy()[rows], "failure": failure.round("s")}
+    )
+    return len(keys.drop_duplicates())
+
+
 def _finite(value: float | None) -> float | None:
     return None if value is None or not np.isfinite(value) else float(value)
 
@@ -161,6 +175,9 @@ def evaluate(
 
     A part that cannot be measured (only one class, no observed failure) is ``None``.
     """
+    # scikit-learn's metrics, imported only where a model is judged (not to score one)
+    from models.validation import calibration_table, classifier_metrics, rul_metrics
+
     if len(X) == 0:
         return {"classifier": None, "calibration": [], "rul": None}
     predictions = artifact.predict(X)
@@ -194,6 +211,7 @@ def evaluate(
             )
             result["rul"]["coverage_below_cap"] = _finite(below)
             result["rul"]["rows_below_cap"] = int(short.sum())
+            result["rul"]["lives_below_cap"] = _lives(labels, short)
         result["rul"]["nominal_coverage"] = 1.0 - artifact.quantile
         result["rul"]["machines"] = len(np.unique(labels["machine_id"].to_numpy()[has_rul]))
     return result

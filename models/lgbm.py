@@ -32,6 +32,7 @@ def booster_params(
     subsample: float,
     colsample_bytree: float,
     reg_lambda: float,
+    max_bin: int = 255,
     seed: int,
     n_jobs: int,
 ) -> dict[str, Any]:
@@ -50,6 +51,7 @@ def booster_params(
         "subsample_freq": 1 if subsample < 1.0 else 0,
         "colsample_bytree": colsample_bytree,
         "reg_lambda": reg_lambda,
+        "max_bin": max_bin,
         "random_state": seed,
         "n_jobs": n_jobs,
         "deterministic": True,

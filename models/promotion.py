@@ -11,7 +11,8 @@ Before any comparison a candidate must stand on its own (:func:`gate`), first mo
 - it was validated on at least ``promotion_min_machines`` machines (default 3);
 - its Brier score beats the base rate's (Brier skill > 0);
 - its ``rul_low`` covers the held-out truth (rows below the RUL cap, where the bound matters)
-  within ``coverage_band`` of nominal.
+  within ``coverage_band`` of nominal, or within two binomial standard errors over the held-out
+  lives when they are too few to measure coverage that finely (:func:`coverage_band`).
 
 The candidate then **beats** the active model when
 
@@ -27,6 +28,7 @@ on favour the incumbent, so the rule errs on the side of keeping what runs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,13 +151,27 @@ def gate(metrics: dict[str, Any], quantile: float, gates: Gates) -> str | None:
     if base is None or not clf["brier"] < base:
         return f"Brier {clf['brier']:.5f} does not beat the base rate's {base}: no skill"
     coverage, nominal = rul.get("coverage_below_cap", rul.get("coverage")), 1.0 - quantile
-    if coverage is None or abs(coverage - nominal) > gates.coverage_band:
+    lives = rul.get("lives_below_cap")
+    band = coverage_band(gates.coverage_band, quantile, lives)
+    if coverage is None or abs(coverage - nominal) > band:
+        measured = "" if not lives else f" (from {lives} held-out lives)"
         return (
-            f"rul_low covers {coverage} of held-out truths below the RUL cap, outside "
-            f"{nominal:.2f} ± "
-            f"{gates.coverage_band:.2f}"
+            f"rul_low covers {coverage} of held-out truths below the RUL cap{measured}, "
+            f"outside {nominal:.2f} ± {band:.2f}"
         )
     return None
+
+
+def coverage_band(band: float, quantile: float, lives: int | None) -> float:
+    """The coverage tolerance: ``band``, or two binomial standard errors over ``lives``.
+
+    Rows of one life share its error, so coverage measured on n held-out lives scatters like
+    n draws (about ± 0.42 for two lives at 10 %), whatever the row count. A band narrower than
+    that spread refuses good models on chance; a refusal must rest on evidence.
+    """
+    if not lives:
+        return band
+    return max(band, 2.0 * math.sqrt(quantile * (1.0 - quantile) / lives))
 
 
 def judge(

@@ -46,6 +46,7 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
+        max_bin: int = 255,
         calibration: Literal["isotonic", "sigmoid"] = "isotonic",
         calibration_folds: int = 3,
         seed: int = 0,
@@ -59,6 +60,7 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
         self.calibration = calibration
         self.calibration_folds = calibration_folds
         self.seed = seed
@@ -75,6 +77,7 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
                 subsample=self.subsample,
                 colsample_bytree=self.colsample_bytree,
                 reg_lambda=self.reg_lambda,
+                max_bin=self.max_bin,
                 seed=self.seed,
                 n_jobs=self.n_jobs,
             )

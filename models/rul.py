@@ -43,6 +43,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         subsample: float = 0.8,
         colsample_bytree: float = 0.8,
         reg_lambda: float = 1.0,
+        max_bin: int = 255,
         objective: Literal["l2", "median"] = "l2",
         quantile: float | None = 0.1,
         seed: int = 0,
@@ -56,6 +57,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         self.subsample = subsample
         self.colsample_bytree = colsample_bytree
         self.reg_lambda = reg_lambda
+        self.max_bin = max_bin
         self.objective = objective
         self.quantile = quantile
         self.seed = seed
@@ -71,6 +73,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
             subsample=self.subsample,
             colsample_bytree=self.colsample_bytree,
             reg_lambda=self.reg_lambda,
+            max_bin=self.max_bin,
             seed=self.seed,
             n_jobs=self.n_jobs,
         )

@@ -258,7 +258,14 @@ def _summary(metrics: dict[str, Any]) -> str:
         r = metrics["rul"]
         parts.append(
             f"RUL RMSE {r['rmse']:.1f} h  MAE {r['mae']:.1f} h  rul_low coverage "
-            f"{r['coverage']:.3f} ({r.get('coverage_below_cap')} below the cap, nominal "
-            f"{r.get('nominal_coverage')})"
+            f"{r['coverage']:.3f}{_below_cap_text(r)}, nominal {r.get('nominal_coverage')}"
         )
     return "validation: " + ("  ".join(parts) if parts else "no measurable rows")
+
+
+def _below_cap_text(rul: dict[str, Any]) -> str:
+    """Coverage where the truth is known exactly, and how many lives it rests on."""
+    below = rul.get("coverage_below_cap")
+    if below is None:
+        return ""
+    return f" ({below:.3f} below the cap, over {rul.get('lives_below_cap')} lives)"

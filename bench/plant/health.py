@@ -51,7 +51,9 @@ def history_frame(histories: Sequence[np.ndarray]) -> pd.DataFrame:
 class HealthModel:
     """The production feature definition and model artifact, fitted on training engines."""
 
-    def __init__(self, *, horizon_cycles: int = 24, n_estimators: int = 100, seed: int = 0) -> None:
+    def __init__(
+        self, *, horizon_cycles: int = 24, n_estimators: int | None = None, seed: int = 0
+    ) -> None:
         self.horizon_cycles = horizon_cycles
         self.n_estimators = n_estimators
         self.seed = seed

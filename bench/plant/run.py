@@ -84,7 +84,11 @@ def prepare(config: EvalConfig, policies: Iterable[str] = POLICIES) -> Prepared:
         _hours(TIMING.repair) / cycle_hours,
         _hours(TIMING.maintenance) / cycle_hours,
     )
-    model = HealthModel(seed=config.seed).fit(train) if "predictive" in policies else None
+    model = (
+        HealthModel(seed=config.seed, n_estimators=config.model_trees).fit(train)
+        if "predictive" in policies
+        else None
+    )
     return Prepared(config, train, held, interval, model)
 
 

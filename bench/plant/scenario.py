@@ -44,6 +44,9 @@ class EvalConfig:
     window_hours: float = 8.0
     crew: int = 2
     costs: CostModel = field(default_factory=CostModel)
+    model_trees: int | None = None
+    """Boosting rounds of the predictive policy's model; None: the ``[models]`` default
+    (what production trains). Tests shrink it to stay fast."""
 
     def __post_init__(self) -> None:
         if self.machines < 1:

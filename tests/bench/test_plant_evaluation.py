@@ -19,7 +19,7 @@ from bench.plant.scenario import EvalConfig, Order, generate_orders
 from millwright.core.commands import CliGroups
 from sim import CmapssSource, EngineRun, MachineSpec, Plant
 
-TINY = EvalConfig(machines=3, days=10, seed=0)
+TINY = EvalConfig(machines=3, days=10, seed=0, model_trees=100)
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -79,7 +79,7 @@ def _one_machine_plant() -> Plant:
 def test_one_failure_costs_repair_downtime_scrap_and_lateness() -> None:
     # A 30 h operation starts at 0; the machine fails at 20 h (part scrapped after 20 h of
     # work), is repaired until 44 h, restarts the part, and the 48 h run ends before it is done.
-    config = EvalConfig(machines=1, days=2)
+    config = EvalConfig(machines=1, days=2, model_trees=100)
     order = Order("o-1", arrival=0, due=600, ops=({"m-001": 1800},))
     report = simulate(config, _one_machine_plant(), [order], Reactive())
     scrap = 400 + 60 * 20
@@ -100,7 +100,7 @@ def test_one_failure_costs_repair_downtime_scrap_and_lateness() -> None:
 def test_preventive_maintenance_costs_and_waiting_work() -> None:
     # Maintenance every 10 cycles: at 10 h, 26 h and 42 h (each 6 h), never a failure; the 5 h
     # order fits before the first one and is delivered on time.
-    config = EvalConfig(machines=1, days=2)
+    config = EvalConfig(machines=1, days=2, model_trees=100)
     order = Order("o-1", arrival=0, due=600, ops=({"m-001": 300},))
     report = simulate(config, _one_machine_plant(), [order], preventive(10))
     assert report.maintenance_count == 3 and report.unplanned_failures == 0
@@ -115,7 +115,7 @@ def test_preventive_maintenance_costs_and_waiting_work() -> None:
 
 
 def test_oracle_on_the_hand_built_plant_maintains_just_before_failure() -> None:
-    config = EvalConfig(machines=1, days=2)
+    config = EvalConfig(machines=1, days=2, model_trees=100)
     order = Order("o-1", arrival=0, due=600, ops=({"m-001": 1800},))
     report = simulate(config, _one_machine_plant(), [order], oracle())
     # Lives of 20 h: maintenance at 19 h and 19 + 6 + 19 = 44 h; the 30 h part never fits.

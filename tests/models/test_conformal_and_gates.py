@@ -11,7 +11,7 @@ import pytest
 from models.config import LightGBMParams, ModelsConfig
 from models.conformal import ConformalOffsets, calibrate, conformal_quantile
 from models.holdout import default_cap, evaluate
-from models.promotion import Gates, gate
+from models.promotion import Gates, coverage_band, gate
 from models.scoring import drift_summary
 from models.training import fit_artifact
 from tests.models.conftest import FEATURES, HORIZON, synthetic_plant
@@ -56,7 +56,9 @@ def test_conformal_rul_low_covers_held_out_machines_within_the_band() -> None:
     artifact = fit_artifact(
         X[train].reset_index(drop=True), labels[train].reset_index(drop=True), config
     )
-    assert artifact.rul_cap_hours == pytest.approx(default_cap(labels[train], 0.5))
+    assert artifact.rul_cap_hours == pytest.approx(
+        default_cap(labels[train], config.rul_cap_quantile)
+    )
     assert sum(artifact.conformal.rows) > 1000
     held = ~train
     metrics = evaluate(
@@ -90,6 +92,46 @@ def test_gates_refuse_what_was_not_measured_or_is_not_good_enough() -> None:
     assert "base rate" in (gate(no_skill, 0.1, gates) or "")
     off = {**GOOD, "rul": {**GOOD["rul"], "coverage_below_cap": 0.80}}
     assert "outside 0.90 ± 0.05" in (gate(off, 0.1, gates) or "")
+
+
+def test_coverage_gate_tolerates_only_the_spread_of_the_held_out_lives() -> None:
+    # 100 lives: two standard errors (0.06) -> 0.80 is refused; 2 lives (± 0.42): not evidence
+    many = {**GOOD, "rul": {**GOOD["rul"], "coverage_below_cap": 0.80, "lives_below_cap": 100}}
+    reason = gate(many, 0.1, Gates()) or ""
+    assert "from 100 held-out lives" in reason and "± 0.06" in reason
+    few = {**GOOD, "rul": {**GOOD["rul"], "coverage_below_cap": 0.56, "lives_below_cap": 2}}
+    assert gate(few, 0.1, Gates()) is None
+    assert coverage_band(0.05, 0.1, 2) == pytest.approx(2 * (0.09 / 2) ** 0.5)
+    assert coverage_band(0.05, 0.1, 10_000) == 0.05
+    assert coverage_band(0.05, 0.1, None) == 0.05
+
+
+def test_validation_counts_the_lives_its_coverage_rests_on() -> None:
+    plant = synthetic_plant(seed=3, machines=12)
+    labels = _labels(plant)
+    config = ModelsConfig(
+        horizon_hours=float(HORIZON),
+        lightgbm=LightGBMParams(n_estimators=20, n_jobs=1),
+        conformal_folds=3,
+    )
+    train = labels["machine_id"].to_numpy() < 9
+    artifact = fit_artifact(
+        plant[FEATURES][train].reset_index(drop=True), labels[train].reset_index(drop=True), config
+    )
+    held = labels[~train].reset_index(drop=True)
+    metrics = evaluate(
+        artifact,
+        plant[FEATURES][~train].reset_index(drop=True),
+        held,
+        rul_cap_hours=artifact.rul_cap_hours,
+    )
+    short = held["rul"] < artifact.rul_cap_hours
+    failures = (
+        held.loc[short, "machine_id"].astype(str)
+        + "@"
+        + (held.loc[short, "ts"] + pd.to_timedelta(held.loc[short, "rul"], unit="h")).astype(str)
+    )
+    assert metrics["rul"]["lives_below_cap"] == failures.nunique() >= 3
 
 
 def test_psi_refuses_tiny_populations() -> None:
