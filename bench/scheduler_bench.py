@@ -10,6 +10,7 @@ frozen work outside it unchanged, and the operations moved counted.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from bench.scheduler_instances import plant_problem
@@ -53,14 +54,20 @@ def plant_bench(
     seed: int = 0,
     disruption: str | None = None,
     scope: str = "affected",
+    stability_weight: float | None = None,
 ) -> dict[str, Any]:
     """Figures of one run: status, first plan, objective against dispatch, seconds per phase.
 
     A replan after a disruption moves what `scope` allows (`scheduler.cpsat.solve`): with
-    `affected`, `moved_operations` should not exceed `affected_operations` (the previous
-    plan's work the disruption contradicts, with its jobs' later steps) and
-    `moved_beyond_affected` should be 0."""
+    `pinned`, `moved_operations` does not exceed `affected_operations` (the previous plan's
+    work the disruption contradicts, with its jobs' later steps) and `moved_beyond_affected`
+    is 0; with `affected`, `moved_beyond_affected` counts what the repair moved because the
+    plan gained more than the stability term charged. `objective` includes that term (the
+    plan-change costs), `production_objective` is the same plan without it; both also for
+    dispatch, which replans from scratch."""
     problem = plant_problem(jobs, ops, machines, seed)
+    if stability_weight is not None:  # `[scheduler] weight_moved`
+        problem = replace(problem, weights=replace(problem.weights, moved=stability_weight))
     figures: dict[str, Any] = {"jobs": jobs, "ops": ops, "machines": machines, "seed": seed}
     figures["time_limit_s"] = time_limit_s
     if disruption is not None:
@@ -70,6 +77,7 @@ def plant_bench(
         problem = disrupted(edits.replan_of(problem, first.plan), disruption)
         figures["disruption"] = disruption
         figures["scope"] = scope
+        figures["stability_weight"] = problem.weights.moved
     started = time.perf_counter()
     result = solve(problem, time_limit_s, num_workers, scope=scope)
     wall = time.perf_counter() - started
@@ -86,6 +94,10 @@ def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
     edd_s = time.perf_counter() - started
     ours = None if result.objective is None else round(result.objective, 1)
     theirs = round(edd.costs["total"], 1)
+    production = None
+    if result.plan is not None:
+        production = round(result.plan.costs["total"] - result.plan.costs["change"], 1)
+    dispatch_production = round(edd.costs["total"] - edd.costs["change"], 1)
     return {
         "status": result.status.value,
         "reason": result.reason,
@@ -98,6 +110,12 @@ def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
         "dispatch_s": round(edd_s, 3),
         "dispatch_valid": not hard_violations(settled, edd),
         "improvement_pct": None if ours is None else round(100 * (theirs - ours) / theirs, 2),
+        "production_objective": production,
+        "dispatch_production_objective": dispatch_production,
+        "production_improvement_pct": None
+        if production is None
+        else round(100 * (dispatch_production - production) / dispatch_production, 2),
+        "stability_cost": None if result.plan is None else round(result.plan.costs["change"], 1),
         "wall_s": round(wall, 3),
         "moved_operations": result.moved_operations,
         "affected_operations": result.affected_operations,
@@ -136,6 +154,13 @@ def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str,
         for p in problem.previous
         if p.key not in affected and placed.get(p.key) != (p.machine, p.start)
     )
+    horizon = problem.weights.moved_horizon  # work due this soon weighs at least half
+    checks["moved_due_soon"] = sum(
+        1
+        for p in problem.previous
+        if p.start < horizon and placed.get(p.key) != (p.machine, p.start)
+    )
+    checks["previous_due_soon"] = sum(1 for p in problem.previous if p.start < horizon)
     checks["frozen"] = len(problem.frozen())
     checks["previous_operations"] = len(problem.previous)
     return checks

@@ -226,7 +226,13 @@ def bench_scheduler(
         None, "--disruption", help="breakdown, offline, overdue or rush: replan after it."
     ),
     scope: str = typer.Option(
-        "affected", "--scope", help="What the replan may move: affected work only, or plant."
+        "affected",
+        "--scope",
+        help="What the replan may move: affected work, then more at the stability term's price"
+        " (affected); affected work only (pinned); any work (plant).",
+    ),
+    stability_weight: float | None = typer.Option(
+        None, "--stability-weight", min=0, help="Per moved urgent operation (weight_moved)."
     ),
     workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
@@ -237,19 +243,21 @@ def bench_scheduler(
     if disruption is not None and disruption not in DISRUPTIONS:
         typer.echo(f"error: --disruption must be one of {', '.join(DISRUPTIONS)}", err=True)
         raise typer.Exit(2)
-    if scope not in ("affected", "plant"):
-        typer.echo("error: --scope must be affected or plant", err=True)
+    if scope not in ("affected", "pinned", "plant"):
+        typer.echo("error: --scope must be affected, pinned or plant", err=True)
         raise typer.Exit(2)
     figures = plant_bench(
         jobs, ops, machines, time_limit, workers or _config(ctx).num_workers, seed, disruption,
-        scope,
+        scope, stability_weight,
     )  # fmt: skip
     _emit(
         figures,
         as_json,
         f"{jobs}x{ops}x{machines}{' ' + disruption if disruption else ''}: {figures['status']}, "
         f"first plan {figures['first_plan_s']} s, objective {figures['objective']} vs dispatch "
-        f"{figures['dispatch_objective']} ({figures['improvement_pct']} % better), "
+        f"{figures['dispatch_objective']} ({figures['improvement_pct']} % better; without the "
+        f"stability term {figures['production_objective']} vs "
+        f"{figures['dispatch_production_objective']}), "
         f"{figures['wall_s']} s wall, {figures['moved_operations']} moved of "
         f"{figures['affected_operations']} affected",
     )

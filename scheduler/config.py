@@ -43,13 +43,23 @@ class SchedulerConfig(BaseModel):
     weight_change_machine: float = Field(default=5.0, ge=0)
     weight_deadline_late: float = Field(default=10_000.0, ge=0)
     weight_moved: float = Field(
-        default=50.0, ge=0, description="Per planned operation a replan moves, by urgency."
+        default=50.0,
+        ge=0,
+        description=(
+            "The stability weight: the cost of moving one previously planned operation that"
+            " was due to start now (work due `moved_horizon`, 8 h, later weighs half). At 50"
+            " against 10 per minute of a weight-1 order's lateness, a replan moves urgent"
+            " unaffected work only to save more than 5 minutes of lateness per move (plus the"
+            " 0.1 per minute shifted, `weight_change`)."
+        ),
     )
-    replan_scope: Literal["affected", "plant"] = Field(
+    replan_scope: Literal["affected", "pinned", "plant"] = Field(
         default="affected",
         description=(
-            "What a replan may move: only the work a disruption or new order affects (the rest"
-            " of the previous plan stays), or any work, weighed by the stability term."
+            "What a replan may move. `affected`: first only the work a disruption or new order"
+            " affects (a plan in seconds), then, for the rest of the limit, other work where"
+            " the plan gains more than the stability weight charges; `pinned`: only the"
+            " affected work; `plant`: any work, weighed by the stability term, from scratch."
         ),
     )
     # Orchestration and MES API (scheduler/service.py, scheduler/api/); time unit: minutes.

@@ -13,12 +13,12 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat.variables import Variables
+from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.problem import Problem
 
 _log = logging.getLogger(__name__)
@@ -63,11 +63,21 @@ def complete(model: cp_model.CpModel, time_limit_s: float, num_workers: int) -> 
 class Neighbourhoods:
     """Which variables to keep fixed: all but a time window of operations, a few machines'
     operations, a few jobs' operations, or the early work of a risky machine (maintenance on
-    a freed machine is freed too, so it can move ahead of the work it protects)."""
+    a freed machine is freed too, so it can move ahead of the work it protects).
 
-    def __init__(self, problem: Problem, variables: Variables, seed: int) -> None:
+    With a `focus` (a replan's affected work), every other step frees the work nearest in
+    time to one focused operation on the machines it may use, with their jobs' later steps:
+    where a disruption pushed work, that is where the plan has room to gain."""
+
+    def __init__(
+        self, problem: Problem, variables: Variables, seed: int, focus: Collection[OpKey] = ()
+    ) -> None:
         self.rng = random.Random(seed)
         self.keys = [op.key for op in problem.operations]
+        index = {key: i for i, key in enumerate(self.keys)}
+        self.focus = sorted(index[key] for key in focus if key in index)
+        self.due_at = {key: problem.job(key[0]).release for key in focus}
+        self.due_at.update({p.key: p.start for p in problem.previous if p.key in focus})
         self.by_machine: dict[str, list[int]] = {}
         for i, op in enumerate(problem.operations):
             for machine in op.options:
@@ -96,7 +106,11 @@ class Neighbourhoods:
             if values[ops[last].end.index] > due
         ]
         self.picks += 1
-        if late and self.picks % 2 == 1:  # every other step while some job is late
+        if self.focus and self.picks % 2 == 0:  # late focused work first
+            lagging = {job for _, job, _ in late}
+            pool = [i for i in self.focus if self.keys[i][0] in lagging] or self.focus
+            freed = self._around(values, self.keys[self.rng.choice(pool)], size)
+        elif late and self.picks % 2 == 1:  # every other step while some job is late
             # A late job (one of the latest) and the work early enough to make room for it.
             late.sort(reverse=True)
             _, job, release = late[self.rng.randrange(min(3, len(late)))]
@@ -156,6 +170,25 @@ class Neighbourhoods:
         touched = {m for i in freed for m in ops[self.keys[i]].intervals}
         return freed, touched
 
+    def _around(self, values: Sequence[int], key: OpKey, size: int) -> set[int]:
+        """`key`'s job from `key` on, and the operations on `key`'s machines nearest in time to
+        where it was due (its previous start, or its release when new), with their later
+        steps: room for displaced work at about its old time, the work there pushed right."""
+        ops = self.variables.ops
+        job, seq = key
+        at = self.due_at.get(key, values[ops[key].start.index])
+        freed = {k for k in self.by_job[job] if self.keys[k][1] >= seq}
+        near = sorted(
+            {i for m in ops[key].intervals for i in self.by_machine[m]},
+            key=lambda i: abs(values[ops[self.keys[i]].start.index] - at),
+        )
+        for i in near:
+            if len(freed) >= size:
+                break
+            other, step = self.keys[i]
+            freed.update(k for k in self.by_job[other] if self.keys[k][1] >= step)
+        return freed
+
 
 def improve(
     problem: Problem,
@@ -166,14 +199,15 @@ def improve(
     seed: int = 0,
     sub_limit_s: float = 2.0,
     presolve: bool | None = None,
+    focus: Collection[OpKey] = (),
 ) -> tuple[Incumbent, int]:
     """Neighbourhood search from `incumbent` until `deadline` (time.perf_counter()); returns
-    the best incumbent (never worse) and the number of steps."""
+    the best incumbent (never worse) and the number of steps. `focus`: see `Neighbourhoods`."""
     model = variables.model
     proto = model.proto
     if presolve is None:
         presolve = len(problem.operations) <= PRESOLVE_MAX_OPS
-    hoods = Neighbourhoods(problem, variables, seed)
+    hoods = Neighbourhoods(problem, variables, seed, focus)
     best = incumbent
     size = max(20, min(400, len(hoods.keys) // 10))
     steps = 0
@@ -220,8 +254,12 @@ def improve(
                     _log.debug(
                         "lns step %d: %.0f -> %.0f", steps, best.objective, solver.objective_value
                     )
+                # Nothing fixed and solved to optimality: no neighbourhood can do better.
+                bound = (
+                    best.bound if fixed or status != cp_model.OPTIMAL else solver.objective_value
+                )
                 best = Incumbent(
-                    list(solver.response_proto.solution), solver.objective_value, best.bound
+                    list(solver.response_proto.solution), solver.objective_value, bound
                 )
             size = (
                 min(len(hoods.keys), int(size * 1.15))

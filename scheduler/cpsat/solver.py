@@ -30,11 +30,12 @@ from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.explain import explain_infeasible
 from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
+from scheduler.cpsat.repair import repair
 from scheduler.cpsat.variables import Variables
 from scheduler.disruption import affected_operations, pin_unaffected
 from scheduler.evaluate import evaluate, moved_operations
 from scheduler.plan import Plan, Result, SolveStatus
-from scheduler.plan_builder import Placements, build_plan
+from scheduler.plan_builder import build_plan
 from scheduler.problem import Problem
 from scheduler.settle import Settled, settle
 from scheduler.validate import hard_violations
@@ -90,7 +91,11 @@ class _FirstSolution(cp_model.CpSolverSolutionCallback):
             self.first = time.perf_counter() - self.started
 
 
-SCOPES = ("affected", "plant")
+SCOPES = ("affected", "pinned", "plant")
+# The affected-scope replan (the first plan of scope `affected`) gets this share of the limit,
+# at most `PINNED_MAX_S`; the repair search gets the rest.
+PINNED_SHARE = 0.2
+PINNED_MAX_S = 5.0
 
 
 def solve(
@@ -105,35 +110,31 @@ def solve(
 ) -> Result:
     """Solve `problem`; extra keyword arguments are CP-SAT parameters (e.g. random_seed).
 
-    `scope` says what a replan (a problem with a previous plan) may move: `plant`, any work,
-    against the stability term of the objective; `affected`, only the work without a valid
-    previous placement (what a disruption contradicts, its jobs' later steps, new orders),
-    the rest pinned where it was. The affected replan's model has only that work free, so
-    its plan comes in seconds; should it find none, the plant replan gets the time left."""
+    `scope` says what a replan (a problem with a previous plan) may move:
+    - `plant`: any work, against the stability term of the objective, from a fresh start;
+    - `pinned`: only the work without a valid previous placement (what a disruption
+      contradicts, its jobs' later steps, new orders), the rest pinned where it was; its model
+      has only that work free, so its plan comes in seconds;
+    - `affected`: the `pinned` plan first (within `PINNED_SHARE` of the limit, at most
+      `PINNED_MAX_S`), then the rest of the limit repairing it (`scheduler.cpsat.repair`):
+      unaffected work moves only where the objective gains more than the stability term
+      charges for the move.
+    Should the pinned replan find no plan, the plant replan gets the time left."""
     if scope not in SCOPES:
         raise ValueError(f"unknown replan scope {scope!r}; expected one of {SCOPES}")
-    affected = len(affected_operations(problem)) if problem.previous else None
-    if scope == "affected" and problem.previous:
-        started = time.perf_counter()
-        pinned = _solve(pin_unaffected(problem), time_limit_s, num_workers, hint,
-                        hint_budget_s, log, params)  # fmt: skip
-        if pinned.plan is not None:  # scored as the plant replan is; no bound holds for it
-            plant = settle(problem).problem
-            status = SolveStatus.FEASIBLE if pinned.status is SolveStatus.OPTIMAL else pinned.status
-            note = (
-                f"replanned the {affected} operation(s) a disruption or a new order affected; "
-                "the rest of the previous plan is kept"
-            )
-            return replace(
-                pinned,
-                status=status,
-                moved_operations=moved_operations(problem, pinned.plan),
-                objective=evaluate(plant, pinned.plan)["total"] / plant.weights.scale,
-                bound=None,
-                affected_operations=affected,
-                reason=note if pinned.reason is None else f"{pinned.reason}; {note}",
-            )
-        left = max(SOLVER_SHARE * time_limit_s, time_limit_s - (time.perf_counter() - started))
+    if scope == "plant" or not problem.previous:
+        result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params)
+        return replace(result, affected_operations=_affected(problem))
+    started = time.perf_counter()
+    deadline = started + time_limit_s
+    affected = affected_operations(problem)
+    first_limit = (
+        time_limit_s if scope == "pinned" else min(PINNED_MAX_S, PINNED_SHARE * time_limit_s)
+    )
+    pinned = _solve(pin_unaffected(problem), first_limit, num_workers, hint,
+                    hint_budget_s, log, params)  # fmt: skip
+    if pinned.plan is None:
+        left = max(SOLVER_SHARE * time_limit_s, deadline - time.perf_counter())
         result = _solve(problem, left, num_workers, hint, hint_budget_s, log, params)
         reason = result.reason
         if result.plan is not None:  # say why more than the affected work moved
@@ -142,11 +143,52 @@ def solve(
         return replace(
             result,
             runtime=time.perf_counter() - started,
-            affected_operations=affected,
+            affected_operations=len(affected),
             reason=reason,
         )
-    result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params)
-    return replace(result, affected_operations=affected)
+    plant = settle(problem).problem
+    plan, total = pinned.plan, evaluate(plant, pinned.plan)["total"]
+    note = (
+        f"replanned the {len(affected)} operation(s) a disruption or a new order affected; "
+        "the rest of the previous plan is kept"
+    )
+    phases = dict(pinned.phases)
+    if scope == "affected":
+        phase = _Phases()
+        with phase("repair"):
+            repaired = repair(plant, plan, deadline, num_workers, affected)
+        phases.update(phase.seconds)
+        if repaired is not None and repaired.objective < total:
+            placed = {(o.job, o.seq): (o.machine, o.start) for o in repaired.plan.operations}
+            beyond = sum(
+                1
+                for p in problem.previous
+                if p.key not in affected and placed.get(p.key) != (p.machine, p.start)
+            )
+            plan, total = repaired.plan, repaired.objective
+            note = (
+                f"replanned the {len(affected)} operation(s) a disruption or a new order "
+                f"affected, then moved {beyond} more where the plan gained more than "
+                "the stability term charged for the move"
+                + (" (from the dispatching replan)" if repaired.start == "dispatch" else "")
+            )
+    status = SolveStatus.FEASIBLE if pinned.status is SolveStatus.OPTIMAL else pinned.status
+    return replace(  # scored as the plant replan is; no bound holds for it
+        pinned,
+        status=status,
+        plan=plan,
+        runtime=time.perf_counter() - started,
+        moved_operations=moved_operations(problem, plan),
+        objective=total / plant.weights.scale,
+        bound=None,
+        affected_operations=len(affected),
+        reason=note if pinned.reason is None else f"{pinned.reason}; {note}",
+        phases=phases,
+    )
+
+
+def _affected(problem: Problem) -> int | None:
+    return len(affected_operations(problem)) if problem.previous else None
 
 
 def _solve(
@@ -298,13 +340,4 @@ def _left_out(settled: Settled) -> str | None:
 
 
 def _extract(problem: Problem, variables: Variables, values: Sequence[int]) -> Plan:
-    ops: Placements = {}
-    for key, v in variables.ops.items():
-        machine = next(
-            m
-            for m, present in v.presence.items()
-            if present is True or (not isinstance(present, bool) and values[present.index])
-        )
-        ops[key] = (machine, values[v.start.index])
-    maint = {name: values[mv.start.index] for name, mv in variables.maint.items()}
-    return build_plan(problem, ops, maint)
+    return build_plan(problem, *variables.placements(values))

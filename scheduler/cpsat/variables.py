@@ -8,6 +8,7 @@ instead of variable domains, so an infeasible core can name them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
@@ -81,6 +82,21 @@ class Variables:
                 )
         self.makespan = model.new_int_var(0, upper, "makespan")
         return self
+
+    def placements(
+        self, values: Sequence[int]
+    ) -> tuple[dict[OpKey, tuple[str, int]], dict[str, int]]:
+        """Machine and start of every operation, start of every maintenance task, in a full
+        assignment `values` of the model's variables."""
+        ops: dict[OpKey, tuple[str, int]] = {}
+        for key, v in self.ops.items():
+            machine = next(
+                m
+                for m, present in v.presence.items()
+                if present is True or (not isinstance(present, bool) and values[present.index])
+            )
+            ops[key] = (machine, values[v.start.index])
+        return ops, {name: values[mv.start.index] for name, mv in self.maint.items()}
 
     def _op(self, problem: Problem, op: Operation, frozen: bool) -> OpVars:
         m, name = self.model, op.label

@@ -10,6 +10,7 @@ import pytest
 
 from scheduler import disruption
 from scheduler.cpsat import solve
+from scheduler.objective_weights import ObjectiveWeights
 from scheduler.plan import Result, SolveStatus
 from scheduler.problem import (
     Job,
@@ -186,13 +187,13 @@ def _disrupt(base: Problem, kind: str) -> Problem:
 
 
 @pytest.mark.parametrize("kind", ["breakdown", "offline", "overdue", "rush", "cancel"])
-def test_affected_scope_moves_only_the_affected_work(kind: str) -> None:
-    """Scope `affected`: the plan exists and keeps the hard rules, every previous placement
+def test_pinned_scope_moves_only_the_affected_work(kind: str) -> None:
+    """Scope `pinned`: the plan exists and keeps the hard rules, every previous placement
     outside the affected work (what the disruption contradicts, its jobs' later steps, new
     orders) stays where it was, frozen or not, and what moved is counted against it."""
     base, _ = before()
     problem = _disrupt(base, kind)
-    result = solve(problem, LIMIT, scope="affected")
+    result = solve(problem, LIMIT, scope="pinned")
     assert result.status.has_plan and result.plan is not None, result
     assert hard_violations(settle(problem).problem, result.plan) == []
     affected = disruption.affected_operations(problem)
@@ -256,11 +257,99 @@ def test_affected_scope_makes_room_for_a_rush_order_before_its_due_date() -> Non
     )
     rushed = disruption.rush(problem, Job("R", due=100, weight=5), (Operation("R", 0, {"M0": 30}),))
     assert disruption.affected_operations(rushed) == {("R", 0), ("B", 0)}
-    result = solve(rushed, LIMIT, scope="affected")
+    result = solve(rushed, LIMIT, scope="pinned")  # `affected` would also pull C ahead
     assert result.plan is not None and result.affected_operations == 2
     assert result.plan.operation("R", 0).end <= 100
     assert result.plan.operation("A", 0).start == 0 and result.plan.operation("C", 0).start == 300
     assert result.moved_operations == 1  # B made room
+
+
+@pytest.mark.parametrize("kind", ["offline", "rush"])
+def test_affected_scope_repairs_the_pinned_plan_and_is_never_worse(kind: str) -> None:
+    """Scope `affected`: the pinned plan first, then the repair: a plan that keeps the hard
+    rules, frozen work outside what the disruption let go unchanged, and an objective (its
+    stability term included) no worse than the pinned plan's."""
+    base, _ = before()
+    problem = _disrupt(base, kind)
+    pinned = solve(problem, LIMIT, scope="pinned")
+    result = solve(problem, LIMIT, scope="affected")
+    assert result.plan is not None and pinned.objective is not None
+    assert result.objective is not None and result.objective <= pinned.objective
+    assert hard_violations(settle(problem).problem, result.plan) == []
+    assert "repair" in result.phases
+    let_go = {tuple(r.split(" ")[1].split("/")) for r in result.released}
+    for key, planned in problem.frozen().items():
+        if (key[0], str(key[1])) not in let_go:
+            now = result.plan.operation(*key)
+            assert (now.machine, now.start) == (planned.machine, planned.start)
+
+
+def _side_order(a_start: int, a_due: int | None, stability: bool = True) -> Problem:
+    """A on M0 planned at `a_start`; a new order R arrives on M1, out of A's way, so A is
+    not affected: only the repair may move it. Without `stability`, moves cost nothing."""
+    weights = ObjectiveWeights()
+    if not stability:
+        weights = ObjectiveWeights(moved=0.0, change=0.0, change_machine=0.0)
+    problem = Problem(
+        machines=(Machine("M0"), Machine("M1")),
+        jobs=(Job("A", due=a_due, weight=5),),
+        operations=(Operation("A", 0, {"M0": 50}),),
+        horizon=600,
+        previous=(PlannedOperation("A", 0, "M0", a_start),),
+        weights=weights,
+    )
+    return disruption.rush(problem, Job("R", due=100), (Operation("R", 0, {"M1": 30}),))
+
+
+def test_stability_term_keeps_unaffected_work_a_small_gain_would_move() -> None:
+    """Moving A from 20 to 0 shortens the plan by 20 (makespan weight 1): less than moving
+    work due that soon costs (50 x urgency + the shift), so A stays; without the stability
+    term the repair moves it."""
+    kept = solve(_side_order(20, None), LIMIT, scope="affected")
+    assert disruption.affected_operations(_side_order(20, None)) == {("R", 0)}
+    assert kept.plan is not None and kept.plan.operation("A", 0).start == 20
+    assert kept.moved_operations == 0
+    loose = solve(_side_order(20, None, stability=False), LIMIT, scope="affected")
+    assert loose.plan is not None and loose.plan.operation("A", 0).start == 0
+    assert loose.moved_operations == 1
+
+
+def test_a_large_gain_justifies_moving_unaffected_work() -> None:
+    """A planned at 200, due at 100 with weight 5: 150 minutes late cost 7500, far more than
+    the move; the repair moves it (the pinned scope keeps it)."""
+    problem = _side_order(200, 100)
+    assert disruption.affected_operations(problem) == {("R", 0)}
+    pinned = solve(problem, LIMIT, scope="pinned")
+    assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 200
+    result = solve(problem, LIMIT, scope="affected")
+    assert result.plan is not None and result.plan.operation("A", 0).end <= 100
+    assert result.moved_operations == 1 and result.affected_operations == 1
+    assert result.objective is not None and pinned.objective is not None
+    assert result.objective < pinned.objective
+
+
+def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper() -> None:
+    """M0 goes offline: the pinned plan queues A behind B on M1, late; rebuilt from scratch, A
+    goes first. With no time for the pinned start, the repair takes the dispatching replan."""
+    import time
+
+    from scheduler.cpsat.repair import repair
+
+    problem = Problem(
+        machines=(Machine("M0"), Machine("M1")),
+        jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
+        operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
+        horizon=600,
+        previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
+    )
+    down = disruption.offline(problem, "M0")
+    pinned = solve(down, LIMIT, scope="pinned")
+    assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 100
+    plant = settle(down).problem
+    fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, {("A", 0)}, first_share=0)
+    assert fixed is not None and fixed.start == "dispatch"
+    assert fixed.plan.operation("A", 0).end <= 60
+    assert pinned.objective is not None and fixed.objective < pinned.objective * plant.weights.scale
 
 
 def test_unknown_scope_is_refused() -> None:

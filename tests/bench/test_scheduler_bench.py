@@ -1,0 +1,24 @@
+"""The plant bench's disruption figures: the objective with and without the stability term,
+dispatch's beside it, and what moved beyond the affected work."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.scheduler_bench import plant_bench
+
+
+@pytest.mark.parametrize("scope", ["affected", "pinned"])
+def test_disruption_figures_split_the_stability_term(scope: str) -> None:
+    figures = plant_bench(8, 2, 3, 1.0, 1, seed=1, disruption="rush", scope=scope)
+    assert figures["status"] in ("feasible", "optimal")
+    assert figures["frozen_outside_unchanged"]
+    costs = figures["costs"]
+    assert figures["stability_cost"] == round(costs["change"], 1)
+    assert figures["production_objective"] == round(costs["total"] - costs["change"], 1)
+    assert figures["dispatch_production_objective"] <= figures["dispatch_objective"]
+    assert 0 <= figures["moved_due_soon"] <= figures["moved_operations"]
+    assert figures["moved_operations"] <= figures["previous_operations"]
+    if scope == "pinned":
+        assert figures["moved_beyond_affected"] == 0
+        assert figures["moved_operations"] <= figures["affected_operations"]
