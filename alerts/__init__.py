@@ -18,6 +18,14 @@ import millwright.core.face as _face
 if typing.TYPE_CHECKING:
     from alerts.config import AlertsConfig, EndpointConfig, RuleConfig
     from alerts.dispatcher import Dispatcher, DispatchReport
+    from alerts.edge_sync import (
+        AdoptReport,
+        EdgeEpisode,
+        EdgeTransition,
+        adopt_edge_transitions,
+        central_episodes,
+        edge_event,
+    )
     from alerts.episodes import (
         AlertState,
         EpisodeState,
@@ -69,6 +77,7 @@ if typing.TYPE_CHECKING:
         enable_endpoint,
         list_deliveries,
     )
+    from alerts.payload import body_for
     from alerts.rules import rules_for
     from alerts.service import (
         EvaluationReport,
@@ -88,6 +97,7 @@ if typing.TYPE_CHECKING:
 
 _FACE = {
     "Activation": "alerts.lifecycle",
+    "AdoptReport": "alerts.edge_sync",
     "AlarmFilter": "alerts.journal",
     "AlarmKpis": "alerts.lifecycle",
     "AlarmPage": "alerts.journal",
@@ -105,6 +115,8 @@ _FACE = {
     "DeliveryTimeout": "alerts.errors",
     "DispatchReport": "alerts.dispatcher",
     "Dispatcher": "alerts.dispatcher",
+    "EdgeEpisode": "alerts.edge_sync",
+    "EdgeTransition": "alerts.edge_sync",
     "EndpointConfig": "alerts.config",
     "EpisodeState": "alerts.episodes",
     "Evaluation": "alerts.episodes",
@@ -126,13 +138,17 @@ _FACE = {
     "TransitionKind": "alerts.episodes",
     "UnknownEndpoint": "alerts.errors",
     "acknowledge": "alerts.service",
+    "adopt_edge_transitions": "alerts.edge_sync",
     "alarm_kpis": "alerts.lifecycle",
     "alarm_state": "alerts.lifecycle",
     "attempts_of": "alerts.outbox",
+    "body_for": "alerts.payload",
+    "central_episodes": "alerts.edge_sync",
     "check_endpoints": "alerts.service",
     "check_target": "alerts.targets",
     "dashboard_url": "alerts.service",
     "disabled_endpoints": "alerts.outbox",
+    "edge_event": "alerts.edge_sync",
     "enable_endpoint": "alerts.outbox",
     "evaluate": "alerts.episodes",
     "evaluate_latest": "alerts.service",
@@ -157,6 +173,7 @@ _FACE = {
 __all__ = [
     "STATE_WORDS",
     "Activation",
+    "AdoptReport",
     "AlarmFilter",
     "AlarmKpis",
     "AlarmPage",
@@ -174,6 +191,8 @@ __all__ = [
     "DeliveryTimeout",
     "DispatchReport",
     "Dispatcher",
+    "EdgeEpisode",
+    "EdgeTransition",
     "EndpointConfig",
     "EpisodeState",
     "Evaluation",
@@ -194,13 +213,17 @@ __all__ = [
     "TransitionKind",
     "UnknownEndpoint",
     "acknowledge",
+    "adopt_edge_transitions",
     "alarm_kpis",
     "alarm_state",
     "attempts_of",
+    "body_for",
+    "central_episodes",
     "check_endpoints",
     "check_target",
     "dashboard_url",
     "disabled_endpoints",
+    "edge_event",
     "enable_endpoint",
     "evaluate",
     "evaluate_latest",

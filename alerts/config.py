@@ -18,6 +18,7 @@ Example::
     name = "maintenance"
     url = "https://hooks.example.com/millwright"
     secrets = ["whsec_..."]       # two during a rotation: both signatures are sent
+    reachable_from_edge = true    # on the plant LAN: the edge alerts it during an outage
 """
 
 from __future__ import annotations
@@ -86,6 +87,10 @@ class EndpointConfig(BaseModel):
     )
     allow_metadata: bool = Field(
         default=False, description="Allow cloud metadata addresses (169.254.169.254, ...)."
+    )
+    reachable_from_edge: bool = Field(
+        default=False,
+        description="On the plant LAN: `millwright edge` sends to it while the centre is away.",
     )
     max_attempts: int = Field(default=8, ge=1, le=100)
     timeout_s: float = Field(default=10.0, gt=0, le=300, description="Per attempt.")

@@ -117,10 +117,13 @@ def enqueue(
     alert_id: int | None,
     *,
     only: str | None = None,
+    skip_edge_reachable: bool = False,
 ) -> list[str]:
     """Insert one delivery per subscribed endpoint; returns the delivery ids.
 
     Runs in the caller's transaction, next to the alert change it announces.
+    ``skip_edge_reachable``: the edge already told the endpoints marked
+    ``reachable_from_edge`` (a transition adopted from the edge), so only the others are.
     """
     disabled = {
         row[0]
@@ -131,6 +134,8 @@ def enqueue(
         if only is not None and endpoint.name != only:
             continue
         if only is None and event.type not in endpoint.events:
+            continue
+        if skip_edge_reachable and endpoint.reachable_from_edge:
             continue
         # A disabled endpoint's deliveries are parked, not dropped: re-enabling sends them.
         delivery_id = new_delivery_id()

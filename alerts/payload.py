@@ -56,7 +56,7 @@ class LateOrder(_Public):
 
 
 class AlertData(_Public):
-    alert_id: int
+    alert_id: int | None  # None: opened at the edge, not yet known to the central database
     rule: str
     severity: str
     state: str
@@ -76,6 +76,8 @@ class AlertData(_Public):
     maintenance_window: MaintenanceWindow | None = None
     late_orders: list[LateOrder] = []
     assumed_repair_hours: float
+    scored_at_edge: bool = False  # the episode's scores came from `millwright edge`
+    edge_episode: str | None = None  # the edge's id of the episode (stable across the sync)
 
 
 class WebhookEvent(_Public):
@@ -149,7 +151,7 @@ def pagerduty_body(event: WebhookEvent) -> dict[str, Any]:
     machine = data.get("machine") or {}
     body: dict[str, Any] = {
         "event_action": PAGERDUTY_ACTIONS.get(event.type, "trigger"),
-        "dedup_key": str(data.get("alert_id")),
+        "dedup_key": str(data.get("edge_episode") or data.get("alert_id")),
         "payload": {
             "summary": summary[:1024],
             "source": str(machine.get("name", "millwright")),

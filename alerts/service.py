@@ -221,6 +221,8 @@ def alert_event(
         maintenance_window=maintenance_window(conn, alert.machine_id, now),
         late_orders=late_orders_if_failed(conn, alert.machine_id, now, repair),
         assumed_repair_hours=config.assumed_repair_hours,
+        scored_at_edge=bool(details.get("scored_at_edge", False)),
+        edge_episode=details.get("edge_episode"),
     )
     return WebhookEvent(type=event_type, timestamp=now, data=data.model_dump(mode="json"))
 

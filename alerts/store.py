@@ -244,6 +244,13 @@ def journal(
     )
 
 
+# An episode the edge opened keeps the edge's id through later central transitions, so a
+# receiver folds every notification of it into one incident.
+_KEEP_EDGE_EPISODE = (
+    "::jsonb || jsonb_strip_nulls(jsonb_build_object('edge_episode', details->'edge_episode'))"
+)
+
+
 def record_transition(
     conn: psycopg.Connection[Any], machine_id: int, current: Alert | None, transition: Transition
 ) -> Alert:
@@ -274,14 +281,15 @@ def record_transition(
         conn.execute(
             "UPDATE alerts SET severity = 'critical', state = 'escalated', escalated_at = %s,"
             " acked_at = NULL, acked_by = NULL, p_fail = %s, rul_low = %s, details = %s"
-            " WHERE id = %s",
+            + _KEEP_EDGE_EPISODE
+            + " WHERE id = %s",
             (transition.ts, *values, current.id),
         )
         journal(conn, current.id, transition.ts, "escalated", None, None, _score_details(score))
     else:
         conn.execute(
             "UPDATE alerts SET state = 'resolved', resolved_at = %s, p_fail = %s, rul_low = %s,"
-            " details = %s WHERE id = %s",
+            " details = %s" + _KEEP_EDGE_EPISODE + " WHERE id = %s",
             (transition.ts, *values, current.id),
         )
         journal(conn, current.id, transition.ts, "resolved", None, None, _score_details(score))

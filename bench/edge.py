@@ -4,13 +4,15 @@ central scoring path.
 - The centre: :func:`models.score_frame` — what ``score_latest`` runs between reading the
   stored features and writing ``risk_scores`` — on the same feature frame (the central feature
   job runs apart, so the centre's per-machine figure has no feature cost).
-- The edge: a fresh interpreter (only ``edge`` and what it imports: features, models,
-  LightGBM, pandas, sqlite3 — no Dash, OR-Tools or the API) opens a SQLite copy holding a
-  model trained like the central one and the feature state of ``machines`` × ``sensors``,
-  holds one look-back (the longest window) of readings at one sample per ``sample_seconds``
-  per sensor in memory, and times :meth:`edge.EdgeScorer.score` (features from readings plus
-  scoring, kept in SQLite). It reports its resident memory (``VmRSS``, and the peak
-  ``VmHWM``) after the timed runs.
+- The edge: a fresh interpreter started as ``millwright edge run`` starts (pyarrow,
+  scikit-learn, Dash, OR-Tools, the API and Dask refused, :mod:`edge.lean`) opens a SQLite
+  copy holding a model trained like the central one and the feature state of ``machines`` ×
+  ``sensors``, holds one look-back (the longest window, plus one cadence bin) of readings at
+  one sample per ``sample_seconds`` per sensor in the edge's bounded per-sensor windows
+  (:class:`edge.window.ReadingWindow`, fed as MQTT rows are), and times scoring every machine
+  at one instant as the service does: features and scores ``chunk`` machines at a time. It
+  reports its resident memory after its imports, after the timed runs (``VmRSS``) and at its
+  peak (``VmHWM``).
 """
 
 from __future__ import annotations
@@ -86,11 +88,15 @@ def _status(field: str) -> float:
     return float("nan")
 
 
-def edge_child(path: str, sample_seconds: int, repeats: int) -> None:
-    """The edge side, in its own interpreter: prints one JSON line."""
+def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) -> None:
+    """The edge side, in its own interpreter (started with :func:`edge.keep_out` in force,
+    as ``millwright edge run`` starts): prints one JSON line."""
     from edge.cache import EdgeCache
+    from edge.lean import release_memory
     from edge.scoring import EdgeScorer
+    from edge.window import ReadingWindow
 
+    imports_mb = _status("VmRSS")
     scorer = EdgeScorer(EdgeCache(path), ModelsConfig())
     cached = scorer.cache.load_model()
     assert cached is not None
@@ -98,37 +104,47 @@ def edge_child(path: str, sample_seconds: int, repeats: int) -> None:
     definition = state.definition
     instant = pd.Timestamp(T0 + timedelta(days=2))
     lookback = definition.lookback
+    span = lookback + timedelta(minutes=definition.cadence_minutes)
     step_us = sample_seconds * 1_000_000
-    n = int(lookback / timedelta(seconds=sample_seconds))
-    start_us = int((instant - lookback).value // 1000)
+    n = int(span / timedelta(seconds=sample_seconds))
+    instant_us = int(instant.value // 1000)
+    start_us = instant_us - n * step_us
     sensor_ids = state.sensors["sensor_id"].to_numpy(np.int64)
     machine_of = state.sensors["machine_id"].to_numpy(np.int64)
+    names = state.sensors["sensor"].astype(str).tolist()
+    window = ReadingWindow(
+        {(f"m{m}", s): (int(m), int(i)) for i, m, s in zip(sensor_ids, machine_of, names,
+                                                             strict=True)},
+        int(span / timedelta(microseconds=1)),
+    )  # fmt: skip
     rng = np.random.default_rng(0)
-    readings = pd.DataFrame(
-        {
-            "ts": pd.DatetimeIndex(
-                np.tile(start_us + step_us * np.arange(n), len(sensor_ids)).astype(
-                    "datetime64[us]"
-                ),
-                tz="UTC",
-            ),
-            "machine_id": np.repeat(machine_of, n),
-            "sensor_id": np.repeat(sensor_ids, n),
-            "value": rng.normal(0.0, 1.0, n * len(sensor_ids)),
-            "quality": np.zeros(n * len(sensor_ids), np.int16),
-        }
-    )
+    ts = start_us + step_us * np.arange(n)
+    for m, s in zip(machine_of, names, strict=True):  # one sensor at a time
+        values = rng.normal(0.0, 1.0, n)
+        window.add((f"m{m}", s, int(t), float(v), 0) for t, v in zip(ts, values, strict=True))
+    machines = sorted({int(m) for m in machine_of})
+    lookback_us = int(lookback / timedelta(microseconds=1))
+
+    def score_at(at: pd.Timestamp) -> None:
+        at_us = int(at.value // 1000)
+        for k in range(0, len(machines), chunk):
+            part = machines[k : k + chunk]
+            readings = window.frame(part, at_us - lookback_us, at_us)
+            scorer.score(readings, at.to_pydatetime(), part)
+        release_memory()  # as the service does after each pass
+
     samples = []
     for i in range(repeats + 1):
         at = instant - pd.Timedelta(minutes=definition.cadence_minutes * (repeats - i))
         started = time.perf_counter()
-        scorer.score(readings, at.to_pydatetime())
+        score_at(at)
         if i:  # the first run loads the copy and warms the caches
             samples.append(time.perf_counter() - started)
     from models import ModelArtifact, score_frame
 
     artifact = ModelArtifact.from_json(cached.artifact)
-    frame = scorer.features(readings, instant.to_pydatetime())
+    readings = window.frame(machines[:chunk], instant_us - lookback_us, instant_us)
+    frame = scorer.features(readings, instant.to_pydatetime(), machines[:chunk])
 
     def timed(work: Any) -> float:
         runs = []
@@ -138,26 +154,31 @@ def edge_child(path: str, sample_seconds: int, repeats: int) -> None:
             runs.append(time.perf_counter() - started)
         return statistics.median(runs)
 
-    features_s = timed(lambda: scorer.features(readings, instant.to_pydatetime()))
+    part = machines[:chunk]
+    features_s = timed(lambda: scorer.features(readings, instant.to_pydatetime(), part))
     central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
-    machines = int(state.sensors["machine_id"].nunique())
     seconds = statistics.median(samples)
+    release_memory()
     print(
         json.dumps(
             {
-                "machines": machines,
+                "machines": len(machines),
                 "sensors": len(definition.sensors),
                 "features": len(definition.names),
-                "readings_in_memory": len(readings),
+                "readings_in_memory": window.samples(),
                 "sample_seconds": sample_seconds,
+                "chunk_machines": chunk,
                 "score_seconds": round(seconds, 4),
-                "per_machine_ms": round(seconds / machines * 1000, 3),
-                "features_per_machine_ms": round(features_s / machines * 1000, 3),
-                "central_score_frame_per_machine_ms": round(central_s / machines * 1000, 3),
+                "per_machine_ms": round(seconds / len(machines) * 1000, 3),
+                "features_per_machine_ms": round(features_s / len(part) * 1000, 3),
+                "central_score_frame_per_machine_ms": round(central_s / len(part) * 1000, 3),
+                "rss_after_imports_mb": round(imports_mb, 1),
                 "rss_mb": round(_status("VmRSS"), 1),
                 "peak_rss_mb": round(_status("VmHWM"), 1),
                 "heavy_modules": sorted(
-                    m for m in ("dash", "ortools", "fastapi", "sklearn") if m in sys.modules
+                    m
+                    for m in ("dash", "ortools", "fastapi", "sklearn", "pyarrow", "dask")
+                    if sys.modules.get(m) is not None
                 ),
             }
         )
@@ -176,7 +197,7 @@ def run_edge_benchmark(
         path = Path(tmp) / "edge.sqlite"
         write_cache(path, config, machines, sensors)
         code = (
-            "from bench.edge import edge_child; "
+            "from edge.lean import keep_out; keep_out(); from bench.edge import edge_child; "
             f"edge_child({str(path)!r}, {sample_seconds}, {repeats})"
         )
         out = subprocess.run(

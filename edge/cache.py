@@ -40,6 +40,35 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (machine_id, ts_us, model_version)
 );
 CREATE INDEX IF NOT EXISTS scores_unsynced ON scores (synced) WHERE synced = 0;
+CREATE TABLE IF NOT EXISTS machines (
+    id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, line TEXT, machine_class TEXT
+);
+CREATE TABLE IF NOT EXISTS episodes (
+    machine_id INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (machine_id, rule)
+);
+CREATE TABLE IF NOT EXISTS transitions (
+    uid TEXT PRIMARY KEY,
+    episode TEXT NOT NULL,
+    machine_id INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    synced INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    endpoint TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    body BLOB NOT NULL,
+    created_us INTEGER NOT NULL,
+    next_us INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    delivered_us INTEGER,
+    dead INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
 """
 
 
@@ -67,6 +96,33 @@ class EdgeCache:
 
     def close(self) -> None:
         self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (the edge's other tables: episodes, outbox)."""
+        with self._tx() as conn:
+            yield conn
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Rows of one read."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    # --- machines (names on the wire, ids in the feature state) ---------------------------
+
+    def store_machines(self, rows: list[tuple[int, str, str | None, str | None]]) -> None:
+        """Replace the machine list: (id, name, line, machine_class)."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM machines")
+            conn.executemany(
+                "INSERT INTO machines (id, name, line, machine_class) VALUES (?, ?, ?, ?)", rows
+            )
+
+    def machines(self) -> list[tuple[int, str, str | None, str | None]]:
+        return [
+            (int(r[0]), str(r[1]), r[2], r[3])
+            for r in self.query("SELECT id, name, line, machine_class FROM machines ORDER BY id")
+        ]
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -1,5 +1,5 @@
-"""`millwright edge refresh|sync|status`: the edge's SQLite copy of the active model and its
-feature state, and the sync of locally computed scores into the central ``risk_scores``."""
+"""`millwright edge run|refresh|sync|status`: the edge service, its SQLite copy of the active
+model and feature state, and the sync of locally computed scores into ``risk_scores``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from edge.scoring import EdgeScorer
 
 edge_app = typer.Typer(
-    help="Edge scoring: a local copy of the active model; sync of edge scores.",
+    help="Edge scoring and alerting next to a collector, through outages of the centre.",
     no_args_is_help=True,
 )
 
@@ -31,7 +31,54 @@ def register(groups: CliGroups) -> None:
 
 
 def _cache_path(ctx: typer.Context, cache: Path | None) -> Path:
-    return cache if cache is not None else Path(app_context(ctx).settings.data_dir) / "edge.sqlite"
+    if cache is not None:
+        return cache
+    from edge.config import EdgeConfig
+
+    configured = app_context(ctx).section("edge", EdgeConfig).cache
+    return configured or Path(app_context(ctx).settings.data_dir) / "edge.sqlite"
+
+
+@edge_app.command("run")
+def run_command(
+    ctx: typer.Context,
+    cache: CacheOption = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML settings file.")] = None,
+) -> None:
+    """Score and alert next to the collector; alert the plant LAN while the centre is away."""
+    import signal
+    import threading
+
+    from alerts import AlertsConfig
+    from edge.cache import EdgeCache
+    from edge.config import EdgeConfig
+    from edge.service import EdgeService
+    from ingest import IngestConfig
+    from models import ModelsConfig
+
+    context = app_context(ctx)
+    if config is not None:
+        context.reload(config)
+    settings = context.settings
+    if not settings.database_url:
+        typer.echo(
+            "error: set database_url (MILLWRIGHT_DATABASE_URL) to the central database", err=True
+        )
+        raise typer.Exit(2)
+    service = EdgeService(
+        database_url=settings.database_url,
+        cache=EdgeCache(_cache_path(ctx, cache)),
+        edge=context.section("edge", EdgeConfig),
+        ingest=context.section("ingest", IngestConfig),
+        models=context.section("models", ModelsConfig),
+        alerts=context.section("alerts", AlertsConfig),
+        public_url=settings.public_url,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo(f"edge: cache {service.cache.path}; Ctrl-C stops")
+    service.run(stop)
 
 
 def _scorer(ctx: typer.Context, cache: Path | None) -> EdgeScorer:

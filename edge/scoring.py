@@ -88,6 +88,10 @@ class EdgeScorer:
         """Re-copy the feature state (new events, baselines) for the cached model."""
         self.refresh(database, until, force=True)
 
+    def model(self) -> tuple[str, ModelArtifact, FeatureState]:
+        """The local copy: version, artifact and feature state (loaded once per version)."""
+        return self._model()
+
     def _model(self) -> tuple[str, ModelArtifact, FeatureState]:
         version = self.cache.model_version()
         if self._loaded is None or self._loaded[0] != version:

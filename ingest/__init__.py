@@ -13,14 +13,18 @@ import millwright.core.face as _face
 
 if typing.TYPE_CHECKING:
     from ingest.config import IngestConfig
+    from ingest.decoders import decode
     from ingest.pipeline import Pipeline
     from ingest.rows import Row, to_epoch_us
     from ingest.service import run_collect
+    from ingest.topics import TopicTemplate
 
 _FACE = {
     "IngestConfig": "ingest.config",
     "Pipeline": "ingest.pipeline",
     "Row": "ingest.rows",
+    "TopicTemplate": "ingest.topics",
+    "decode": "ingest.decoders",
     "run_collect": "ingest.service",
     "to_epoch_us": "ingest.rows",
 }
@@ -29,6 +33,8 @@ __all__ = [
     "IngestConfig",
     "Pipeline",
     "Row",
+    "TopicTemplate",
+    "decode",
     "run_collect",
     "to_epoch_us",
 ]

@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,8 +26,10 @@ from models.drift import FeatureReference
 from models.drift_table import DriftTable
 from models.errors import ModelInputError
 from models.lgbm import aligned_matrix
-from models.risk import FailureRiskClassifier
-from models.rul import RulRegressor
+
+if TYPE_CHECKING:  # training estimators (scikit-learn): not needed to score an artifact
+    from models.risk import FailureRiskClassifier
+    from models.rul import RulRegressor
 
 FORMAT = "millwright-model/1"
 

@@ -10,7 +10,12 @@
 
 from __future__ import annotations
 
-from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+try:  # a scoring-only process (the edge) may run without scikit-learn
+    from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+except ImportError:  # pragma: no cover - sklearn's own bases, without sklearn
+
+    class _SklearnNotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
+        pass
 
 
 class ModelsError(Exception):

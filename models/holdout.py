@@ -23,7 +23,6 @@ import pandas as pd
 
 from models.artifact import ModelArtifact
 from models.errors import ModelInputError
-from models.validation import calibration_table, classifier_metrics, rul_metrics
 
 
 @dataclass(frozen=True)
@@ -176,6 +175,9 @@ def evaluate(
 
     A part that cannot be measured (only one class, no observed failure) is ``None``.
     """
+    # scikit-learn's metrics, imported only where a model is judged (not to score one)
+    from models.validation import calibration_table, classifier_metrics, rul_metrics
+
     if len(X) == 0:
         return {"classifier": None, "calibration": [], "rul": None}
     predictions = artifact.predict(X)

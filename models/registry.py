@@ -17,7 +17,7 @@ import enum
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from psycopg.types.json import Jsonb
 
@@ -26,7 +26,9 @@ from models.artifact import ModelArtifact
 from models.errors import ModelsError
 from models.holdout import ValidationSet
 from models.promotion import Decision, Gates, gate, judge, rescore
-from models.training import TrainingResult
+
+if TYPE_CHECKING:  # training (scikit-learn) is not needed to load and score a model
+    from models.training import TrainingResult
 
 log = logging.getLogger(__name__)
 

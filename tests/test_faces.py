@@ -30,6 +30,9 @@ FACES = {
         "JournalEntry", "STATE_WORDS", "alarm_kpis", "alarm_state", "expire_shelves",
         "history_of", "kpis", "list_alarms", "rules_for", "set_out_of_service", "shelve",
         "unshelve",
+        # the edge's episodes across an outage (#24)
+        "AdoptReport", "EdgeEpisode", "EdgeTransition", "adopt_edge_transitions", "body_for",
+        "central_episodes", "edge_event",
     ],
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],
@@ -38,7 +41,11 @@ FACES = {
         "UnknownVersionError", "feature_state", "features_at", "latest_features",
         "load_training_frame", "plant_clock", "resolve_definition",
     ],
-    "ingest": ["IngestConfig", "Pipeline", "Row", "run_collect", "to_epoch_us"],
+    "ingest": [
+        "IngestConfig", "Pipeline", "Row", "run_collect", "to_epoch_us",
+        # the edge decodes the collector's stream with the collector's decoders (#24)
+        "TopicTemplate", "decode",
+    ],
     "models": [
         "LatestRisk", "ModelArtifact", "ModelsConfig", "ModelsError", "NoActiveModelError",
         "RegisteredModel", "Scorer", "active_version", "latest_risks", "load_model", "promote",

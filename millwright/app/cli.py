@@ -77,7 +77,8 @@ STAGE_COMMANDS: dict[str, StageCommand] = {
     "models": StageCommand("The model registry: list, show and promote models.", ("models.cli",)),
     "alerts": StageCommand("Risk alerts and their webhooks.", ("alerts.cli",)),
     "edge": StageCommand(
-        "Edge scoring: a local copy of the active model; sync of edge scores.", ("edge.cli",)
+        "Edge scoring and alerting next to a collector, through outages of the centre.",
+        ("edge.cli",),
     ),
     "schedule": StageCommand("Plan production and maintenance.", ("scheduler.cli", "bench.cli")),
     "dashboard": StageCommand(
@@ -446,4 +447,12 @@ def main() -> None:
     # thread for the same trees at load 8 on 2 cores). Passive waiting costs nothing when the
     # host is quiet. Set before any OpenMP runtime loads; an operator's own setting wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    import sys
+
+    words = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if words[:2] == ["edge", "run"]:  # before the settings import pandas (see edge.lean)
+        from edge import keep_out
+
+        keep_out()
     run_app(app)

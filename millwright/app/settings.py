@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from alerts.config import AlertsConfig
 from dashboard.config import DashboardConfig
+from edge.config import EdgeConfig
 from features.config import FeaturesConfig
 from ingest.config import IngestConfig
 from millwright.app.worker_config import WorkerConfig
@@ -41,6 +42,7 @@ class Settings(CoreSettings):
     dashboard: DashboardConfig = Field(default_factory=DashboardConfig)
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     outcomes: OutcomesConfig = Field(default_factory=OutcomesConfig)
+    edge: EdgeConfig = Field(default_factory=EdgeConfig)
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

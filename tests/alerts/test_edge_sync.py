@@ -1,0 +1,132 @@
+"""Episodes across an outage: the centre adopts what the edge recorded, once, as one episode.
+
+Real PostgreSQL; the edge's side is its pure episode logic (`alerts.evaluate`) over scores.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alerts import (
+    AlertsConfig,
+    EdgeEpisode,
+    EdgeTransition,
+    EndpointConfig,
+    EpisodeState,
+    Rule,
+    Score,
+    adopt_edge_transitions,
+    central_episodes,
+    edge_event,
+    evaluate,
+    evaluate_latest,
+    list_alerts,
+)
+from alerts.outbox import list_deliveries
+from millwright.core.storage.database import Database
+from tests.alerts.conftest import SECRET, add_machine
+
+T = datetime(2026, 3, 1, tzinfo=UTC)
+RULE = Rule(name="risk", warning_p_fail=0.5, critical_p_fail=0.9, resolve_p_fail=0.3)
+
+
+def _config() -> AlertsConfig:
+    endpoint = {"secrets": [SECRET], "allow_private": True}
+    return AlertsConfig(
+        rules=[{"name": "risk", "warning_p_fail": 0.5, "critical_p_fail": 0.9,
+                "resolve_p_fail": 0.3}],
+        endpoints=[
+            EndpointConfig(name="lan", url="http://127.0.0.1:9/lan", reachable_from_edge=True,
+                           **endpoint),
+            EndpointConfig(name="cloud", url="http://127.0.0.1:9/cloud", **endpoint),
+        ],
+    )  # fmt: skip
+
+
+def _edge_outage(machine_id: int, start: EpisodeState, values: list[float]) -> tuple[
+    list[EdgeTransition], EpisodeState
+]:  # fmt: skip
+    scores = [Score(T + timedelta(minutes=10 * i), p, model_version="m1")
+              for i, p in enumerate(values)]  # fmt: skip
+    result = evaluate(RULE, start, scores)
+    made = [
+        EdgeTransition(f"edge-1:{t.kind.value}:{t.ts.isoformat()}", "edge-1", machine_id, t)
+        for t in result.transitions
+    ]
+    return made, result.state
+
+
+def _add_scores(database: Database, machine_id: int, values: list[float], start: datetime) -> None:
+    with database.connection() as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO risk_scores (ts, machine_id, model_version, horizon_hours, p_fail,"
+            " rul, rul_low, top_features) VALUES (%s, %s, 'm1', 24, %s, 300, 200, '[]')",
+            [(start + timedelta(minutes=10 * i), machine_id, p) for i, p in enumerate(values)],
+        )
+
+
+def test_edge_episode_is_adopted_once_and_continues_centrally(database: Database) -> None:
+    config = _config()
+    machine_id = add_machine(database)
+    transitions, state = _edge_outage(machine_id, EpisodeState(), [0.1, 0.6, 0.7, 0.95])
+    assert [t.transition.kind.value for t in transitions] == ["open", "escalate"]
+    states = {(machine_id, "risk"): state}
+    kwargs = {"public_url": "https://mw.example", "now": T + timedelta(hours=1)}
+
+    report = adopt_edge_transitions(database, config, transitions, states, **kwargs)
+    assert (report.adopted, report.already, report.states) == (2, 0, 1)
+    again = adopt_edge_transitions(database, config, transitions, states, **kwargs)
+    assert (again.adopted, again.already) == (0, 2)  # a sync that runs twice changes nothing
+
+    (alert,) = list_alerts(database)
+    assert alert.opened_at == T + timedelta(minutes=10)
+    assert alert.severity.value == "critical"
+    assert alert.details["scored_at_edge"] is True and alert.details["edge_episode"] == "edge-1"
+    # the edge told the LAN; the centre tells only the others, once per transition
+    deliveries = list_deliveries(database)
+    assert sorted((d.endpoint, d.event_type) for d in deliveries) == [
+        ("cloud", "alert.escalated"), ("cloud", "alert.opened")
+    ]  # fmt: skip
+    assert all(d.payload["data"]["scored_at_edge"] is True for d in deliveries)
+
+    # the centre continues the episode: scores up to the edge's last are not seen again
+    _add_scores(database, machine_id, [0.1, 0.6, 0.7, 0.95, 0.96, 0.2, 0.1], T)
+    evaluate_latest(database, config, public_url="https://mw.example", now=T + timedelta(hours=2))
+    (alert,) = list_alerts(database)
+    assert alert.state.value == "resolved"
+    assert alert.details["edge_episode"] == "edge-1"  # kept through the central resolve
+    (episode,) = central_episodes(database)
+    assert episode.state.severity is None and episode.state.last_ts == T + timedelta(minutes=60)
+
+
+def test_an_episode_the_centre_opened_meanwhile_absorbs_the_edges(database: Database) -> None:
+    config = _config()
+    machine_id = add_machine(database)
+    # the buffered readings were scored centrally before the edge synced: the centre opened
+    _add_scores(database, machine_id, [0.1, 0.1, 0.7], T + timedelta(minutes=20))
+    evaluate_latest(database, config, public_url="", now=T + timedelta(hours=1))
+    transitions, state = _edge_outage(machine_id, EpisodeState(), [0.1, 0.6, 0.7])
+    report = adopt_edge_transitions(
+        database, config, transitions, {(machine_id, "risk"): state}, public_url="",
+        now=T + timedelta(hours=1),
+    )  # fmt: skip
+    assert report.merged == 1
+    (alert,) = list_alerts(database)
+    assert alert.opened_at == T + timedelta(minutes=10)  # the earlier of the two openings
+
+
+def test_edge_event_is_the_centres_payload_marked_scored_at_edge() -> None:
+    config = _config()
+    transitions, _ = _edge_outage(1, EpisodeState(), [0.6])
+    t = transitions[0].transition
+    episode = EdgeEpisode(1, "risk", EpisodeState(t.severity, t.ts, None, None, t.ts), "edge-1",
+                          None, t.ts)  # fmt: skip
+    event = edge_event(episode, t, machine="press-1", line="L1", machine_class="press",
+                       config=config, public_url="https://mw.example", now=t.ts)  # fmt: skip
+    assert event.type == "alert.opened"
+    data = event.data
+    assert (data["alert_id"], data["scored_at_edge"], data["edge_episode"]) == (
+        None, True, "edge-1"
+    )  # fmt: skip
+    assert data["machine"]["dashboard_url"] == "https://mw.example/machines/press-1"
+    assert data["risk"]["p_fail"] == 0.6
