@@ -19,6 +19,9 @@ What the database says becomes the problem like this:
 - per machine the latest `risk_scores` row: `rul_low` hours after the score's time is the
   failure deadline, `horizon_hours` the window of `p_fail`; a score from before the machine
   came back from its last maintenance or repair is of a life that ended and is not loaded;
+- a maintenance under way (its event started, its `ends_at` still ahead) stays in the plan
+  as a task from now to its end, so the machine takes no work meanwhile and the planner
+  still sees the risk being treated;
 - the current plan's operations not yet started warm-start the solver, and those starting
   inside the frozen window stay put unless a disruption contradicts them (the model's
   `settle` lets them go with their frozen successors and counts them as moved).
@@ -41,6 +44,7 @@ from scheduler.problem import (
     Job,
     Machine,
     MachineRisk,
+    MaintenanceTask,
     Operation,
     PlannedOperation,
     Problem,
@@ -49,6 +53,7 @@ from scheduler.risk import with_risk_maintenance
 
 UNIT_S = 60  # one model time unit is one minute
 _P_FAIL_MAX = 0.999_999  # the model needs p_fail < 1; a certain failure is "almost certain"
+_UNDER_WAY = "maintenance under way"
 _SAVE_LOCK = 0x4D575343  # "MWSC": serialises marking a plan current
 
 
@@ -120,6 +125,9 @@ def load_problem(
         if name not in offline and not (name in renewed and row.ts < renewed[name])
     }
     previous = _previous(conn, plan_start, operations, operation_ids, jobs, running)
+    under_way = tuple(
+        task for task in _under_way(conn, names, plan_start) if task.machine not in offline
+    )
     problem = Problem(
         machines=tuple(machines),
         jobs=tuple(jobs.values()),
@@ -131,6 +139,7 @@ def load_problem(
         frozen_until=config.frozen_minutes,
         weights=config.weights(),
         origin=plan_start,
+        maintenance=under_way,
     )
     within = None
     if config.risk_maintenance_hours is not None:
@@ -279,6 +288,35 @@ def _renewed(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> di
     return {machine_names[m]: ts for m, ts in rows if m in machine_names}
 
 
+def _under_way(
+    conn: psycopg.Connection[Any], machine_names: dict[int, str], plan_start: datetime
+) -> list[MaintenanceTask]:
+    """Each maintenance started before ``plan_start`` and ending after it: a task from now to
+    its end (due then), which the risk that asked for it no longer adds (that risk is of the
+    life the maintenance ends)."""
+    rows = conn.execute(
+        "SELECT DISTINCT ON (machine_id) machine_id, ts, ends_at FROM events"
+        " WHERE kind = 'maintenance' AND ts <= %s AND ends_at > %s"
+        " ORDER BY machine_id, ends_at DESC",
+        (plan_start, plan_start),
+    ).fetchall()
+    tasks = []
+    for machine_id, since, ends_at in rows:
+        if machine_id not in machine_names:
+            continue
+        left = duration_units(math.ceil((ends_at - plan_start).total_seconds()))
+        tasks.append(
+            MaintenanceTask(
+                name=f"maint-{machine_names[machine_id]}",
+                machine=machine_names[machine_id],
+                duration=left,
+                deadline=left,
+                cause=f"{_UNDER_WAY} since {since.isoformat()}",
+            )
+        )
+    return tasks
+
+
 def _machine_risk(row: RiskRow, plan_start: datetime) -> MachineRisk:
     rul_low = None
     if row.rul_low is not None:
@@ -357,6 +395,7 @@ def save_plan(
             "text": m.cause,
             "deadline_at": None if task.deadline is None else loaded.at(task.deadline).isoformat(),
             "risk": risk.as_json() if risk else None,
+            "under_way": task.cause is not None and task.cause.startswith(_UNDER_WAY),
         }
         rows.append((
             schedule_id, "maintenance", None, loaded.machine_ids[m.machine],

@@ -70,6 +70,33 @@ def test_a_risk_scored_before_the_last_maintenance_is_not_loaded(database: Datab
     assert [t.machine for t in problem.maintenance] == ["M1"]
 
 
+def test_a_maintenance_under_way_stays_in_the_plan_until_it_ends(database: Database) -> None:
+    """M3's maintenance started an hour ago and ends in 90 minutes: the plan holds it from now
+    to its end (no work on M3 meanwhile), not a second maintenance from its old risk."""
+    ids = seed_machines(database)
+    seed_risk(database, ids["M3"], rul_low_hours=5, at=NOW - timedelta(hours=2))
+    seed_job(database, "J1", [{ids["M3"]: 3600}])
+    database.execute(
+        "INSERT INTO events (ts, machine_id, kind, ends_at) VALUES (%s, %s, 'maintenance', %s)",
+        (NOW - timedelta(hours=1), ids["M3"], NOW + timedelta(minutes=90)),
+    )
+    with database.connection() as conn:
+        problem = load_problem(conn, CONFIG, NOW).problem
+    assert problem.risks == ()
+    (task,) = problem.maintenance
+    assert (task.machine, task.duration, task.deadline) == ("M3", 90, 90)
+    request = service.request_schedule(database, "alice", time_limit_s=3)
+    claimed = service.claim_next(database, "w1")
+    assert claimed == request.id
+    done = service.solve_schedule(database, CONFIG, claimed, now=NOW)
+    rows = _assignments(database, done.id)
+    assert [(r[0], r[1], r[4], r[5]) for r in rows] == [
+        ("maintenance", "M3", NOW, NOW + timedelta(minutes=90)),
+        ("operation", "M3", NOW + timedelta(minutes=90), NOW + timedelta(minutes=150)),
+    ]
+    assert rows[0][6]["under_way"] is True
+
+
 def test_worker_solves_request_and_marks_plan_current(database: Database) -> None:
     ids = seed_machines(database)
     seed_risk(database, ids["M3"], rul_low_hours=5)

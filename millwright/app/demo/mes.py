@@ -157,6 +157,8 @@ class DemoMes:
                 if item["kind"] != "maintenance":
                     continue
                 name = machine["machine"]
+                if (item.get("reason") or {}).get("under_way"):
+                    break  # the machine is being maintained: that order is already done
                 if self._forwarded.get(name) == item["start_at"]:
                     continue
                 if maintained is None:
