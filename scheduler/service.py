@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from millwright.core.storage.database import Database
+from millwright.core.storage.replans import queue_replan
 from scheduler.config import SchedulerConfig
 from scheduler.cpsat import solve
 from scheduler.plan import Result
@@ -68,21 +69,9 @@ def request_schedule(
 ) -> ScheduleRecord:
     """Queue a (re)schedule. A request still waiting with the same time limit is reused: two
     reschedules asked for before a worker picks either up would solve the same snapshot."""
-    with database.connection() as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x4D575251,))  # "MWRQ"
-        row = conn.execute(
-            f"SELECT {_COLUMNS} FROM schedules WHERE state = 'requested'"
-            " AND time_limit_s IS NOT DISTINCT FROM %s ORDER BY requested_at DESC LIMIT 1",
-            (time_limit_s,),
-        ).fetchone()
-        if row is None:
-            row = conn.execute(
-                "INSERT INTO schedules (requested_by, time_limit_s) VALUES (%s, %s)"
-                f" RETURNING {_COLUMNS}",
-                (requested_by, time_limit_s),
-            ).fetchone()
-        assert row is not None
-        return ScheduleRecord.from_row(row)
+    record = get_schedule(database, queue_replan(database, requested_by, time_limit_s))
+    assert record is not None
+    return record
 
 
 def get_schedule(database: Database, schedule_id: int) -> ScheduleRecord | None:
