@@ -172,6 +172,8 @@ def fmt_hours_words(hours: Any) -> str:
 def maintenance_cause(reason: Any) -> str:
     """Why a maintenance task is in the plan, in a few words for the bar's label."""
     reason = reason if isinstance(reason, dict) else {}
+    if reason.get("under_way"):
+        return "Maintenance under way"
     risk = reason.get("risk") or {}
     if risk:
         rul_low = risk.get("rul_low_hours", risk.get("rul_low"))

@@ -14,7 +14,7 @@ from dashboard.callbacks.machine import machine_view
 from dashboard.callbacks.schedule import schedule_view
 from dashboard.context import DashboardContext
 from dashboard.view import parse_view
-from dashboard.words import feature_label, fmt_duration, reason_words
+from dashboard.words import feature_label, fmt_duration, maintenance_cause, reason_words
 from millwright.app.settings import Settings
 from millwright.core.clock import PlantClock
 from millwright.core.storage.database import Database
@@ -111,3 +111,12 @@ def test_words_replace_identifiers() -> None:
     assert "5577" not in text and "hazard" not in text
     assert fmt_duration(timedelta(hours=3, minutes=20)) == "3 h 20 min"
     assert fmt_duration(timedelta(days=2, hours=4)) == "2 d 4 h"
+
+
+def test_maintenance_bars_say_why_they_are_there() -> None:
+    risk = {"machine": "m-3", "p_fail": 0.82, "rul_low_hours": 9.0}
+    assert maintenance_cause({"risk": risk}) == "Risk: life ≤ 9 h"
+    assert maintenance_cause({"risk": {"p_fail": 0.82}}) == "Risk: 82% failure"
+    under_way = {"text": "maintenance under way since 10:00", "risk": None, "under_way": True}
+    assert maintenance_cause(under_way) == "Maintenance under way"
+    assert maintenance_cause({"text": "calendar", "risk": None}) == "Planned maintenance"
