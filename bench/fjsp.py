@@ -82,17 +82,22 @@ def parse_fjs(text: str, name: str) -> FjspInstance:
                 raise ValueError(f"{name}, line {j}: an operation needs k >= 1 machine pairs")
             options: dict[int, int] = {}
             for m, d in zip(pairs[::2], pairs[1::2], strict=True):
-                if not 1 <= m <= num_machines or d <= 0:
+                if not 1 <= m <= num_machines or d < 0:
                     raise ValueError(
                         f"{name}, line {j}: machine {m} must be in 1..{num_machines} and "
-                        f"duration {d} > 0"
+                        f"duration {d} >= 0"
                     )
                 options[m - 1] = min(d, options.get(m - 1, d))
-            ops.append(options)
+            # An operation that may take no time (some instances, e.g. Hurink's orb7, have
+            # them) never delays its successor nor holds a machine on that option, which an
+            # optimal plan picks: dropping it leaves every makespan as it was.
+            if min(options.values()) > 0:
+                ops.append(options)
             i += 1 + 2 * k
         if i != len(values):
             raise ValueError(f"{name}, line {j}: {len(values) - i} values left after the job")
-        jobs.append(tuple(ops))
+        if ops:  # a job of zero-time operations only adds nothing to any plan
+            jobs.append(tuple(ops))
     return FjspInstance(name, tuple(jobs), num_machines)
 
 

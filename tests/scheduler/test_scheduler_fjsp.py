@@ -23,6 +23,14 @@ def test_parse_reads_machines_one_based_and_every_option() -> None:
     assert [op.options for op in problem.job_operations("j0")] == [{"m0": 25, "m1": 37}, {"m0": 32}]
 
 
+def test_zero_time_operations_are_dropped_and_the_optimum_kept() -> None:
+    # j0: 4 on m0, then an operation that may take no time, then 3 on m1; j1: 5 on m1.
+    instance = parse_fjs("2 2\n3 1 1 4 2 1 0 2 6 1 2 3\n1 1 2 5\n", "zero")
+    assert instance.jobs == (({0: 4}, {1: 3}), ({1: 5},))
+    result = solve_fjsp(instance, time_limit_s=5.0, num_workers=1)
+    assert result.objective == 8  # j1 on m1 in 0-5 then j0's last step 5-8, or j0 4-7 first
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
