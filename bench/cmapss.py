@@ -176,12 +176,14 @@ def plant_features(
     staleness_minutes: float,
     *,
     at: datetime | None = None,
+    until: datetime | None = None,
     machines: Sequence[int] | None = None,
 ) -> pd.DataFrame:
     """Every engine's features at each instant after one of its cycles (silent ones dropped),
-    or only at instant ``at`` for ``machines`` (what online scoring computes)."""
+    or only at instant ``at`` (through ``until``, when given) for ``machines`` (what online
+    scoring computes)."""
     start = START + CYCLE if at is None else at
-    end = START + max(plant.cycles.values()) * CYCLE if at is None else at
+    end = START + max(plant.cycles.values()) * CYCLE if at is None else (until or at)
     machines = plant.machines if machines is None else sorted(machines)
     periods = baseline_periods(definition, plant.events, plant.origins, machines, start, end)
     baselines = baseline_stats(definition, plant.readings, plant.sensors, periods)

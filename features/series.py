@@ -89,9 +89,7 @@ def series_rows(
     mid = readings["machine_id"].to_numpy(dtype=np.int64)
     ts = ts_us(readings) if len(readings) else np.zeros(0, dtype=np.int64)
     if definition.regimes is not None:
-        value = definition.regimes.normalise(
-            readings, sensors, definition.cadence_minutes, definition.sensors
-        )
+        value = _normalised(definition, readings, sensors, mid, ts, machine_ids, start_us, end_us)
     else:
         value = readings["value"].to_numpy(dtype=np.float64)
 
@@ -114,6 +112,42 @@ def series_rows(
         order = np.lexsort((ts, series))
         series, ts, value = series[order], ts[order], value[order]
     return SeriesRows(series, ts, value, len(machine_ids), len(definition.sensors))
+
+
+def _normalised(
+    definition: FeatureDefinition,
+    readings: pd.DataFrame,
+    sensors: pd.DataFrame,
+    mid: np.ndarray,
+    ts: np.ndarray,
+    machine_ids: Sequence[int],
+    start_us: int | None,
+    end_us: int | None,
+) -> np.ndarray:
+    """Regime-normalised values of the readings the caller can keep; NaN for the others.
+
+    A reading's regime comes from its own (machine, cadence bin) alone, so only the wanted
+    machines' whole bins overlapping ``[start_us, end_us)`` are normalised: the same values,
+    bit for bit, as normalising everything, without re-normalising a whole history to score
+    its latest instant.
+    """
+    assert definition.regimes is not None
+    step = definition.cadence_minutes * 60_000_000
+    wanted = _lookup(mid, np.asarray(machine_ids, dtype=np.int64)) >= 0
+    if start_us is not None:
+        wanted &= ts >= start_us - start_us % step
+    if end_us is not None:
+        wanted &= ts < end_us - end_us % step + (step if end_us % step else 0)
+    names = definition.sensors
+    if wanted.all():
+        return definition.regimes.normalise(readings, sensors, definition.cadence_minutes, names)
+    value = np.full(len(readings), np.nan)
+    if wanted.any():
+        subset = readings.loc[wanted]
+        value[wanted] = definition.regimes.normalise(
+            subset, sensors, definition.cadence_minutes, names
+        )
+    return value
 
 
 def _grouped_in_time_order(series: np.ndarray, ts: np.ndarray) -> bool:

@@ -19,6 +19,9 @@ def eval_plant(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the engine split, orders and plant."),
     seeds: int = typer.Option(1, "--seeds", min=1, help="Run seeds seed..seed+N-1; show means."),
+    jobs: int = typer.Option(
+        1, "--jobs", min=1, help="Seeds run in this many processes (same figures as one)."
+    ),
     machines: int = typer.Option(10, "--machines", min=1),
     days: int = typer.Option(90, "--days", min=1),
     markdown: bool = typer.Option(False, "--markdown", help="Print the comparison as a table."),
@@ -44,7 +47,7 @@ def eval_plant(
     outcomes = getattr(getattr(root, "settings", None), "outcomes", None)
     costs = outcomes.cost_model() if outcomes is not None else EvalConfig().costs
     config = EvalConfig(machines=machines, days=days, seed=seed, costs=costs)
-    reports = run_seeds(config, chosen, range(seed, seed + seeds), progress)
+    reports = run_seeds(config, chosen, range(seed, seed + seeds), progress, jobs)
     if len(reports) == 1:
         if as_json:
             typer.echo(json.dumps(reports[0].as_dict(), sort_keys=True))

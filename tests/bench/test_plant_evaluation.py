@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from bench import scheduler_cli as cli
 from bench.plant.compare import compare
 from bench.plant.policies import Reactive, oracle, preventive, tune_interval
-from bench.plant.run import POLICIES, Prepared, prepare, run_policy, simulate
+from bench.plant.run import POLICIES, Prepared, prepare, run_policy, run_seeds, simulate
 from bench.plant.scenario import EvalConfig, Order, generate_orders
 from millwright.core.commands import CliGroups
 from sim import CmapssSource, EngineRun, MachineSpec, Plant
@@ -152,3 +152,16 @@ def test_cli_json_last_line_has_the_required_keys() -> None:
 def test_cli_rejects_an_unknown_policy() -> None:
     out = CliRunner().invoke(_app(), ["eval", "plant", "--policy", "lucky"])
     assert out.exit_code == 2 and "must be one of" in out.output
+
+
+def test_seeds_in_parallel_processes_give_the_figures_of_one_process() -> None:
+    config = replace(TINY, days=5)
+    policies = ["reactive", "oracle"]
+    alone = run_seeds(config, policies, [0, 1, 2])
+    seen: list[tuple[str, int]] = []
+    together = run_seeds(config, policies, [0, 1, 2], lambda r: seen.append((r.policy, r.seed)), 2)
+    assert [_comparable(r) for r in together] == [_comparable(r) for r in alone]
+    assert [(r.policy, r.seed) for r in together] == [(p, s) for s in (0, 1, 2) for p in policies]
+    assert sorted(seen) == sorted((p, s) for s in (0, 1, 2) for p in policies)
+    with pytest.raises(ValueError, match="jobs"):
+        run_seeds(config, policies, [0], jobs=0)

@@ -13,7 +13,9 @@ from features.compute import compute_features
 from features.config import FeaturesConfig
 from features.definitions import FeatureDefinition
 from features.jobs import FeatureJob
+from features.machine_events import to_us
 from features.regimes import RegimeModel, fit_regimes
+from features.series import series_rows
 from features.store import FeatureStore
 from millwright.core.storage import Database, ReadingsWriter
 from tests.features.helpers import T0, at, combine, events, readings, sensor_map
@@ -188,3 +190,22 @@ def test_a_silent_machine_stops_getting_features(database: Database) -> None:
     job.backfill(at(0), at(1430))
     again = FeatureStore(database).read(job.version, at(0), at(2000))
     assert again.groupby("machine_id")["ts"].max().to_dict() == last.to_dict()
+
+
+
+def test_windowed_series_normalise_only_their_bins_and_match_everything_normalised() -> None:
+    # Scoring one instant must not re-normalise a whole history, and must give the very values
+    # normalising everything gives: windows on and off the cadence grid, one machine or both.
+    data = _plant()
+    definition = BASE.with_regimes(_fit(data[data["machine_id"] == 1]))
+    assert definition.regimes is not None
+    everything = definition.regimes.normalise(data, SENSORS, 10, definition.sensors)
+    ts = data["ts"].array.as_unit("us").asi8
+    temp = data["sensor_id"].isin([2, 4]).to_numpy()
+    for machines, start, end in (([2], 243, 611), ([1, 2], 240, 1430), ([1], 0, 7)):
+        first, last = int(to_us([at(start)])[0]), int(to_us([at(end)])[0])
+        rows = series_rows(definition, data, SENSORS, machines, start_us=first, end_us=last)
+        keep = data["machine_id"].isin(machines).to_numpy() & (ts >= first) & (ts < last)
+        expected = everything[keep & temp]
+        assert len(expected) > 0
+        assert np.array_equal(rows.value, expected)
