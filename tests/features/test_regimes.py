@@ -192,7 +192,6 @@ def test_a_silent_machine_stops_getting_features(database: Database) -> None:
     assert again.groupby("machine_id")["ts"].max().to_dict() == last.to_dict()
 
 
-
 def test_windowed_series_normalise_only_their_bins_and_match_everything_normalised() -> None:
     # Scoring one instant must not re-normalise a whole history, and must give the very values
     # normalising everything gives: windows on and off the cadence grid, one machine or both.
