@@ -158,10 +158,10 @@ class EdgeService:
                 "SELECT id, name, line, machine_class FROM machines ORDER BY id"
             )
             self.cache.store_machines([(int(r[0]), r[1], r[2], r[3]) for r in rows])
-            primed = self.window is None
+            before_window = self.window
             self._build_window()
-            if primed and self.window is not None:
-                self._prime(database)
+            if self.window is not None and self.window is not before_window:
+                self._prime(database)  # a new window (first start, or a new feature version)
         self.alerts.copy_central(central_episodes(database))
 
     # --- readings ---------------------------------------------------------------------------
@@ -183,17 +183,11 @@ class EdgeService:
             )
             if int(m) in names
         }  # fmt: skip
-        definition = state.definition
-        span = int(
-            (definition.lookback + timedelta(minutes=definition.cadence_minutes))
-            / timedelta(microseconds=1)
-        )
         old = self.window
-        window = ReadingWindow(sensors, span)
-        if old is not None:
-            window.watermark_us = old.watermark_us
-            window._series = old._series  # same sensors keep their samples
-        self.window = window
+        if old is not None and old.fits(state):
+            old.relabel(sensors, state)  # same bins; names and the state's events refreshed
+            return
+        self.window = ReadingWindow(sensors, state, grace_us=int(self.config.score_lag_s * US))
 
     def _prime(self, database: Database) -> None:
         """A starting edge reads the latest look-back of readings from the centre."""
@@ -201,7 +195,7 @@ class EdgeService:
         newest = database.execute("SELECT max(ts) FROM readings")[0][0]
         if newest is None:
             return
-        start = newest - timedelta(microseconds=self.window.span_us)
+        start = newest - timedelta(microseconds=self.window.span_us + self.window.cadence_us)
         readings = read_readings(database, start=start, end=newest + timedelta(microseconds=1))
         kept = self.window.prime(readings)
         cadence_us = self.model()[2].definition.cadence_minutes * 60 * US
@@ -277,21 +271,20 @@ class EdgeService:
             version, artifact, state = self.scorer.model()
         except NoLocalModelError:
             return {}
-        definition = state.definition
-        cadence_us = definition.cadence_minutes * 60 * US
-        lookback_us = int(definition.lookback / timedelta(microseconds=1))
+        cadence_us = state.definition.cadence_minutes * 60 * US
         newest = window.watermark_us - int(self.config.score_lag_s * US)
         # A reading at or past an instant closes its look-back (the bins end before it).
         last = (newest // cadence_us) * cadence_us
         first = last if self._last_instant_us is None else self._last_instant_us + cadence_us
         by_machine: dict[int, list[Any]] = {}
         for instant_us in range(first, last + 1, cadence_us):
+            window.close_until(instant_us)
             machines = window.machines_with_data(instant_us - cadence_us, instant_us)
             instant = datetime.fromtimestamp(instant_us / US, UTC)
             for i in range(0, len(machines), self.config.chunk_machines):
                 chunk = machines[i : i + self.config.chunk_machines]
-                readings = window.frame(chunk, instant_us - lookback_us, instant_us)
-                result = self.scorer.score(readings, instant, chunk)
+                closed = window.bins(chunk, instant_us)
+                result = self.scorer.score_bins(closed, window.frame(chunk, 0, 0), instant, chunk)
                 self.status.scores += result.kept
                 for m, scores in scores_of(result.scores, version, artifact.horizon_hours).items():
                     by_machine.setdefault(m, []).extend(scores)

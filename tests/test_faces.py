@@ -38,8 +38,9 @@ FACES = {
     "dashboard": ["DashboardConfig", "create_dashboard"],
     "features": [
         "FeatureJob", "FeatureState", "FeatureStore", "FeaturesConfig", "FeaturesError",
-        "UnknownVersionError", "feature_state", "features_at", "latest_features",
-        "load_training_frame", "plant_clock", "resolve_definition",
+        "UnknownVersionError", "closed_bins", "empty_bins", "feature_state", "features_at",
+        "features_from_bins", "latest_features", "load_training_frame", "plant_clock",
+        "resolve_definition",
     ],
     "ingest": [
         "IngestConfig", "Pipeline", "Row", "run_collect", "to_epoch_us",
