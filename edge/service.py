@@ -5,12 +5,15 @@ It subscribes to the collector's MQTT topics (its own client id, the collector's
 holds a bounded window of readings per sensor (:mod:`edge.window`), and each loop:
 
 1. probes the central database (a ``SELECT 1`` within ``probe_timeout_s``);
-2. link up: hands the centre what the last outage left (episode transitions first, so the
-   centre's own evaluation never sees the edge's scores without the edge's episodes, then the
-   scores), copies a promoted model, the feature state and the centre's episodes;
+2. link up: hands the centre what the last outage left (episode transitions first, then the
+   scores, then how far it has handed over: the centre holds its own evaluation of the
+   outage's scores for that, :mod:`alerts.edge_links`), copies a promoted model, the
+   feature state and the centre's episodes;
 3. scores every grid instant the readings' watermark has passed, machines in chunks;
 4. link down: runs the episode logic over the local scores and queues webhooks to the
-   endpoints marked ``reachable_from_edge``;
+   endpoints marked ``reachable_from_edge``; on the loop that finds the link down, over the
+   recent scores kept here too, so those from just before the drop that the centre had not
+   judged yet are not lost (the copied episode clocks skip those it had);
 5. delivers the local outbox (signed as the centre signs).
 
 Everything the edge computes is in its SQLite file first, so a restart mid-outage resumes.
@@ -30,7 +33,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts import AlertsConfig, adopt_edge_transitions, central_episodes
+from alerts import AlertsConfig, adopt_edge_transitions, central_episodes, edge_heartbeat
 from edge.alerting import EdgeSender, LocalAlerts, scores_of
 from edge.cache import EdgeCache
 from edge.config import EdgeConfig
@@ -96,6 +99,7 @@ class EdgeService:
         self._clients: list[mqtt.Client] = []
         self._last_refresh = 0.0
         self._last_instant_us: int | None = None
+        self._judge_backlog = False
         self._stop = threading.Event()
 
     # --- the link -------------------------------------------------------------------------
@@ -126,6 +130,7 @@ class EdgeService:
                 self.status.outages += 1
             if self.status.down_since is None:
                 self.status.down_since = now
+                self._judge_backlog = True
                 log.warning("central database unreachable: scoring and alerting locally")
             return
         if not was_up and self.status.down_since is not None:
@@ -145,6 +150,39 @@ class EdgeService:
             self.alerts.mark_synced([t.uid for t in transitions])
             self.status.adopted += report.adopted
         self.status.synced_scores += self.scorer.sync(database)
+        self._heartbeat(database, now)
+
+    def _heartbeat(self, database: Database, now: datetime) -> None:
+        """Tell the centre how far this edge has handed its scores over (alerts.edge_links):
+        its evaluation of this edge's machines waits for that after an outage."""
+        try:
+            state = self._state()
+        except NoLocalModelError:
+            return
+        machines = sorted({int(m) for m in state.sensors["machine_id"]})
+        covered = (
+            None
+            if self._last_instant_us is None
+            else datetime.fromtimestamp(self._last_instant_us / US, UTC)
+        )
+        edge_heartbeat(database, self.config.name, machines, covered, now=now)
+
+    def backlog(self) -> dict[int, list[Any]]:
+        """The local scores of the active model from the last ``lookback_hours`` (plant time)
+        before the newest: judged once when the link drops, so scores from just before the
+        drop that the centre never evaluated are alerted on here (those it did evaluate are
+        behind the episode clocks copied from it, and skipped)."""
+        try:
+            version, artifact, _ = self.scorer.model()
+        except NoLocalModelError:
+            return {}
+        newest = self.cache.query("SELECT max(ts_us) FROM scores WHERE model_version = ?",
+                                  (version,))[0][0]  # fmt: skip
+        if newest is None:
+            return {}
+        since = int(newest) - int(self.alerts.config.lookback_hours * 3600 * US)
+        rows = self.cache.scores(since_us=since, model_version=version)
+        return scores_of(rows, version, artifact.horizon_hours)
 
     def _refresh(self, database: Database, now: datetime) -> None:
         due = time.monotonic() - self._last_refresh >= self.config.refresh_every_s
@@ -307,6 +345,9 @@ class EdgeService:
             self.status.link_up = False
             self.status.down_since = self.status.down_since or now
         scores = self.score_due()
+        if database is None and self._judge_backlog:
+            scores = self.backlog()  # this pass's scores are among them
+            self._judge_backlog = False
         if database is None and scores:
             self.status.transitions += len(self.alerts.evaluate(scores, now=now))
         self.status.delivered += self.sender.deliver_due(now)

@@ -318,4 +318,3 @@ class ReadingWindow:
                 "quality": np.concatenate([p[4] for p in parts]).astype(np.int16),
             }
         )
-

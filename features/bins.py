@@ -97,7 +97,9 @@ def features_from_bins(
         raise ValueError(f"{n_closed} closed bins exceed the {n_lookback}-bin look-back.")
     instant_us = int(to_us([instant])[0])
     if instant_us % cadence_us:
-        raise ValueError(f"instant {instant} is not on the {definition.cadence_minutes}-minute grid.")
+        raise ValueError(
+            f"instant {instant} is not on the {definition.cadence_minutes}-minute grid."
+        )
     packed = closed
     if n_closed < n_lookback:
         first_open = instant_us - (n_lookback - n_closed) * cadence_us

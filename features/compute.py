@@ -96,9 +96,7 @@ def compute_features(
     n_bins = n_lookback + n_instants - 1
     first_us = int(to_us([start])[0]) - n_lookback * cadence_us
     instants = int(to_us([start])[0]) + cadence_us * np.arange(n_instants, dtype=np.int64)
-    bins = reduce_bins(
-        definition, readings, sensors, machine_ids, first_us=first_us, n_bins=n_bins
-    )
+    bins = reduce_bins(definition, readings, sensors, machine_ids, first_us=first_us, n_bins=n_bins)
     return features_from_aggregates(
         definition,
         bins,

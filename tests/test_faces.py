@@ -32,7 +32,7 @@ FACES = {
         "unshelve",
         # the edge's episodes across an outage (#24)
         "AdoptReport", "EdgeEpisode", "EdgeTransition", "adopt_edge_transitions", "body_for",
-        "central_episodes", "edge_event",
+        "central_episodes", "edge_event", "edge_heartbeat",
     ],
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],

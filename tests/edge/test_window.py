@@ -135,7 +135,9 @@ def test_priming_from_the_centre_is_not_late_before_anything_closed() -> None:
     window.add([("press-1", "vib", 25 * MIN, 1.0, 0)])  # a live row before the read-back
     back = pd.DataFrame(
         {
-            "ts": pd.DatetimeIndex(np.array([2 * MIN, 12 * MIN]).astype("datetime64[us]"), tz="UTC"),
+            "ts": pd.DatetimeIndex(
+                np.array([2 * MIN, 12 * MIN]).astype("datetime64[us]"), tz="UTC"
+            ),
             "machine_id": [1, 1],
             "sensor_id": [12, 12],
             "value": [1.0, 2.0],
