@@ -12,7 +12,8 @@ central scoring path.
   bin raw, one look-back of closed bins reduced), and times scoring every machine at one
   instant as the service does: features and scores ``chunk`` machines at a time. It
   reports its resident memory after its imports, after the timed runs (``VmRSS``) and at its
-  peak (``VmHWM``).
+  peak (``VmHWM``); a second interpreter reports the resident memory after the imports of the
+  whole service (MQTT client, webhooks, the alerts stage) for comparison.
 """
 
 from __future__ import annotations
@@ -199,6 +200,12 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
     )
 
 
+_SERVICE_IMPORTS = (
+    "from edge.lean import keep_out; keep_out(); import edge.service, edge.window, edge.scoring;"
+    " from bench.edge import _status; print(round(_status('VmRSS'), 1))"
+)
+
+
 def run_edge_benchmark(
     config: ModelsConfig,
     *,
@@ -218,6 +225,11 @@ def run_edge_benchmark(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
     edge = json.loads(out.stdout.strip().splitlines()[-1])
+    # what `millwright edge run` imports besides (MQTT, webhooks, the alerts stage), apart
+    service = subprocess.run(
+        [sys.executable, "-c", _SERVICE_IMPORTS], capture_output=True, text=True, check=True
+    )
+    edge["rss_after_service_imports_mb"] = float(service.stdout.strip().splitlines()[-1])
     return {
         "edge": {**edge, "target_mb": TARGET_MB, "ok": edge["rss_mb"] <= TARGET_MB},
         "central": {
