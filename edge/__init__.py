@@ -5,7 +5,8 @@ on promotion; the collector's MQTT stream in a window of raw open bins and reduc
 bins (:mod:`edge.window`); features with the central feature math and scores with the
 artifact's own scoring function (:mod:`edge.scoring`); while the central database is away,
 the central episode logic and signed webhooks to the plant LAN from a local outbox
-(:mod:`edge.alerting`); scores and episodes synced to the centre idempotently when the link returns (:mod:`edge.service`).
+(:mod:`edge.alerting`); scores and episodes synced to the centre idempotently when the link
+returns (:mod:`edge.service`).
 
 The face: other packages import only the names in ``__all__`` (the composition root uses
 :func:`keep_out` for the edge process; ``millwright edge`` loads :mod:`edge.cli` by name).
