@@ -228,3 +228,39 @@ def test_scores_from_just_before_the_drop_are_judged_at_the_edge(
     assert len(service.alerts.outbox()) == len(sent)
     service.close()
     cache.close()
+
+
+def test_the_windows_closed_bins_give_the_centres_features(
+    plant: Plant, active: RegisteredModel, tmp_path: Path
+) -> None:
+    """The service's path: readings into the window, bins reduced as they close, features
+    from the bins; bit for bit the central feature job's rows."""
+    from edge.window import ReadingWindow
+
+    cache = EdgeCache(tmp_path / "edge.sqlite")
+    scorer = EdgeScorer(cache, models_config(top_k=3))
+    scorer.refresh(plant.database, plant.end)
+    _, _, state = scorer.model()
+    central = latest_features(plant.database, active.record.feature_version)
+    instant = pd.Timestamp(central["ts"].max())
+    up = central.loc[central["ts"] == instant, "machine_id"].astype(int).tolist()
+    names = {
+        (str(m), str(s)): (int(m), int(i))
+        for i, m, s in zip(state.sensors["sensor_id"], state.sensors["machine_id"],
+                           state.sensors["sensor"], strict=True)
+    }  # fmt: skip
+    window = ReadingWindow(names, state)
+    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    assert window.prime(_readings(plant, instant, lookback)) > 0
+    instant_us = int(instant.value // 1000)
+    window.close_until(instant_us)
+    assert window.samples() == 0  # every reading of the look-back is in a closed bin now
+    closed = window.bins(up, instant_us)
+    edge = scorer.features_from_bins(closed, window.frame(up, 0, 0), instant.to_pydatetime(), up)
+    expected = central[central["ts"] == instant].sort_values("machine_id")
+    names_ = [c for c in central.columns if c not in ("machine_id", "ts")]
+    a = edge.sort_values("machine_id")[names_].to_numpy(np.float64)
+    b = expected[names_].to_numpy(np.float64)
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    assert np.array_equal(a.view(np.int64)[~np.isnan(a)], b.view(np.int64)[~np.isnan(b)])
+    cache.close()
