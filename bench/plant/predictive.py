@@ -25,7 +25,8 @@ from scheduler.cpsat import solve
 from sim import Event, EventKind, MachineState, MaintenanceOrder, Plant
 
 WALL_LIMIT_S = 30.0
-"""A safety net only: the deterministic-time budget normally ends a solve well before it."""
+"""A safety net only: the deterministic-time budget ends a solve well before it, even on a
+loaded host (at 5 s a busy two-core machine could cut a solve short and change the figures)."""
 
 
 class Predictive:
