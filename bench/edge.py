@@ -12,7 +12,9 @@ central scoring path.
   bin raw, one look-back of closed bins reduced), and times scoring every machine at one
   instant as the service does: features and scores ``chunk`` machines at a time. It
   reports its resident memory after its imports, after the timed runs (``VmRSS``) and at its
-  peak (``VmHWM``); a second interpreter reports the resident memory after the imports of the
+  peak (``VmHWM``), both taken before the centre's path loads LightGBM's Python package in
+  the same interpreter for its comparison (the edge scores through ``lib_lightgbm``,
+  :class:`models.NativeBooster`, and lists any heavy module it loaded); a second interpreter reports the resident memory after the imports of the
   whole service (MQTT client, webhooks, the alerts stage) for comparison.
 """
 
@@ -37,6 +39,9 @@ from features.state import FeatureState
 from models.config import ModelsConfig
 
 TARGET_MB = 150.0
+# what the edge process must not load (scipy and LightGBM's Python package: it scores through
+# lib_lightgbm, models.NativeBooster)
+_HEAVY = ("dash", "ortools", "fastapi", "sklearn", "pyarrow", "dask", "scipy", "lightgbm")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # as bench.scoring (not imported by the edge side)
 
 
@@ -150,9 +155,6 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
         score_at(at)
         if i:  # the first run loads the copy and warms the caches
             samples.append(time.perf_counter() - started)
-    from models import ModelArtifact, score_frame
-
-    artifact = ModelArtifact.from_json(cached.artifact)
     part = machines[:chunk]
     closed = window.bins(part, instant_us)
     empty = window.frame(part, 0, 0)
@@ -169,9 +171,15 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
     features_s = timed(
         lambda: scorer.features_from_bins(closed, empty, instant.to_pydatetime(), part)
     )
-    central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
     seconds = statistics.median(samples)
     release_memory()
+    # the edge's own footprint, before the centre's path (LightGBM's Python package) loads
+    rss_mb, peak_mb = _status("VmRSS"), _status("VmHWM")
+    edge_modules = sorted(m for m in _HEAVY if sys.modules.get(m) is not None)
+    from models import ModelArtifact, score_frame
+
+    artifact = ModelArtifact.from_json(cached.artifact)
+    central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
     print(
         json.dumps(
             {
@@ -188,13 +196,9 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
                 "features_per_machine_ms": round(features_s / len(part) * 1000, 3),
                 "central_score_frame_per_machine_ms": round(central_s / len(part) * 1000, 3),
                 "rss_after_imports_mb": round(imports_mb, 1),
-                "rss_mb": round(_status("VmRSS"), 1),
-                "peak_rss_mb": round(_status("VmHWM"), 1),
-                "heavy_modules": sorted(
-                    m
-                    for m in ("dash", "ortools", "fastapi", "sklearn", "pyarrow", "dask")
-                    if sys.modules.get(m) is not None
-                ),
+                "rss_mb": round(rss_mb, 1),
+                "peak_rss_mb": round(peak_mb, 1),
+                "heavy_modules": edge_modules,
             }
         )
     )
