@@ -172,19 +172,62 @@ def _prime_factors(m: int) -> list[int]:
     return out
 
 
+def _columns_from(agg: Aggregates, start: int, *, consume: bool = False) -> Aggregates:
+    """The bins of ``agg`` from column ``start`` on, as arrays of their own; ``consume``
+    lets go of each of ``agg``'s fields once copied (one field more held at a time, not a
+    whole second set)."""
+    if start <= 0:
+        return agg
+    out: dict[str, np.ndarray] = {}
+    for f in fields(agg):
+        out[f.name] = getattr(agg, f.name)[:, start:].copy()
+        if consume:
+            setattr(agg, f.name, out[f.name])
+    return Aggregates(**out)
+
+
 def window_aggregates(
-    bins: Aggregates, sizes: list[int], bin_hours: float, decay: float
+    bins: Aggregates, sizes: list[int], bin_hours: float, decay: float, keep_from: int = 0
 ) -> dict[int, Aggregates]:
-    """Aggregates for windows of each size (in bins), reusing the largest divisor computed."""
-    done: dict[int, Aggregates] = {1: bins}
+    """Aggregates for windows of each size (in bins), reusing the largest divisor computed.
+
+    With ``keep_from``, the windows are returned from that bin on (column 0 is bin
+    ``keep_from``), and every composition keeps only the bins a later one reads: a window of
+    ``m * k`` bins at bin ``c`` reads its ``k``-bin windows at ``c - j * k`` (j < m), so a
+    level needs ``(m - 1) * k`` bins before the first one its successor needs. The numbers
+    of the bins kept are the same, bit for bit; only fewer are computed and held (the edge
+    scores one instant in a small memory budget)."""
+    steps: list[tuple[int, int, int]] = []  # (from, prime, to), in computing order
+    built = {1}
     for size in sorted(sizes):
-        k = max(d for d in done if size % d == 0)
-        agg = done[k]
+        k = max(d for d in built if size % d == 0)
         for p in _prime_factors(size // k):
-            agg = _compose_once(agg, k, p, bin_hours, decay)
+            steps.append((k, p, k * p))
             k *= p
-        done[size] = agg
-    return {size: done[size] for size in sizes}
+        built.add(size)
+    need = dict.fromkeys(sizes, keep_from)  # the first bin each level must hold exactly
+    last_use: dict[int, int] = {}
+    for i in range(len(steps) - 1, -1, -1):  # consumers before producers
+        k, p, to = steps[i]
+        need[k] = max(0, min(need.get(k, need[to]), need[to] - (p - 1) * k))
+        last_use.setdefault(k, i)
+    start = {1: need.get(1, 0)}
+    done: dict[int, Aggregates] = {1: _columns_from(bins, start[1])}
+    for i, (k, p, to) in enumerate(steps):
+        composed, origin = _compose_once(done[k], k, p, bin_hours, decay), start[k]
+        if last_use[k] == i:  # no later composition reads level k
+            if k in sizes:
+                done[k] = _columns_from(done[k], keep_from - start[k], consume=k > 1)
+                start[k] = keep_from
+            else:
+                del done[k]
+        done[to] = _columns_from(composed, need[to] - origin, consume=True)
+        start[to] = need[to]
+        del composed
+    return {
+        size: _columns_from(done[size], keep_from - start[size], consume=size > 1)
+        for size in sizes
+    }
 
 
 def window_stats(
