@@ -14,8 +14,9 @@ central scoring path.
   reports its resident memory after its imports, after the timed runs (``VmRSS``) and at its
   peak (``VmHWM``), both taken before the centre's path loads LightGBM's Python package in
   the same interpreter for its comparison (the edge scores through ``lib_lightgbm``,
-  :class:`models.NativeBooster`, and lists any heavy module it loaded); a second interpreter reports the resident memory after the imports of the
-  whole service (MQTT client, webhooks, the alerts stage) for comparison.
+  :class:`models.NativeBooster`, and lists any heavy module it loaded); a second
+  interpreter reports the resident memory after the imports of the whole service (MQTT
+  client, webhooks, the alerts stage) for comparison.
 """
 
 from __future__ import annotations
@@ -94,15 +95,19 @@ def _status(field: str) -> float:
     return float("nan")
 
 
-def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) -> None:
+def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int | None = None) -> None:
     """The edge side, in its own interpreter (started with :func:`edge.keep_out` in force,
-    as ``millwright edge run`` starts): prints one JSON line."""
+    as ``millwright edge run`` starts): prints one JSON line. ``chunk``: machines featurised
+    together (default: the service's, ``EdgeConfig.chunk_machines``)."""
     from edge.cache import EdgeCache
+    from edge.config import EdgeConfig
     from edge.lean import release_memory
     from edge.scoring import EdgeScorer
     from edge.window import ReadingWindow
 
     imports_mb = _status("VmRSS")
+    if chunk is None:
+        chunk = int(EdgeConfig.model_fields["chunk_machines"].default)
     scorer = EdgeScorer(EdgeCache(path), ModelsConfig())
     cached = scorer.cache.load_model()
     assert cached is not None

@@ -225,8 +225,7 @@ def window_aggregates(
         start[to] = need[to]
         del composed
     return {
-        size: _columns_from(done[size], keep_from - start[size], consume=size > 1)
-        for size in sizes
+        size: _columns_from(done[size], keep_from - start[size], consume=size > 1) for size in sizes
     }
 
 

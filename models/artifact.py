@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
@@ -41,6 +41,7 @@ class ScoringBooster(Protocol):
     def predict(
         self,
         matrix: np.ndarray,
+        /,
         *,
         raw_score: bool = False,
         pred_leaf: bool = False,

@@ -1,16 +1,16 @@
 """Fast per-row feature attributions for a LightGBM booster: tree-path (Saabas) contributions.
 
-Exact TreeSHAP (``pred_contrib=True``) costs O(trees x leaves x depth^2) per row: about a
-second for 1,000 machines and 300 trees on two cores, several times the rest of scoring. Path
-attribution credits each split on the row's decision path with the change of the node value
-it causes (``value(child) - value(parent)``) to the split's feature. Which leaf a row reaches
-decides everything, so each leaf's contribution vector is computed once per model (sparse:
-the features on its path), and a batch costs one ``pred_leaf`` call (LightGBM's own traversal,
+Exact TreeSHAP (``pred_contrib=True``) costs O(trees x leaves x depth^2) per row: about a second
+for 1,000 machines and 300 trees on two cores, several times the rest of scoring. Path
+attribution credits each split on the row's decision path with the change of the node value it
+causes (``value(child) - value(parent)``) to the split's feature. Which leaf a row reaches
+decides everything, so each leaf's contribution vector is computed once per model (sparse: the
+features on its path), and a batch costs one ``pred_leaf`` call (LightGBM's own traversal,
 missing values included) plus one weighted ``bincount`` over the reached leaves' entries, added
-tree by tree as a sparse product would (numpy alone: the edge scores without scipy). Like SHAP the contributions of a row plus the bias sum exactly to the
-raw score; unlike SHAP they favour features split near the leaves, which is fine for naming
-the top drivers to people and is why exact SHAP stays available (``explain = "shap"``).
-"""
+tree by tree as a sparse product would (numpy alone: the edge scores without scipy). Like SHAP
+the contributions of a row plus the bias sum exactly to the raw score; unlike SHAP they favour
+features split near the leaves, which is fine for naming the top drivers to people and is why
+exact SHAP stays available (``explain = "shap"``)."""
 
 from __future__ import annotations
 

@@ -92,7 +92,7 @@ class NativeBooster:
 
     def __init__(self, model_str: str) -> None:
         lib = _library()
-        self._handle = ctypes.c_void_p()
+        self._handle: ctypes.c_void_p | None = ctypes.c_void_p()
         iterations = ctypes.c_int(0)
         _call(
             lib.LGBM_BoosterLoadModelFromString(
@@ -107,7 +107,7 @@ class NativeBooster:
         handle = getattr(self, "_handle", None)
         if handle is not None and handle.value:
             _library().LGBM_BoosterFree(handle)
-            self._handle = None
+        self._handle = None
 
     def predict(
         self,
