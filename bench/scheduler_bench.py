@@ -20,6 +20,7 @@ from scheduler.dispatch import dispatch_plan
 from scheduler.plan import Result
 from scheduler.problem import Job, Operation, Problem
 from scheduler.settle import settle
+from scheduler.stability import changes
 from scheduler.validate import hard_violations
 
 DISRUPTIONS = ("breakdown", "offline", "overdue", "rush")
@@ -61,8 +62,10 @@ def plant_bench(
     A replan after a disruption moves what `scope` allows (`scheduler.cpsat.solve`): with
     `pinned`, `moved_operations` does not exceed `affected_operations` (the previous plan's
     work the disruption contradicts, with its jobs' later steps) and `moved_beyond_affected`
-    is 0; with `affected`, `moved_beyond_affected` counts what the repair moved because the
-    plan gained more than the stability term charged. `objective` includes that term (the
+    is 0; with `affected`, `moved_beyond_affected` counts what the repair resequenced (put on
+    another machine or at another place in its machine's list) because the plan gained more
+    than the stability term charged, `shifted_beyond_affected` what it only moved in time
+    (same machine, same place in the list), `changed_beyond_affected` both. `objective` includes that term (the
     plan-change costs), `production_objective` is the same plan without it; both also for
     dispatch, which replans from scratch."""
     problem = plant_problem(jobs, ops, machines, seed)
@@ -149,7 +152,16 @@ def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str,
     checks["new_operations"] = sum(
         1 for op in problem.operations if problem.planned(op.key) is None
     )
-    checks["moved_beyond_affected"] = sum(
+    changed = changes(problem.previous, plan, affected)
+    checks["resequenced_operations"] = len(changed.resequenced)
+    checks["shifted_operations"] = len(changed.shifted)
+    # Beyond the affected work (what the disruption contradicts, its jobs' later steps, new
+    # orders): `moved_beyond_affected` counts only work that changed machine or its place in
+    # its machine's list (resequenced); work that kept both and only starts at another time
+    # is `shifted_beyond_affected`.
+    checks["moved_beyond_affected"] = len(changed.resequenced - affected)
+    checks["shifted_beyond_affected"] = len(changed.shifted - affected)
+    checks["changed_beyond_affected"] = sum(
         1
         for p in problem.previous
         if p.key not in affected and placed.get(p.key) != (p.machine, p.start)

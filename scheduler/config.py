@@ -53,6 +53,15 @@ class SchedulerConfig(BaseModel):
             " 0.1 per minute shifted, `weight_change`)."
         ),
     )
+    weight_resequenced: float = Field(
+        default=500.0,
+        ge=0,
+        description=(
+            "On top of `weight_moved`: the cost of a previously planned operation that changes"
+            " machine or its place in the machine's list (urgency-weighted the same way), so a"
+            " replan shifts work in time rather than reorders it."
+        ),
+    )
     replan_scope: Literal["affected", "pinned", "plant"] = Field(
         default="pinned",
         description=(
@@ -89,4 +98,5 @@ class SchedulerConfig(BaseModel):
             change_machine=self.weight_change_machine,
             deadline_late=self.weight_deadline_late,
             moved=self.weight_moved,
+            resequenced=self.weight_resequenced,
         )

@@ -14,20 +14,21 @@ than the move costs. It never returns a plan worse than its start under that obj
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from scheduler.cpsat import lns
+from scheduler.cpsat import lns, stopping
 from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
 from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.evaluate import evaluate
 from scheduler.plan import Plan
-from scheduler.plan_builder import build_plan
+from scheduler.plan_builder import Placements, build_plan
 from scheduler.problem import Problem
 from scheduler.validate import hard_violations
 
@@ -37,7 +38,7 @@ DISPATCH_MAX_S = 0.5  # the dispatching replan's budget, at most a tenth of the 
 @dataclass(frozen=True)
 class Repaired:
     """The repaired plan, its scaled objective, the search's steps, and the start it took
-    (`pinned`, or `dispatch` when a dispatching rule's replan was cheaper)."""
+    (`right-shift` or `pinned`, or `dispatch` when a dispatching rule's replan was cheaper)."""
 
     plan: Plan
     objective: int
@@ -53,22 +54,33 @@ def repair(
     focus: Collection[OpKey] = (),
     seed: int = 0,
     first_share: float = 0.5,
+    stable: Placements | None = None,
+    stop: threading.Event | None = None,
+    patience_s: float | None = None,
 ) -> Repaired | None:
     """Improve `start` (a plan valid for the settled `problem`) until `deadline`
     (time.perf_counter()); None when no time is left or the start cannot be completed.
 
-    Half the time (`first_share`) goes to the search from `start`, the affected-scope plan.
-    Then, if the best dispatching replan (from scratch: it moves nearly everything) is still
-    cheaper under the whole objective, the rest goes to the search from it; otherwise to more
-    of the same. A rush order is repaired from the pinned plan with a few moves; a lost
-    machine, whose work the rest of the plant must absorb, may be cheaper rebuilt than queued
-    at the end."""
+    `stable` (the right-shift repair, `scheduler.right_shift`) is the other stable start: the
+    cheaper of the two under the whole objective is searched from. Half the time
+    (`first_share`) goes to the search from it. Then, if the best dispatching replan (from
+    scratch: it moves and reorders nearly everything) is still cheaper under the whole
+    objective, its resequencing cost included, the rest goes to the search from it; otherwise
+    to more of the same. The search ends early when `stop` is set, or when it has not gained
+    for `patience_s`."""
     model = cp_model.CpModel()
     variables = Variables.build(model, problem)
     Constraints(problem, variables).add_constraints()
     set_objective(problem, variables)
     ops = {(o.job, o.seq): (o.machine, o.start) for o in start.operations}
-    add_hints(problem, variables, ops, {m.name: m.start for m in start.maintenance})
+    maint = {m.name: m.start for m in start.maintenance}
+    kind = "pinned"
+    if stable is not None:
+        shifted = build_plan(problem, stable, maint)
+        cheaper = evaluate(problem, shifted)["total"] < evaluate(problem, start)["total"]
+        if cheaper and not hard_violations(problem, shifted):
+            ops, kind = stable, "right-shift"
+    add_hints(problem, variables, ops, maint)
     left = deadline - time.perf_counter()
     if left < 0.5:
         return None
@@ -76,22 +88,24 @@ def repair(
     if incumbent is None:
         return None
     halfway = time.perf_counter() + (deadline - time.perf_counter()) * first_share
-    best, steps = lns.improve(
-        problem, variables, incumbent, halfway, num_workers, seed, focus=focus
+    best, steps = stopping.improve(
+        problem, variables, incumbent, halfway, num_workers, seed, focus, stop, patience_s
     )
-    kind = "pinned"
     budget = min(DISPATCH_MAX_S, 0.1 * (deadline - time.perf_counter()))
-    other_ops, other_maint = best_dispatch(problem, budget)
-    other = build_plan(problem, other_ops, other_maint)
-    if evaluate(problem, other)["total"] < best.objective and not hard_violations(problem, other):
-        model.clear_hints()
-        add_hints(problem, variables, other_ops, other_maint)
-        fresh = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
-        if fresh is not None and fresh.objective < best.objective:
-            best, kind = fresh, "dispatch"
+    if stop is None or not stop.is_set():
+        other_ops, other_maint = best_dispatch(problem, budget)
+        other = build_plan(problem, other_ops, other_maint)
+        if evaluate(problem, other)["total"] < best.objective and not hard_violations(
+            problem, other
+        ):
+            model.clear_hints()
+            add_hints(problem, variables, other_ops, other_maint)
+            fresh = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
+            if fresh is not None and fresh.objective < best.objective:
+                best, kind = fresh, "dispatch"
     lns.set_hint(model, best.values)
-    best, more = lns.improve(
-        problem, variables, best, deadline, num_workers, seed + steps, focus=focus
+    best, more = stopping.improve(
+        problem, variables, best, deadline, num_workers, seed + steps, focus, stop, patience_s
     )
     plan = build_plan(problem, *variables.placements(best.values))
     return Repaired(plan, evaluate(problem, plan)["total"], steps + more, kind)
