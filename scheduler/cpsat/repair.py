@@ -33,6 +33,9 @@ from scheduler.problem import Problem
 from scheduler.validate import hard_violations
 
 DISPATCH_MAX_S = 0.5  # the dispatching replan's budget, at most a tenth of the time left
+# Up to this many free operations the whole model is searched from the start (it proves a
+# small plant's repair optimal and ends); above, neighbourhood search around the affected work.
+FULL_MAX_OPS = 150
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,14 @@ def repair(
     incumbent = lns.complete(model, left / 4, num_workers)
     if incumbent is None:
         return None
+    if len(problem.operations) - len(problem.frozen()) <= FULL_MAX_OPS:
+        best, steps = incumbent, 0
+        if stop is None or not stop.is_set():
+            best, steps = stopping.solve_from(model, incumbent, deadline, num_workers, stop), 1
+        plan = build_plan(problem, *variables.placements(best.values))
+        return Repaired(plan, evaluate(problem, plan)["total"], steps, kind)
     halfway = time.perf_counter() + (deadline - time.perf_counter()) * first_share
-    best, steps = stopping.improve(
+    best, steps, stalled = stopping.improve_until(
         problem, variables, incumbent, halfway, num_workers, seed, focus, stop, patience_s
     )
     budget = min(DISPATCH_MAX_S, 0.1 * (deadline - time.perf_counter()))
@@ -102,10 +111,13 @@ def repair(
             add_hints(problem, variables, other_ops, other_maint)
             fresh = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
             if fresh is not None and fresh.objective < best.objective:
-                best, kind = fresh, "dispatch"
+                best, kind, stalled = fresh, "dispatch", False
     lns.set_hint(model, best.values)
-    best, more = stopping.improve(
-        problem, variables, best, deadline, num_workers, seed + steps, focus, stop, patience_s
-    )
+    more = 0
+    if not stalled:  # no gain for `patience_s` from the stable start: done
+        best, more = stopping.improve(
+            problem, variables, best, deadline, num_workers, seed + steps, focus, stop,
+            patience_s,
+        )  # fmt: skip
     plan = build_plan(problem, *variables.placements(best.values))
     return Repaired(plan, evaluate(problem, plan)["total"], steps + more, kind)

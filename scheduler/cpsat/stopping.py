@@ -59,18 +59,37 @@ def improve(
     patience_s: float | None = None,
 ) -> tuple[lns.Incumbent, int]:
     """`lns.improve` in slices of `SLICE_S` until `deadline`, until `stop` is set, or, with
-    `patience_s`, until that long passed without a gain; returns the best and the steps.
+    `patience_s`, until that long passed without a gain; returns the best and the steps
+    (`stalled` tells whether it ended for want of gain).
     With neither, one uninterrupted `lns.improve` (its neighbourhood size adapts over the
     whole run, not per slice)."""
     if stop is None and patience_s is None:
         return lns.improve(problem, variables, incumbent, deadline, num_workers, seed, focus=focus)
+    found, steps, _ = improve_until(
+        problem, variables, incumbent, deadline, num_workers, seed, focus, stop, patience_s
+    )
+    return found, steps
+
+
+def improve_until(
+    problem: Problem,
+    variables: Variables,
+    incumbent: lns.Incumbent,
+    deadline: float,
+    num_workers: int,
+    seed: int = 0,
+    focus: Collection[OpKey] = (),
+    stop: threading.Event | None = None,
+    patience_s: float | None = None,
+) -> tuple[lns.Incumbent, int, bool]:
+    """`improve` in slices; also says whether it stopped for want of gain."""
     best, steps = incumbent, 0
     last_gain = time.perf_counter()
     while deadline - time.perf_counter() > 0.2 and best.objective > best.bound:
         if stop is not None and stop.is_set():
             break
         if patience_s is not None and time.perf_counter() - last_gain > patience_s:
-            break
+            return best, steps, True
         until = min(deadline, time.perf_counter() + SLICE_S)
         found, more = lns.improve(
             problem, variables, best, until, num_workers, seed + steps, sub_limit_s=SLICE_S,
@@ -80,4 +99,27 @@ def improve(
         if found.objective < best.objective - MIN_GAIN * abs(best.objective):
             last_gain = time.perf_counter()
         best = found
-    return best, steps
+    return best, steps, False
+
+
+def solve_from(
+    model: cp_model.CpModel,
+    incumbent: lns.Incumbent,
+    deadline: float,
+    num_workers: int,
+    stop: threading.Event | None = None,
+) -> lns.Incumbent:
+    """The whole model searched from `incumbent` (hinted) until `deadline`, optimality or
+    `stop`: for a small plant, where the full search proves its plan optimal in seconds."""
+    lns.set_hint(model, incumbent.values)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, deadline - time.perf_counter())
+    solver.parameters.num_workers = num_workers
+    with stopping(solver, stop):
+        status = solver.solve(model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return incumbent
+    if solver.objective_value > incumbent.objective:
+        return incumbent
+    bound = solver.objective_value if status == cp_model.OPTIMAL else incumbent.bound
+    return lns.Incumbent(list(solver.response_proto.solution), solver.objective_value, bound)

@@ -328,12 +328,18 @@ def test_a_large_gain_justifies_moving_unaffected_work() -> None:
     assert result.objective < pinned.objective
 
 
-def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper() -> None:
+def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """M0 goes offline: the pinned plan queues A behind B on M1, late; rebuilt from scratch, A
-    goes first. With no time for the pinned start, the repair takes the dispatching replan."""
+    goes first. With no time for the pinned start, the repair takes the dispatching replan
+    (on the neighbourhood search of a large plant; a plant this small is searched whole)."""
     import time
 
+    from scheduler.cpsat import repair as repair_module
     from scheduler.cpsat.repair import repair
+
+    monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)
 
     problem = Problem(
         machines=(Machine("M0"), Machine("M1")),

@@ -259,3 +259,44 @@ def test_stale_claim_is_requeued_and_worker_stops_on_event(database: Database) -
     thread.join(10)
     assert not thread.is_alive()
     assert service.get_schedule(database, record.id).state == "done"  # type: ignore[union-attr]
+
+
+def test_the_worker_stop_ends_a_long_solve_with_a_stored_plan(database: Database) -> None:
+    """A plant large enough to search for the whole 60 s limit: the worker's stop signal,
+    set a second into the solve, ends it well under the limit with its best plan stored (so
+    SIGTERM never holds a worker for a whole solve)."""
+    import random
+    import time
+
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)  # the worker plans by the wall clock
+    rng = random.Random(5)
+    ids = seed_machines(database, tuple(f"M{i}" for i in range(6)))
+    machines = list(ids.values())
+    for j in range(60):
+        routing = [
+            {m: rng.randint(10, 60) * 60 for m in rng.sample(machines, 2)} for _ in range(4)
+        ]
+        due = now + timedelta(hours=rng.randint(4, 20))
+        seed_job(database, f"J{j:02d}", routing, release=now, due=due)
+    record = service.request_schedule(database, "alice", time_limit_s=60)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=service.run_worker, args=(database, CONFIG, stop), kwargs={"once": True}
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while service.get_schedule(database, record.id).state != "solving":  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the worker never claimed the request"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    stopped = time.monotonic()
+    stop.set()
+    worker.join(20)
+    assert not worker.is_alive(), "the solve did not stop"
+    assert time.monotonic() - stopped < 20
+    done = service.get_schedule(database, record.id)
+    assert done is not None and done.state == "done", done
+    assert done.solver_status != "optimal"  # it was stopped, not finished
+    assert len(_assignments(database, record.id)) >= 240
