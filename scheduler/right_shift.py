@@ -1,9 +1,9 @@
 """Right-shift repair: the previous plan after a disruption, with each machine's list kept (pure).
 
-The classic repair of a shop-floor plan. Work the disruption does not affect keeps its machine
-and its place in its machine's list; the affected work (what the disruption contradicts, its
-jobs' later steps, new orders) is taken out and put back one operation at a time, in the
-order it was due, into the list of the eligible machine where it finishes earliest, at about
+The classic repair of a shop-floor plan. Work whose own placement the disruption does not
+contradict keeps its machine and its place in its machine's list; the displaced work (on a
+machine gone offline, over a new closed span) and new orders are put back one operation at
+a time, in the order they were due, into the list of the eligible machine where it finishes earliest, at about
 the time it is ready; then every list is timed again from the start, each operation as early
 as its job, its machine's previous entry, its release and the machine's calendar allow, but
 never earlier than it was planned. Later work therefore moves right only as far as the
@@ -20,7 +20,7 @@ at the price of small shifts.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from scheduler.dispatch import Calendar
@@ -31,6 +31,10 @@ OpKey = tuple[str, int]
 # An insertion's cost: its own finish and its job's weighted lateness, and for the entry it
 # pushes, this much per minute pushed plus the lateness the push adds to that entry's job.
 PUSH_WEIGHT = 0.5
+# With at most `LOOKAHEAD_MAX_OPS` operations to put back, each goes where, of its
+# `LOOKAHEAD` best places by that estimate, the whole plan timed again is cheapest.
+LOOKAHEAD = 4
+LOOKAHEAD_MAX_OPS = 150
 
 
 @dataclass
@@ -43,17 +47,19 @@ class _Entry:
 
 
 def right_shift(
-    problem: Problem,
-    previous: Sequence[PlannedOperation],
-    affected: Collection[OpKey],
-    maintenance: Mapping[str, int],
+    problem: Problem, previous: Sequence[PlannedOperation], maintenance: Mapping[str, int]
 ) -> tuple[Placements, dict[str, int]] | None:
     """Placements for the settled `problem` (offline machines out of the options): `previous`
-    is the plan before the disruption, `affected` the work that may be re-placed,
-    `maintenance` the starts of the maintenance tasks. None when the lists cannot be timed
-    (a cycle between lists and jobs that re-inserting could not break)."""
+    is the plan before the disruption, `maintenance` the starts of the maintenance tasks.
+    None when the lists cannot be timed (a cycle between lists and jobs that re-inserting
+    could not break).
+
+    Only the work whose own placement the disruption contradicts is taken out of its list
+    (`displaced`) and new work put in; the later steps of its job, and the work in the way
+    of maintenance or of a new order, stay in their lists and shift right as needed."""
     frozen = problem.frozen()
     before = {p.key: p for p in previous}
+    out = displaced(problem, previous)
     lists: dict[str, list[_Entry]] = {m.name: [] for m in problem.machines}
     free: list[Operation] = []
     for op in problem.operations:
@@ -61,7 +67,7 @@ def right_shift(
         if op.key in frozen:
             p = frozen[op.key]
             lists[p.machine].append(_Entry(op.key, p.start, fixed=True))
-        elif op.key not in affected and planned is not None and planned.machine in op.options:
+        elif planned is not None and op.key not in out:
             lists[planned.machine].append(_Entry(op.key, planned.start))
         else:
             free.append(op)
@@ -76,14 +82,50 @@ def right_shift(
         planned = before.get(op.key)
         want = planned.start if planned is not None else problem.job(op.job).release
         due[op.key] = max(want, due.get((op.job, op.seq - 1), want))
+    look = LOOKAHEAD if len(free) <= LOOKAHEAD_MAX_OPS else 1
     for op in sorted(free, key=lambda o: (due[o.key], o.seq, o.job)):
-        machine, index = _where(problem, op, lists, timed, timer, before)
-        lists[machine].insert(index, _Entry(op.key, problem.job(op.job).release))
-        timed = timer.time(lists)
-        if timed is None:
+        chosen: tuple[float, dict[OpKey, tuple[str, int, int]], str, int] | None = None
+        for machine, index in _where(problem, op, lists, timed, timer, before)[:look]:
+            entry = _Entry(op.key, problem.job(op.job).release)
+            trial = {m: list(entries) for m, entries in lists.items()}
+            trial[machine].insert(index, entry)
+            found = timer.time(trial)
+            if found is None:
+                continue
+            cost = timer.cost(found) if look > 1 else 0.0
+            if chosen is None or cost < chosen[0]:
+                chosen = (cost, found, machine, index)
+        if chosen is None:
             return None
+        _, timed, machine, index = chosen
+        lists[machine].insert(index, _Entry(op.key, problem.job(op.job).release))
     placements = {key: (machine, start) for key, (machine, start, _) in timed.items()}
     return placements, dict(maintenance)
+
+
+def displaced(problem: Problem, previous: Sequence[PlannedOperation]) -> set[OpKey]:
+    """Previously planned, unfrozen operations of the settled `problem` whose own placement no
+    longer holds: their machine is no longer an option (offline), or their span now overlaps
+    a closed span of the machine (a breakdown)."""
+    frozen = problem.frozen()
+    found: set[OpKey] = set()
+    known = {op.key for op in problem.operations}
+    for p in previous:
+        if p.key not in known or p.key in frozen:
+            continue
+        op = problem.operation(p.key)
+        if p.machine not in op.options:
+            found.add(p.key)
+            continue
+        closed = problem.machine(p.machine).unavailable
+        if op.preemptible_across_closures:
+            if any(s <= p.start < e for s, e in closed):
+                found.add(p.key)
+            continue
+        end = p.start + op.options[p.machine]
+        if any(s < end and p.start < e for s, e in closed):
+            found.add(p.key)
+    return found
 
 
 def _where(
@@ -93,15 +135,15 @@ def _where(
     timed: dict[OpKey, tuple[str, int, int]],
     timer: _Timer,
     before: Mapping[OpKey, PlannedOperation],
-) -> tuple[str, int]:
-    """The machine and list position for `op`: where it finishes earliest from when it is
-    ready, counting half of how far it pushes the entry behind it, at its turn in the list or
-    in the first gap after that takes it without a push; ties keep its old machine."""
+) -> list[tuple[str, int]]:
+    """Machine and list positions for `op`, best first: where it finishes earliest from when
+    it is ready, counting half of how far it pushes the entry behind it, at its turn in the
+    list or in the first gap after that takes it without a push; ties keep its old machine."""
     previous_step = timed.get((op.job, op.seq - 1))
     ready = max(problem.job(op.job).release, previous_step[2] if previous_step else 0)
     old = before.get(op.key)
     rest = sum(min(o.options.values()) for o in problem.job_operations(op.job)[op.seq + 1 :])
-    best: tuple[float, int, str, int] | None = None
+    options: list[tuple[float, int, str, int]] = []
     for machine in op.options:
         entries = lists[machine]
         starts = [timed[e.key][1] for e in entries]
@@ -114,13 +156,11 @@ def _where(
             cost = end + timer.late_cost(op.job, end + rest)
             if push:
                 cost += PUSH_WEIGHT * push + timer.push_cost(entries[j].key, push, timed)
-            option = (cost, stay, machine, j)
-            if best is None or option < best:
-                best = option
+            options.append((cost, stay, machine, j))
             if push == 0:
                 break
-    assert best is not None
-    return best[2], best[3]
+    options.sort()
+    return [(machine, j) for _, _, machine, j in options]
 
 
 def _position(starts: list[int], entries: list[_Entry], at: int) -> int:
@@ -152,6 +192,22 @@ class _Timer:
                 span = (start, start + durations[name])
                 self.blocked[machines[name]].occupy(*span)
                 self.maintenance.setdefault(machines[name], []).append(span)
+
+    def cost(self, timed: Mapping[OpKey, tuple[str, int, int]]) -> float:
+        """The plan's weighted lateness and makespan as timed so far (a job's untimed steps
+        at their shortest), the terms an insertion's push moves."""
+        w = self.problem.weights
+        done: dict[str, int] = {}
+        for (job, _), (_, _, end) in timed.items():
+            done[job] = max(done.get(job, end), end)
+        total = w.makespan * max(done.values(), default=0)
+        for job, end in done.items():
+            j = self.problem.job(job)
+            if j.due is not None and j.weight:
+                ops = self.problem.job_operations(job)
+                rest = sum(min(o.options.values()) for o in ops if o.key not in timed)
+                total += w.tardiness * j.weight * max(0, end + rest - j.due)
+        return total
 
     def late_cost(self, job: str, completion: int) -> float:
         """Minutes of weighted lateness of `job` finishing at `completion`."""

@@ -172,7 +172,7 @@ def solve(
         phase = _Phases()
         with phase("right_shift"):
             maint = {m.name: m.start for m in plan.maintenance}
-            stable = right_shift(plant, problem.previous, affected, maint)
+            stable = right_shift(plant, problem.previous, maint)
         with phase("repair"):
             patience = max(PATIENCE_MIN_S, PATIENCE_SHARE * time_limit_s)
             repaired = repair(plant, plan, deadline, num_workers, affected,
