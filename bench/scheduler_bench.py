@@ -65,9 +65,9 @@ def plant_bench(
     is 0; with `affected`, `moved_beyond_affected` counts what the repair resequenced (put on
     another machine or at another place in its machine's list) because the plan gained more
     than the stability term charged, `shifted_beyond_affected` what it only moved in time
-    (same machine, same place in the list), `changed_beyond_affected` both. `objective` includes that term (the
-    plan-change costs), `production_objective` is the same plan without it; both also for
-    dispatch, which replans from scratch."""
+    (same machine, same place in the list), `changed_beyond_affected` both. `objective`
+    includes that term (the plan-change costs), `production_objective` is the same plan
+    without it; both also for dispatch, which replans from scratch."""
     problem = plant_problem(jobs, ops, machines, seed)
     if stability_weight is not None:  # `[scheduler] weight_moved`
         problem = replace(problem, weights=replace(problem.weights, moved=stability_weight))

@@ -86,7 +86,7 @@ def sequence_pairs(problem: Problem) -> list[tuple[PlannedOperation, PlannedOper
     for planned in problem.previous:
         if planned.key not in frozen:
             per.setdefault(planned.machine, []).append(planned)
-    pairs = []
+    pairs: list[tuple[PlannedOperation, PlannedOperation]] = []
     for placed in per.values():
         placed.sort(key=lambda p: (p.start, p.key))
         pairs.extend(pairwise(placed))

@@ -3,12 +3,12 @@
 The classic repair of a shop-floor plan. Work whose own placement the disruption does not
 contradict keeps its machine and its place in its machine's list; the displaced work (on a
 machine gone offline, over a new closed span) and new orders are put back one operation at
-a time, in the order they were due, into the list of the eligible machine where it finishes earliest, at about
-the time it is ready; then every list is timed again from the start, each operation as early
-as its job, its machine's previous entry, its release and the machine's calendar allow, but
-never earlier than it was planned. Later work therefore moves right only as far as the
-inserted work pushes it, and only in time: no list changes order except where the affected
-work went in. Maintenance stays where the affected-only replan put it (it is not part of any
+a time, in the order they were due, into the list of the eligible machine where it finishes
+earliest, at about the time it is ready; then every list is timed again from the start, each
+operation as early as its job, its machine's previous entry, its release and the machine's
+calendar allow, but never earlier than it was planned. Later work therefore moves right only
+as far as the inserted work pushes it, and only in time: no list changes order except where
+the displaced work went in. Maintenance stays where the affected-only replan put it (it is not part of any
 previous plan), as a block the lists flow around.
 
 It is the stable start of the repair search (`scheduler.cpsat.repair`): the affected-only
@@ -151,7 +151,7 @@ def _where(
         stay = 0 if old is not None and old.machine == machine else 1
         for j in range(index, len(entries) + 1):  # there, pushing; or the first gap after
             after = timed[entries[j - 1].key][2] if j else 0
-            start, end = timer.fit(op, machine, max(ready, after))
+            _, end = timer.fit(op, machine, max(ready, after))
             push = max(0, end - starts[j]) if j < len(entries) else 0
             cost = end + timer.late_cost(op.job, end + rest)
             if push:

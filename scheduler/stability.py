@@ -64,16 +64,16 @@ def changes(
         in_order = _longest_increasing([placed[key][1] for _, key in others])
         run_before = sorted(others[i][0] for i in in_order)
         run_now = sorted(placed[others[i][1]][1] for i in in_order)
-        for i, (start, key) in enumerate(others):
+        for i, (_, key) in enumerate(others):
             if i not in in_order:
                 resequenced.add(key)
         for start, key in kept:
-            now = placed[key][1]
+            at = placed[key][1]
             if key in affected and bisect.bisect_left(run_before, start) != bisect.bisect_left(
-                run_now, now
+                run_now, at
             ):
                 resequenced.add(key)
-            elif key not in resequenced and now != start:
+            elif key not in resequenced and at != start:
                 shifted.add(key)
     return Changes(frozenset(resequenced), frozenset(shifted))
 

@@ -137,9 +137,7 @@ def solve(
     if scope not in SCOPES:
         raise ValueError(f"unknown replan scope {scope!r}; expected one of {SCOPES}")
     if scope == "plant" or not problem.previous:
-        result = _solve(
-            problem, time_limit_s, num_workers, hint, hint_budget_s, log, params, stop
-        )
+        result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params, stop)
         return _counted(problem, result)
     started = time.perf_counter()
     deadline = started + time_limit_s

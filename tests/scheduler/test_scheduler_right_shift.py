@@ -27,7 +27,9 @@ KINDS = ["breakdown", "offline", "overdue", "rush", "cancel"]
 def _checks(problem: Problem, plan_ops: dict[tuple[str, int], tuple[str, int]], kind: str) -> None:
     if kind == "breakdown":  # M0 down 30-200
         on_m0 = [
-            (s, s + problem.operation(k).options["M0"]) for k, (m, s) in plan_ops.items() if m == "M0"
+            (s, s + problem.operation(k).options["M0"])
+            for k, (m, s) in plan_ops.items()
+            if m == "M0"
         ]
         assert all(end <= 30 or start >= 200 for start, end in on_m0)
     if kind == "offline":
@@ -139,6 +141,7 @@ def test_the_solver_prices_a_resequence_as_evaluate_does() -> None:
     plant = settle(problem).problem
     assert round(result.objective * weights.scale) == evaluate(plant, result.plan)["total"]
     unpriced = replace(weights, resequenced=0.0)
-    assert evaluate(plant, result.plan)["total"] >= evaluate(
-        replace(plant, weights=unpriced), result.plan
-    )["total"]
+    assert (
+        evaluate(plant, result.plan)["total"]
+        >= evaluate(replace(plant, weights=unpriced), result.plan)["total"]
+    )

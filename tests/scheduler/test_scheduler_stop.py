@@ -64,9 +64,7 @@ def test_a_set_stop_makes_the_repair_return_its_start_completed() -> None:
     assert pinned.plan is not None
     stop = threading.Event()
     stop.set()
-    fixed = repair(
-        settle(problem).problem, pinned.plan, time.perf_counter() + LONG, 1, stop=stop
-    )
+    fixed = repair(settle(problem).problem, pinned.plan, time.perf_counter() + LONG, 1, stop=stop)
     assert fixed is not None and fixed.steps == 0 and fixed.start == "pinned"
 
 

@@ -267,7 +267,6 @@ def test_the_worker_stop_ends_a_long_solve_with_a_stored_plan(database: Database
     SIGTERM never holds a worker for a whole solve)."""
     import random
     import time
-
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)  # the worker plans by the wall clock
@@ -275,9 +274,7 @@ def test_the_worker_stop_ends_a_long_solve_with_a_stored_plan(database: Database
     ids = seed_machines(database, tuple(f"M{i}" for i in range(6)))
     machines = list(ids.values())
     for j in range(60):
-        routing = [
-            {m: rng.randint(10, 60) * 60 for m in rng.sample(machines, 2)} for _ in range(4)
-        ]
+        routing = [{m: rng.randint(10, 60) * 60 for m in rng.sample(machines, 2)} for _ in range(4)]
         due = now + timedelta(hours=rng.randint(4, 20))
         seed_job(database, f"J{j:02d}", routing, release=now, due=due)
     record = service.request_schedule(database, "alice", time_limit_s=60)
