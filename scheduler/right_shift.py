@@ -8,8 +8,8 @@ earliest, at about the time it is ready; then every list is timed again from the
 operation as early as its job, its machine's previous entry, its release and the machine's
 calendar allow, but never earlier than it was planned. Later work therefore moves right only
 as far as the inserted work pushes it, and only in time: no list changes order except where
-the displaced work went in. Maintenance stays where the affected-only replan put it (it is not part of any
-previous plan), as a block the lists flow around.
+the displaced work went in. Maintenance stays where the affected-only replan put it (it is
+not part of any previous plan), as a block the lists flow around.
 
 It is the stable start of the repair search (`scheduler.cpsat.repair`): the affected-only
 replan keeps every other placement to the minute and so queues displaced work wherever a gap
