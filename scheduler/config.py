@@ -63,7 +63,7 @@ class SchedulerConfig(BaseModel):
         ),
     )
     replan_scope: Literal["affected", "pinned", "plant"] = Field(
-        default="pinned",
+        default="affected",
         description=(
             "What a replan may move. `affected`: first only the work a disruption or new order"
             " affects (a plan in seconds), then, for the rest of the limit, other work where"

@@ -36,6 +36,9 @@ DISPATCH_MAX_S = 0.5  # the dispatching replan's budget, at most a tenth of the 
 # Up to this many free operations the whole model is searched from the start (it proves a
 # small plant's repair optimal and ends); above, neighbourhood search around the affected work.
 FULL_MAX_OPS = 150
+# A stable plan whose production objective is this much worse than the dispatching replan's
+# gives way to a search from the dispatching replan.
+MAX_LOSS = 0.10
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ def repair(
     stable: Placements | None = None,
     stop: threading.Event | None = None,
     patience_s: float | None = None,
+    max_loss: float = MAX_LOSS,
 ) -> Repaired | None:
     """Improve `start` (a plan valid for the settled `problem`) until `deadline`
     (time.perf_counter()); None when no time is left or the start cannot be completed.
@@ -69,7 +73,11 @@ def repair(
     (`first_share`) goes to the search from it. Then, if the best dispatching replan (from
     scratch: it moves and reorders nearly everything) is still cheaper under the whole
     objective, its resequencing cost included, the rest goes to the search from it; otherwise
-    to more of the same. The search ends early when `stop` is set, or when it has not gained
+    to more of the same; and so it does when the stable plan's production objective (the
+    stability term left out) is more than `max_loss` worse than the dispatching replan's: a
+    planner does not accept a stable plan far worse than re-dispatching, so the search then
+    keeps the dispatching replan's production and wins back what stability it can. The search
+    ends early when `stop` is set, or when it has not gained
     for `patience_s`."""
     model = cp_model.CpModel()
     variables = Variables.build(model, problem)
@@ -104,13 +112,15 @@ def repair(
     if stop is None or not stop.is_set():
         other_ops, other_maint = best_dispatch(problem, budget)
         other = build_plan(problem, other_ops, other_maint)
-        if evaluate(problem, other)["total"] < best.objective and not hard_violations(
-            problem, other
-        ):
+        theirs = evaluate(problem, other)
+        ours = evaluate(problem, build_plan(problem, *variables.placements(best.values)))
+        cheaper = theirs["total"] < best.objective
+        too_far = _production(ours) > (1 + max_loss) * _production(theirs)
+        if (cheaper or too_far) and not hard_violations(problem, other):
             model.clear_hints()
             add_hints(problem, variables, other_ops, other_maint)
             fresh = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
-            if fresh is not None and fresh.objective < best.objective:
+            if fresh is not None and (too_far or fresh.objective < best.objective):
                 best, kind, stalled = fresh, "dispatch", False
     lns.set_hint(model, best.values)
     more = 0
@@ -121,3 +131,8 @@ def repair(
         )  # fmt: skip
     plan = build_plan(problem, *variables.placements(best.values))
     return Repaired(plan, evaluate(problem, plan)["total"], steps + more, kind)
+
+
+def _production(costs: dict[str, int]) -> int:
+    """The objective without the stability term: what the plant produces, late or on time."""
+    return costs["total"] - costs["change"]
