@@ -1,15 +1,19 @@
-"""Repair after a disruption: from the affected-scope plan, a search in which any unfrozen work
-may move, at the price of the stability term.
+"""Repair after a disruption: from a stable start, a search in which any unfrozen work may move,
+at the price of the stability term.
 
-The affected-scope replan (`scheduler.disruption.pin_unaffected`) moves only the work a
-disruption contradicts, so its plan comes in seconds; but with everything else pinned, the
-moved work queues where there is room, often at the end of the plan (on the 200x5x20 bench an
-offline machine cost 8x the dispatch objective). The repair takes that plan as a complete
-start on the whole plant's model, whose objective carries the stability term (each moved
-operation weighted by how soon it was due, `ObjectiveWeights.moved`, plus the shift and
-machine-change terms), and improves it by neighbourhood search around the affected work
-(`scheduler.cpsat.lns`): unaffected work moves only where the production objective gains more
-than the move costs. It never returns a plan worse than its start under that objective.
+Two stable starts compete under the whole objective: the affected-scope replan
+(`scheduler.disruption.pin_unaffected`: every other placement kept to the minute, so the
+displaced work queues wherever a gap is left) and the right-shift repair
+(`scheduler.right_shift`: every machine's list kept in order, the displaced work put back
+near its old time, later work shifted right as far as needed). The objective prices a move in
+time (`ObjectiveWeights.moved`, urgency-weighted, plus `change` per minute) far below a
+resequence (`resequenced`: another machine, or another place in the machine's list), so the
+search (`scheduler.cpsat.lns` around the affected work; the whole model on a small plant)
+shifts work rather than reorders it, and reorders unaffected work only where the plan gains
+more than that costs. The dispatching replan (from scratch: it reorders nearly everything)
+takes over when it is cheaper even so, or when the stable plan produces more than
+`MAX_LOSS` worse than it. It never returns a plan worse than its start under the objective.
+The search ends at the deadline, on a stop signal, or when it stops gaining.
 """
 
 from __future__ import annotations

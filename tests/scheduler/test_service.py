@@ -9,7 +9,14 @@ from api import plans
 from millwright.core.storage.database import Database
 from scheduler import service
 from scheduler.store import load_problem
-from tests.scheduler.plant import CONFIG, NOW, seed_job, seed_machines, seed_risk
+from tests.scheduler.plant import (
+    CONFIG,
+    NOW,
+    seed_job,
+    seed_long_plant,
+    seed_machines,
+    seed_risk,
+)
 
 
 def _assignments(database: Database, schedule_id: int) -> list[tuple]:
@@ -265,18 +272,10 @@ def test_the_worker_stop_ends_a_long_solve_with_a_stored_plan(database: Database
     """A plant large enough to search for the whole 60 s limit: the worker's stop signal,
     set a second into the solve, ends it well under the limit with its best plan stored (so
     SIGTERM never holds a worker for a whole solve)."""
-    import random
     import time
     from datetime import UTC, datetime
 
-    now = datetime.now(UTC)  # the worker plans by the wall clock
-    rng = random.Random(5)
-    ids = seed_machines(database, tuple(f"M{i}" for i in range(6)))
-    machines = list(ids.values())
-    for j in range(60):
-        routing = [{m: rng.randint(10, 60) * 60 for m in rng.sample(machines, 2)} for _ in range(4)]
-        due = now + timedelta(hours=rng.randint(4, 20))
-        seed_job(database, f"J{j:02d}", routing, release=now, due=due)
+    operations = seed_long_plant(database, datetime.now(UTC))  # the worker plans by wall clock
     record = service.request_schedule(database, "alice", time_limit_s=60)
     stop = threading.Event()
     worker = threading.Thread(
@@ -296,4 +295,4 @@ def test_the_worker_stop_ends_a_long_solve_with_a_stored_plan(database: Database
     done = service.get_schedule(database, record.id)
     assert done is not None and done.state == "done", done
     assert done.solver_status != "optimal"  # it was stopped, not finished
-    assert len(_assignments(database, record.id)) >= 240
+    assert len(_assignments(database, record.id)) >= operations
