@@ -161,6 +161,9 @@ def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str,
     # is `shifted_beyond_affected`.
     checks["moved_beyond_affected"] = len(changed.resequenced - affected)
     checks["shifted_beyond_affected"] = len(changed.shifted - affected)
+    shifts = sorted(abs(placed[k][1] - problem.planned(k).start) for k in changed.shifted)  # type: ignore[union-attr]
+    checks["shifted_minutes_median"] = shifts[len(shifts) // 2] if shifts else 0
+    checks["shifted_minutes_max"] = shifts[-1] if shifts else 0
     checks["changed_beyond_affected"] = sum(
         1
         for p in problem.previous
