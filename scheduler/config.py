@@ -66,8 +66,10 @@ class SchedulerConfig(BaseModel):
         default="affected",
         description=(
             "What a replan may move. `affected`: first only the work a disruption or new order"
-            " affects (a plan in seconds), then, for the rest of the limit, other work where"
-            " the plan gains more than the stability weight charges; `pinned`: only the"
+            " affects (a plan in seconds), then a repair from the right-shift start (machine"
+            " lists kept in order, later work shifted) where other work shifts, or is"
+            " resequenced at the far higher `weight_resequenced`, only where the plan gains"
+            " more; it ends when it stops gaining or the worker stops; `pinned`: only the"
             " affected work; `plant`: any work, weighed by the stability term, from scratch."
         ),
     )
