@@ -12,7 +12,8 @@ search (`scheduler.cpsat.lns` around the affected work; the whole model on a sma
 shifts work rather than reorders it, and reorders unaffected work only where the plan gains
 more than that costs. The dispatching replan (from scratch: it reorders nearly everything)
 takes over when it is cheaper even so, or when the stable plan produces more than
-`MAX_LOSS` worse than it. It never returns a plan worse than its start under the objective.
+`MAX_LOSS` worse than it. Apart from that last case it never returns a plan worse than its
+start under the objective.
 The search ends at the deadline, on a stop signal, or when it stops gaining.
 """
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ortools.sat.python import cp_model
 
@@ -77,10 +78,11 @@ def repair(
     (`first_share`) goes to the search from it. Then, if the best dispatching replan (from
     scratch: it moves and reorders nearly everything) is still cheaper under the whole
     objective, its resequencing cost included, the rest goes to the search from it; otherwise
-    to more of the same; and so it does when the stable plan's production objective (the
-    stability term left out) is more than `max_loss` worse than the dispatching replan's: a
-    planner does not accept a stable plan far worse than re-dispatching, so the search then
-    keeps the dispatching replan's production and wins back what stability it can. The search
+    to more of the same; and the rest goes to the search from re-dispatching from scratch (only
+    the frozen work kept) when the stable plan's production objective (the stability term left
+    out) is more than `max_loss` worse than that plan's: a planner does not accept a stable
+    plan far worse than re-dispatching, so the search then starts from the re-dispatched
+    production and wins back what stability it can. The search
     ends early when `stop` is set, or when it has not gained
     for `patience_s`."""
     model = cp_model.CpModel()
@@ -114,15 +116,26 @@ def repair(
     )
     budget = min(DISPATCH_MAX_S, 0.1 * (deadline - time.perf_counter()))
     if stop is None or not stop.is_set():
-        other_ops, other_maint = best_dispatch(problem, budget)
-        other = build_plan(problem, other_ops, other_maint)
-        theirs = evaluate(problem, other)
         ours = evaluate(problem, build_plan(problem, *variables.placements(best.values)))
-        cheaper = theirs["total"] < best.objective
-        too_far = _production(ours) > (1 + max_loss) * _production(theirs)
-        if (cheaper or too_far) and not hard_violations(problem, other):
+        # The dispatching replan cheapest under the whole objective, and the plan of
+        # re-dispatching from scratch (only the frozen work kept), cheapest in production.
+        cheapest = best_dispatch(problem, budget / 2)
+        scratch = replace(problem, previous=tuple(problem.frozen().values()))
+        redispatched = best_dispatch(scratch, budget / 2)
+        other: Placements | None = None
+        plan = build_plan(problem, *cheapest)
+        if evaluate(problem, plan)["total"] < best.objective:
+            other = cheapest[0] if not hard_violations(problem, plan) else None
+        too_far = False
+        if other is None:
+            plan = build_plan(problem, *redispatched)
+            theirs = evaluate(problem, plan)
+            too_far = _production(ours) > (1 + max_loss) * _production(theirs)
+            if too_far and not hard_violations(problem, plan):
+                other, cheapest = redispatched[0], redispatched
+        if other is not None:
             model.clear_hints()
-            add_hints(problem, variables, other_ops, other_maint)
+            add_hints(problem, variables, other, cheapest[1])
             fresh = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
             if fresh is not None and (too_far or fresh.objective < best.objective):
                 best, kind, stalled = fresh, "dispatch", False

@@ -177,7 +177,8 @@ def solve(
                               stable=None if stable is None else stable[0], stop=stop,
                               patience_s=patience)  # fmt: skip
         phases.update(phase.seconds)
-        if repaired is not None and repaired.objective < total:
+        # The dispatching replan may win on production alone (`repair.MAX_LOSS`).
+        if repaired is not None and (repaired.objective < total or repaired.start == "dispatch"):
             changed = changes(problem.previous, repaired.plan, affected)
             beyond = len(changed.resequenced - affected)
             shifted = len(changed.shifted - affected)
