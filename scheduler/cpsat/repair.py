@@ -31,6 +31,7 @@ from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
 from scheduler.cpsat.variables import OpKey, Variables
+from scheduler.dispatch import dispatch
 from scheduler.evaluate import evaluate
 from scheduler.plan import Plan
 from scheduler.plan_builder import Placements, build_plan
@@ -41,8 +42,8 @@ DISPATCH_MAX_S = 0.5  # the dispatching replan's budget, at most a tenth of the 
 # Up to this many free operations the whole model is searched from the start (it proves a
 # small plant's repair optimal and ends); above, neighbourhood search around the affected work.
 FULL_MAX_OPS = 150
-# A stable plan whose production objective is this much worse than the dispatching replan's
-# gives way to a search from the dispatching replan.
+# A stable plan whose production objective is this much worse than re-dispatching by the
+# baseline rule (EDD) gives way to a search from the best re-dispatch.
 MAX_LOSS = 0.10
 
 
@@ -78,11 +79,12 @@ def repair(
     (`first_share`) goes to the search from it. Then, if the best dispatching replan (from
     scratch: it moves and reorders nearly everything) is still cheaper under the whole
     objective, its resequencing cost included, the rest goes to the search from it; otherwise
-    to more of the same; and the rest goes to the search from re-dispatching from scratch (only
-    the frozen work kept) when the stable plan's production objective (the stability term left
-    out) is more than `max_loss` worse than that plan's: a planner does not accept a stable
-    plan far worse than re-dispatching, so the search then starts from the re-dispatched
-    production and wins back what stability it can. The search
+    to more of the same; and the rest goes to the search from the best re-dispatch from scratch
+    (only the frozen work kept) when the stable plan's production objective (the stability
+    term left out) is more than `max_loss` worse than the baseline rule's re-dispatch (EDD, the
+    plan a planner compares with): a planner does not accept a stable plan far worse than
+    re-dispatching, so the search then starts from re-dispatched production and wins back what
+    stability it can. The search
     ends early when `stop` is set, or when it has not gained
     for `patience_s`."""
     model = cp_model.CpModel()
@@ -127,10 +129,10 @@ def repair(
         if evaluate(problem, plan)["total"] < best.objective:
             other = cheapest[0] if not hard_violations(problem, plan) else None
         too_far = False
-        if other is None:
-            plan = build_plan(problem, *redispatched)
-            theirs = evaluate(problem, plan)
+        if other is None:  # far worse than the baseline rule's re-dispatch (EDD)?
+            theirs = evaluate(problem, build_plan(problem, *dispatch(scratch, "edd")))
             too_far = _production(ours) > (1 + max_loss) * _production(theirs)
+            plan = build_plan(problem, *redispatched)
             if too_far and not hard_violations(problem, plan):
                 other, cheapest = redispatched[0], redispatched
         if other is not None:
