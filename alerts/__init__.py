@@ -18,6 +18,7 @@ import millwright.core.face as _face
 if typing.TYPE_CHECKING:
     from alerts.config import AlertsConfig, EndpointConfig, RuleConfig
     from alerts.dispatcher import Dispatcher, DispatchReport
+    from alerts.edge_links import edge_heartbeat
     from alerts.edge_sync import (
         AdoptReport,
         EdgeEpisode,
@@ -149,6 +150,7 @@ _FACE = {
     "dashboard_url": "alerts.service",
     "disabled_endpoints": "alerts.outbox",
     "edge_event": "alerts.edge_sync",
+    "edge_heartbeat": "alerts.edge_links",
     "enable_endpoint": "alerts.outbox",
     "evaluate": "alerts.episodes",
     "evaluate_latest": "alerts.service",
@@ -224,6 +226,7 @@ __all__ = [
     "dashboard_url",
     "disabled_endpoints",
     "edge_event",
+    "edge_heartbeat",
     "enable_endpoint",
     "evaluate",
     "evaluate_latest",

@@ -178,6 +178,11 @@ class AlertsConfig(BaseModel):
     lookback_hours: float = Field(
         default=24.0, gt=0, description="Scores read on the first evaluation of a machine."
     )
+    edge_hold_s: float = Field(
+        default=120.0,
+        ge=0,
+        description="Scores past an edge's hand-over wait this long for its sync (0: none).",
+    )
     operators: int = Field(
         default=1, ge=1, le=1000, description="Operators sharing the alarms (for alarm KPIs)."
     )

@@ -22,6 +22,7 @@ import psycopg
 
 from alerts.config import AlertsConfig
 from alerts.dispatcher import Dispatcher
+from alerts.edge_links import edge_limit
 from alerts.episodes import Score, Transition, TransitionKind, evaluate
 from alerts.errors import AlertNotFound, TargetError, UnknownEndpoint
 from alerts.impact import late_orders_if_failed, maintenance_window
@@ -70,6 +71,7 @@ class EvaluationReport:
     transitions: list[tuple[Alert, Transition]] = field(default_factory=list)
     deliveries: int = 0
     unshelved: int = 0
+    held: int = 0  # scores of an edge's outage awaiting its sync
 
 
 def dashboard_url(public_url: str, machine: str) -> str:
@@ -107,6 +109,14 @@ def evaluate_latest(
             # A machine seen for the first time is judged on recent scores only.
             since = {name_: state.last_ts or floor for name_, state in states.items()}
             scores = _scores_since(conn, machine_id, min(since.values()), model_version)
+            # an edge's outage scores wait for its sync (alerts.edge_links)
+            limit = edge_limit(
+                conn, machine_id, scores[-1].ts if scores else None, now=now,
+                hold_s=config.edge_hold_s,
+            )  # fmt: skip
+            if limit is not None:
+                report.held += sum(1 for s in scores if s.ts > limit)
+                scores = [s for s in scores if s.ts <= limit]
             report.scores += len(scores)
             for rule in rules:
                 fresh = [s for s in scores if s.ts > since[rule.name]]

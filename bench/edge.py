@@ -7,12 +7,13 @@ central scoring path.
 - The edge: a fresh interpreter started as ``millwright edge run`` starts (pyarrow,
   scikit-learn, Dash, OR-Tools, the API and Dask refused, :mod:`edge.lean`) opens a SQLite
   copy holding a model trained like the central one and the feature state of ``machines`` ×
-  ``sensors``, holds one look-back (the longest window, plus one cadence bin) of readings at
-  one sample per ``sample_seconds`` per sensor in the edge's bounded per-sensor windows
-  (:class:`edge.window.ReadingWindow`, fed as MQTT rows are), and times scoring every machine
-  at one instant as the service does: features and scores ``chunk`` machines at a time. It
+  ``sensors``, streams one sample per ``sample_seconds`` per sensor, in time order as MQTT
+  delivers them, into the edge's window (:class:`edge.window.ReadingWindow`: the open cadence
+  bin raw, one look-back of closed bins reduced), and times scoring every machine at one
+  instant as the service does: features and scores ``chunk`` machines at a time. It
   reports its resident memory after its imports, after the timed runs (``VmRSS``) and at its
-  peak (``VmHWM``).
+  peak (``VmHWM``); a second interpreter reports the resident memory after the imports of the
+  whole service (MQTT client, webhooks, the alerts stage) for comparison.
 """
 
 from __future__ import annotations
@@ -103,39 +104,48 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
     state = FeatureState.from_json(cached.state)
     definition = state.definition
     instant = pd.Timestamp(T0 + timedelta(days=2))
-    lookback = definition.lookback
-    span = lookback + timedelta(minutes=definition.cadence_minutes)
     step_us = sample_seconds * 1_000_000
-    n = int(span / timedelta(seconds=sample_seconds))
+    cadence_us = definition.cadence_minutes * 60_000_000
+    lookback_us = int(definition.lookback / timedelta(microseconds=1))
     instant_us = int(instant.value // 1000)
-    start_us = instant_us - n * step_us
+    # from the first run's look-back on; each run's instant is scored when the stream is one
+    # cadence bin past it (the bin it opened is the one held raw)
+    start_us = instant_us - lookback_us - repeats * cadence_us
     sensor_ids = state.sensors["sensor_id"].to_numpy(np.int64)
     machine_of = state.sensors["machine_id"].to_numpy(np.int64)
     names = state.sensors["sensor"].astype(str).tolist()
     window = ReadingWindow(
         {(f"m{m}", s): (int(m), int(i)) for i, m, s in zip(sensor_ids, machine_of, names,
                                                              strict=True)},
-        int(span / timedelta(microseconds=1)),
+        state,
     )  # fmt: skip
     rng = np.random.default_rng(0)
-    ts = start_us + step_us * np.arange(n)
-    for m, s in zip(machine_of, names, strict=True):  # one sensor at a time
-        values = rng.normal(0.0, 1.0, n)
-        window.add((f"m{m}", s, int(t), float(v), 0) for t, v in zip(ts, values, strict=True))
+    keys = [f"m{m}" for m in machine_of]
+    fed = [start_us]
+
+    def feed(until_us: int) -> None:
+        """As MQTT delivers: every sensor's sample of one time, in time order."""
+        while fed[0] < until_us:
+            values = rng.normal(0.0, 1.0, len(keys)).tolist()
+            t = [fed[0]] * len(keys)
+            window.add(zip(keys, names, t, values, [0] * len(keys), strict=True))
+            fed[0] += step_us
+
     machines = sorted({int(m) for m in machine_of})
-    lookback_us = int(lookback / timedelta(microseconds=1))
 
     def score_at(at: pd.Timestamp) -> None:
         at_us = int(at.value // 1000)
+        window.close_until(at_us)  # (the stream has closed them already)
         for k in range(0, len(machines), chunk):
             part = machines[k : k + chunk]
-            readings = window.frame(part, at_us - lookback_us, at_us)
-            scorer.score(readings, at.to_pydatetime(), part)
+            closed = window.bins(part, at_us)
+            scorer.score_bins(closed, window.frame(part, 0, 0), at.to_pydatetime(), part)
         release_memory()  # as the service does after each pass
 
     samples = []
     for i in range(repeats + 1):
         at = instant - pd.Timedelta(minutes=definition.cadence_minutes * (repeats - i))
+        feed(int(at.value // 1000) + cadence_us)
         started = time.perf_counter()
         score_at(at)
         if i:  # the first run loads the copy and warms the caches
@@ -143,8 +153,10 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
     from models import ModelArtifact, score_frame
 
     artifact = ModelArtifact.from_json(cached.artifact)
-    readings = window.frame(machines[:chunk], instant_us - lookback_us, instant_us)
-    frame = scorer.features(readings, instant.to_pydatetime(), machines[:chunk])
+    part = machines[:chunk]
+    closed = window.bins(part, instant_us)
+    empty = window.frame(part, 0, 0)
+    frame = scorer.features_from_bins(closed, empty, instant.to_pydatetime(), part)
 
     def timed(work: Any) -> float:
         runs = []
@@ -154,8 +166,9 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
             runs.append(time.perf_counter() - started)
         return statistics.median(runs)
 
-    part = machines[:chunk]
-    features_s = timed(lambda: scorer.features(readings, instant.to_pydatetime(), part))
+    features_s = timed(
+        lambda: scorer.features_from_bins(closed, empty, instant.to_pydatetime(), part)
+    )
     central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
     seconds = statistics.median(samples)
     release_memory()
@@ -166,6 +179,8 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
                 "sensors": len(definition.sensors),
                 "features": len(definition.names),
                 "readings_in_memory": window.samples(),
+                "closed_bins": window.bins_held(),
+                "window_mb": round(window.nbytes() / 2**20, 1),
                 "sample_seconds": sample_seconds,
                 "chunk_machines": chunk,
                 "score_seconds": round(seconds, 4),
@@ -183,6 +198,12 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
             }
         )
     )
+
+
+_SERVICE_IMPORTS = (
+    "from edge.lean import keep_out; keep_out(); import edge.service, edge.window, edge.scoring;"
+    " from bench.edge import _status; print(round(_status('VmRSS'), 1))"
+)
 
 
 def run_edge_benchmark(
@@ -204,6 +225,11 @@ def run_edge_benchmark(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
     edge = json.loads(out.stdout.strip().splitlines()[-1])
+    # what `millwright edge run` imports besides (MQTT, webhooks, the alerts stage), apart
+    service = subprocess.run(
+        [sys.executable, "-c", _SERVICE_IMPORTS], capture_output=True, text=True, check=True
+    )
+    edge["rss_after_service_imports_mb"] = float(service.stdout.strip().splitlines()[-1])
     return {
         "edge": {**edge, "target_mb": TARGET_MB, "ok": edge["rss_mb"] <= TARGET_MB},
         "central": {

@@ -1,11 +1,12 @@
 """The edge: scoring and alerting next to the collectors while the central database is away.
 
 A local SQLite copy (:mod:`edge.cache`) of the active model and its feature state, refreshed
-on promotion; the collector's MQTT stream in bounded per-sensor windows (:mod:`edge.window`);
-features with the central feature math and scores with the artifact's own scoring function
-(:mod:`edge.scoring`); while the central database is away, the central episode logic and
-signed webhooks to the plant LAN from a local outbox (:mod:`edge.alerting`); scores and
-episodes synced to the centre idempotently when the link returns (:mod:`edge.service`).
+on promotion; the collector's MQTT stream in a window of raw open bins and reduced closed
+bins (:mod:`edge.window`); features with the central feature math and scores with the
+artifact's own scoring function (:mod:`edge.scoring`); while the central database is away,
+the central episode logic and signed webhooks to the plant LAN from a local outbox
+(:mod:`edge.alerting`); scores and episodes synced to the centre idempotently when the link
+returns (:mod:`edge.service`).
 
 The face: other packages import only the names in ``__all__`` (the composition root uses
 :func:`keep_out` for the edge process; ``millwright edge`` loads :mod:`edge.cli` by name).

@@ -187,7 +187,10 @@ class LocalAlerts:
                     episode = known.get((machine_id, rule.name)) or EdgeEpisode(
                         machine_id, rule.name, EpisodeState()
                     )
-                    result = evaluate(rule, episode.state, machine_scores)
+                    # scores the episode has seen (here or centrally) are not judged twice
+                    seen = episode.state.last_ts
+                    fresh = [s for s in machine_scores if seen is None or s.ts > seen]
+                    result = evaluate(rule, episode.state, fresh)
                     for transition in result.transitions:
                         episode = self._advance(episode, transition)
                         self._record(conn, episode, transition, name, line, machine_class, now)
@@ -196,12 +199,13 @@ class LocalAlerts:
                             "edge alert %s: %s %s (%s, p_fail %.3f)", transition.kind, name,
                             rule.name, transition.severity, transition.score.p_fail,
                         )  # fmt: skip
-                    episode = replace(episode, state=result.state)
-                    if result.state.severity is None:
-                        episode = replace(
-                            episode, episode=None, central_id=None, opened_at=None,
-                            escalated_at=None,
+                    if result.state.severity is None:  # (an episode may open and resolve
+                        episode = replace(  # within one pass: one replace, one valid episode)
+                            episode, state=result.state, episode=None, central_id=None,
+                            opened_at=None, escalated_at=None,
                         )  # fmt: skip
+                    else:
+                        episode = replace(episode, state=result.state)
                     conn.execute(
                         "INSERT INTO episodes (machine_id, rule, state) VALUES (?, ?, ?)"
                         " ON CONFLICT (machine_id, rule) DO UPDATE SET state = excluded.state",

@@ -196,13 +196,31 @@ class EdgeCache:
             )
             return conn.total_changes - before
 
-    def scores(self, *, unsynced: bool = False) -> pd.DataFrame:
+    def scores(
+        self,
+        *,
+        unsynced: bool = False,
+        since_us: int | None = None,
+        model_version: str | None = None,
+    ) -> pd.DataFrame:
         """Kept scores (machine_id, ts, model_version, horizon_hours, p_fail, rul, rul_low,
-        top_features, drift), oldest first."""
-        where = " WHERE synced = 0" if unsynced else ""
+        top_features, drift), oldest first; only unsynced ones, those after ``since_us`` or
+        of ``model_version`` when asked."""
+        clauses: list[str] = []
+        params: list[int | str] = []
+        if unsynced:
+            clauses.append("synced = 0")
+        if since_us is not None:
+            clauses.append("ts_us > ?")
+            params.append(since_us)
+        if model_version is not None:
+            clauses.append("model_version = ?")
+            params.append(model_version)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._conn.execute(
             "SELECT machine_id, ts_us, model_version, horizon_hours, p_fail, rul, rul_low,"
-            f" top_features, drift FROM scores{where} ORDER BY ts_us, machine_id"
+            f" top_features, drift FROM scores{where} ORDER BY ts_us, machine_id",
+            params,
         ).fetchall()
         frame = pd.DataFrame(
             rows,

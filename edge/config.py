@@ -7,6 +7,7 @@ own client id), the rules and endpoints of `[alerts]` (only endpoints marked
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +18,11 @@ class EdgeConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    name: str = Field(
+        default_factory=socket.gethostname,
+        min_length=1,
+        description="This edge's id at the centre (default: the host name).",
+    )
     cache: Path | None = Field(
         default=None, description="SQLite file; default <data_dir>/edge.sqlite."
     )

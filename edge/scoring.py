@@ -20,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 
 from edge.cache import EdgeCache
-from features import FeatureState, feature_state, features_at
+from features import FeatureState, feature_state, features_at, features_from_bins
 from millwright.core.storage import Database
 from models import (
     ModelArtifact,
@@ -120,12 +121,36 @@ class EdgeScorer:
         )
         return features_at(state, readings, machines, instant)
 
+    def features_from_bins(
+        self,
+        closed: np.ndarray,
+        readings: pd.DataFrame,
+        instant: datetime,
+        machine_ids: Sequence[int],
+    ) -> pd.DataFrame:
+        """Features at ``instant`` from the look-back's closed bins (packed, oldest first) and
+        the raw readings of the rest (:func:`features.bins.features_from_bins`)."""
+        _, _, state = self._model()
+        return features_from_bins(state, closed, readings, machine_ids, instant)
+
     def score(
         self, readings: pd.DataFrame, instant: datetime, machine_ids: Sequence[int] | None = None
     ) -> EdgeScores:
         """Features and scores at ``instant``; the scores are kept in the local copy."""
+        return self._score(self.features(readings, instant, machine_ids))
+
+    def score_bins(
+        self,
+        closed: np.ndarray,
+        readings: pd.DataFrame,
+        instant: datetime,
+        machine_ids: Sequence[int],
+    ) -> EdgeScores:
+        """:meth:`score` from closed bins (what the service holds) instead of raw readings."""
+        return self._score(self.features_from_bins(closed, readings, instant, machine_ids))
+
+    def _score(self, frame: pd.DataFrame) -> EdgeScores:
         version, artifact, _ = self._model()
-        frame = self.features(readings, instant, machine_ids)
         rows, drift, _ = score_frame(artifact, frame, self._config)
         kept = self.cache.add_scores(
             rows,

@@ -5,12 +5,15 @@ It subscribes to the collector's MQTT topics (its own client id, the collector's
 holds a bounded window of readings per sensor (:mod:`edge.window`), and each loop:
 
 1. probes the central database (a ``SELECT 1`` within ``probe_timeout_s``);
-2. link up: hands the centre what the last outage left (episode transitions first, so the
-   centre's own evaluation never sees the edge's scores without the edge's episodes, then the
-   scores), copies a promoted model, the feature state and the centre's episodes;
+2. link up: hands the centre what the last outage left (episode transitions first, then the
+   scores, then how far it has handed over: the centre holds its own evaluation of the
+   outage's scores for that, :mod:`alerts.edge_links`), copies a promoted model, the
+   feature state and the centre's episodes;
 3. scores every grid instant the readings' watermark has passed, machines in chunks;
 4. link down: runs the episode logic over the local scores and queues webhooks to the
-   endpoints marked ``reachable_from_edge``;
+   endpoints marked ``reachable_from_edge``; on the loop that finds the link down, over the
+   recent scores kept here too, so those from just before the drop that the centre had not
+   judged yet are not lost (the copied episode clocks skip those it had);
 5. delivers the local outbox (signed as the centre signs).
 
 Everything the edge computes is in its SQLite file first, so a restart mid-outage resumes.
@@ -30,7 +33,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from alerts import AlertsConfig, adopt_edge_transitions, central_episodes
+from alerts import AlertsConfig, adopt_edge_transitions, central_episodes, edge_heartbeat
 from edge.alerting import EdgeSender, LocalAlerts, scores_of
 from edge.cache import EdgeCache
 from edge.config import EdgeConfig
@@ -96,6 +99,7 @@ class EdgeService:
         self._clients: list[mqtt.Client] = []
         self._last_refresh = 0.0
         self._last_instant_us: int | None = None
+        self._judge_backlog = False
         self._stop = threading.Event()
 
     # --- the link -------------------------------------------------------------------------
@@ -126,6 +130,7 @@ class EdgeService:
                 self.status.outages += 1
             if self.status.down_since is None:
                 self.status.down_since = now
+                self._judge_backlog = True
                 log.warning("central database unreachable: scoring and alerting locally")
             return
         if not was_up and self.status.down_since is not None:
@@ -145,6 +150,39 @@ class EdgeService:
             self.alerts.mark_synced([t.uid for t in transitions])
             self.status.adopted += report.adopted
         self.status.synced_scores += self.scorer.sync(database)
+        self._heartbeat(database, now)
+
+    def _heartbeat(self, database: Database, now: datetime) -> None:
+        """Tell the centre how far this edge has handed its scores over (alerts.edge_links):
+        its evaluation of this edge's machines waits for that after an outage."""
+        try:
+            state = self._state()
+        except NoLocalModelError:
+            return
+        machines = sorted({int(m) for m in state.sensors["machine_id"]})
+        covered = (
+            None
+            if self._last_instant_us is None
+            else datetime.fromtimestamp(self._last_instant_us / US, UTC)
+        )
+        edge_heartbeat(database, self.config.name, machines, covered, now=now)
+
+    def backlog(self) -> dict[int, list[Any]]:
+        """The local scores of the active model from the last ``lookback_hours`` (plant time)
+        before the newest: judged once when the link drops, so scores from just before the
+        drop that the centre never evaluated are alerted on here (those it did evaluate are
+        behind the episode clocks copied from it, and skipped)."""
+        try:
+            version, artifact, _ = self.scorer.model()
+        except NoLocalModelError:
+            return {}
+        newest = self.cache.query("SELECT max(ts_us) FROM scores WHERE model_version = ?",
+                                  (version,))[0][0]  # fmt: skip
+        if newest is None:
+            return {}
+        since = int(newest) - int(self.alerts.config.lookback_hours * 3600 * US)
+        rows = self.cache.scores(since_us=since, model_version=version)
+        return scores_of(rows, version, artifact.horizon_hours)
 
     def _refresh(self, database: Database, now: datetime) -> None:
         due = time.monotonic() - self._last_refresh >= self.config.refresh_every_s
@@ -158,10 +196,10 @@ class EdgeService:
                 "SELECT id, name, line, machine_class FROM machines ORDER BY id"
             )
             self.cache.store_machines([(int(r[0]), r[1], r[2], r[3]) for r in rows])
-            primed = self.window is None
+            before_window = self.window
             self._build_window()
-            if primed and self.window is not None:
-                self._prime(database)
+            if self.window is not None and self.window is not before_window:
+                self._prime(database)  # a new window (first start, or a new feature version)
         self.alerts.copy_central(central_episodes(database))
 
     # --- readings ---------------------------------------------------------------------------
@@ -183,17 +221,11 @@ class EdgeService:
             )
             if int(m) in names
         }  # fmt: skip
-        definition = state.definition
-        span = int(
-            (definition.lookback + timedelta(minutes=definition.cadence_minutes))
-            / timedelta(microseconds=1)
-        )
         old = self.window
-        window = ReadingWindow(sensors, span)
-        if old is not None:
-            window.watermark_us = old.watermark_us
-            window._series = old._series  # same sensors keep their samples
-        self.window = window
+        if old is not None and old.fits(state):
+            old.relabel(sensors, state)  # same bins; names and the state's events refreshed
+            return
+        self.window = ReadingWindow(sensors, state, grace_us=int(self.config.score_lag_s * US))
 
     def _prime(self, database: Database) -> None:
         """A starting edge reads the latest look-back of readings from the centre."""
@@ -201,7 +233,7 @@ class EdgeService:
         newest = database.execute("SELECT max(ts) FROM readings")[0][0]
         if newest is None:
             return
-        start = newest - timedelta(microseconds=self.window.span_us)
+        start = newest - timedelta(microseconds=self.window.span_us + self.window.cadence_us)
         readings = read_readings(database, start=start, end=newest + timedelta(microseconds=1))
         kept = self.window.prime(readings)
         cadence_us = self.model()[2].definition.cadence_minutes * 60 * US
@@ -277,21 +309,20 @@ class EdgeService:
             version, artifact, state = self.scorer.model()
         except NoLocalModelError:
             return {}
-        definition = state.definition
-        cadence_us = definition.cadence_minutes * 60 * US
-        lookback_us = int(definition.lookback / timedelta(microseconds=1))
+        cadence_us = state.definition.cadence_minutes * 60 * US
         newest = window.watermark_us - int(self.config.score_lag_s * US)
         # A reading at or past an instant closes its look-back (the bins end before it).
         last = (newest // cadence_us) * cadence_us
         first = last if self._last_instant_us is None else self._last_instant_us + cadence_us
         by_machine: dict[int, list[Any]] = {}
         for instant_us in range(first, last + 1, cadence_us):
+            window.close_until(instant_us)
             machines = window.machines_with_data(instant_us - cadence_us, instant_us)
             instant = datetime.fromtimestamp(instant_us / US, UTC)
             for i in range(0, len(machines), self.config.chunk_machines):
                 chunk = machines[i : i + self.config.chunk_machines]
-                readings = window.frame(chunk, instant_us - lookback_us, instant_us)
-                result = self.scorer.score(readings, instant, chunk)
+                closed = window.bins(chunk, instant_us)
+                result = self.scorer.score_bins(closed, window.frame(chunk, 0, 0), instant, chunk)
                 self.status.scores += result.kept
                 for m, scores in scores_of(result.scores, version, artifact.horizon_hours).items():
                     by_machine.setdefault(m, []).extend(scores)
@@ -314,6 +345,9 @@ class EdgeService:
             self.status.link_up = False
             self.status.down_since = self.status.down_since or now
         scores = self.score_due()
+        if database is None and self._judge_backlog:
+            scores = self.backlog()  # this pass's scores are among them
+            self._judge_backlog = False
         if database is None and scores:
             self.status.transitions += len(self.alerts.evaluate(scores, now=now))
         self.status.delivered += self.sender.deliver_due(now)

@@ -11,6 +11,7 @@ import typing
 import millwright.core.face as _face
 
 if typing.TYPE_CHECKING:
+    from features.bins import closed_bins, empty_bins, features_from_bins
     from features.config import FeaturesConfig
     from features.errors import FeaturesError, UnknownVersionError
     from features.frames import latest_features, load_training_frame, plant_clock
@@ -24,6 +25,9 @@ _FACE = {
     "FeatureStore": "features.store",
     "FeaturesConfig": "features.config",
     "FeaturesError": "features.errors",
+    "closed_bins": "features.bins",
+    "empty_bins": "features.bins",
+    "features_from_bins": "features.bins",
     "UnknownVersionError": "features.errors",
     "feature_state": "features.state",
     "features_at": "features.state",
@@ -40,8 +44,11 @@ __all__ = [
     "FeaturesConfig",
     "FeaturesError",
     "UnknownVersionError",
+    "closed_bins",
+    "empty_bins",
     "feature_state",
     "features_at",
+    "features_from_bins",
     "latest_features",
     "load_training_frame",
     "plant_clock",

@@ -23,7 +23,13 @@ from features.baselines import Baselines, baselines_at
 from features.definitions import SENSOR_STATS, WINDOW_STATS, FeatureDefinition
 from features.machine_events import event_features, to_us
 from features.series import series_rows
-from features.windows import US_PER_HOUR, bin_aggregates, window_aggregates, window_stats
+from features.windows import (
+    US_PER_HOUR,
+    Aggregates,
+    bin_aggregates,
+    window_aggregates,
+    window_stats,
+)
 
 KEY_COLUMNS = ("machine_id", "ts")
 
@@ -84,15 +90,37 @@ def compute_features(
     Returns machine_id, ts, then ``definition.names`` as float64, ordered by machine then ts.
     """
     _check_grid(definition, start, end)
-    origins = origins or {}
     cadence_us = definition.cadence_minutes * 60_000_000
     n_lookback = max(definition.windows_minutes) // definition.cadence_minutes
     n_instants = int((to_us([end])[0] - to_us([start])[0]) // cadence_us) + 1
     n_bins = n_lookback + n_instants - 1
     first_us = int(to_us([start])[0]) - n_lookback * cadence_us
     instants = int(to_us([start])[0]) + cadence_us * np.arange(n_instants, dtype=np.int64)
-    n_machines, n_sensors = len(machine_ids), len(definition.sensors)
+    bins = reduce_bins(definition, readings, sensors, machine_ids, first_us=first_us, n_bins=n_bins)
+    return features_from_aggregates(
+        definition,
+        bins,
+        machine_ids=machine_ids,
+        instants=instants,
+        events=events,
+        origins=origins,
+        baselines=baselines,
+    )
 
+
+def reduce_bins(
+    definition: FeatureDefinition,
+    readings: pd.DataFrame,
+    sensors: pd.DataFrame,
+    machine_ids: Sequence[int],
+    *,
+    first_us: int,
+    n_bins: int,
+) -> Aggregates:
+    """Per-bin aggregates of ``n_bins`` cadence bins from ``first_us`` (on the grid), one row
+    per (machine, sensor) cell. A bin's numbers depend only on its own readings (times are
+    relative to its end), so reducing one bin alone gives the bits the bulk path gives."""
+    cadence_us = definition.cadence_minutes * 60_000_000
     rows = series_rows(
         definition,
         readings,
@@ -104,9 +132,37 @@ def compute_features(
     offset = rows.ts - first_us
     bin_index = offset // cadence_us
     tau = (offset - (bin_index + 1) * cadence_us) / US_PER_HOUR
-    bins = bin_aggregates(
-        rows.series * n_bins + bin_index, tau, rows.value, n_machines * n_sensors, n_bins
+    return bin_aggregates(
+        rows.series * n_bins + bin_index,
+        tau,
+        rows.value,
+        len(machine_ids) * len(definition.sensors),
+        n_bins,
     )
+
+
+def features_from_aggregates(
+    definition: FeatureDefinition,
+    bins: Aggregates,
+    *,
+    machine_ids: Sequence[int],
+    instants: np.ndarray,
+    events: pd.DataFrame | None = None,
+    origins: Mapping[int, datetime | None] | None = None,
+    baselines: Baselines | None = None,
+) -> pd.DataFrame:
+    """Features at ``instants`` (µs, consecutive grid instants) from per-bin aggregates of
+    the look-back of the first instant through the last closed bin ((cells, bins) arrays,
+    cells ordered by machine then definition sensor): what :func:`compute_features` returns."""
+    origins = origins or {}
+    n_lookback = max(definition.windows_minutes) // definition.cadence_minutes
+    n_instants = len(instants)
+    if bins.n.shape != (len(machine_ids) * len(definition.sensors), n_lookback + n_instants - 1):
+        raise ValueError(
+            f"bins of shape {bins.n.shape} do not cover {n_instants} instants of"
+            f" {len(machine_ids)} machines x {len(definition.sensors)} sensors"
+        )
+    n_machines, n_sensors = len(machine_ids), len(definition.sensors)
     bin_hours = definition.cadence_minutes / 60
     decay = 0.5 ** (definition.cadence_minutes / definition.ewma_halflife_minutes)
     sizes = [w // definition.cadence_minutes for w in definition.windows_minutes]

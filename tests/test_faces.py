@@ -32,14 +32,15 @@ FACES = {
         "unshelve",
         # the edge's episodes across an outage (#24)
         "AdoptReport", "EdgeEpisode", "EdgeTransition", "adopt_edge_transitions", "body_for",
-        "central_episodes", "edge_event",
+        "central_episodes", "edge_event", "edge_heartbeat",
     ],
     "api": ["create_app"],
     "dashboard": ["DashboardConfig", "create_dashboard"],
     "features": [
         "FeatureJob", "FeatureState", "FeatureStore", "FeaturesConfig", "FeaturesError",
-        "UnknownVersionError", "feature_state", "features_at", "latest_features",
-        "load_training_frame", "plant_clock", "resolve_definition",
+        "UnknownVersionError", "closed_bins", "empty_bins", "feature_state", "features_at",
+        "features_from_bins", "latest_features", "load_training_frame", "plant_clock",
+        "resolve_definition",
     ],
     "ingest": [
         "IngestConfig", "Pipeline", "Row", "run_collect", "to_epoch_us",

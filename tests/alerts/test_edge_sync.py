@@ -18,6 +18,7 @@ from alerts import (
     adopt_edge_transitions,
     central_episodes,
     edge_event,
+    edge_heartbeat,
     evaluate,
     evaluate_latest,
     list_alerts,
@@ -130,3 +131,58 @@ def test_edge_event_is_the_centres_payload_marked_scored_at_edge() -> None:
     )  # fmt: skip
     assert data["machine"]["dashboard_url"] == "https://mw.example/machines/press-1"
     assert data["risk"]["p_fail"] == 0.6
+
+
+def test_the_centre_waits_for_the_edges_sync_before_judging_its_outage(
+    database: Database,
+) -> None:
+    """The race: the buffered readings are scored centrally before the edge syncs. The centre
+    holds those scores until the edge has handed over, so the LAN hears "opened" once."""
+    config = _config()
+    machine_id = add_machine(database)
+    wall = T + timedelta(hours=3)
+    edge_heartbeat(database, "edge-1", [machine_id], T, now=wall)  # before the outage
+    # the edge alerted during the outage; the centre scored the replayed readings first
+    transitions, state = _edge_outage(machine_id, EpisodeState(), [0.1, 0.6, 0.7])
+    _add_scores(database, machine_id, [0.1, 0.6, 0.7], T + timedelta(minutes=10))
+    held = evaluate_latest(database, config, public_url="", now=wall + timedelta(minutes=5))
+    assert (held.held, held.transitions, list_alerts(database)) == (3, [], [])
+    # the edge syncs: transitions, clocks and scores, then its hand-over
+    adopt_edge_transitions(database, config, transitions, {(machine_id, "risk"): state},
+                           public_url="", now=wall + timedelta(minutes=5))  # fmt: skip
+    edge_heartbeat(database, "edge-1", [machine_id], T + timedelta(minutes=30),
+                   now=wall + timedelta(minutes=5))  # fmt: skip
+    after = evaluate_latest(database, config, public_url="", now=wall + timedelta(minutes=6))
+    assert (after.held, after.transitions) == (0, [])  # the edge's episode, continued
+    (alert,) = list_alerts(database)
+    assert alert.details["scored_at_edge"] is True
+    opened = [(d.endpoint, d.event_type) for d in list_deliveries(database)]
+    assert opened == [("cloud", "alert.opened")]  # the LAN heard it from the edge alone
+    # later scores past the hand-over are the centre's again once the edge covers them
+    _add_scores(database, machine_id, [0.95], T + timedelta(minutes=40))
+    edge_heartbeat(database, "edge-1", [machine_id], T + timedelta(minutes=40),
+                   now=wall + timedelta(minutes=7))  # fmt: skip
+    late = evaluate_latest(database, config, public_url="", now=wall + timedelta(minutes=7))
+    assert [t.kind.value for _, t in late.transitions] == ["escalate"]
+
+
+def test_a_silent_edge_holds_the_centre_only_for_the_hold(database: Database) -> None:
+    config = _config()
+    assert config.edge_hold_s == 120.0
+    machine_id = add_machine(database)
+    wall = T + timedelta(hours=3)
+    edge_heartbeat(database, "edge-1", [machine_id], T, now=wall)
+    _add_scores(database, machine_id, [0.7], T + timedelta(minutes=10))
+    first = evaluate_latest(database, config, public_url="", now=wall + timedelta(seconds=10))
+    assert first.held == 1 and not first.transitions
+    still = evaluate_latest(database, config, public_url="", now=wall + timedelta(seconds=129))
+    assert still.held == 1
+    # the edge never synced: after the hold the centre judges the scores and tells everyone
+    gone = evaluate_latest(database, config, public_url="", now=wall + timedelta(seconds=131))
+    assert gone.held == 0 and [t.kind.value for _, t in gone.transitions] == ["open"]
+    assert sorted(d.endpoint for d in list_deliveries(database)) == ["cloud", "lan"]
+    # an edge without a hand-over yet (no model) holds nothing
+    other = add_machine(database, name="press-2")
+    edge_heartbeat(database, "edge-2", [other], None, now=wall)
+    _add_scores(database, other, [0.7], T + timedelta(minutes=10))
+    assert evaluate_latest(database, config, public_url="", now=wall).held == 0

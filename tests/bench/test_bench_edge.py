@@ -25,8 +25,9 @@ def test_edge_child_scores_every_machine(
     edge_child(str(path), sample_seconds=600, repeats=2)
     doc = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (doc["machines"], doc["sensors"]) == (4, 3)
-    # a 24 h look-back every 10 min, both ends kept: the newest reading and the one a day older
-    assert doc["readings_in_memory"] == 4 * 3 * (24 * 6 + 1)
+    # one reading every 10 min: the open bin holds one raw; the 24 h look-back is reduced
+    assert doc["readings_in_memory"] == 4 * 3
+    assert doc["closed_bins"] == 24 * 6
     assert doc["rss_mb"] > 0
     cache = EdgeCache(path)
     assert len(cache.scores()) == 4 * 3  # three instants (warm-up + 2 timed), 4 machines

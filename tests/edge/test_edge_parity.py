@@ -170,3 +170,97 @@ def test_edge_commands_refresh_status_sync(
     assert (doc["model_version"], doc["scores"], doc["unsynced"]) == (active.version, 0, 0)
     synced = runner.invoke(app, ["edge", "sync", "--cache", path], env=env)
     assert synced.exit_code == 0 and "synced 0 edge scores" in synced.output
+
+
+def test_scores_from_just_before_the_drop_are_judged_at_the_edge(
+    plant: Plant, active: RegisteredModel, tmp_path: Path
+) -> None:
+    """The edge scored (and synced) the last instants, the centre had not evaluated them yet
+    when the link dropped: the loop that finds the link down judges them locally, once; those
+    behind the episode clocks copied from the centre are not judged again."""
+    from alerts import AlertsConfig, EdgeEpisode, EpisodeState
+    from edge.config import EdgeConfig
+    from edge.service import EdgeService
+    from ingest.config import IngestConfig
+
+    config = models_config(top_k=3)
+    cache = EdgeCache(tmp_path / "edge.sqlite")
+    scorer = EdgeScorer(cache, config)
+    scorer.refresh(plant.database, plant.end)
+    rows = plant.database.execute("SELECT id, name, line, machine_class FROM machines ORDER BY id")
+    cache.store_machines([(int(r[0]), r[1], r[2], r[3]) for r in rows])
+    central = latest_features(plant.database, active.record.feature_version)
+    last = pd.Timestamp(central["ts"].max())
+    up = central.loc[central["ts"] == last, "machine_id"].tolist()
+    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    for hours in (1, 0):  # scored while the link was up; the centre never judged them
+        at = last - pd.Timedelta(hours=hours)
+        scorer.score(_readings(plant, at, lookback), at.to_pydatetime(), up)
+    kept = cache.scores()
+    threshold = float(np.quantile(kept.loc[kept["ts"] == last, "p_fail"], 0.8))
+    risky = sorted(set(kept.loc[kept["p_fail"] >= threshold, "machine_id"].astype(int)))
+    assert 0 < len(risky) < len(up)
+    # one risky machine the centre had judged already: its clocks are past these scores
+    judged = risky[0]
+    clocks = EpisodeState(last_ts=last.to_pydatetime())
+    assert scorer.cache is cache
+    alerts = AlertsConfig.model_validate({
+        "rules": [{"name": "risk", "warning_p_fail": threshold, "critical_p_fail": 1.0,
+                   "resolve_p_fail": threshold / 2}],
+        "endpoints": [{"name": "lan", "url": "http://127.0.0.1:9/lan", "allow_private": True,
+                       "secrets": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
+                       "reachable_from_edge": True}],
+    })  # fmt: skip
+    service = EdgeService(
+        database_url="postgresql://postgres@127.0.0.1:9/none",  # the link is down
+        cache=cache, edge=EdgeConfig(probe_timeout_s=1, name="edge-t"), ingest=IngestConfig(),
+        models=config, alerts=alerts, public_url="https://mw.example",
+    )  # fmt: skip
+    assert service.alerts.copy_central([EdgeEpisode(judged, "risk", clocks)])
+    service.step()
+    assert not service.status.link_up
+    names = {int(r[0]): r[1] for r in rows}
+    sent = [json.loads(b) for (b,) in cache.query("SELECT body FROM outbox ORDER BY rowid")]
+    opened = [d["data"]["machine"]["name"] for d in sent if d["type"] == "alert.opened"]
+    assert sorted(opened) == sorted(names[m] for m in risky if m != judged)
+    assert all(d["data"]["scored_at_edge"] for d in sent)
+    service.step()  # the next loop (still down) judges only new scores: nothing twice
+    assert len(service.alerts.outbox()) == len(sent)
+    service.close()
+    cache.close()
+
+
+def test_the_windows_closed_bins_give_the_centres_features(
+    plant: Plant, active: RegisteredModel, tmp_path: Path
+) -> None:
+    """The service's path: readings into the window, bins reduced as they close, features
+    from the bins; bit for bit the central feature job's rows."""
+    from edge.window import ReadingWindow
+
+    cache = EdgeCache(tmp_path / "edge.sqlite")
+    scorer = EdgeScorer(cache, models_config(top_k=3))
+    scorer.refresh(plant.database, plant.end)
+    _, _, state = scorer.model()
+    central = latest_features(plant.database, active.record.feature_version)
+    instant = pd.Timestamp(central["ts"].max())
+    up = central.loc[central["ts"] == instant, "machine_id"].astype(int).tolist()
+    names = {
+        (str(m), str(s)): (int(m), int(i))
+        for i, m, s in zip(state.sensors["sensor_id"], state.sensors["machine_id"],
+                           state.sensors["sensor"], strict=True)
+    }  # fmt: skip
+    window = ReadingWindow(names, state)
+    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    assert window.prime(_readings(plant, instant, lookback)) > 0
+    instant_us = int(instant.value // 1000)
+    window.close_until(instant_us)
+    assert window.samples() == 0  # every reading of the look-back is in a closed bin now
+    closed = window.bins(up, instant_us)
+    edge = scorer.features_from_bins(closed, window.frame(up, 0, 0), instant.to_pydatetime(), up)
+    expected = central[central["ts"] == instant].sort_values("machine_id")
+    names_ = [c for c in central.columns if c not in ("machine_id", "ts")]
+    a = edge.sort_values("machine_id")[names_].to_numpy(np.float64)
+    b = expected[names_].to_numpy(np.float64)
+    assert np.array_equal(np.isnan(a), np.isnan(b))
+    assert np.array_equal(a.view(np.int64)[~np.isnan(a)], b.view(np.int64)[~np.isnan(b)])
+    cache.close()
