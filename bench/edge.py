@@ -227,14 +227,16 @@ def run_edge_benchmark(
         path = Path(tmp) / "edge.sqlite"
         write_cache(path, config, machines, sensors)
         code = (
-            "from edge.lean import keep_out; keep_out(); from bench.edge import edge_child; "
+            "from edge.lean import keep_out; keep_out(); import edge.service; "
+            "from bench.edge import edge_child; "
             f"edge_child({str(path)!r}, {sample_seconds}, {repeats})"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
     edge = json.loads(out.stdout.strip().splitlines()[-1])
-    # what `millwright edge run` imports besides (MQTT, webhooks, the alerts stage), apart
+    # the child imports the whole service first (MQTT, webhooks, the alerts stage), so its
+    # RSS is what `millwright edge run` holds; this interpreter reports those imports alone
     service = subprocess.run(
         [sys.executable, "-c", _SERVICE_IMPORTS], capture_output=True, text=True, check=True
     )
