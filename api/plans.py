@@ -46,6 +46,8 @@ def schedule_public(record: ScheduleRecord) -> SchedulePublic:
         released=list(summary.get("released", [])),
         moved_operations=summary.get("moved_operations"),
         affected_operations=summary.get("affected_operations"),
+        resequenced_operations=summary.get("resequenced_operations"),
+        shifted_operations=summary.get("shifted_operations"),
     )  # fmt: skip
 
 

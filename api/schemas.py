@@ -306,6 +306,15 @@ class SchedulePublic(_Out):
         default=None,
         description="Operations with no valid previous placement (a disruption, a new order).",
     )
+    resequenced_operations: int | None = Field(
+        default=None,
+        description="Of the moved: on another machine or at another place in its machine's"
+        " list of previously planned work.",
+    )
+    shifted_operations: int | None = Field(
+        default=None,
+        description="Of the moved: same machine and place in its list, another start time.",
+    )
 
 
 class AssignmentPublic(_Out):

@@ -190,6 +190,12 @@ def eval_cmapss(
     trees: int | None = typer.Option(
         None, "--trees", min=1, help="Boosting rounds (default: the [models] default)."
     ),
+    rul_cap: float | None = typer.Option(
+        None,
+        "--rul-cap",
+        min=1.0,
+        help="Cap RUL targets at this many cycles (default: from the training lives).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Last line: one JSON object."),
 ) -> None:
     """Train on C-MAPSS engines loaded as a plant, through the production features and models;
@@ -214,13 +220,15 @@ def eval_cmapss(
     except CmapssFormatError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
-    config = cmapss_eval.models_config(seed=seed, n_jobs=threads, n_estimators=trees)
+    config = cmapss_eval.models_config(
+        seed=seed, n_jobs=threads, n_estimators=trees, rul_cap=rul_cap
+    )
 
     def progress(fold: int, metrics: dict[str, Any]) -> None:
         typer.echo(
             f"fold {fold + 1}/{cv}: RMSE {metrics['rmse']:.2f}  q10 coverage "
             f"{metrics['q10_coverage']:.3f}  training {metrics['train_seconds']:.1f} s "
-            f"({metrics['train_cpu_seconds']:.1f} CPU s)",
+            f"({metrics['train_cpu_seconds']:.1f} CPU s)  RUL cap {metrics['rul_cap']}",
             err=True,
         )
 
@@ -272,6 +280,7 @@ def eval_cmapss(
                 "mode": mode,
                 "cuts": cuts if not official else 1,
                 "fold_rmse": [round(f["rmse"], 4) for f in result.folds],
+                "fold_rul_cap": [f["rul_cap"] for f in result.folds],
             }
         )
         typer.echo(json.dumps(payload))

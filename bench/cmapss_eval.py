@@ -49,12 +49,22 @@ HORIZON_CYCLES = 30.0
 """p_fail is the probability of failing within 30 cycles (hours on the plant's time axis)."""
 
 
-def models_config(seed: int = 0, n_jobs: int = 2, n_estimators: int | None = None) -> ModelsConfig:
-    """The ``[models]`` defaults, with the C-MAPSS horizon, a seed and the threads."""
+def models_config(
+    seed: int = 0,
+    n_jobs: int = 2,
+    n_estimators: int | None = None,
+    rul_cap: float | None = None,
+) -> ModelsConfig:
+    """The ``[models]`` defaults, with the C-MAPSS horizon, a seed and the threads.
+
+    ``rul_cap`` pins ``models.rul_cap_hours`` (cycles here); unset, training derives the cap
+    from the training engines' lives as a plant would (``rul_cap_quantile``)."""
     booster = LightGBMParams(n_jobs=n_jobs)
     if n_estimators is not None:
         booster = booster.model_copy(update={"n_estimators": n_estimators})
-    return ModelsConfig(horizon_hours=HORIZON_CYCLES, seed=seed, lightgbm=booster)
+    return ModelsConfig(
+        horizon_hours=HORIZON_CYCLES, seed=seed, lightgbm=booster, rul_cap_hours=rul_cap
+    )
 
 
 @dataclass(frozen=True)
@@ -253,6 +263,7 @@ def cross_validate(
         fold = point_metrics(truth_by_unit, result, config.horizon_hours, cuts)
         fold["train_seconds"] = took
         fold["train_cpu_seconds"] = model.train_cpu_seconds
+        fold["rul_cap"] = model.artifact.rul_cap_hours
         folds.append(fold)
         truths.append(truth_by_unit)
         scored.append(result)

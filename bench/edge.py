@@ -12,8 +12,11 @@ central scoring path.
   bin raw, one look-back of closed bins reduced), and times scoring every machine at one
   instant as the service does: features and scores ``chunk`` machines at a time. It
   reports its resident memory after its imports, after the timed runs (``VmRSS``) and at its
-  peak (``VmHWM``); a second interpreter reports the resident memory after the imports of the
-  whole service (MQTT client, webhooks, the alerts stage) for comparison.
+  peak (``VmHWM``), both taken before the centre's path loads LightGBM's Python package in
+  the same interpreter for its comparison (the edge scores through ``lib_lightgbm``,
+  :class:`models.NativeBooster`, and lists any heavy module it loaded); a second
+  interpreter reports the resident memory after the imports of the whole service (MQTT
+  client, webhooks, the alerts stage) for comparison.
 """
 
 from __future__ import annotations
@@ -37,6 +40,9 @@ from features.state import FeatureState
 from models.config import ModelsConfig
 
 TARGET_MB = 150.0
+# what the edge process must not load (scipy and LightGBM's Python package: it scores through
+# lib_lightgbm, models.NativeBooster)
+_HEAVY = ("dash", "ortools", "fastapi", "sklearn", "pyarrow", "dask", "scipy", "lightgbm")
 T0 = datetime(2024, 1, 1, tzinfo=UTC)  # as bench.scoring (not imported by the edge side)
 
 
@@ -89,15 +95,19 @@ def _status(field: str) -> float:
     return float("nan")
 
 
-def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) -> None:
+def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int | None = None) -> None:
     """The edge side, in its own interpreter (started with :func:`edge.keep_out` in force,
-    as ``millwright edge run`` starts): prints one JSON line."""
+    as ``millwright edge run`` starts): prints one JSON line. ``chunk``: machines featurised
+    together (default: the service's, ``EdgeConfig.chunk_machines``)."""
     from edge.cache import EdgeCache
+    from edge.config import EdgeConfig
     from edge.lean import release_memory
     from edge.scoring import EdgeScorer
     from edge.window import ReadingWindow
 
     imports_mb = _status("VmRSS")
+    if chunk is None:
+        chunk = int(EdgeConfig.model_fields["chunk_machines"].default)
     scorer = EdgeScorer(EdgeCache(path), ModelsConfig())
     cached = scorer.cache.load_model()
     assert cached is not None
@@ -150,9 +160,6 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
         score_at(at)
         if i:  # the first run loads the copy and warms the caches
             samples.append(time.perf_counter() - started)
-    from models import ModelArtifact, score_frame
-
-    artifact = ModelArtifact.from_json(cached.artifact)
     part = machines[:chunk]
     closed = window.bins(part, instant_us)
     empty = window.frame(part, 0, 0)
@@ -169,9 +176,15 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
     features_s = timed(
         lambda: scorer.features_from_bins(closed, empty, instant.to_pydatetime(), part)
     )
-    central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
     seconds = statistics.median(samples)
     release_memory()
+    # the edge's own footprint, before the centre's path (LightGBM's Python package) loads
+    rss_mb, peak_mb = _status("VmRSS"), _status("VmHWM")
+    edge_modules = sorted(m for m in _HEAVY if sys.modules.get(m) is not None)
+    from models import ModelArtifact, score_frame
+
+    artifact = ModelArtifact.from_json(cached.artifact)
+    central_s = timed(lambda: score_frame(artifact, frame, ModelsConfig()))
     print(
         json.dumps(
             {
@@ -188,13 +201,9 @@ def edge_child(path: str, sample_seconds: int, repeats: int, chunk: int = 10) ->
                 "features_per_machine_ms": round(features_s / len(part) * 1000, 3),
                 "central_score_frame_per_machine_ms": round(central_s / len(part) * 1000, 3),
                 "rss_after_imports_mb": round(imports_mb, 1),
-                "rss_mb": round(_status("VmRSS"), 1),
-                "peak_rss_mb": round(_status("VmHWM"), 1),
-                "heavy_modules": sorted(
-                    m
-                    for m in ("dash", "ortools", "fastapi", "sklearn", "pyarrow", "dask")
-                    if sys.modules.get(m) is not None
-                ),
+                "rss_mb": round(rss_mb, 1),
+                "peak_rss_mb": round(peak_mb, 1),
+                "heavy_modules": edge_modules,
             }
         )
     )
@@ -218,14 +227,16 @@ def run_edge_benchmark(
         path = Path(tmp) / "edge.sqlite"
         write_cache(path, config, machines, sensors)
         code = (
-            "from edge.lean import keep_out; keep_out(); from bench.edge import edge_child; "
+            "from edge.lean import keep_out; keep_out(); import edge.service; "
+            "from bench.edge import edge_child; "
             f"edge_child({str(path)!r}, {sample_seconds}, {repeats})"
         )
         out = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
     edge = json.loads(out.stdout.strip().splitlines()[-1])
-    # what `millwright edge run` imports besides (MQTT, webhooks, the alerts stage), apart
+    # the child imports the whole service first (MQTT, webhooks, the alerts stage), so its
+    # RSS is what `millwright edge run` holds; this interpreter reports those imports alone
     service = subprocess.run(
         [sys.executable, "-c", _SERVICE_IMPORTS], capture_output=True, text=True, check=True
     )

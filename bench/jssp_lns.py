@@ -11,11 +11,16 @@ they time out. Every step works on one model built once (`_OneModel`): the kept 
 go into a pool of precedence slots rewritten in place, the makespan's bound and the hint are
 reset; nothing is rebuilt.
 
-On shops above FULL_MODEL_MAX_OPS the full model runs first for FULL_SHARE of the limit (it
-gives the bound and makes fast early progress; on two workers it already interleaves CP-SAT's own
-scheduling neighbourhoods), then this search polishes its incumbent. Bench at 20 s, 2 workers,
-same session: mean gap 1.49 % -> 0.92 % (textbook 2.36 % / 1.88 % in those runs); paired runs
-per instance on this noisy 2-core host were mixed, so the gain is of the order of the noise.
+On shops above FULL_MODEL_MAX_OPS `solve_jssp` starts from the best dispatching plan and gives
+the full model, that plan hinted, the whole limit with CP-SAT's own neighbourhood workers only
+(`LARGE_PARAMS`); this search polishes its incumbent only when asked to (`lns_share`). Tune-half
+instances and generated 30x10/50x10 shops (two machine sets, Storer-Wu-Vaccari style), 20 s,
+2 workers, paired in one run, load 6-10 on 2 cores: mean gap 7.29 % with 75 % full model then
+this search, 5.93 % with CP-SAT's neighbourhoods alone for the whole limit (textbook 7.86 %);
+`use_strong_propagation_in_disjunctive` there made the 500-operation full model find nothing
+past its hint (it stays on for small shops, where it proves optima). This search's steps cost
+0.6-1 s on 500 operations under load (presolve and loading of the whole model, even mostly
+fixed) and few ever prove their sub-problem optimal under the lexicographic objective.
 Small shops (ft10 and alike) are left to the full model alone.
 """
 
@@ -32,7 +37,7 @@ from ortools.sat.python import cp_model
 
 from bench.jssp_instances import JsspInstance
 from scheduler.cpsat.hints import best_dispatch
-from scheduler.cpsat.solver import _STATUS, JOB_SHOP_PARAMS, solve
+from scheduler.cpsat.solver import _STATUS, solve
 from scheduler.plan import Result, SolveStatus
 from scheduler.plan_builder import build_plan
 
@@ -43,8 +48,10 @@ FULL_MODEL_MAX_OPS = 150
 
 # Seconds per sub-problem: at 20 s on abz9 about 50 steps (1 s: 35 steps, 716 instead of 695).
 SUB_LIMIT_S = 0.5
-# Share of the limit given to the full model first (bound, and its own fast early progress).
-FULL_SHARE = 0.75
+# CP-SAT settings of the full model on large shops: both workers run CP-SAT's neighbourhoods
+# from the hinted dispatching plan (no full-search worker, which on 200-500 operations rarely
+# improves anything within 20 s); see the module docstring for the measurements.
+LARGE_PARAMS: dict[str, object] = {"use_lns_only": True}
 _log = logging.getLogger(__name__)
 
 
@@ -171,9 +178,10 @@ def _solve(
     secondary: bool = False,
 ) -> tuple[SolveStatus, list[int] | None, float]:
     """Solve with the incumbent as hint; (status, starts or None, best bound)."""
-    model, starts, _ = _model(shop, shop.makespan(incumbent), chains, secondary)
+    model, starts, cmax = _model(shop, shop.makespan(incumbent), chains, secondary)
     for var, value in zip(starts, incumbent, strict=True):
         model.add_hint(var, value)
+    model.add_hint(cmax, shop.makespan(incumbent))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.01, time_limit_s)
     solver.parameters.num_workers = num_workers
@@ -318,10 +326,12 @@ def solve_jssp(
     num_workers: int = 2,
     hint_budget_s: float | None = None,
     seed: int = 0,
+    lns_share: float = 0.0,
 ) -> Result:
     """Makespan of a classic job shop: the full model on small shops (`hint_budget_s` of
-    dispatching first), otherwise a short dispatching start, a short full-model run (bound and
-    first improvements), then neighbourhood search; `seed` drives the neighbourhood choice."""
+    dispatching first), otherwise a short dispatching start and the full model with CP-SAT's
+    neighbourhood workers, then, for `lns_share` of the limit, this module's neighbourhood
+    search (`seed` drives its choices; 0 by default: see the module docstring)."""
     problem = instance.to_problem()
     shop = Shop.of(instance)
     if shop.size <= FULL_MODEL_MAX_OPS:
@@ -334,15 +344,14 @@ def solve_jssp(
     for key, (_, start) in placements.items():
         starts[index[key]] = start
     first = time.perf_counter() - started
-    full_s = min(FULL_SHARE * time_limit_s, max(0.0, deadline - time.perf_counter()))
-    status, found, bound = _solve(
-        shop, starts, [], full_s, num_workers, seed, dict(JOB_SHOP_PARAMS)
-    )
+    left = max(0.0, deadline - time.perf_counter())
+    full_s = left * (1.0 - min(1.0, max(0.0, lns_share)))
+    status, found, bound = _solve(shop, starts, [], full_s, num_workers, seed, LARGE_PARAMS)
     if found is not None and shop.makespan(found) <= shop.makespan(starts):
         starts = found
     lower = max(shop.lower_bound(), int(bound or 0))
     _log.debug("dispatch %d, full model %s, bound %d", shop.makespan(starts), status, lower)
-    if status is not SolveStatus.OPTIMAL:
+    if status is not SolveStatus.OPTIMAL and lns_share > 0:
         starts = improve(shop, starts, deadline, num_workers, seed, lower_bound=lower)
     cmax = shop.makespan(starts)
     plan = build_plan(

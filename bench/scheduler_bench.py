@@ -20,6 +20,7 @@ from scheduler.dispatch import dispatch_plan
 from scheduler.plan import Result
 from scheduler.problem import Job, Operation, Problem
 from scheduler.settle import settle
+from scheduler.stability import changes
 from scheduler.validate import hard_violations
 
 DISRUPTIONS = ("breakdown", "offline", "overdue", "rush")
@@ -61,10 +62,12 @@ def plant_bench(
     A replan after a disruption moves what `scope` allows (`scheduler.cpsat.solve`): with
     `pinned`, `moved_operations` does not exceed `affected_operations` (the previous plan's
     work the disruption contradicts, with its jobs' later steps) and `moved_beyond_affected`
-    is 0; with `affected`, `moved_beyond_affected` counts what the repair moved because the
-    plan gained more than the stability term charged. `objective` includes that term (the
-    plan-change costs), `production_objective` is the same plan without it; both also for
-    dispatch, which replans from scratch."""
+    is 0; with `affected`, `moved_beyond_affected` counts what the repair resequenced (put on
+    another machine or at another place in its machine's list) because the plan gained more
+    than the stability term charged, `shifted_beyond_affected` what it only moved in time
+    (same machine, same place in the list), `changed_beyond_affected` both. `objective`
+    includes that term (the plan-change costs), `production_objective` is the same plan
+    without it; both also for dispatch, which replans from scratch."""
     problem = plant_problem(jobs, ops, machines, seed)
     if stability_weight is not None:  # `[scheduler] weight_moved`
         problem = replace(problem, weights=replace(problem.weights, moved=stability_weight))
@@ -149,7 +152,19 @@ def _disruption_checks(problem: Problem, result: Result, kind: str) -> dict[str,
     checks["new_operations"] = sum(
         1 for op in problem.operations if problem.planned(op.key) is None
     )
-    checks["moved_beyond_affected"] = sum(
+    changed = changes(problem.previous, plan, affected)
+    checks["resequenced_operations"] = len(changed.resequenced)
+    checks["shifted_operations"] = len(changed.shifted)
+    # Beyond the affected work (what the disruption contradicts, its jobs' later steps, new
+    # orders): `moved_beyond_affected` counts only work that changed machine or its place in
+    # its machine's list (resequenced); work that kept both and only starts at another time
+    # is `shifted_beyond_affected`.
+    checks["moved_beyond_affected"] = len(changed.resequenced - affected)
+    checks["shifted_beyond_affected"] = len(changed.shifted - affected)
+    shifts = sorted(abs(placed[k][1] - problem.planned(k).start) for k in changed.shifted)  # type: ignore[union-attr]
+    checks["shifted_minutes_median"] = shifts[len(shifts) // 2] if shifts else 0
+    checks["shifted_minutes_max"] = shifts[-1] if shifts else 0
+    checks["changed_beyond_affected"] = sum(
         1
         for p in problem.previous
         if p.key not in affected and placed.get(p.key) != (p.machine, p.start)

@@ -1,6 +1,10 @@
 """Scoring at the edge: the central feature math and the artifact's own scoring function on a
 local copy of the active model and its feature state.
 
+The local copy's boosters score through LightGBM's C library (:class:`models.NativeBooster`,
+the same calls and numbers as the centre's ``lightgbm.Booster``), so the edge process never
+imports LightGBM's Python package and the scipy it pulls in.
+
 - :meth:`EdgeScorer.refresh` (central database reachable): copy the active model's artifact
   and its machines' feature state into SQLite when the active version changed (a promotion),
   or when ``force``.
@@ -29,6 +33,7 @@ from millwright.core.storage import Database
 from models import (
     ModelArtifact,
     ModelsConfig,
+    NativeBooster,
     active_version,
     load_model,
     score_frame,
@@ -104,7 +109,7 @@ class EdgeScorer:
                 )
             self._loaded = (
                 cached.version,
-                ModelArtifact.from_json(cached.artifact),
+                ModelArtifact.from_json(cached.artifact, booster=NativeBooster),
                 FeatureState.from_json(cached.state),
             )
         return self._loaded

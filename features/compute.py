@@ -166,7 +166,8 @@ def features_from_aggregates(
     bin_hours = definition.cadence_minutes / 60
     decay = 0.5 ** (definition.cadence_minutes / definition.ewma_halflife_minutes)
     sizes = [w // definition.cadence_minutes for w in definition.windows_minutes]
-    aggregates = window_aggregates(bins, sizes, bin_hours, decay)
+    # only the windows ending at the instants' bins are read: from bin n_lookback - 1 on
+    aggregates = window_aggregates(bins, sizes, bin_hours, decay, keep_from=n_lookback - 1)
 
     base_mean, base_std = baselines_at(
         definition,
@@ -183,9 +184,8 @@ def features_from_aggregates(
     sensor_cols = slice(0, n_sensors * per_sensor)
     for w, size in enumerate(sizes):
         agg = aggregates[size]
-        tail = type(agg)(**{k: v[:, n_lookback - 1 :] for k, v in vars(agg).items()})
         stats = window_stats(
-            tail, base_mean.reshape(-1, n_instants), base_std.reshape(-1, n_instants)
+            agg, base_mean.reshape(-1, n_instants), base_std.reshape(-1, n_instants)
         )
         for s, name in enumerate(WINDOW_STATS):
             column = w * len(WINDOW_STATS) + s
@@ -193,8 +193,8 @@ def features_from_aggregates(
                 stats[name].reshape(shape).transpose(0, 2, 1)
             )
     longest = aggregates[max(sizes)]
-    last_v = longest.last_v[:, n_lookback - 1 :].reshape(shape).transpose(0, 2, 1)
-    last_age = -longest.last_t[:, n_lookback - 1 :].reshape(shape).transpose(0, 2, 1)
+    last_v = longest.last_v.reshape(shape).transpose(0, 2, 1)
+    last_age = -longest.last_t.reshape(shape).transpose(0, 2, 1)
     base = len(definition.windows_minutes) * len(WINDOW_STATS)
     block[:, :, sensor_cols][:, :, base::per_sensor] = last_v
     block[:, :, sensor_cols][:, :, base + 1 :: per_sensor] = last_age

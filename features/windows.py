@@ -108,49 +108,55 @@ def _shift(x: np.ndarray, bins: int, fill: float) -> np.ndarray:
 
 
 def _compose_once(agg: Aggregates, k: int, m: int, bin_hours: float, decay: float) -> Aggregates:
-    """Windows of ``m * k`` bins from ``m`` adjacent windows of ``k`` bins (Chan et al.)."""
-    parts = [
-        Aggregates(
-            **{f.name: _shift(getattr(agg, f.name), j * k, _FILL[f.name]) for f in fields(agg)}
-        )
-        for j in range(m)
-    ]
+    """Windows of ``m * k`` bins from ``m`` adjacent windows of ``k`` bins (Chan et al.).
+
+    Sub-window ``j`` is ``agg`` shifted ``j * k`` bins later, taken one field at a time when
+    used (a copy of the field, not of every field of every sub-window at once: the edge
+    composes in a small memory budget); the arithmetic is the same, so are the bits."""
+
+    def part(j: int, name: str) -> np.ndarray:
+        return _shift(getattr(agg, name), j * k, _FILL[name])
+
     offsets = [-j * k * bin_hours for j in range(m)]
-    n = parts[0].n.copy()
-    s_t = parts[0].n * parts[0].mt
-    s_v = parts[0].n * parts[0].mv
-    for p, o in zip(parts[1:], offsets[1:], strict=True):
-        n += p.n
-        s_t += p.n * (p.mt + o)
-        s_v += p.n * p.mv
+    n = agg.n.copy()
+    s_t = agg.n * agg.mt
+    s_v = agg.n * agg.mv
+    for j in range(1, m):
+        p_n = part(j, "n")
+        n += p_n
+        s_t += p_n * (part(j, "mt") + offsets[j])
+        s_v += p_n * part(j, "mv")
     with np.errstate(invalid="ignore", divide="ignore"):
         mt = np.where(n > 0, s_t / n, 0.0)
         mv = np.where(n > 0, s_v / n, 0.0)
+    del s_t, s_v
     m2v = np.zeros_like(n)
     m2t = np.zeros_like(n)
     ctv = np.zeros_like(n)
-    mn = parts[0].mn.copy()
-    mx = parts[0].mx.copy()
-    ew_n = parts[0].ew_n.copy()
-    ew_s = parts[0].ew_s.copy()
-    for j, (p, o) in enumerate(zip(parts, offsets, strict=True)):
-        d_t = p.mt + o - mt
-        d_v = p.mv - mv
-        m2v += p.m2v + p.n * d_v * d_v
-        m2t += p.m2t + p.n * d_t * d_t
-        ctv += p.ctv + p.n * d_t * d_v
+    mn = agg.mn.copy()
+    mx = agg.mx.copy()
+    ew_n = agg.ew_n.copy()
+    ew_s = agg.ew_s.copy()
+    for j in range(m):
+        p_n = part(j, "n")
+        d_t = part(j, "mt") + offsets[j] - mt
+        d_v = part(j, "mv") - mv
+        m2v += part(j, "m2v") + p_n * d_v * d_v
+        m2t += part(j, "m2t") + p_n * d_t * d_t
+        ctv += part(j, "ctv") + p_n * d_t * d_v
         if j:
-            np.minimum(mn, p.mn, out=mn)
-            np.maximum(mx, p.mx, out=mx)
+            np.minimum(mn, part(j, "mn"), out=mn)
+            np.maximum(mx, part(j, "mx"), out=mx)
             weight = decay ** (j * k)
-            ew_n += weight * p.ew_n
-            ew_s += weight * p.ew_s
-    last_v = parts[-1].last_v.copy()
-    last_t = parts[-1].last_t + offsets[-1]
-    for p, o in zip(parts[-2::-1], offsets[-2::-1], strict=True):  # older to newer
-        seen = p.n > 0
-        last_v = np.where(seen, p.last_v, last_v)
-        last_t = np.where(seen, p.last_t + o, last_t)
+            ew_n += weight * part(j, "ew_n")
+            ew_s += weight * part(j, "ew_s")
+    del d_t, d_v
+    last_v = part(m - 1, "last_v").copy()
+    last_t = part(m - 1, "last_t") + offsets[-1]
+    for j in range(m - 2, -1, -1):  # older to newer
+        seen = part(j, "n") > 0
+        last_v = np.where(seen, part(j, "last_v"), last_v)
+        last_t = np.where(seen, part(j, "last_t") + offsets[j], last_t)
     return Aggregates(n, mt, mv, m2v, m2t, ctv, mn, mx, ew_n, ew_s, last_v, last_t)
 
 
@@ -166,19 +172,61 @@ def _prime_factors(m: int) -> list[int]:
     return out
 
 
+def _columns_from(agg: Aggregates, start: int, *, consume: bool = False) -> Aggregates:
+    """The bins of ``agg`` from column ``start`` on, as arrays of their own; ``consume``
+    lets go of each of ``agg``'s fields once copied (one field more held at a time, not a
+    whole second set)."""
+    if start <= 0:
+        return agg
+    out: dict[str, np.ndarray] = {}
+    for f in fields(agg):
+        out[f.name] = getattr(agg, f.name)[:, start:].copy()
+        if consume:
+            setattr(agg, f.name, out[f.name])
+    return Aggregates(**out)
+
+
 def window_aggregates(
-    bins: Aggregates, sizes: list[int], bin_hours: float, decay: float
+    bins: Aggregates, sizes: list[int], bin_hours: float, decay: float, keep_from: int = 0
 ) -> dict[int, Aggregates]:
-    """Aggregates for windows of each size (in bins), reusing the largest divisor computed."""
-    done: dict[int, Aggregates] = {1: bins}
+    """Aggregates for windows of each size (in bins), reusing the largest divisor computed.
+
+    With ``keep_from``, the windows are returned from that bin on (column 0 is bin
+    ``keep_from``), and every composition keeps only the bins a later one reads: a window of
+    ``m * k`` bins at bin ``c`` reads its ``k``-bin windows at ``c - j * k`` (j < m), so a
+    level needs ``(m - 1) * k`` bins before the first one its successor needs. The numbers
+    of the bins kept are the same, bit for bit; only fewer are computed and held (the edge
+    scores one instant in a small memory budget)."""
+    steps: list[tuple[int, int, int]] = []  # (from, prime, to), in computing order
+    built = {1}
     for size in sorted(sizes):
-        k = max(d for d in done if size % d == 0)
-        agg = done[k]
+        k = max(d for d in built if size % d == 0)
         for p in _prime_factors(size // k):
-            agg = _compose_once(agg, k, p, bin_hours, decay)
+            steps.append((k, p, k * p))
             k *= p
-        done[size] = agg
-    return {size: done[size] for size in sizes}
+        built.add(size)
+    need = dict.fromkeys(sizes, keep_from)  # the first bin each level must hold exactly
+    last_use: dict[int, int] = {}
+    for i in range(len(steps) - 1, -1, -1):  # consumers before producers
+        k, p, to = steps[i]
+        need[k] = max(0, min(need.get(k, need[to]), need[to] - (p - 1) * k))
+        last_use.setdefault(k, i)
+    start = {1: need.get(1, 0)}
+    done: dict[int, Aggregates] = {1: _columns_from(bins, start[1])}
+    for i, (k, p, to) in enumerate(steps):
+        composed, origin = _compose_once(done[k], k, p, bin_hours, decay), start[k]
+        if last_use[k] == i:  # no later composition reads level k
+            if k in sizes:
+                done[k] = _columns_from(done[k], keep_from - start[k], consume=k > 1)
+                start[k] = keep_from
+            else:
+                del done[k]
+        done[to] = _columns_from(composed, need[to] - origin, consume=True)
+        start[to] = need[to]
+        del composed
+    return {
+        size: _columns_from(done[size], keep_from - start[size], consume=size > 1) for size in sizes
+    }
 
 
 def window_stats(

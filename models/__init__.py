@@ -20,6 +20,7 @@ if typing.TYPE_CHECKING:
     from models.artifact import ModelArtifact
     from models.config import ModelsConfig
     from models.errors import ModelsError
+    from models.native_booster import NativeBooster
     from models.registry import (
         NoActiveModelError,
         RegisteredModel,
@@ -36,6 +37,7 @@ _FACE = {
     "ModelArtifact": "models.artifact",
     "ModelsConfig": "models.config",
     "ModelsError": "models.errors",
+    "NativeBooster": "models.native_booster",
     "NoActiveModelError": "models.registry",
     "RegisteredModel": "models.registry",
     "active_version": "models.registry",
@@ -55,6 +57,7 @@ __all__ = [
     "ModelArtifact",
     "ModelsConfig",
     "ModelsError",
+    "NativeBooster",
     "NoActiveModelError",
     "RegisteredModel",
     "Scorer",

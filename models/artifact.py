@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-from lightgbm import Booster
 
 from models.attribution import PathAttribution, top_k
 from models.conformal import ConformalOffsets
@@ -32,6 +32,26 @@ if TYPE_CHECKING:  # training estimators (scikit-learn): not needed to score an 
     from models.rul import RulRegressor
 
 FORMAT = "millwright-model/1"
+
+
+class ScoringBooster(Protocol):
+    """What scoring asks of a booster: ``lightgbm.Booster`` (the centre) and
+    :class:`models.native_booster.NativeBooster` (the edge) both answer it, with equal numbers."""
+
+    def predict(
+        self,
+        matrix: np.ndarray,
+        /,
+        *,
+        raw_score: bool = False,
+        pred_leaf: bool = False,
+        pred_contrib: bool = False,
+    ) -> Any: ...
+
+    def dump_model(self) -> dict[str, Any]: ...
+
+
+BoosterFactory = Callable[[str], ScoringBooster]
 
 
 @dataclass(frozen=True)
@@ -72,7 +92,7 @@ class Calibration:
             )
         return cls("sigmoid", a=float(calibrator.a_), b=float(calibrator.b_), score=score)
 
-    def p_fail(self, booster: Booster, matrix: np.ndarray) -> np.ndarray:
+    def p_fail(self, booster: ScoringBooster, matrix: np.ndarray) -> np.ndarray:
         """Calibrated probabilities of the booster's predictions for ``matrix``."""
         raw = self.score == "raw"
         return self.apply(np.asarray(booster.predict(matrix, raw_score=raw)))
@@ -111,8 +131,12 @@ class Predictions:
     rul_low: np.ndarray
 
 
-def _booster(text: str) -> Booster:
-    return Booster(model_str=text)
+def python_booster(text: str) -> ScoringBooster:
+    """LightGBM's Python ``Booster`` (imported here: the edge scores without the package)."""
+    from lightgbm import Booster
+
+    booster: ScoringBooster = Booster(model_str=text)
+    return booster
 
 
 class ModelArtifact:
@@ -132,6 +156,7 @@ class ModelArtifact:
         rul_cap_hours: float | None = None,
         conformal: ConformalOffsets | None = None,
         feature_definition: dict[str, Any] | None = None,
+        booster: BoosterFactory = python_booster,
     ) -> None:
         if not feature_names:
             raise ValueError("a model artifact needs at least one feature name.")
@@ -144,9 +169,22 @@ class ModelArtifact:
         self.conformal = conformal or ConformalOffsets.none(float(quantile) or 0.1)
         self.feature_definition = feature_definition
         self._texts = {"classifier": classifier, "rul": rul, "rul_low": rul_low}
-        self.classifier = _booster(classifier)
-        self.rul = _booster(rul)
-        self.rul_low = _booster(rul_low)
+        self._booster = booster
+
+    # The boosters are loaded on first use: the registry's copy of an artifact (the edge
+    # refreshing its local copy, a promotion check) often only reads or forwards the document.
+
+    @cached_property
+    def classifier(self) -> ScoringBooster:
+        return self._booster(self._texts["classifier"])
+
+    @cached_property
+    def rul(self) -> ScoringBooster:
+        return self._booster(self._texts["rul"])
+
+    @cached_property
+    def rul_low(self) -> ScoringBooster:
+        return self._booster(self._texts["rul_low"])
 
     # --- building and serialising -------------------------------------------------------
 
@@ -208,8 +246,11 @@ class ModelArtifact:
         }
 
     @classmethod
-    def from_json(cls, doc: dict[str, Any]) -> ModelArtifact:
-        """Inverse of :meth:`to_json`."""
+    def from_json(
+        cls, doc: dict[str, Any], *, booster: BoosterFactory = python_booster
+    ) -> ModelArtifact:
+        """Inverse of :meth:`to_json`; ``booster`` loads the boosters' text models (the edge
+        passes :class:`models.native_booster.NativeBooster`)."""
         if doc.get("format") != FORMAT:
             raise ModelInputError(
                 f"model artifact format {doc.get('format')!r} is not {FORMAT!r}; retrain it"
@@ -233,6 +274,7 @@ class ModelArtifact:
                 name: FeatureReference(tuple(ref["edges"]), tuple(ref["expected"]))
                 for name, ref in doc["drift_reference"].items()
             },
+            booster=booster,
         )
 
     def digest(self) -> str:

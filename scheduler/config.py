@@ -53,12 +53,23 @@ class SchedulerConfig(BaseModel):
             " 0.1 per minute shifted, `weight_change`)."
         ),
     )
+    weight_resequenced: float = Field(
+        default=500.0,
+        ge=0,
+        description=(
+            "On top of `weight_moved`: the cost of a previously planned operation that changes"
+            " machine or its place in the machine's list (urgency-weighted the same way), so a"
+            " replan shifts work in time rather than reorders it."
+        ),
+    )
     replan_scope: Literal["affected", "pinned", "plant"] = Field(
-        default="pinned",
+        default="affected",
         description=(
             "What a replan may move. `affected`: first only the work a disruption or new order"
-            " affects (a plan in seconds), then, for the rest of the limit, other work where"
-            " the plan gains more than the stability weight charges; `pinned`: only the"
+            " affects (a plan in seconds), then a repair from the right-shift start (machine"
+            " lists kept in order, later work shifted) where other work shifts, or is"
+            " resequenced at the far higher `weight_resequenced`, only where the plan gains"
+            " more; it ends when it stops gaining or the worker stops; `pinned`: only the"
             " affected work; `plant`: any work, weighed by the stability term, from scratch."
         ),
     )
@@ -89,4 +100,5 @@ class SchedulerConfig(BaseModel):
             change_machine=self.weight_change_machine,
             deadline_late=self.weight_deadline_late,
             moved=self.weight_moved,
+            resequenced=self.weight_resequenced,
         )

@@ -6,8 +6,10 @@ dispatching rule's plan fairly (expected failure cost included) in the benchmark
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from scheduler.plan import Plan, Violation
-from scheduler.problem import Problem
+from scheduler.problem import PlannedOperation, Problem
 from scheduler.risk import failure_cost, reset_task
 
 
@@ -63,8 +65,32 @@ def evaluate(problem: Problem, plan: Plan) -> dict[str, int]:
             costs["change"] += w.coef(w.change_machine)
         if (now.machine, now.start) != (planned.machine, planned.start):
             costs["change"] += w.coef(w.moved, w.urgency(planned.start))
+        if now.machine != planned.machine and len(_options(problem, planned.key)) > 1:
+            costs["change"] += w.coef(w.resequenced, w.urgency(planned.start))
+    if w.resequenced:
+        for a, b in sequence_pairs(problem):
+            now_a, now_b = done.get(a.key), done.get(b.key)
+            if now_a is None or now_b is None or not now_a.machine == now_b.machine == a.machine:
+                continue
+            if now_b.start < now_a.start:
+                costs["change"] += w.coef(w.resequenced, w.urgency(b.start))
     costs["total"] = sum(costs.values())
     return costs
+
+
+def sequence_pairs(problem: Problem) -> list[tuple[PlannedOperation, PlannedOperation]]:
+    """Neighbours in each machine's previous list (unfrozen work only): the later one costs
+    `resequenced` when both stay on the machine and it now starts first."""
+    frozen = problem.frozen()
+    per: dict[str, list[PlannedOperation]] = {}
+    for planned in problem.previous:
+        if planned.key not in frozen:
+            per.setdefault(planned.machine, []).append(planned)
+    pairs: list[tuple[PlannedOperation, PlannedOperation]] = []
+    for placed in per.values():
+        placed.sort(key=lambda p: (p.start, p.key))
+        pairs.extend(pairwise(placed))
+    return pairs
 
 
 def moved_operations(problem: Problem, plan: Plan) -> int:

@@ -21,7 +21,10 @@ class ObjectiveWeights:
     deadline_late: per unit a job finishes after its deadline (heavy, like maintenance_late);
     moved: per previously planned operation that moves at all (stability), times its urgency
     `moved_horizon / (moved_horizon + planned start)`: work due now weighs fully, work due a
-    `moved_horizon` later half as much.
+    `moved_horizon` later half as much; resequenced: on top of `moved`, per previously planned
+    operation that changes machine or its place in its machine's list (of two neighbours in
+    the previous list, the later now starts first), with the same urgency: a pure time shift
+    keeps the dispatch list a planner already read, a resequence changes it, so it costs more.
     """
 
     tardiness: float = 10.0
@@ -35,6 +38,7 @@ class ObjectiveWeights:
     deadline_late: float = 10_000.0
     moved: float = 50.0
     moved_horizon: int = 480
+    resequenced: float = 500.0
 
     def urgency(self, planned_start: int) -> float:
         """How soon previously planned work was due, in (0, 1]: 1 for work due now."""

@@ -118,6 +118,8 @@ class Result:
     placements a disruption let go; `moved_operations` how many previously planned operations
     the plan moves, `affected_operations` how many had no valid previous placement (a
     disruption contradicted it, or it is new), so the ratio shows what moved beyond;
+    of the moved, `resequenced_operations` changed machine or place in their machine's list
+    and `shifted_operations` kept both and only start at another time (`scheduler.stability`);
     `phases` the wall and CPU seconds of each phase of the solve.
     """
 
@@ -133,4 +135,6 @@ class Result:
     released: tuple[str, ...] = ()
     moved_operations: int | None = None
     affected_operations: int | None = None
+    resequenced_operations: int | None = None
+    shifted_operations: int | None = None
     phases: dict[str, dict[str, float]] = field(default_factory=dict)

@@ -160,9 +160,16 @@ def requeue_stale(database: Database, older_than_s: float) -> int:
 
 
 def solve_schedule(
-    database: Database, config: SchedulerConfig, schedule_id: int, now: datetime | None = None
+    database: Database,
+    config: SchedulerConfig,
+    schedule_id: int,
+    now: datetime | None = None,
+    stop: threading.Event | None = None,
 ) -> ScheduleRecord:
-    """Load, solve and store one claimed schedule; never raises for bad input or no plan."""
+    """Load, solve and store one claimed schedule; never raises for bad input or no plan.
+
+    `stop` (the worker's stop signal) ends the solve early with the best plan found, which
+    is stored like any other, so a stopping worker never holds a claim for a whole limit."""
     now = now or datetime.now(UTC)
     rows = database.execute("SELECT time_limit_s FROM schedules WHERE id = %s", (schedule_id,))
     limit = rows[0][0] if rows and rows[0][0] is not None else config.time_limit_s
@@ -173,7 +180,9 @@ def solve_schedule(
         log.warning("schedule %s: invalid problem: %s", schedule_id, exc)
         _fail(database, schedule_id, None, None, f"invalid problem: {exc}")
     else:
-        result = solve(loaded.problem, limit, config.num_workers, scope=config.replan_scope)
+        result = solve(
+            loaded.problem, limit, config.num_workers, scope=config.replan_scope, stop=stop
+        )
         log.info(
             "schedule %s: %s, objective %s, bound %s, %.2f s, %s moved%s",
             schedule_id, result.status.value, result.objective, result.bound, result.runtime,
@@ -217,14 +226,17 @@ def _fail(
 
 
 def run_once(
-    database: Database, config: SchedulerConfig, worker: str | None = None
+    database: Database,
+    config: SchedulerConfig,
+    worker: str | None = None,
+    stop: threading.Event | None = None,
 ) -> ScheduleRecord | None:
-    """Solve the oldest waiting request, if any."""
+    """Solve the oldest waiting request, if any (`stop` ends the solve early)."""
     schedule_id = claim_next(database, worker or worker_name())
     if schedule_id is None:
         return None
     try:
-        return solve_schedule(database, config, schedule_id)
+        return solve_schedule(database, config, schedule_id, stop=stop)
     except Exception as exc:  # a bug or lost database must not leave the row 'solving'
         log.exception("schedule %s failed", schedule_id)
         try:
@@ -251,7 +263,7 @@ def run_worker(
     while not stop.is_set():
         requeue_stale(database, max(config.time_limit_s, MAX_TIME_LIMIT_S) * 3 + 60)
         try:
-            record = run_once(database, config, worker)
+            record = run_once(database, config, worker, stop)
         except Exception:
             if once:
                 raise

@@ -454,6 +454,8 @@ def plan_summary(loaded: LoadedProblem, result: Result) -> dict[str, Any]:
         "released": list(result.released),
         "moved_operations": result.moved_operations,
         "affected_operations": result.affected_operations,
+        "resequenced_operations": result.resequenced_operations,
+        "shifted_operations": result.shifted_operations,
         "phases": result.phases,
         "counts": {
             "jobs": len(loaded.problem.jobs),

@@ -33,6 +33,12 @@ LOCAL_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_RETENTION_DAYS = 36_500
 os.environ.setdefault("MILLWRIGHT_RETENTION_DAYS", str(TEST_RETENTION_DAYS))
 
+# As `millwright` itself does (millwright.app.cli.main): LightGBM's OpenMP threads wait
+# passively, or on a busy host a descheduled thread makes its partner spin and a training test
+# runs into its timeout. Tests call the Typer app and the estimators directly, so main() never
+# sets it for them; it must be set before the OpenMP runtime loads, i.e. before any test imports.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 
 def _answers(url: str) -> bool:
     try:

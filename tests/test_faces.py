@@ -49,6 +49,8 @@ FACES = {
     ],
     "models": [
         "LatestRisk", "ModelArtifact", "ModelsConfig", "ModelsError", "NoActiveModelError",
+        # the edge scores through LightGBM's C library, without its Python package (#24)
+        "NativeBooster",
         "RegisteredModel", "Scorer", "active_version", "latest_risks", "load_model", "promote",
         "save_candidate", "score_frame", "score_latest", "train_model", "write_scores",
     ],

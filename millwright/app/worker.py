@@ -14,6 +14,7 @@ worker alone holds every partition, which is the single-process behaviour.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -78,9 +79,15 @@ class WorkerLeases:
 
 
 def worker_tasks(
-    settings: Settings, database: Database, leases: WorkerLeases | None = None
+    settings: Settings,
+    database: Database,
+    leases: WorkerLeases | None = None,
+    stop: threading.Event | None = None,
 ) -> list[PeriodicTask]:
-    """One periodic task per duty of this worker, in data-flow order, plus the heartbeat."""
+    """One periodic task per duty of this worker, in data-flow order, plus the heartbeat.
+
+    `stop` is the runner's stop event: a solve in progress ends early when it is set (with
+    the best plan found, stored), and no further request is claimed."""
     from alerts.dispatcher import Dispatcher
     from alerts.service import evaluate_latest
     from features.jobs import FeatureJob
@@ -131,8 +138,13 @@ def worker_tasks(
             request_schedule(database, requested_by="worker")
 
     def solve() -> None:
-        while (schedule_id := claim_next(database, me)) is not None:
-            record = solve_schedule(database, settings.scheduler, schedule_id, now=clock())
+        while stop is None or not stop.is_set():
+            schedule_id = claim_next(database, me)
+            if schedule_id is None:
+                break
+            record = solve_schedule(
+                database, settings.scheduler, schedule_id, now=clock(), stop=stop
+            )
             log.info("plan %s: %s (%s)", record.id, record.state, record.solver_status)
 
     tasks = [PeriodicTask("leases", max(config.lease_s / 3, 0.2), leases.heartbeat)]
@@ -154,8 +166,11 @@ def run_worker(settings: Settings, database: Database) -> None:
     from scheduler.service import worker_name
 
     leases = WorkerLeases(settings, database, worker_name())
+    stop = threading.Event()  # SIGTERM sets it: a long solve returns its best plan and ends
     runner = ServiceRunner(
-        worker_tasks(settings, database, leases), health_port=settings.worker.health_port or None
+        worker_tasks(settings, database, leases, stop),
+        health_port=settings.worker.health_port or None,
+        stop_event=stop,
     )
     try:
         runner.run_until_signalled()

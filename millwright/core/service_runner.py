@@ -61,9 +61,16 @@ class PeriodicTask:
 class ServiceRunner:
     """Runs tasks until stopped; ``/health`` answers with each task's state."""
 
-    def __init__(self, tasks: list[PeriodicTask], *, health_port: int | None = None) -> None:
+    def __init__(
+        self,
+        tasks: list[PeriodicTask],
+        *,
+        health_port: int | None = None,
+        stop_event: threading.Event | None = None,
+    ) -> None:
         self.tasks = tasks
-        self.stop_event = threading.Event()
+        # Tasks given the same event end long runs early when the service stops.
+        self.stop_event = stop_event or threading.Event()
         self._threads: list[threading.Thread] = []
         self._health_port = health_port
         self._server: ThreadingHTTPServer | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from scheduler.cpsat.variables import Variables
+from scheduler.evaluate import sequence_pairs
 from scheduler.problem import Problem
 from scheduler.risk import failure_cost
 
@@ -91,6 +92,8 @@ def _changes(problem: Problem, variables: Variables) -> list[Any]:
         present = v.presence[planned.machine]
         if w.change_machine and present is not True:
             terms.append(w.coef(w.change_machine) * (1 - present))
+        if w.resequenced and present is not True:  # another machine: a resequence
+            terms.append(w.coef(w.resequenced, w.urgency(planned.start)) * (1 - present))
         coef = w.coef(w.moved, w.urgency(planned.start))
         if coef:  # stability: any move at all, weighted by how soon the work was due
             stays = model.new_bool_var(f"stays_{planned.job}_{planned.seq}")
@@ -98,4 +101,25 @@ def _changes(problem: Problem, variables: Variables) -> list[Any]:
             if present is not True:
                 model.add_implication(stays, present)
             terms.append(coef * (1 - stays))
+    if w.resequenced:
+        terms += _resequenced(problem, variables)
+    return terms
+
+
+def _resequenced(problem: Problem, variables: Variables) -> list[Any]:
+    """Two neighbours of a machine's previous list that both stay on it in the other order
+    cost `resequenced` (charged to the later one): a shift in time is cheap, a reorder is not."""
+    w, model, terms = problem.weights, variables.model, list[Any]()
+    for a, b in sequence_pairs(problem):
+        va, vb = variables.ops[a.key], variables.ops[b.key]
+        both = [
+            lit
+            for lit in (va.presence.get(a.machine), vb.presence.get(a.machine))
+            if lit is not True
+        ]
+        if any(lit is None or lit is False for lit in both):
+            continue
+        kept = model.new_bool_var(f"order_{b.job}_{b.seq}")
+        model.add(vb.start >= va.start).only_enforce_if([kept, *both])
+        terms.append(w.coef(w.resequenced, w.urgency(b.start)) * (1 - kept))
     return terms

@@ -18,6 +18,7 @@ the wall and CPU seconds of each phase.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,13 +32,16 @@ from scheduler.cpsat.explain import explain_infeasible
 from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
 from scheduler.cpsat.repair import repair
+from scheduler.cpsat.stopping import improve, stopping
 from scheduler.cpsat.variables import Variables
 from scheduler.disruption import affected_operations, pin_unaffected
 from scheduler.evaluate import evaluate, moved_operations
 from scheduler.plan import Plan, Result, SolveStatus
 from scheduler.plan_builder import build_plan
 from scheduler.problem import Problem
+from scheduler.right_shift import right_shift
 from scheduler.settle import Settled, settle
+from scheduler.stability import changes
 from scheduler.validate import hard_violations
 
 # The solver's share of the limit, whatever the Python phases before it took.
@@ -96,6 +100,10 @@ SCOPES = ("affected", "pinned", "plant")
 # at most `PINNED_MAX_S`; the repair search gets the rest.
 PINNED_SHARE = 0.2
 PINNED_MAX_S = 5.0
+# The repair ends when it has not gained for this share of the limit (at least
+# `PATIENCE_MIN_S`): a small plant's repair is done in a second, not at the limit.
+PATIENCE_SHARE = 0.15
+PATIENCE_MIN_S = 2.0
 
 
 def solve(
@@ -106,6 +114,7 @@ def solve(
     hint_budget_s: float | None = None,
     log: bool = False,
     scope: str = "plant",
+    stop: threading.Event | None = None,
     **params: object,
 ) -> Result:
     """Solve `problem`; extra keyword arguments are CP-SAT parameters (e.g. random_seed).
@@ -119,12 +128,17 @@ def solve(
       `PINNED_MAX_S`), then the rest of the limit repairing it (`scheduler.cpsat.repair`):
       unaffected work moves only where the objective gains more than the stability term
       charges for the move.
-    Should the pinned replan find no plan, the plant replan gets the time left."""
+    Should the pinned replan find no plan, the plant replan gets the time left.
+
+    `stop` (a worker's stop signal) ends the search early: the best plan found so far is
+    returned, as at the limit. A replan's result counts the previous plan's operations it
+    resequenced (another machine or another place in its machine's list) and shifted (same
+    list, other time; `scheduler.stability`)."""
     if scope not in SCOPES:
         raise ValueError(f"unknown replan scope {scope!r}; expected one of {SCOPES}")
     if scope == "plant" or not problem.previous:
-        result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params)
-        return replace(result, affected_operations=_affected(problem))
+        result = _solve(problem, time_limit_s, num_workers, hint, hint_budget_s, log, params, stop)
+        return _counted(problem, result)
     started = time.perf_counter()
     deadline = started + time_limit_s
     affected = affected_operations(problem)
@@ -132,19 +146,18 @@ def solve(
         time_limit_s if scope == "pinned" else min(PINNED_MAX_S, PINNED_SHARE * time_limit_s)
     )
     pinned = _solve(pin_unaffected(problem), first_limit, num_workers, hint,
-                    hint_budget_s, log, params)  # fmt: skip
+                    hint_budget_s, log, params, stop)  # fmt: skip
     if pinned.plan is None:
         left = max(SOLVER_SHARE * time_limit_s, deadline - time.perf_counter())
-        result = _solve(problem, left, num_workers, hint, hint_budget_s, log, params)
+        result = _solve(problem, left, num_workers, hint, hint_budget_s, log, params, stop)
         reason = result.reason
         if result.plan is not None:  # say why more than the affected work moved
             note = f"replanning only the affected work found no plan ({pinned.reason})"
             reason = note if reason is None else f"{reason}; {note}"
-        return replace(
-            result,
-            runtime=time.perf_counter() - started,
-            affected_operations=len(affected),
-            reason=reason,
+        return _counted(
+            problem,
+            replace(result, runtime=time.perf_counter() - started, reason=reason),
+            affected,
         )
     plant = settle(problem).problem
     plan, total = pinned.plan, evaluate(plant, pinned.plan)["total"]
@@ -153,27 +166,31 @@ def solve(
         "the rest of the previous plan is kept"
     )
     phases = dict(pinned.phases)
-    if scope == "affected":
+    if scope == "affected" and not (stop is not None and stop.is_set()):
         phase = _Phases()
+        with phase("right_shift"):
+            maint = {m.name: m.start for m in plan.maintenance}
+            stable = right_shift(plant, problem.previous, maint)
         with phase("repair"):
-            repaired = repair(plant, plan, deadline, num_workers, affected)
+            patience = max(PATIENCE_MIN_S, PATIENCE_SHARE * time_limit_s)
+            repaired = repair(plant, plan, deadline, num_workers, affected,
+                              stable=None if stable is None else stable[0], stop=stop,
+                              patience_s=patience)  # fmt: skip
         phases.update(phase.seconds)
-        if repaired is not None and repaired.objective < total:
-            placed = {(o.job, o.seq): (o.machine, o.start) for o in repaired.plan.operations}
-            beyond = sum(
-                1
-                for p in problem.previous
-                if p.key not in affected and placed.get(p.key) != (p.machine, p.start)
-            )
+        # The dispatching replan may win on production alone (`repair.MAX_LOSS`).
+        if repaired is not None and (repaired.objective < total or repaired.start == "dispatch"):
+            changed = changes(problem.previous, repaired.plan, affected)
+            beyond = len(changed.resequenced - affected)
+            shifted = len(changed.shifted - affected)
             plan, total = repaired.plan, repaired.objective
             note = (
                 f"replanned the {len(affected)} operation(s) a disruption or a new order "
-                f"affected, then moved {beyond} more where the plan gained more than "
-                "the stability term charged for the move"
+                f"affected, then resequenced {beyond} and shifted {shifted} more where the plan "
+                "gained more than the stability term charged for the move"
                 + (" (from the dispatching replan)" if repaired.start == "dispatch" else "")
             )
     status = SolveStatus.FEASIBLE if pinned.status is SolveStatus.OPTIMAL else pinned.status
-    return replace(  # scored as the plant replan is; no bound holds for it
+    result = replace(  # scored as the plant replan is; no bound holds for it
         pinned,
         status=status,
         plan=plan,
@@ -185,10 +202,26 @@ def solve(
         reason=note if pinned.reason is None else f"{pinned.reason}; {note}",
         phases=phases,
     )
+    return _counted(problem, result, affected)
 
 
-def _affected(problem: Problem) -> int | None:
-    return len(affected_operations(problem)) if problem.previous else None
+def _counted(
+    problem: Problem, result: Result, affected: set[tuple[str, int]] | None = None
+) -> Result:
+    """`result` with a replan's counts: affected, resequenced and shifted operations."""
+    if not problem.previous:
+        return result
+    if affected is None:
+        affected = affected_operations(problem)
+    if result.plan is None:
+        return replace(result, affected_operations=len(affected))
+    changed = changes(problem.previous, result.plan, affected)
+    return replace(
+        result,
+        affected_operations=len(affected),
+        resequenced_operations=len(changed.resequenced),
+        shifted_operations=len(changed.shifted),
+    )
 
 
 def _solve(
@@ -199,6 +232,7 @@ def _solve(
     hint_budget_s: float | None,
     log: bool,
     params: dict[str, object],
+    stop: threading.Event | None = None,
 ) -> Result:
     started = time.perf_counter()
     phase = _Phases()
@@ -227,7 +261,7 @@ def _solve(
     with phase("solve"):
         if large:
             add_hints(p, variables, ops, maint)
-            found = _large(p, variables, solve_s, num_workers, settings, started)
+            found = _large(p, variables, solve_s, num_workers, settings, started, stop)
         else:
             if hint:
                 add_hints(p, variables, ops, maint)
@@ -235,7 +269,7 @@ def _solve(
                     completed = lns.complete(variables.model, solve_s / 4, num_workers)
                     if completed is not None:
                         lns.set_hint(variables.model, completed.values)
-            found = _full(p, variables, solve_s, num_workers, settings, log, started)
+            found = _full(p, variables, solve_s, num_workers, settings, log, started, stop)
     status, objective, bound, plan, first = found
     runtime = time.perf_counter() - started
     common = {
@@ -287,6 +321,7 @@ def _full(
     settings: dict[str, object],
     log: bool,
     started: float,
+    stop: threading.Event | None = None,
 ) -> _Found:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = solve_s
@@ -295,7 +330,8 @@ def _full(
     for name, value in settings.items():
         setattr(solver.parameters, name, value)
     callback = _FirstSolution(started)
-    status = _STATUS.get(solver.solve(variables.model, callback), SolveStatus.UNKNOWN)
+    with stopping(solver, stop):
+        status = _STATUS.get(solver.solve(variables.model, callback), SolveStatus.UNKNOWN)
     if not status.has_plan:
         return status, None, None, None, None
     scale = problem.weights.scale
@@ -316,14 +352,16 @@ def _large(
     num_workers: int,
     settings: dict[str, object],
     started: float,
+    stop: threading.Event | None = None,
 ) -> _Found:
-    """Complete the dispatch hint into a full assignment, then neighbourhood search."""
+    """Complete the dispatch hint into a full assignment, then neighbourhood search (in
+    slices, so `stop` ends it within about a second)."""
     deadline = time.perf_counter() + solve_s
     incumbent = lns.complete(variables.model, solve_s / 2, num_workers)
     if incumbent is None:
         return SolveStatus.UNKNOWN, None, None, None, None
     first = time.perf_counter() - started
-    best, _steps = lns.improve(problem, variables, incumbent, deadline, num_workers)
+    best, _steps = improve(problem, variables, incumbent, deadline, num_workers, stop=stop)
     scale = problem.weights.scale
     plan = _extract(problem, variables, best.values)
     return SolveStatus.FEASIBLE, best.objective / scale, None, plan, first

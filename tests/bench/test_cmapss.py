@@ -186,6 +186,8 @@ def test_eval_cmapss_cross_validation(nasa_files: dict[str, Path]) -> None:
         "--json",
         "--trees",
         "60",
+        "--rul-cap",
+        "100",
     ]
     result = CliRunner().invoke(_cli(), args)
     assert result.exit_code == 0, result.output
@@ -193,6 +195,14 @@ def test_eval_cmapss_cross_validation(nasa_files: dict[str, Path]) -> None:
     assert payload["engines"] == 20
     assert len(payload["fold_rmse"]) == 2
     assert payload["rmse"] < 35
+    assert payload["fold_rul_cap"] == [100.0, 100.0]  # --rul-cap pins every fold's cap
+
+
+def test_eval_cmapss_config_pins_the_rul_cap_only_when_asked() -> None:
+    from bench.cmapss_eval import models_config
+
+    assert models_config().rul_cap_hours is None  # derived from the training lives
+    assert models_config(rul_cap=125.0).rul_cap_hours == 125.0
 
 
 def test_eval_cmapss_needs_one_mode(nasa_files: dict[str, Path]) -> None:

@@ -81,3 +81,34 @@ def test_small_shops_keep_the_full_model(jssp_dir: Path) -> None:
     instance = parse_jssp((jssp_dir / "ft06.txt").read_text(), "ft06")
     result = solve_jssp(instance, 10.0)
     assert result.status is SolveStatus.OPTIMAL and result.objective == 55
+
+
+def test_large_shop_polishes_with_the_neighbourhood_search_when_asked(
+    jssp_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`lns_share` hands the end of the limit to `improve`; the plan stays a valid schedule no
+    longer than the dispatching start."""
+    import bench.jssp_lns as lns
+
+    calls: list[int] = []
+    real = lns.improve
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(lns, "improve", counted)
+    instance = parse_jssp((jssp_dir / "la27.txt").read_text(), "la27")
+    shop = Shop.of(instance)
+    start = shop.makespan(_dispatch_starts(shop, instance))
+    result = solve_jssp(instance, 3.0, lns_share=0.5)
+    assert calls == [1]
+    assert result.plan is not None and result.objective is not None
+    starts = [0] * shop.size
+    for p in result.plan.operations:
+        starts[shop.jobs[int(p.job[1:])][p.seq]] = p.start
+    assert shop.violations(starts) == []
+    assert result.objective == shop.makespan(starts) <= start
+    calls.clear()
+    solve_jssp(instance, 2.0)
+    assert calls == []  # by default CP-SAT's own neighbourhoods get the whole limit

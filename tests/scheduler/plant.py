@@ -86,6 +86,21 @@ def seed_job(
     return job_id
 
 
+def seed_long_plant(database: Database, now: datetime) -> int:
+    """Six machines and 60 jobs of four two-machine steps released at `now`: large enough that
+    the solver searches for a whole 60 s limit. Returns the number of operations."""
+    import random
+
+    rng = random.Random(5)
+    ids = seed_machines(database, tuple(f"M{i}" for i in range(6)))
+    machines = list(ids.values())
+    for j in range(60):
+        routing = [{m: rng.randint(10, 60) * 60 for m in rng.sample(machines, 2)} for _ in range(4)]
+        due = now + timedelta(hours=rng.randint(4, 20))
+        seed_job(database, f"J{j:02d}", routing, release=now, due=due)
+    return 240
+
+
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
     """Run `app` under uvicorn on a free port in a thread; yields its base URL."""

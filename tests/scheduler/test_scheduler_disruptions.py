@@ -328,12 +328,18 @@ def test_a_large_gain_justifies_moving_unaffected_work() -> None:
     assert result.objective < pinned.objective
 
 
-def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper() -> None:
+def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """M0 goes offline: the pinned plan queues A behind B on M1, late; rebuilt from scratch, A
-    goes first. With no time for the pinned start, the repair takes the dispatching replan."""
+    goes first. With no time for the pinned start, the repair takes the dispatching replan
+    (on the neighbourhood search of a large plant; a plant this small is searched whole)."""
     import time
 
+    from scheduler.cpsat import repair as repair_module
     from scheduler.cpsat.repair import repair
+
+    monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)
 
     problem = Problem(
         machines=(Machine("M0"), Machine("M1")),
@@ -355,3 +361,35 @@ def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper() -> Non
 def test_unknown_scope_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown replan scope"):
         solve(plant(), LIMIT, scope="everything")
+
+
+def test_a_stable_plan_far_worse_in_production_gives_way_to_the_dispatching_replan(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """M0 goes offline; kept in place, B makes the urgent A wait until 100. Re-dispatched, A
+    goes first and B moves, which costs more under the whole objective (moves priced high)
+    than A's lateness; production (the stability term left out) is still far better, past
+    `max_loss`: the repair searches from the re-dispatched plan. With a tolerance of 100x it
+    keeps the stable start."""
+    import time
+
+    from scheduler.cpsat import repair as repair_module
+    from scheduler.cpsat.repair import repair
+
+    monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)  # the large plants' path
+    problem = Problem(
+        machines=(Machine("M0"), Machine("M1")),
+        jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
+        operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
+        horizon=600,
+        previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
+        weights=ObjectiveWeights(moved=10_000.0),
+    )
+    down = disruption.offline(problem, "M0")
+    pinned = solve(down, LIMIT, scope="pinned")
+    assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 100
+    plant = settle(down).problem
+    fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, first_share=0)
+    assert fixed is not None and fixed.start == "dispatch"
+    kept = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, first_share=0, max_loss=100)
+    assert kept is not None and kept.start == "pinned"

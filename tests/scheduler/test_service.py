@@ -9,7 +9,14 @@ from api import plans
 from millwright.core.storage.database import Database
 from scheduler import service
 from scheduler.store import load_problem
-from tests.scheduler.plant import CONFIG, NOW, seed_job, seed_machines, seed_risk
+from tests.scheduler.plant import (
+    CONFIG,
+    NOW,
+    seed_job,
+    seed_long_plant,
+    seed_machines,
+    seed_risk,
+)
 
 
 def _assignments(database: Database, schedule_id: int) -> list[tuple]:
@@ -259,3 +266,33 @@ def test_stale_claim_is_requeued_and_worker_stops_on_event(database: Database) -
     thread.join(10)
     assert not thread.is_alive()
     assert service.get_schedule(database, record.id).state == "done"  # type: ignore[union-attr]
+
+
+def test_the_worker_stop_ends_a_long_solve_with_a_stored_plan(database: Database) -> None:
+    """A plant large enough to search for the whole 60 s limit: the worker's stop signal,
+    set a second into the solve, ends it well under the limit with its best plan stored (so
+    SIGTERM never holds a worker for a whole solve)."""
+    import time
+    from datetime import UTC, datetime
+
+    operations = seed_long_plant(database, datetime.now(UTC))  # the worker plans by wall clock
+    record = service.request_schedule(database, "alice", time_limit_s=60)
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=service.run_worker, args=(database, CONFIG, stop), kwargs={"once": True}
+    )
+    worker.start()
+    deadline = time.monotonic() + 30
+    while service.get_schedule(database, record.id).state != "solving":  # type: ignore[union-attr]
+        assert time.monotonic() < deadline, "the worker never claimed the request"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    stopped = time.monotonic()
+    stop.set()
+    worker.join(20)
+    assert not worker.is_alive(), "the solve did not stop"
+    assert time.monotonic() - stopped < 20
+    done = service.get_schedule(database, record.id)
+    assert done is not None and done.state == "done", done
+    assert done.solver_status != "optimal"  # it was stopped, not finished
+    assert len(_assignments(database, record.id)) >= operations
