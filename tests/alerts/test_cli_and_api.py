@@ -104,7 +104,7 @@ def test_public_api_is_pinned() -> None:
             "unshelve",
             # the edge's episodes across an outage (#24)
             "AdoptReport", "EdgeEpisode", "EdgeTransition", "adopt_edge_transitions",
-            "body_for", "central_episodes", "edge_event",
+            "body_for", "central_episodes", "edge_event", "edge_heartbeat",
         ]
     )  # fmt: skip
     for name in alerts.__all__:

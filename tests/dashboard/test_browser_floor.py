@@ -214,9 +214,15 @@ def test_ack_with_comment_shelve_and_expiry_on_the_plant_clock(
     wait(browser, lambda d: d.find_element(By.ID, "alerts-comment").get_attribute("value") == "")
     comment = browser.find_element(By.ID, "alerts-comment")
     comment.send_keys("sensor cable being replaced", Keys.TAB)
-    shelve = next(b for b in browser.find_elements(By.CSS_SELECTOR, f"{row} button")
-              if b.text == "Shelve")  # fmt: skip
-    shelve.click()  # for the default hour
+
+    def click_shelve(d: WebDriver) -> bool:
+        # a refresh may replace the row between finding its button and clicking it
+        found = [b for b in d.find_elements(By.CSS_SELECTOR, f"{row} button") if b.text == "Shelve"]
+        if found:
+            found[0].click()
+        return bool(found)
+
+    wait(browser, click_shelve)  # for the default hour
     wait(browser, lambda d: "shelved by fixer" in d.find_element(By.ID, "alerts-message").text)
     wait(browser, lambda d: "Shelved" in d.find_element(By.CSS_SELECTOR, row).text)
     assert "until" in browser.find_element(By.CSS_SELECTOR, row).text
