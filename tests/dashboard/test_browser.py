@@ -166,12 +166,20 @@ def test_every_page_renders_the_seeded_plant(
 
     browser.find_element(By.ID, "nav-alerts").click()
     wait_for_page(browser, "alerts")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#alerts-journal-table tbody tr")
-    assert [r.find_elements(By.TAG_NAME, "td")[1].text for r in rows] == [
-        "press-01", "mill-05", "press-02",
-    ]  # fmt: skip
+    # one script reads the rows: a refresh may replace the table between separate reads
+    machines = browser.execute_script(
+        "return [...document.querySelectorAll('#alerts-journal-table tbody tr')]"
+        ".map(r => r.cells[1] ? r.cells[1].innerText : '')"
+    )
+    assert machines == ["press-01", "mill-05", "press-02"]
     screenshot(browser, "alerts")
-    rows[0].find_element(By.TAG_NAME, "button").click()
+
+    def ack_first_row(d: WebDriver) -> bool:
+        # a refresh may replace the table between finding the row and clicking: look again
+        d.find_element(By.CSS_SELECTOR, "#alerts-journal-table tbody tr button").click()
+        return True
+
+    wait(browser, ack_first_row)
     wait(
         browser, lambda d: "acknowledged by planner" in d.find_element(By.ID, "alerts-message").text
     )
