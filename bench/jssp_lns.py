@@ -52,6 +52,7 @@ SUB_LIMIT_S = 0.5
 # from the hinted dispatching plan (no full-search worker, which on 200-500 operations rarely
 # improves anything within 20 s); see the module docstring for the measurements.
 LARGE_PARAMS: dict[str, object] = {"use_lns_only": True}
+TABU_SHARE = 0.5
 _log = logging.getLogger(__name__)
 
 
@@ -327,6 +328,7 @@ def solve_jssp(
     hint_budget_s: float | None = None,
     seed: int = 0,
     lns_share: float = 0.0,
+    tabu_share: float = TABU_SHARE,
 ) -> Result:
     """Makespan of a classic job shop: the full model on small shops (`hint_budget_s` of
     dispatching first), otherwise a short dispatching start and the full model with CP-SAT's
@@ -345,6 +347,11 @@ def solve_jssp(
         starts[index[key]] = start
     first = time.perf_counter() - started
     left = max(0.0, deadline - time.perf_counter())
+    if tabu_share > 0:
+        from bench.jssp_tabu import parallel_tabu
+
+        starts = parallel_tabu(shop, starts, left * tabu_share, num_workers, seed)
+        left = max(0.0, deadline - time.perf_counter())
     full_s = left * (1.0 - min(1.0, max(0.0, lns_share)))
     status, found, bound = _solve(shop, starts, [], full_s, num_workers, seed, LARGE_PARAMS)
     if found is not None and shop.makespan(found) <= shop.makespan(starts):
