@@ -44,6 +44,8 @@ class _Graph:
         self.r = [0] * n
         self.t = [0] * n
         self.order: list[int] = []
+        self.pos = [0] * n
+        self.last = [ops[-1] for ops in shop.jobs if ops]  # only these can end the schedule
 
     def set_sequences(self, sequences: Sequence[Sequence[int]]) -> None:
         self.mp = [-1] * self.n
@@ -96,7 +98,81 @@ class _Graph:
         if len(order) < self.n:
             return -1
         self.r, self.order = r, order
+        pos = self.pos
+        for i, o in enumerate(order):
+            pos[o] = i
         return cmax
+
+    def update(self, u: int, v: int) -> int:
+        """Heads and tails after `swap(u, v)`, recomputed only where they can change; the
+        makespan, or -1 on a cycle (then `heads` must be rerun after undoing the swap).
+
+        Operations before u in the old topological order keep their heads and stay a valid
+        prefix (none has u, v or their new neighbours as an ancestor), so only the rest is
+        reordered; only ancestors of u or v change tails, and all of them lie before u's new
+        position."""
+        jp, mp, js, ms, p, r, t = self.jp, self.mp, self.js, self.ms, self.p, self.r, self.t
+        order, pos = self.order, self.pos
+        start = pos[u]
+        suffix = order[start:]
+        indeg = {}
+        stack = []
+        for o in suffix:
+            d = 0
+            head = 0
+            x = jp[o]
+            if x >= 0:
+                if pos[x] >= start:
+                    d += 1
+                else:
+                    head = r[x] + p[x]
+            x = mp[o]
+            if x >= 0:
+                if pos[x] >= start:
+                    d += 1
+                elif r[x] + p[x] > head:
+                    head = r[x] + p[x]
+            r[o] = head
+            if d:
+                indeg[o] = d
+            else:
+                stack.append(o)
+        fresh = []
+        pop, push, add = stack.pop, stack.append, fresh.append
+        while stack:
+            o = pop()
+            add(o)
+            e = r[o] + p[o]
+            s = js[o]
+            if s >= 0:
+                if r[s] < e:
+                    r[s] = e
+                indeg[s] -= 1
+                if indeg[s] == 0:
+                    push(s)
+            s = ms[o]
+            if s >= 0:
+                if r[s] < e:
+                    r[s] = e
+                indeg[s] -= 1
+                if indeg[s] == 0:
+                    push(s)
+        if len(fresh) < len(suffix):
+            return -1
+        order[start:] = fresh
+        for i in range(start, self.n):
+            pos[order[i]] = i
+        for i in range(pos[u], -1, -1):
+            o = order[i]
+            best = 0
+            s = js[o]
+            if s >= 0:
+                best = p[s] + t[s]
+            s = ms[o]
+            if s >= 0 and p[s] + t[s] > best:
+                best = p[s] + t[s]
+            t[o] = best
+        return max(r[o] + p[o] for o in self.last)
 
     def tails(self) -> None:
         """Longest path from each operation's end to the sink (after `heads`)."""
@@ -116,7 +192,7 @@ class _Graph:
     def critical_blocks(self, cmax: int, rng: random.Random) -> list[list[int]]:
         """One critical path (ties broken at random), as blocks of machine-consecutive ops."""
         r, p, jp, mp = self.r, self.p, self.jp, self.mp
-        ends = [o for o in range(self.n) if r[o] + p[o] == cmax]
+        ends = [o for o in self.last if r[o] + p[o] == cmax]
         o = rng.choice(ends)
         path = [o]
         via_machine = []
@@ -213,6 +289,7 @@ def tabu_search(
     cmax = graph.heads()
     if cmax < 0:
         raise ValueError("the start is not a schedule")
+    graph.tails()
     best_seq = graph.sequences(shop.num_machines, shop.machine)
     best_cmax = cmax
     best_starts = list(graph.r)
@@ -234,7 +311,6 @@ def tabu_search(
             if time.perf_counter() >= deadline:
                 break
         it += 1
-        graph.tails()
         moves = _moves(graph.critical_blocks(cmax, rng))
         if not moves:
             break  # the critical path is one job, or blocks of one: the makespan is optimal
@@ -262,10 +338,11 @@ def tabu_search(
         u, v = chosen
         graph.swap(u, v)
         tabu[u * n + v] = it + rng.randint(tenure_low, tenure_high)
-        cmax = graph.heads()
+        cmax = graph.update(u, v)
         if cmax < 0:  # cannot happen for N5 moves; undo and keep the move tabu all the same
             graph.swap(v, u)
             cmax = graph.heads()
+            graph.tails()
             continue
         if cmax < best_cmax:
             best_cmax, best_starts = cmax, list(graph.r)
@@ -276,6 +353,7 @@ def tabu_search(
             if since_best >= stall:
                 graph.set_sequences(best_seq)
                 cmax = graph.heads()
+                graph.tails()
                 tabu.clear()
                 since_best = 0
     return best_starts, it
