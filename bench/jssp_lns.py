@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from ortools.sat.python import cp_model
 
 from bench.jssp_instances import JsspInstance
+from bench.jssp_tabu import parallel_tabu
 from scheduler.cpsat.hints import best_dispatch
 from scheduler.cpsat.solver import _STATUS, solve
 from scheduler.plan import Result, SolveStatus
@@ -52,7 +53,8 @@ SUB_LIMIT_S = 0.5
 # from the hinted dispatching plan (no full-search worker, which on 200-500 operations rarely
 # improves anything within 20 s); see the module docstring for the measurements.
 LARGE_PARAMS: dict[str, object] = {"use_lns_only": True}
-TABU_SHARE = 0.5
+TABU_SHARE = 0.85
+TABU_ROUNDS = 3
 _log = logging.getLogger(__name__)
 
 
@@ -329,6 +331,7 @@ def solve_jssp(
     seed: int = 0,
     lns_share: float = 0.0,
     tabu_share: float = TABU_SHARE,
+    rounds: int = TABU_ROUNDS,
 ) -> Result:
     """Makespan of a classic job shop: the full model on small shops (`hint_budget_s` of
     dispatching first), otherwise a short dispatching start and the full model with CP-SAT's
@@ -347,15 +350,28 @@ def solve_jssp(
         starts[index[key]] = start
     first = time.perf_counter() - started
     left = max(0.0, deadline - time.perf_counter())
-    if tabu_share > 0:
-        from bench.jssp_tabu import parallel_tabu
-
-        starts = parallel_tabu(shop, starts, left * tabu_share, num_workers, seed)
-        left = max(0.0, deadline - time.perf_counter())
-    full_s = left * (1.0 - min(1.0, max(0.0, lns_share)))
-    status, found, bound = _solve(shop, starts, [], full_s, num_workers, seed, LARGE_PARAMS)
-    if found is not None and shop.makespan(found) <= shop.makespan(starts):
-        starts = found
+    if lns_share > 0:  # the end of the limit goes to `improve`
+        left *= 1.0 - min(1.0, lns_share)
+    search_end = time.perf_counter() + left
+    tabu_share = min(1.0, max(0.0, tabu_share))
+    bound = 0.0
+    status = SolveStatus.UNKNOWN
+    for k in range(rounds):
+        if tabu_share > 0:
+            tabu_s = left * tabu_share / rounds
+            starts = parallel_tabu(shop, starts, tabu_s, num_workers, seed + 10 * k, int(bound))
+        if k == rounds - 1:
+            full_s = max(0.0, search_end - time.perf_counter())
+        else:
+            full_s = left * (1.0 - tabu_share) / rounds
+        status, found, round_bound = _solve(
+            shop, starts, [], full_s, num_workers, seed + k, LARGE_PARAMS
+        )
+        bound = max(bound, round_bound or 0.0)
+        if found is not None and shop.makespan(found) <= shop.makespan(starts):
+            starts = found
+        if status is SolveStatus.OPTIMAL:
+            break
     lower = max(shop.lower_bound(), int(bound or 0))
     _log.debug("dispatch %d, full model %s, bound %d", shop.makespan(starts), status, lower)
     if status is not SolveStatus.OPTIMAL and lns_share > 0:

@@ -17,12 +17,15 @@ or two, tens of thousands of steps in a 20 s budget, which is what the swv famil
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import random
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bench.jssp_lns import Shop
+if TYPE_CHECKING:
+    from bench.jssp_lns import Shop
 
 
 class _Graph:
@@ -35,7 +38,7 @@ class _Graph:
         self.jp = [-1] * n
         self.js = [-1] * n
         for ops in shop.jobs:
-            for a, b in zip(ops, ops[1:], strict=False):
+            for a, b in itertools.pairwise(ops):
                 self.js[a] = b
                 self.jp[b] = a
         self.mp = [-1] * n
@@ -51,7 +54,7 @@ class _Graph:
         self.mp = [-1] * self.n
         self.ms = [-1] * self.n
         for seq in sequences:
-            for a, b in zip(seq, seq[1:], strict=False):
+            for a, b in itertools.pairwise(seq):
                 self.ms[a] = b
                 self.mp[b] = a
 
@@ -72,7 +75,7 @@ class _Graph:
         indeg = [(a >= 0) + (b >= 0) for a, b in zip(jp, mp, strict=True)]
         r = [0] * self.n
         stack = [o for o in range(self.n) if indeg[o] == 0]
-        order = []
+        order: list[int] = []
         pop, push, add = stack.pop, stack.append, order.append
         cmax = 0
         while stack:
@@ -115,8 +118,8 @@ class _Graph:
         order, pos = self.order, self.pos
         start = pos[u]
         suffix = order[start:]
-        indeg = {}
-        stack = []
+        indeg: dict[int, int] = {}
+        stack: list[int] = []
         for o in suffix:
             d = 0
             head = 0
@@ -137,7 +140,7 @@ class _Graph:
                 indeg[o] = d
             else:
                 stack.append(o)
-        fresh = []
+        fresh: list[int] = []
         pop, push, add = stack.pop, stack.append, fresh.append
         while stack:
             o = pop()
@@ -278,6 +281,7 @@ def tabu_search(
     seed: int = 0,
     lower_bound: int | None = None,
     stall: int | None = None,
+    tenure: tuple[int, int] | None = None,
 ) -> tuple[list[int], int]:
     """Best schedule found from `starts` (a schedule) until `deadline` (time.perf_counter())
     or `max_iterations` steps; never longer than the start. Returns (starts, steps made)."""
@@ -297,6 +301,8 @@ def tabu_search(
     per_job = max(1, n // max(1, shop.num_machines))
     tenure_low = 2 + per_job // 4 + shop.num_machines // 3
     tenure_high = tenure_low + max(2, tenure_low // 2)
+    if tenure is not None:
+        tenure_low, tenure_high = tenure
     stall = stall or max(1000, 8 * n)
     tabu: dict[int, int] = {}
     since_best = 0
@@ -361,7 +367,9 @@ def tabu_search(
 
 def _run(args: tuple[Shop, list[int], float, int, int | None]) -> tuple[list[int], int]:
     shop, starts, seconds, seed, lower_bound = args
-    return tabu_search(shop, starts, time.perf_counter() + seconds, seed=seed, lower_bound=lower_bound)
+    return tabu_search(
+        shop, starts, time.perf_counter() + seconds, seed=seed, lower_bound=lower_bound
+    )
 
 
 def parallel_tabu(
