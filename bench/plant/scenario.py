@@ -45,8 +45,8 @@ class EvalConfig:
     window_hours: float = 4.0
     """How long before its last safe start (``rul_low``) a maintenance may begin. The solver
     prices exposed work, not the life a maintenance gives up, so it starts at the window's
-    opening: on tuning seeds 100-102, 8 h cost 3-4 maintenances a seed more than 4 h, and 2 h
-    (too little slack around the 12 h replans) let 4 machines fail on seed 100."""
+    opening: on tuning seeds 100-102, 8 h cost 3-4 maintenances a seed more than 4 h, while 3 h
+    and 2 h (too little slack around the 12 h replans) let 2 and 4 machines fail on seed 100."""
     crew: int = 2
     costs: CostModel = field(default_factory=CostModel)
     risk_p_fail: float | None = field(
