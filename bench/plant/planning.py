@@ -7,16 +7,20 @@ Each replan builds a :class:`scheduler.problem.Problem` in minutes from now:
 - a machine that is running, down or in maintenance is unavailable until it is free;
 - every scored machine with a meaningful ``p_fail`` becomes a :class:`MachineRisk`, so work on
   it carries expected failure cost and moves to healthier machines of its line when it pays;
-- a machine whose last safe moment (``rul_low`` less ``safety``) comes within the next
-  replanning window gets a maintenance task to start between ``window`` before that moment and
-  the moment itself. The deadline is the moment plus the task's length because in the plant a
-  machine stops ageing once maintenance starts. Later needs wait for a fresher prediction.
+- which machines get a maintenance task is production's rule, :func:`scheduler.risk.
+  needs_maintenance`, with its two knobs as ``[scheduler]`` has them: ``rul_low`` within
+  ``within`` (here the next replan plus its window: later needs wait for a fresher
+  prediction) or, when ``p_fail`` is set, ``p_fail`` at or above it. No margin is taken off
+  ``rul_low``: what is evaluated is what ships. A task may start between ``window`` before its
+  last safe start and that start, ``rul_low`` itself (sooner, within the window, when ``p_fail``
+  alone asked for it); its deadline is that start plus the task's length because in the plant
+  a machine stops ageing once maintenance starts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bench.plant.health import HealthScore
 from bench.plant.shop import Shop
@@ -29,6 +33,7 @@ from scheduler.problem import (
     Operation,
     Problem,
 )
+from scheduler.risk import needs_maintenance
 
 MIN_P_FAIL = 0.01
 """Below this a machine is treated as healthy (no risk record, no expected failure cost)."""
@@ -41,7 +46,6 @@ class PlanningRules:
     cycle_minutes: float
     maintenance_minutes: int
     replan_minutes: int
-    safety_minutes: int
     window_minutes: int
     risk_window_minutes: int
     crew: int
@@ -49,6 +53,13 @@ class PlanningRules:
     planned_cost: float
     tardiness_per_minute: float
     max_orders: int
+    p_fail: float | None = None
+    """Production's ``risk_maintenance_p_fail``: this p_fail alone also asks for maintenance."""
+
+    @property
+    def within_minutes(self) -> int:
+        """A ``rul_low`` sooner than this asks for a task now (production's ``within``)."""
+        return self.replan_minutes + self.window_minutes
 
 
 @dataclass(frozen=True)
@@ -86,16 +97,24 @@ def build_problem(
             steps[(name, seq)] = (name, step)
     risks, tasks, latest = [], [], {}
     for machine, score in sorted(scores.items()):
-        last_safe = round(score.rul_low * rules.cycle_minutes) - rules.safety_minutes
-        needs_task = last_safe - rules.window_minutes < rules.replan_minutes
-        if needs_task:
-            latest[machine] = max(0, last_safe)
+        risk = MachineRisk(
+            machine,
+            p_fail=min(score.p_fail, 0.999),
+            rul_low=max(0, round(score.rul_low * rules.cycle_minutes)),
+            window=rules.risk_window_minutes,
+        )
+        if needs_maintenance(risk, rules.within_minutes, rules.p_fail):
+            assert risk.rul_low is not None
+            if risk.rul_low < rules.within_minutes:
+                latest[machine] = risk.rul_low
+            else:  # p_fail alone: maintain within the coming window
+                latest[machine] = min(risk.rul_low, rules.window_minutes)
             tasks.append(
                 MaintenanceTask(
                     name=f"maint-{machine}",
                     machine=machine,
                     duration=rules.maintenance_minutes,
-                    release=max(0, last_safe - rules.window_minutes),
+                    release=max(0, latest[machine] - rules.window_minutes),
                     deadline=latest[machine] + rules.maintenance_minutes,
                     cost=rules.planned_cost,
                     cause=(
@@ -104,15 +123,9 @@ def build_problem(
                     ),
                 )
             )
-        if needs_task or score.p_fail >= MIN_P_FAIL:
-            risks.append(
-                MachineRisk(
-                    machine,
-                    p_fail=min(score.p_fail, 0.999),
-                    rul_low=latest.get(machine),
-                    window=rules.risk_window_minutes,
-                )
-            )
+            risks.append(replace(risk, rul_low=latest[machine]))
+        elif score.p_fail >= MIN_P_FAIL:
+            risks.append(replace(risk, rul_low=None))
     work = sum(max(op.options.values()) for op in operations)
     start_bound = max(
         [*free_at.values(), *(j.release for j in jobs), *(t.release for t in tasks)], default=0

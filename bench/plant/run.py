@@ -117,7 +117,6 @@ def planning_rules(config: EvalConfig) -> PlanningRules:
         cycle_minutes=cycle_minutes,
         maintenance_minutes=round(TIMING.maintenance / MINUTE),
         replan_minutes=round(config.replan_hours * 60),
-        safety_minutes=round(config.safety_hours * 60),
         window_minutes=round(config.window_hours * 60),
         risk_window_minutes=round(model_horizon * cycle_minutes),
         crew=config.crew,
@@ -125,6 +124,7 @@ def planning_rules(config: EvalConfig) -> PlanningRules:
         planned_cost=planned_cost(config),
         tardiness_per_minute=config.costs.tardiness_per_hour / 60.0,
         max_orders=4 * config.machines,
+        p_fail=config.risk_p_fail,
     )
 
 

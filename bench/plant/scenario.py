@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bench.plant.costs import CostModel
+from scheduler.config import SchedulerConfig
 from sim import MachineSpec, layout
 
 
@@ -24,8 +25,9 @@ class EvalConfig:
     """One evaluation scenario; every policy runs the same one.
 
     The predictive knobs (``replan_hours``, ``solver_seconds`` of CP-SAT deterministic time per
-    replan, ``solver_workers``, ``safety_hours``, ``window_hours``, ``crew``) only matter to the
-    predictive policy.
+    replan, ``solver_workers``, ``window_hours``, ``crew``, ``risk_p_fail``) only matter to the
+    predictive policy. Which machines it maintains is production's rule with production's
+    default (``[scheduler] risk_maintenance_p_fail``), not an evaluation-only margin.
     """
 
     machines: int = 10
@@ -40,10 +42,16 @@ class EvalConfig:
     replan_hours: float = 12.0
     solver_seconds: float = 0.2
     solver_workers: int = 1
-    safety_hours: float = 4.0
-    window_hours: float = 8.0
+    window_hours: float = 4.0
+    """How long before its last safe start (``rul_low``) a maintenance may begin. The solver
+    prices exposed work, not the life a maintenance gives up, so it starts at the window's
+    opening: on tuning seeds 100-102, 8 h cost 3-4 maintenances a seed more than 4 h, while 3 h
+    and 2 h (too little slack around the 12 h replans) let 2 and 4 machines fail on seed 100."""
     crew: int = 2
     costs: CostModel = field(default_factory=CostModel)
+    risk_p_fail: float | None = field(
+        default_factory=lambda: SchedulerConfig().risk_maintenance_p_fail
+    )
     model_trees: int | None = None
     """Boosting rounds of the predictive policy's model; None: the ``[models]`` default
     (what production trains). Tests shrink it to stay fast."""
@@ -62,15 +70,10 @@ class EvalConfig:
             raise ValueError(f"op_hours must be 0 < low <= high, got {self.op_hours}")
         if self.replan_hours <= 0 or self.solver_seconds <= 0:
             raise ValueError("replan_hours and solver_seconds must be positive")
-        if (
-            self.safety_hours < 0
-            or self.window_hours <= 0
-            or self.crew < 1
-            or self.solver_workers < 1
-        ):
-            raise ValueError(
-                "safety_hours >= 0, window_hours > 0, crew >= 1 and solver_workers >= 1 required"
-            )
+        if self.window_hours <= 0 or self.crew < 1 or self.solver_workers < 1:
+            raise ValueError("window_hours > 0, crew >= 1 and solver_workers >= 1 required")
+        if self.risk_p_fail is not None and not 0.0 < self.risk_p_fail <= 1.0:
+            raise ValueError(f"risk_p_fail must be in (0, 1], got {self.risk_p_fail}")
 
     @property
     def lines(self) -> int:
