@@ -14,14 +14,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-import httpx
 import psycopg
 
 from alerts.config import AlertsConfig
-from alerts.dispatcher import Dispatcher
 from alerts.edge_links import edge_limit
 from alerts.episodes import Score, Transition, TransitionKind, evaluate
 from alerts.errors import AlertNotFound, TargetError, UnknownEndpoint
@@ -45,6 +43,9 @@ from alerts.store import (
 )
 from alerts.targets import Resolver, check_target, system_resolver
 from millwright.core.storage.database import Database
+
+if TYPE_CHECKING:  # the edge imports this module and sends its webhooks only in an outage
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +369,8 @@ def send_test(
 
     A failed test stays in the outbox and is retried like any delivery.
     """
+    from alerts.dispatcher import Dispatcher  # httpx: loaded by what sends
+
     if config.endpoint(endpoint) is None:
         known = ", ".join(e.name for e in config.endpoints) or "none configured"
         raise UnknownEndpoint(f"no endpoint {endpoint!r} in [alerts].endpoints ({known})")

@@ -467,8 +467,9 @@ def bench_edge(
     e, c = result["edge"], result["central"]
     typer.echo(
         f"edge: {e['machines']} machines x {e['sensors']} sensors, {e['readings_in_memory']:,}"
-        f" readings held: RSS {e['rss_mb']} MB (peak {e['peak_rss_mb']}, target"
-        f" {e['target_mb']:.0f}), {e['per_machine_ms']} ms per machine (features + score)"
+        f" readings held: RSS {e['rss_mb']} MB (peak {e['peak_rss_mb']}; with the webhook"
+        f" client {e['rss_with_webhook_client_mb']}, peak {e['peak_rss_with_webhook_client_mb']};"
+        f" target {e['target_mb']:.0f}), {e['per_machine_ms']} ms per machine (features + score)"
     )
     typer.echo(f"central: {c['per_machine_ms']} ms per machine ({c['path']})")
     if as_json:

@@ -22,9 +22,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pandas as pd
 
 from alerts import (
@@ -45,6 +44,9 @@ from alerts import (
     webhook_headers,
 )
 from edge.cache import EdgeCache
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -321,10 +323,22 @@ class EdgeSender:
     ) -> None:
         self.cache = cache
         self.config = config
-        self._client = httpx.Client(transport=transport, follow_redirects=False)
+        self._transport = transport
+        self._http: httpx.Client | None = None
+
+    def _client(self) -> httpx.Client:
+        """The HTTP client, made on the first delivery: an edge sends webhooks only while the
+        centre is away, so httpx (~7 MB resident) loads then, not at start."""
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.Client(transport=self._transport, follow_redirects=False)
+        return self._http
 
     def close(self) -> None:
-        self._client.close()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
     def deliver_due(self, now: datetime | None = None) -> int:
         """Try every due delivery once; returns how many were delivered."""
@@ -379,8 +393,11 @@ class EdgeSender:
         secrets = [s.get_secret_value() for s in endpoint.secrets]
         headers = webhook_headers(secrets, msg_id, int(time.time()), body)
         headers["content-type"] = "application/json"
+        client = self._client()
+        import httpx
+
         try:
-            response = self._client.post(
+            response = client.post(
                 endpoint.url, content=body, headers=headers, timeout=endpoint.timeout_s
             )
         except httpx.HTTPError as exc:

@@ -5,14 +5,25 @@ optional companions when they find them: pandas 3 loads pyarrow (~35 MB resident
 loads scikit-learn and its scipy parts (~70 MB). The edge scores with pandas' numpy columns
 and LightGBM's booster alone, so it refuses those (and the dashboard, planning and training
 stacks) for its own process: an import of one raises ``ImportError``, which those libraries
-treat as "not installed". Measured by ``millwright bench edge``.
+treat as "not installed" (httpx then goes without its command line, which its webhooks never
+use). Measured by ``millwright bench edge``.
 """
 
 from __future__ import annotations
 
 import sys
 
-KEPT_OUT = ("pyarrow", "sklearn", "dash", "ortools", "fastapi", "dask", "onnxmltools", "skl2onnx")
+KEPT_OUT = (
+    "pyarrow",
+    "sklearn",
+    "dash",
+    "ortools",
+    "fastapi",
+    "dask",
+    "onnxmltools",
+    "skl2onnx",
+    "httpx._main",  # httpx's command line: click, rich and pygments (~4 MB) for no webhook
+)
 
 
 def keep_out(modules: tuple[str, ...] = KEPT_OUT) -> list[str]:

@@ -27,9 +27,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
@@ -44,6 +43,9 @@ from features import FeatureState
 from ingest import IngestConfig, TopicTemplate, decode
 from millwright.core.storage import Database, read_readings
 from models import ModelsConfig
+
+if TYPE_CHECKING:  # webhooks are sent during an outage only (edge.alerting.EdgeSender)
+    import httpx
 
 log = logging.getLogger(__name__)
 

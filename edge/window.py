@@ -4,8 +4,9 @@ Features at an instant read only the cadence bins of the instant's look-back, an
 aggregates depend only on its own readings (:mod:`features.bins`). So the edge keeps raw
 samples (typed arrays, 17 bytes a sample) only for bins still open, and reduces a bin to ten
 numbers per featurised sensor once the watermark (the newest timestamp seen) is ``grace_us``
-past its end; the reduced bins of one look-back sit in a fixed ring (``10 × 8`` bytes per
-sensor and bin, allocated once), whatever the sampling rate. A sample seen twice (an MQTT
+past its end; the reduced bins of one look-back sit in a fixed ring (the count as int32,
+the nine moments as float64: 76 bytes per sensor and bin, allocated once), whatever the
+sampling rate. A sample seen twice (an MQTT
 redelivery) is kept once, a late one put in time order while its bin is open; one arriving
 after its bin closed is counted in ``late`` and dropped (``score_lag_s`` is the grace).
 
@@ -98,7 +99,13 @@ class ReadingWindow:
         self.machines = sorted({int(m) for m in state.sensors["machine_id"]})
         self._slot = {m: i for i, m in enumerate(self.machines)}
         n_cells = len(self.machines) * len(definition.sensors)
-        self._bins = empty_bins(n_cells, self.n_lookback)
+        # a bin's count is an integer: int32 holds it exactly and float64 gets it back bit
+        # for bit (features.bins packs it as float64); the other fields stay float64
+        fills = empty_bins(1, 1)[:, 0, 0]
+        self._n = np.zeros((n_cells, self.n_lookback), np.int32)
+        self._bins = np.empty((len(fills) - 1, n_cells, self.n_lookback))
+        for field, fill in zip(self._bins, fills[1:], strict=True):
+            field.fill(fill)
         self._seen = np.zeros((len(self.machines), self.n_lookback), np.int32)
         self._bin_of = np.full(self.n_lookback, -1, np.int64)  # absolute bin held by a slot
         self._series: dict[int, _Series] = {}
@@ -210,7 +217,8 @@ class ReadingWindow:
             cells = slice(i * sensors, (i + len(chunk)) * sensors)
             for b in range(n_bins):
                 slot = (first // self.cadence_us + b) % self.n_lookback
-                self._bins[:, cells, slot] = reduced[:, :, b]
+                self._n[cells, slot] = reduced[0, :, b]
+                self._bins[:, cells, slot] = reduced[1:, :, b]
                 self._seen[i : i + len(chunk), slot] = seen[:, b]
         for b in range(n_bins):
             absolute = first // self.cadence_us + b
@@ -247,7 +255,8 @@ class ReadingWindow:
         """Bytes of the closed-bin ring and the raw open samples."""
         with self._lock:
             raw = sum(len(s.ts) * 17 for s in self._series.values())
-            return int(self._bins.nbytes + self._seen.nbytes + self._bin_of.nbytes + raw)
+            ring = self._n.nbytes + self._bins.nbytes + self._seen.nbytes + self._bin_of.nbytes
+            return int(ring + raw)
 
     def machines_with_data(self, start_us: int, end_us: int) -> list[int]:
         """Machines with at least one sample in ``[start_us, end_us)`` (whole bins once
@@ -279,7 +288,9 @@ class ReadingWindow:
             absolute = first + np.arange(self.n_lookback)
             slots = absolute % self.n_lookback
             held = self._bin_of[slots] == absolute
-            out = self._bins[:, cells][:, :, slots]
+            out = np.empty((len(self._bins) + 1, len(cells), self.n_lookback))
+            out[0] = self._n[cells][:, slots]
+            out[1:] = self._bins[:, cells][:, :, slots]
         if not held.all():
             out[:, :, ~held] = empty_bins(len(cells), int((~held).sum()))
         return out

@@ -14,12 +14,17 @@ exact SHAP stays available (``explain = "shap"``)."""
 
 from __future__ import annotations
 
+from array import array
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     from models.artifact import ScoringBooster
+
+
+CHUNK_ITERATIONS = 25
+"""Boosting iterations whose trees are dumped (as JSON) together."""
 
 
 class PathAttribution:
@@ -29,31 +34,41 @@ class PathAttribution:
     entries are ``[indptr[l], indptr[l + 1])``, one per feature on its path (repeated splits
     on a feature summed root to leaf), features ascending."""
 
-    def __init__(self, booster: ScoringBooster) -> None:
-        dump = booster.dump_model()
-        self.n_features = int(dump["max_feature_idx"]) + 1
-        counts: list[int] = []
-        features: list[int] = []
-        deltas: list[float] = []
-        offsets: list[int] = []
+    def __init__(self, booster: ScoringBooster, *, chunk: int = CHUNK_ITERATIONS) -> None:
+        if chunk < 1:
+            raise ValueError(f"trees are read at least one iteration at a time, got {chunk}.")
+        counts = array("q")
+        features = array("q")
+        deltas = array("d")
+        offsets = array("q")
         bias = 0.0
         total = 0
-        for tree in dump["tree_info"]:
-            offsets.append(total)
-            root = tree["tree_structure"]
-            bias += float(root.get("internal_value", root.get("leaf_value", 0.0)))
-            leaves = int(tree["num_leaves"])
-            per_leaf: list[dict[int, float]] = [{} for _ in range(leaves)]
-            for leaf, path in _leaf_paths(root):
-                summed = per_leaf[leaf]
-                for feature, delta in path:
-                    summed[feature] = summed.get(feature, 0.0) + delta
-            for summed in per_leaf:
-                counts.append(len(summed))
-                for feature in sorted(summed):
-                    features.append(feature)
-                    deltas.append(summed[feature])
-            total += leaves
+        n_features = 0
+        iterations = booster.current_iteration()
+        # the JSON dump of a whole model is several times the model's size as Python objects
+        # (a transient the edge's peak memory would carry), so it is read ``chunk``
+        # iterations at a time; tree by tree the numbers are the same
+        for start in range(0, max(iterations, 1), chunk):
+            dump = booster.dump_model(num_iteration=chunk, start_iteration=start)
+            n_features = int(dump["max_feature_idx"]) + 1
+            for tree in dump.pop("tree_info"):
+                offsets.append(total)
+                root = tree["tree_structure"]
+                bias += float(root.get("internal_value", root.get("leaf_value", 0.0)))
+                leaves = int(tree["num_leaves"])
+                per_leaf: list[dict[int, float]] = [{} for _ in range(leaves)]
+                for leaf, path in _leaf_paths(root):
+                    summed = per_leaf[leaf]
+                    for feature, delta in path:
+                        summed[feature] = summed.get(feature, 0.0) + delta
+                for summed in per_leaf:
+                    counts.append(len(summed))
+                    for feature in sorted(summed):
+                        features.append(feature)
+                        deltas.append(summed[feature])
+                total += leaves
+            del dump
+        self.n_features = n_features
         self.bias = bias
         self._offsets = np.asarray(offsets, dtype=np.int64)
         self._indptr = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]).astype(np.int64)

@@ -176,9 +176,18 @@ class NativeBooster:
             return out.reshape(rows, -1)
         return out
 
-    def dump_model(self) -> dict[str, Any]:
-        """The model as LightGBM's JSON dump (every iteration, split importance), as
-        ``lightgbm.Booster.dump_model()`` returns it apart from ``pandas_categorical``."""
+    def current_iteration(self) -> int:
+        """Boosting iterations in the model (``lightgbm.Booster.current_iteration``)."""
+        out = ctypes.c_int(0)
+        _call(_library().LGBM_BoosterGetCurrentIteration(self._handle, ctypes.byref(out)))
+        return out.value
+
+    def dump_model(
+        self, num_iteration: int | None = None, start_iteration: int = 0
+    ) -> dict[str, Any]:
+        """The model as LightGBM's JSON dump (split importance), as
+        ``lightgbm.Booster.dump_model(num_iteration, start_iteration)`` returns it apart from
+        ``pandas_categorical``: ``num_iteration`` from ``start_iteration`` (None: all)."""
         lib = _library()
         size = 1 << 20
         for _ in range(2):
@@ -187,8 +196,8 @@ class NativeBooster:
             _call(
                 lib.LGBM_BoosterDumpModel(
                     self._handle,
-                    ctypes.c_int(0),
-                    ctypes.c_int(_ALL_ITERATIONS),
+                    ctypes.c_int(start_iteration),
+                    ctypes.c_int(_ALL_ITERATIONS if num_iteration is None else num_iteration),
                     ctypes.c_int(0),  # importance type: split
                     ctypes.c_int64(size),
                     ctypes.byref(needed),

@@ -75,6 +75,27 @@ def test_native_dump_and_path_attribution_equal_lightgbm(model_text: str, rows: 
     )
 
 
+def test_path_attribution_read_in_chunks_of_iterations_is_the_whole_dump_s(
+    model_text: str, rows: np.ndarray
+) -> None:
+    """The table is built from the trees dumped a few iterations at a time (the edge's peak
+    memory): the same table, bit for bit, as from one dump of the whole model."""
+    python, native = lgb.Booster(model_str=model_text), NativeBooster(model_text)
+    assert native.current_iteration() == python.current_iteration() == 60
+    assert native.dump_model(num_iteration=7, start_iteration=14) == {
+        k: v for k, v in python.dump_model(7, 14).items() if k != "pandas_categorical"
+    }
+    whole = PathAttribution(python, chunk=1000)
+    for booster, chunk in ((native, 7), (native, 1), (python, 13), (native, 60)):
+        part = PathAttribution(booster, chunk=chunk)
+        assert part.bias == whole.bias
+        for name in ("_offsets", "_indptr", "_features", "_deltas"):
+            assert getattr(part, name).tobytes() == getattr(whole, name).tobytes(), name
+        assert part.contributions(rows).tobytes() == whole.contributions(rows).tobytes()
+    with pytest.raises(ValueError, match="one iteration"):
+        PathAttribution(native, chunk=0)
+
+
 def test_a_broken_model_is_the_library_s_error() -> None:
     with pytest.raises(RuntimeError):
         NativeBooster("not a model")
