@@ -262,6 +262,12 @@ def eval_cmapss(
         f"p_fail within {config.horizon_hours:g} cycles: Brier {m['brier']:.4f} "
         f"(base rate {m['brier_base_rate']:.4f})  ROC-AUC {auc}"
     )
+    for row in m["by_truth"]:
+        typer.echo(
+            f"  true RUL {row['bucket']}: {row['points']:>4} points, RMSE {row['rmse']:.2f}, "
+            f"bias {row['bias']:+.2f}, {row['sse_share']:.0%} of the squared error, "
+            f"q10 coverage {row['q10_coverage']:.3f}"
+        )
     for row in m["reliability"]:
         typer.echo(
             f"  p_fail {row['bin']}: {row['rows']:>5} points, predicted "

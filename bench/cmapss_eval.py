@@ -21,6 +21,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 
 HORIZON_CYCLES = 30.0
 """p_fail is the probability of failing within 30 cycles (hours on the plant's time axis)."""
+TRUTH_BUCKETS = (0.0, 30.0, 60.0, 90.0, float(RUL_CAP), float("inf"))
+"""Edges of the true-RUL buckets the error is broken down by (where does the RMSE come from)."""
 
 
 def models_config(
@@ -198,8 +201,35 @@ def point_metrics(
             for r in table.itertuples()
             if r.rows > 0
         ],
+        "by_truth": error_by_truth(truth, rul, low),
         "points": len(truth),
     }
+
+
+def error_by_truth(
+    truth: np.ndarray, rul: np.ndarray, low: np.ndarray, edges: tuple[float, ...] = TRUTH_BUCKETS
+) -> list[dict[str, Any]]:
+    """Per bucket ``(lower, upper]`` of true RUL: points, RMSE, bias (mean of predicted -
+    true), share of the total squared error and q10 coverage — whether the error comes from
+    engines past the cap (a target question) or from worn ones (a features question)."""
+    error = rul - truth
+    total = float(np.sum(error**2)) or 1.0
+    out = []
+    for lower, upper in pairwise(edges):
+        mine = (truth > lower) & (truth <= upper)
+        if not mine.any():
+            continue
+        out.append(
+            {
+                "bucket": f"{lower:g}-{upper:g}",
+                "points": int(mine.sum()),
+                "rmse": round(float(np.sqrt(np.mean(error[mine] ** 2))), 3),
+                "bias": round(float(np.mean(error[mine])), 3),
+                "sse_share": round(float(np.sum(error[mine] ** 2)) / total, 3),
+                "q10_coverage": round(float(np.mean(truth[mine] >= low[mine])), 3),
+            }
+        )
+    return out
 
 
 def evaluate_official(

@@ -212,3 +212,19 @@ def test_eval_cmapss_needs_one_mode(nasa_files: dict[str, Path]) -> None:
     assert result.exit_code == 2
     bad = CliRunner().invoke(_cli(), [*args, "--test", str(nasa_files["rul"]), "--rul", "x"])
     assert bad.exit_code == 2
+
+
+def test_error_by_truth_splits_the_squared_error_by_true_rul() -> None:
+    from bench.cmapss_eval import error_by_truth
+
+    truth = np.array([10.0, 20.0, 100.0, 140.0, 150.0])
+    rul = np.array([12.0, 20.0, 90.0, 125.0, 125.0])  # worn: +2, 0; mid: -10; past cap: -15, -25
+    low = np.array([5.0, 25.0, 80.0, 100.0, 100.0])
+    rows = {r["bucket"]: r for r in error_by_truth(truth, rul, low)}
+    assert list(rows) == ["0-30", "90-125", "125-inf"]  # empty buckets are left out
+    assert rows["0-30"]["points"] == 2 and rows["0-30"]["rmse"] == round(np.sqrt(2), 3)
+    assert rows["0-30"]["bias"] == 1.0 and rows["0-30"]["q10_coverage"] == 0.5
+    assert rows["125-inf"]["bias"] == -20.0
+    total = 4 + 100 + 225 + 625
+    assert rows["125-inf"]["sse_share"] == round(850 / total, 3)
+    assert sum(r["sse_share"] for r in rows.values()) == pytest.approx(1.0, abs=2e-3)
