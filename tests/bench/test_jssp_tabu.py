@@ -8,10 +8,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bench.jssp_instances import parse_jssp
-from bench.jssp_lns import Shop
 import pytest
 
+from bench.jssp_instances import parse_jssp
+from bench.jssp_lns import Shop
 from bench.jssp_tabu import _Graph, _moves, _n7_moves, parallel_tabu, tabu_search
 from scheduler.cpsat.hints import best_dispatch
 
