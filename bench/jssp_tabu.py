@@ -289,6 +289,37 @@ class _Graph:
             after += p[o]
         return longest
 
+    def estimate_floor(self, old: Sequence[int], new: Sequence[int]) -> int:
+        """A lower bound on `estimate_move` in constant time, for a segment of a critical
+        block (its operations back to back, so their lengths sum to a difference of heads):
+        the path through the moved operation alone. Moves it rules out are not scored."""
+        r, t, p = self.r, self.t, self.p
+        x = new[0]
+        if x == old[-1]:  # backward: x before old[0], then old[0..-2] back to back
+            w = self.mp[old[0]]
+            head = r[w] + p[w] if w >= 0 else 0
+            w = self.jp[x]
+            if w >= 0 and r[w] + p[w] > head:
+                head = r[w] + p[w]
+            w = self.ms[x]
+            tail = r[x] - r[old[0]] + (p[w] + t[w] if w >= 0 else 0)
+            w = self.js[x]
+            if w >= 0 and p[w] + t[w] > tail:
+                tail = p[w] + t[w]
+            return head + p[x] + tail
+        x = old[0]  # forward: old[1..] back to back, then x
+        w = self.mp[x]
+        head = (r[w] + p[w] if w >= 0 else 0) + r[old[-1]] + p[old[-1]] - r[old[1]]
+        w = self.jp[x]
+        if w >= 0 and r[w] + p[w] > head:
+            head = r[w] + p[w]
+        w = self.ms[old[-1]]
+        tail = p[w] + t[w] if w >= 0 else 0
+        w = self.js[x]
+        if w >= 0 and p[w] + t[w] > tail:
+            tail = p[w] + t[w]
+        return head + p[x] + tail
+
     def acyclic(self, old: Sequence[int], new: Sequence[int]) -> bool:
         """Whether an N7 insertion leaves the graph acyclic (sufficient, Balas-Vazacopoulos):
         moving x before y is safe when x's job predecessor is no descendant of y (it ends
@@ -432,6 +463,8 @@ def tabu_search(
         chosen_value = 0
         ties = 0
         for move in moves:
+            if chosen is not None and graph.estimate_floor(*move) > chosen_value:
+                continue
             value = graph.estimate_move(*move)
             if chosen is not None and value > chosen_value:
                 continue

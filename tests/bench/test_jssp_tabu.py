@@ -1,7 +1,7 @@
 """Tabu search on the critical path: exact heads, tails and blocks on a hand-built shop, an exact
-swap estimate, N7 moves that keep the graph acyclic and whose estimate is exact when the job
-neighbours keep their heads and tails, and never a worse or broken schedule than its start
-(iteration budgets only)."""
+swap estimate, N7 moves that keep the graph acyclic, whose estimate is exact when the job
+neighbours keep their heads and tails and never below its constant-time floor, and never a
+worse or broken schedule than its start (iteration budgets only)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,7 @@ def test_n7_moves_stay_acyclic_and_their_estimate_is_exact_when_job_neighbours_k
             if len(m[0]) == 2 or graph.acyclic(*m)
         ]
         assert moves
+        assert all(graph.estimate_floor(*m) <= graph.estimate_move(*m) for m in moves)
         old, new = rng.choice(moves)
         estimate = graph.estimate_move(old, new)
         r, t = list(graph.r), list(graph.t)
