@@ -69,7 +69,8 @@ class SchedulerConfig(BaseModel):
             "The price of stability a planner accepts: a replan's stable plan (every"
             " unaffected machine list kept in order) gives way to re-dispatching when it"
             " produces more than this share worse (lateness, makespan, risk) than re-dispatching"
-            " by EDD; unset (null): never. Either way the plan summary's `tradeoff` shows both."
+            " by EDD; unset (null): never, and every unaffected list is kept as a hard rule."
+            " Either way the plan summary's `tradeoff` shows both production figures."
         ),
     )
     replan_scope: Literal["affected", "pinned", "plant"] = Field(

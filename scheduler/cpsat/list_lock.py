@@ -1,15 +1,17 @@
 """The best plan that keeps every machine's list: unaffected work keeps its machine and its
 order among the machine's other unaffected work as hard rules, only affected work is free.
 
-A replan's stable plan. The right-shift repair (`scheduler.right_shift`) inserts displaced
-work greedily, one operation at a time, and each insertion pushes everything behind it in its
-list and, through the jobs, in other lists: on the 200x5x20 plant with a machine offline it
-made 21-60 orders late (production 8-11x re-dispatching's). Searching where the displaced work
-goes with CP-SAT, every list chained in its previous order (a precedence, which propagates
-far better than a price on reordering), found plans 5x cheaper in production within the same
-seconds. The search runs on production alone: in a list-kept plan the resequencing terms are
-zero by construction, and the per-operation move price only resists the shifts the inserted
-work forces anyway; the caller scores the result under the whole objective.
+A replan's stable plan when its start is far off re-dispatching. With a machine offline on
+the 200x5x20 plant (seeds 1-5), the right-shift start (`scheduler.right_shift`) made 13-60
+orders late (3.7-30x re-dispatching's production cost), 62-82 % of that lateness (seeds 1,
+3-5) on orders the outage did not touch: every insertion pushes its list and, through the
+jobs, the others. The search at the resequencing price from there caught up by reordering
+42-62 unaffected operations (seeds 1-2); here the lists are chained in their previous order
+(a precedence, which also propagates), so the search only decides where the affected work
+goes and when everything runs. It runs on production alone: in a list-kept plan the
+resequencing terms are zero by construction and the per-operation move price only resists
+the shifts the inserted work forces anyway; the caller scores the result under the whole
+objective.
 """
 
 from __future__ import annotations

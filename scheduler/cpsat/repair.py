@@ -12,7 +12,8 @@ so the stable plan resequences nothing beyond the affected work. It is then weig
 re-dispatching (from scratch: it reorders nearly everything): the dispatching replan takes
 over when it is cheaper even with its plan changes priced (`ObjectiveWeights.moved`,
 `resequenced`), or when the stable plan produces more than `max_loss` worse than
-re-dispatching by EDD (a planner's setting, `[scheduler] replan_max_loss`; None: never). The
+re-dispatching by EDD (a planner's setting, `[scheduler] replan_max_loss`; None: never, and
+the lists are then hard rules whatever the start, so only affected work resequences). The
 result's `Tradeoff` carries both production figures either way, so what stability costs is
 never hidden. A small plant's repair searches its whole model from the stable start, moves
 priced by the stability term. Apart from a stable plan given up past `max_loss`, the repair
@@ -51,12 +52,12 @@ FULL_MAX_OPS = 150
 # baseline rule (EDD) gives way to a search from the best re-dispatch.
 MAX_LOSS = 0.10
 # A stable start this much worse in production than re-dispatching by EDD (a machine offline:
-# 8-11x on the 200x5x20 plant, every list pushed by the displaced work) is searched with the
+# 3.7-30x on the 200x5x20 plant, every list pushed by the displaced work) is searched with the
 # lists kept as hard rules (`scheduler.cpsat.list_lock`): searched at the resequencing price
 # from there, the catch-up reordered 42-62 unaffected operations. Closer starts (a breakdown,
 # a rush order: 0-6 %) are searched at the price, which there resequenced nothing.
 FAR = 1.0
-KEPT_MARGIN_S = 1.0  # the list-kept search ends this early: completing its plan takes time
+KEPT_MARGIN_S = 1.5  # the list-kept search ends this early: completing its plan takes time
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,10 @@ def repair(
     objective (the stability term left out) is more than `max_loss` worse than the baseline
     rule's re-dispatch (EDD, the plan a planner compares with): the search then starts from
     re-dispatched production and wins back what stability it can, ending when `stop` is set or
-    it has not gained for `patience_s`. Otherwise the list-kept search goes on to the deadline.
-    """
+    it has not gained for `patience_s`. Otherwise the stable search goes on to the deadline.
+    A stable start close to re-dispatching (within `FAR`) is searched at the resequencing price
+    instead of with hard lists, unless `max_loss` is None (never re-dispatch: all the time goes
+    to the list-kept search)."""
     model = cp_model.CpModel()
     variables = Variables.build(model, problem)
     Constraints(problem, variables).add_constraints()
@@ -132,6 +135,7 @@ def repair(
     theirs = evaluate(problem, build_plan(problem, *dispatch(scratch, "edd")))
     start_plan = build_plan(problem, *variables.placements(incumbent.values))
     far = _production(evaluate(problem, start_plan)) > (1 + FAR) * _production(theirs)
+    far = far or max_loss is None  # stability at any price: the lists as hard rules
     stalled = False
     if far:  # lists kept as hard rules: a price alone lets the catch-up reorder them
         best, kind = _kept(problem, variables, focus, incumbent, kind, halfway, num_workers, stop)
@@ -147,20 +151,19 @@ def repair(
         ours = evaluate(problem, stable_plan)
         # The dispatching replan cheapest under the whole objective, and the plan of
         # re-dispatching from scratch (only the frozen work kept), cheapest in production.
-        cheapest = best_dispatch(problem, budget / 2)
-        redispatched = best_dispatch(scratch, budget / 2)
         other: Placements | None = None
-        plan = build_plan(problem, *cheapest)
-        if max_loss is not None and evaluate(problem, plan)["total"] < best.objective:
-            other = cheapest[0] if not hard_violations(problem, plan) else None
         too_far = False
-        if other is None:  # far worse than the baseline rule's re-dispatch (EDD)?
-            too_far = max_loss is not None and _production(ours) > (1 + max_loss) * (
-                _production(theirs)
-            )
-            plan = build_plan(problem, *redispatched)
-            if too_far and not hard_violations(problem, plan):
-                other, cheapest = redispatched[0], redispatched
+        if max_loss is not None:
+            cheapest = best_dispatch(problem, budget / 2)
+            redispatched = best_dispatch(scratch, budget / 2)
+            plan = build_plan(problem, *cheapest)
+            if evaluate(problem, plan)["total"] < best.objective:
+                other = cheapest[0] if not hard_violations(problem, plan) else None
+            if other is None:  # far worse than the baseline rule's re-dispatch (EDD)?
+                too_far = _production(ours) > (1 + max_loss) * _production(theirs)
+                plan = build_plan(problem, *redispatched)
+                if too_far and not hard_violations(problem, plan):
+                    other, cheapest = redispatched[0], redispatched
         if other is not None:
             model.clear_hints()
             add_hints(problem, variables, other, cheapest[1])
