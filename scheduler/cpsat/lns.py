@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
+from scheduler.cpsat.stop_signal import stopping
 from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.problem import Problem
 
@@ -200,9 +202,12 @@ def improve(
     sub_limit_s: float = 2.0,
     presolve: bool | None = None,
     focus: Collection[OpKey] = (),
+    stop: threading.Event | None = None,
 ) -> tuple[Incumbent, int]:
-    """Neighbourhood search from `incumbent` until `deadline` (time.perf_counter()); returns
-    the best incumbent (never worse) and the number of steps. `focus`: see `Neighbourhoods`."""
+    """Neighbourhood search from `incumbent` until `deadline` (time.perf_counter()) or `stop`;
+    returns the best incumbent (never worse) and the number of steps. `focus`: see
+    `Neighbourhoods`. `stop` ends the step in flight too (its solver's search is stopped), so
+    a stopping worker waits for one poll, not for a step's whole sub-limit."""
     model = variables.model
     proto = model.proto
     if presolve is None:
@@ -212,6 +217,8 @@ def improve(
     size = max(20, min(400, len(hoods.keys) // 10))
     steps = 0
     while deadline - time.perf_counter() > 0.2 and best.objective > best.bound:
+        if stop is not None and stop.is_set():
+            break
         freed, touched = hoods.pick(best.values, size)
         fixed: list[int] = []
         for i, key in enumerate(hoods.keys):
@@ -237,7 +244,8 @@ def improve(
         solver.parameters.random_seed = seed + steps
         # Most of the model is fixed: presolving it again each step costs more than it gives.
         solver.parameters.cp_model_presolve = presolve
-        status = solver.solve(model)
+        with stopping(solver, stop):
+            status = solver.solve(model)
         for i, domain_values in saved:
             domain = proto.variables[i].domain
             domain.clear()

@@ -381,8 +381,8 @@ def _large(
     started: float,
     stop: threading.Event | None = None,
 ) -> _Found:
-    """Complete the dispatch hint into a full assignment, then neighbourhood search (in
-    slices, so `stop` ends it within about a second)."""
+    """Complete the dispatch hint into a full assignment, then neighbourhood search (`stop`
+    ends it natively, the step in flight included)."""
     deadline = time.perf_counter() + solve_s
     incumbent = lns.complete(variables.model, solve_s / 2, num_workers)
     if incumbent is None:

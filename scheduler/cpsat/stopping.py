@@ -1,50 +1,27 @@
 """Ending a search early: on a stop signal (a worker's SIGTERM) or when it stops improving.
 
 A long solve must not hold a stopping worker for its whole limit, and a small plant's repair
-must not spend 30 s confirming a plan it found in one. CP-SAT runs in C++ threads, so a
-watcher thread calls `CpSolver.stop_search()` when the signal is set (CP-SAT then returns its
-best solution, as at the limit); neighbourhood search is run in short slices between which
-the signal and the progress are checked.
+must not spend 30 s confirming a plan it found in one. Every solve here, the neighbourhood
+search's steps included, is watched by `stop_signal.stopping` (CP-SAT returns its best
+solution as at the limit); patience needs a look at the progress, so with `patience_s` the
+neighbourhood search runs in short slices between which the gain is checked.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from collections.abc import Collection
 
 from ortools.sat.python import cp_model
 
 from scheduler.cpsat import lns
+from scheduler.cpsat.stop_signal import stopping
 from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.problem import Problem
 
 SLICE_S = 1.5  # neighbourhood search between two looks at the stop signal and the progress
 MIN_GAIN = 1e-4  # a relative gain below this is no progress
-
-
-@contextmanager
-def stopping(solver: cp_model.CpSolver, stop: threading.Event | None) -> Iterator[None]:
-    """While the block runs, `stop` being set stops `solver`'s search."""
-    if stop is None:
-        yield
-        return
-    done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            if stop.wait(0.05):
-                solver.stop_search()
-                return
-
-    watcher = threading.Thread(target=watch, name="cpsat-stop", daemon=True)
-    watcher.start()
-    try:
-        yield
-    finally:
-        done.set()
-        watcher.join()
 
 
 def improve(
@@ -58,13 +35,14 @@ def improve(
     stop: threading.Event | None = None,
     patience_s: float | None = None,
 ) -> tuple[lns.Incumbent, int]:
-    """`lns.improve` in slices of `SLICE_S` until `deadline`, until `stop` is set, or, with
-    `patience_s`, until that long passed without a gain; returns the best and the steps
-    (`stalled` tells whether it ended for want of gain).
-    With neither, one uninterrupted `lns.improve` (its neighbourhood size adapts over the
-    whole run, not per slice)."""
-    if stop is None and patience_s is None:
-        return lns.improve(problem, variables, incumbent, deadline, num_workers, seed, focus=focus)
+    """`lns.improve` until `deadline` or `stop`, or, with `patience_s`, in slices of `SLICE_S`
+    until that long passed without a gain; returns the best and the steps.
+    Without patience, one uninterrupted `lns.improve` (its neighbourhood size adapts over the
+    whole run, not per slice) that `stop` ends natively."""
+    if patience_s is None:
+        return lns.improve(
+            problem, variables, incumbent, deadline, num_workers, seed, focus=focus, stop=stop
+        )
     found, steps, _ = improve_until(
         problem, variables, incumbent, deadline, num_workers, seed, focus, stop, patience_s
     )
@@ -93,7 +71,7 @@ def improve_until(
         until = min(deadline, time.perf_counter() + SLICE_S)
         found, more = lns.improve(
             problem, variables, best, until, num_workers, seed + steps, sub_limit_s=SLICE_S,
-            focus=focus,
+            focus=focus, stop=stop,
         )  # fmt: skip
         steps += max(1, more)
         if found.objective < best.objective - MIN_GAIN * abs(best.objective):
