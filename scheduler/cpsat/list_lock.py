@@ -28,7 +28,7 @@ from scheduler.cpsat import lns
 from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.hints import add_hints
 from scheduler.cpsat.objective import set_objective
-from scheduler.cpsat.stopping import stopping
+from scheduler.cpsat.stop_signal import stopping
 from scheduler.cpsat.variables import OpKey, Variables
 from scheduler.plan_builder import Placements
 from scheduler.problem import Problem
