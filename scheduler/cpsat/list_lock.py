@@ -36,6 +36,7 @@ from scheduler.problem import Problem
 # Probing in presolve took 5.9 of 7.7 s on the list-kept 200x5x20 model (2 workers) and left
 # the search no time; the chains propagate well enough without it.
 PARAMS: dict[str, object] = {"cp_model_probing_level": 0}
+MIN_S = 1.0  # with less time left, building and completing the model is all there would be
 
 
 def kept_lists_search(
@@ -51,7 +52,7 @@ def kept_lists_search(
     `affected` (and not frozen) keeps its machine and its place among the other such work of
     that machine, searched from `start` (a plan keeping the lists, e.g. the right-shift repair)
     until `deadline`; None when no time is left or the start does not complete."""
-    if deadline - time.perf_counter() < 0.3:
+    if deadline - time.perf_counter() < MIN_S:
         return None
     weights = replace(problem.weights, moved=0.0, resequenced=0.0, change=0.0, change_machine=0.0)
     production = replace(problem, weights=weights)
@@ -61,7 +62,7 @@ def kept_lists_search(
     set_objective(production, variables)
     _chain_lists(production, variables, set(affected))
     add_hints(production, variables, start, maintenance)
-    incumbent = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
+    incumbent = lns.complete(model, min(1.0, (deadline - time.perf_counter()) / 4), num_workers)
     if incumbent is None:
         return None
     lns.set_hint(model, incumbent.values)

@@ -173,18 +173,18 @@ def repair(
         if other is not None:
             model.clear_hints()
             add_hints(problem, variables, other, cheapest[1])
-            fresh = lns.complete(model, (deadline - time.perf_counter()) / 4, num_workers)
+            left = max(0.5, (deadline - time.perf_counter()) / 4)
+            fresh = lns.complete(model, left, num_workers)
             if fresh is not None and (too_far or fresh.objective < best.objective):
                 best, kind = fresh, "dispatch"
-        scale = problem.weights.scale
-        moved = changes(problem.previous, stable_plan, focus).resequenced - set(focus)
-        tradeoff = Tradeoff(
-            _production(ours) / scale,
-            _production(theirs) / scale,
-            "redispatch" if kind == "dispatch" else "stable",
-            max_loss,
-            len(moved),
-        )
+            elif too_far:  # the rule gives the stable plan up: the re-dispatch as it is
+                plan = build_plan(problem, *cheapest)
+                tradeoff = _tradeoff(
+                    problem, ours, theirs, "redispatch", max_loss, stable_plan, focus
+                )
+                return Repaired(plan, evaluate(problem, plan)["total"], 0, "dispatch", tradeoff)
+        chosen = "redispatch" if kind == "dispatch" else "stable"
+        tradeoff = _tradeoff(problem, ours, theirs, chosen, max_loss, stable_plan, focus)
         if kind == "dispatch" or not (far or stalled):  # from re-dispatched work, win back
             lns.set_hint(model, best.values)  # what stability it can; or more of the same
             best, more = stopping.improve(
@@ -225,6 +225,23 @@ def _kept(
         lns.set_hint(model, incumbent.values)
         return incumbent, kind
     return found, "kept-lists"
+
+
+def _tradeoff(
+    problem: Problem,
+    ours: dict[str, int],
+    theirs: dict[str, int],
+    chosen: str,
+    max_loss: float | None,
+    stable: Plan,
+    focus: Collection[OpKey],
+) -> Tradeoff:
+    """The stable plan (`ours`, `stable`) against re-dispatching (`theirs`) in production."""
+    scale = problem.weights.scale
+    moved = changes(problem.previous, stable, focus).resequenced - set(focus)
+    return Tradeoff(
+        _production(ours) / scale, _production(theirs) / scale, chosen, max_loss, len(moved)
+    )
 
 
 def _production(costs: dict[str, int]) -> int:
