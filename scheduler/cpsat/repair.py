@@ -142,18 +142,20 @@ def repair(
     halfway = time.perf_counter() + (deadline - time.perf_counter()) * share
     if max_loss is None:  # never re-dispatched: the stable search takes all the time
         halfway = deadline - KEPT_MARGIN_S
-    stalled = False
+    stalled, best = False, incumbent
+    steady = variables.placements(incumbent.values)
     if far:  # lists kept as hard rules: a price alone lets the catch-up reorder them
-        best, kind = _kept(problem, variables, focus, incumbent, kind, halfway, num_workers, stop)
+        steady, kind = _kept(problem, focus, steady, kind, halfway, num_workers, stop)
     else:
         best, _, stalled = stopping.improve_until(
             problem, variables, incumbent, halfway, num_workers, seed, focus, stop, patience_s
         )
+        steady = variables.placements(best.values)
     budget = min(DISPATCH_MAX_S, 0.1 * (deadline - time.perf_counter()))
     tradeoff: Tradeoff | None = None
     more = 0
     if stop is None or not stop.is_set():
-        stable_plan = build_plan(problem, *variables.placements(best.values))
+        stable_plan = build_plan(problem, *steady)
         ours = evaluate(problem, stable_plan)
         # The dispatching replan cheapest under the whole objective, and the plan of
         # re-dispatching from scratch (only the frozen work kept), cheapest in production.
@@ -163,7 +165,7 @@ def repair(
             cheapest = best_dispatch(problem, budget / 2)
             redispatched = best_dispatch(scratch, budget / 2)
             plan = build_plan(problem, *cheapest)
-            if evaluate(problem, plan)["total"] < best.objective:
+            if evaluate(problem, plan)["total"] < ours["total"]:
                 other = cheapest[0] if not hard_violations(problem, plan) else None
             if other is None:  # far worse than the baseline rule's re-dispatch (EDD)?
                 too_far = _production(ours) > (1 + max_loss) * _production(theirs)
@@ -175,7 +177,7 @@ def repair(
             add_hints(problem, variables, other, cheapest[1])
             left = max(0.5, (deadline - time.perf_counter()) / 4)
             fresh = lns.complete(model, left, num_workers)
-            if fresh is not None and (too_far or fresh.objective < best.objective):
+            if fresh is not None and (too_far or fresh.objective < ours["total"]):
                 best, kind = fresh, "dispatch"
             elif too_far:  # the rule gives the stable plan up: the re-dispatch as it is
                 plan = build_plan(problem, *cheapest)
@@ -192,39 +194,35 @@ def repair(
             )
         elif far:  # the stable plan: more of the list-kept search
             end = deadline - KEPT_MARGIN_S
-            best, kind = _kept(problem, variables, focus, best, kind, end, num_workers, stop)
-    plan = build_plan(problem, *variables.placements(best.values))
+            steady, kind = _kept(problem, focus, steady, kind, end, num_workers, stop)
+    if far and kind != "dispatch":
+        plan = build_plan(problem, *steady)
+    else:
+        plan = build_plan(problem, *variables.placements(best.values))
     return Repaired(plan, evaluate(problem, plan)["total"], more, kind, tradeoff)
 
 
 def _kept(
     problem: Problem,
-    variables: Variables,
     focus: Collection[OpKey],
-    incumbent: lns.Incumbent,
+    start: tuple[Placements, dict[str, int]],
     kind: str,
     deadline: float,
     num_workers: int,
     stop: threading.Event | None,
-) -> tuple[lns.Incumbent, str]:
-    """`incumbent` (a plan keeping every unaffected list) or, when cheaper under the whole
-    objective, the list-kept search's plan from it (`scheduler.cpsat.list_lock`), completed
-    on the whole model."""
-    ops, maint = variables.placements(incumbent.values)
-    kept = kept_lists_search(problem, focus, ops, maint, deadline, num_workers, stop)
+) -> tuple[tuple[Placements, dict[str, int]], str]:
+    """`start` (placements keeping every unaffected list) or, when cheaper under the whole
+    objective (scored by `evaluate`: completing the whole model from placements leaves its
+    plan-change literals to a search that a loaded second cannot finish), the list-kept
+    search's plan from it (`scheduler.cpsat.list_lock`)."""
+    kept = kept_lists_search(problem, focus, *start, deadline, num_workers, stop)
     if kept is None:
-        return incumbent, kind
+        return start, kind
     plan = build_plan(problem, *kept)
-    if evaluate(problem, plan)["total"] >= incumbent.objective or hard_violations(problem, plan):
-        return incumbent, kind
-    model = variables.model
-    model.clear_hints()
-    add_hints(problem, variables, *kept)
-    found = lns.complete(model, 1.0, num_workers)
-    if found is None or found.objective >= incumbent.objective:
-        lns.set_hint(model, incumbent.values)
-        return incumbent, kind
-    return found, "kept-lists"
+    before = evaluate(problem, build_plan(problem, *start))["total"]
+    if evaluate(problem, plan)["total"] >= before or hard_violations(problem, plan):
+        return start, kind
+    return kept, "kept-lists"
 
 
 def _tradeoff(
