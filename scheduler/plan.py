@@ -110,12 +110,14 @@ class Plan:
 
 @dataclass(frozen=True)
 class Tradeoff:
-    """A replan's choice between its stable plan (every unaffected list kept in order where
-    the search found nothing cheaper under the whole objective) and re-dispatching from
-    scratch, in production cost (the objective without the stability term), so a planner sees
-    what stability costs: `chosen` is `stable` or `redispatch`; the stable plan gives way when
-    it produces more than `max_loss` (a share; None: never) worse than re-dispatching by EDD,
-    or when re-dispatching is cheaper even with its plan changes priced."""
+    """A replan's choice between its stable plan and re-dispatching from scratch, in
+    production cost (the objective without the stability term), so a planner sees what
+    stability costs. The stable plan keeps every unaffected machine list (the list-kept
+    search), or, from a start close to re-dispatching, reorders only where the resequencing
+    price pays (`stable_resequenced` counts it). `chosen` is `stable` or `redispatch`: the
+    stable plan gives way when it produces more than `max_loss` (a share; None: never) worse
+    than re-dispatching by EDD, or when re-dispatching is cheaper even with its plan changes
+    priced."""
 
     stable: float
     redispatch: float
