@@ -504,10 +504,15 @@ def tabu_search(
     return best_starts, it
 
 
-def _run(args: tuple[Shop, list[int], float, int, int | None]) -> tuple[list[int], int]:
-    shop, starts, seconds, seed, lower_bound = args
+def _run(args: tuple[Shop, list[int], float, int, int | None, str]) -> tuple[list[int], int]:
+    shop, starts, seconds, seed, lower_bound, neighbourhood = args
     return tabu_search(
-        shop, starts, time.perf_counter() + seconds, seed=seed, lower_bound=lower_bound
+        shop,
+        starts,
+        time.perf_counter() + seconds,
+        seed=seed,
+        lower_bound=lower_bound,
+        neighbourhood=neighbourhood,
     )
 
 
@@ -518,10 +523,22 @@ def parallel_tabu(
     workers: int = 1,
     seed: int = 0,
     lower_bound: int | None = None,
+    neighbourhoods: Sequence[str] = ("n7",),
 ) -> list[int]:
     """The best of `workers` tabu searches from `starts` with different seeds, run side by side
-    (one in this process, the others in forked processes) for `seconds`."""
-    jobs = [(shop, list(starts), seconds, seed + k, lower_bound) for k in range(max(1, workers))]
+    (one in this process, the others in forked processes) for `seconds`; search k uses
+    `neighbourhoods[k % len(neighbourhoods)]`."""
+    jobs = [
+        (
+            shop,
+            list(starts),
+            seconds,
+            seed + k,
+            lower_bound,
+            neighbourhoods[k % len(neighbourhoods)],
+        )
+        for k in range(max(1, workers))
+    ]
     if len(jobs) == 1 or "fork" not in multiprocessing.get_all_start_methods():
         return _run(jobs[0])[0]
     context = multiprocessing.get_context("fork")

@@ -171,9 +171,10 @@ def test_parallel_tabu_takes_the_best_of_its_searches(jssp_dir: Path) -> None:
     text = (jssp_dir / "la29.txt").read_text()
     shop = Shop.of(parse_jssp(text, "la29"))
     start = _dispatch_starts(shop, text)
-    found = parallel_tabu(shop, start, 0.5, workers=2, seed=3)
-    assert shop.violations(found) == []
-    assert shop.makespan(found) <= shop.makespan(start)
+    for neighbourhoods in (("n7",), ("n7", "n5")):  # one neighbourhood, or one per search
+        found = parallel_tabu(shop, start, 0.5, workers=2, seed=3, neighbourhoods=neighbourhoods)
+        assert shop.violations(found) == []
+        assert shop.makespan(found) <= shop.makespan(start)
 
 
 def test_tabu_search_stops_at_the_lower_bound() -> None:
