@@ -15,6 +15,7 @@ from api.schemas import (
     PlanPublic,
     PlanStatusPublic,
     SchedulePublic,
+    TradeoffPublic,
     UnplacedPublic,
     ViolationPublic,
 )
@@ -48,6 +49,7 @@ def schedule_public(record: ScheduleRecord) -> SchedulePublic:
         affected_operations=summary.get("affected_operations"),
         resequenced_operations=summary.get("resequenced_operations"),
         shifted_operations=summary.get("shifted_operations"),
+        tradeoff=TradeoffPublic(**summary["tradeoff"]) if summary.get("tradeoff") else None,
     )  # fmt: skip
 
 

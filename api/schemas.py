@@ -265,6 +265,18 @@ class UnplacedPublic(_Out):
     reason: str
 
 
+class TradeoffPublic(_Out):
+    """A replan's stable plan against re-dispatching, in production cost (the objective
+    without the plan-change terms): what keeping the machine lists costs, and which was taken."""
+
+    stable_production: float = Field(description="The stable plan's production cost.")
+    stable_resequenced: int = Field(description="Unaffected operations it resequenced.")
+    redispatch_production: float = Field(description="Re-dispatching's (EDD) production cost.")
+    loss: float | None = Field(description="How much more the stable plan costs, as a share.")
+    max_loss: float | None = Field(description="`replan_max_loss` in force (null: never).")
+    chosen: str = Field(description="stable or redispatch.")
+
+
 class PlanStatusPublic(_Out):
     stale: bool = Field(description="A later request failed: this plan is kept but stale.")
     stale_reason: str | None
@@ -314,6 +326,10 @@ class SchedulePublic(_Out):
     shifted_operations: int | None = Field(
         default=None,
         description="Of the moved: same machine and place in its list, another start time.",
+    )
+    tradeoff: TradeoffPublic | None = Field(
+        default=None,
+        description="A large replan's stable plan against re-dispatching, and the choice.",
     )
 
 

@@ -16,8 +16,9 @@ from typing import Any
 from bench.scheduler_instances import plant_problem
 from scheduler import disruption as edits
 from scheduler.cpsat import solve
+from scheduler.cpsat.repair import MAX_LOSS
 from scheduler.dispatch import dispatch_plan
-from scheduler.plan import Result
+from scheduler.plan import Result, Tradeoff
 from scheduler.problem import Job, Operation, Problem
 from scheduler.settle import settle
 from scheduler.stability import changes
@@ -56,6 +57,7 @@ def plant_bench(
     disruption: str | None = None,
     scope: str = "affected",
     stability_weight: float | None = None,
+    max_loss: float | None = MAX_LOSS,
 ) -> dict[str, Any]:
     """Figures of one run: status, first plan, objective against dispatch, seconds per phase.
 
@@ -67,7 +69,9 @@ def plant_bench(
     than the stability term charged, `shifted_beyond_affected` what it only moved in time
     (same machine, same place in the list), `changed_beyond_affected` both. `objective`
     includes that term (the plan-change costs), `production_objective` is the same plan
-    without it; both also for dispatch, which replans from scratch."""
+    without it; both also for dispatch, which replans from scratch. `tradeoff` is the repair's
+    stable plan against re-dispatching in production (`scheduler.plan.Tradeoff`); the stable
+    plan gives way past `max_loss` (`[scheduler] replan_max_loss`; None: never)."""
     problem = plant_problem(jobs, ops, machines, seed)
     if stability_weight is not None:  # `[scheduler] weight_moved`
         problem = replace(problem, weights=replace(problem.weights, moved=stability_weight))
@@ -81,8 +85,9 @@ def plant_bench(
         figures["disruption"] = disruption
         figures["scope"] = scope
         figures["stability_weight"] = problem.weights.moved
+        figures["max_loss"] = max_loss
     started = time.perf_counter()
-    result = solve(problem, time_limit_s, num_workers, scope=scope)
+    result = solve(problem, time_limit_s, num_workers, scope=scope, max_loss=max_loss)
     wall = time.perf_counter() - started
     figures.update(_figures(problem, result, wall))
     if disruption is not None and result.plan is not None:
@@ -126,6 +131,18 @@ def _figures(problem: Problem, result: Result, wall: float) -> dict[str, Any]:
         "unplaced": len(result.unplaced),
         "phases": result.phases,
         "costs": None if result.plan is None else result.plan.costs,
+        "tradeoff": None if result.tradeoff is None else _tradeoff(result.tradeoff),
+    }
+
+
+def _tradeoff(tradeoff: Tradeoff) -> dict[str, Any]:
+    loss = tradeoff.loss
+    return {
+        "stable_production_objective": round(tradeoff.stable, 1),
+        "stable_resequenced": tradeoff.stable_resequenced,
+        "redispatch_production_objective": round(tradeoff.redispatch, 1),
+        "stable_loss_pct": None if loss is None else round(100 * loss, 2),
+        "chosen": tradeoff.chosen,
     }
 
 

@@ -234,6 +234,12 @@ def bench_scheduler(
     stability_weight: float | None = typer.Option(
         None, "--stability-weight", min=0, help="Per moved urgent operation (weight_moved)."
     ),
+    max_loss: str | None = typer.Option(
+        None,
+        "--max-loss",
+        help="How much worse in production (a share, e.g. 0.1) the stable replan may be before"
+        " re-dispatching takes over, or 'none' (never); default: [scheduler] replan_max_loss.",
+    ),
     workers: int | None = typer.Option(None, "--workers", min=1),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -246,9 +252,18 @@ def bench_scheduler(
     if scope not in ("affected", "pinned", "plant"):
         typer.echo("error: --scope must be affected, pinned or plant", err=True)
         raise typer.Exit(2)
+    loss = _config(ctx).replan_max_loss
+    if max_loss is not None:
+        try:
+            loss = None if max_loss.lower() == "none" else float(max_loss)
+        except ValueError:
+            loss = -1.0
+        if loss is not None and loss < 0:
+            typer.echo("error: --max-loss must be a share >= 0 or 'none'", err=True)
+            raise typer.Exit(2)
     figures = plant_bench(
         jobs, ops, machines, time_limit, workers or _config(ctx).num_workers, seed, disruption,
-        scope, stability_weight,
+        scope, stability_weight, loss,
     )  # fmt: skip
     _emit(
         figures,

@@ -62,6 +62,17 @@ class SchedulerConfig(BaseModel):
             " replan shifts work in time rather than reorders it."
         ),
     )
+    replan_max_loss: float | None = Field(
+        default=0.10,
+        ge=0,
+        description=(
+            "The price of stability a planner accepts: a replan's stable plan (every"
+            " unaffected machine list kept in order) gives way to re-dispatching when it"
+            " produces more than this share worse (lateness, makespan, risk) than re-dispatching"
+            " by EDD; unset (null): never, and every unaffected list is kept as a hard rule."
+            " Either way the plan summary's `tradeoff` shows both production figures."
+        ),
+    )
     replan_scope: Literal["affected", "pinned", "plant"] = Field(
         default="affected",
         description=(

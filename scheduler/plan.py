@@ -109,6 +109,29 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Tradeoff:
+    """A replan's choice between its stable plan and re-dispatching from scratch, in
+    production cost (the objective without the stability term), so a planner sees what
+    stability costs. The stable plan keeps every unaffected machine list (the list-kept
+    search), or, from a start close to re-dispatching, reorders only where the resequencing
+    price pays (`stable_resequenced` counts it). `chosen` is `stable` or `redispatch`: the
+    stable plan gives way when it produces more than `max_loss` (a share; None: never) worse
+    than re-dispatching by EDD, or when re-dispatching is cheaper even with its plan changes
+    priced."""
+
+    stable: float
+    redispatch: float
+    chosen: str
+    max_loss: float | None
+    stable_resequenced: int = 0  # unaffected operations the stable plan resequenced
+
+    @property
+    def loss(self) -> float | None:
+        """How much more the stable plan costs in production, as a share of re-dispatching."""
+        return None if self.redispatch <= 0 else self.stable / self.redispatch - 1
+
+
+@dataclass(frozen=True)
 class Result:
     """A solve's outcome: status, objective and bound (scaled integers), seconds, the plan,
     and, when infeasible, explanations naming the constraint and the job or machine.
@@ -120,7 +143,8 @@ class Result:
     disruption contradicted it, or it is new), so the ratio shows what moved beyond;
     of the moved, `resequenced_operations` changed machine or place in their machine's list
     and `shifted_operations` kept both and only start at another time (`scheduler.stability`);
-    `phases` the wall and CPU seconds of each phase of the solve.
+    `phases` the wall and CPU seconds of each phase of the solve; `tradeoff` a repaired
+    replan's stable plan against re-dispatching (`Tradeoff`).
     """
 
     status: SolveStatus
@@ -138,3 +162,4 @@ class Result:
     resequenced_operations: int | None = None
     shifted_operations: int | None = None
     phases: dict[str, dict[str, float]] = field(default_factory=dict)
+    tradeoff: Tradeoff | None = None

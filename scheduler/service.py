@@ -181,8 +181,9 @@ def solve_schedule(
         _fail(database, schedule_id, None, None, f"invalid problem: {exc}")
     else:
         result = solve(
-            loaded.problem, limit, config.num_workers, scope=config.replan_scope, stop=stop
-        )
+            loaded.problem, limit, config.num_workers, scope=config.replan_scope, stop=stop,
+            max_loss=config.replan_max_loss,
+        )  # fmt: skip
         log.info(
             "schedule %s: %s, objective %s, bound %s, %.2f s, %s moved%s",
             schedule_id, result.status.value, result.objective, result.bound, result.runtime,

@@ -39,7 +39,7 @@ from psycopg.types.json import Jsonb
 
 from millwright.core.storage.risk import latest_risks
 from scheduler.config import SchedulerConfig
-from scheduler.plan import Result, SolveStatus
+from scheduler.plan import Result, SolveStatus, Tradeoff
 from scheduler.problem import (
     Job,
     Machine,
@@ -456,6 +456,7 @@ def plan_summary(loaded: LoadedProblem, result: Result) -> dict[str, Any]:
         "affected_operations": result.affected_operations,
         "resequenced_operations": result.resequenced_operations,
         "shifted_operations": result.shifted_operations,
+        "tradeoff": None if result.tradeoff is None else _tradeoff(result.tradeoff),
         "phases": result.phases,
         "counts": {
             "jobs": len(loaded.problem.jobs),
@@ -480,3 +481,15 @@ def plan_summary(loaded: LoadedProblem, result: Result) -> dict[str, Any]:
         ]  # fmt: skip
         summary["costs"] = dict(result.plan.costs)
     return summary
+
+
+def _tradeoff(tradeoff: Tradeoff) -> dict[str, Any]:
+    """The stable replan against re-dispatching, as the plan summary shows it."""
+    return {
+        "stable_production": round(tradeoff.stable, 1),
+        "stable_resequenced": tradeoff.stable_resequenced,
+        "redispatch_production": round(tradeoff.redispatch, 1),
+        "loss": None if tradeoff.loss is None else round(tradeoff.loss, 4),
+        "max_loss": tradeoff.max_loss,
+        "chosen": tradeoff.chosen,
+    }

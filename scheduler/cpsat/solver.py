@@ -31,12 +31,12 @@ from scheduler.cpsat.constraints import Constraints
 from scheduler.cpsat.explain import explain_infeasible
 from scheduler.cpsat.hints import add_hints, best_dispatch
 from scheduler.cpsat.objective import set_objective
-from scheduler.cpsat.repair import repair
+from scheduler.cpsat.repair import MAX_LOSS, repair
 from scheduler.cpsat.stopping import improve, stopping
 from scheduler.cpsat.variables import Variables
 from scheduler.disruption import affected_operations, pin_unaffected
 from scheduler.evaluate import evaluate, moved_operations
-from scheduler.plan import Plan, Result, SolveStatus
+from scheduler.plan import Plan, Result, SolveStatus, Tradeoff
 from scheduler.plan_builder import build_plan
 from scheduler.problem import Problem
 from scheduler.right_shift import right_shift
@@ -115,6 +115,7 @@ def solve(
     log: bool = False,
     scope: str = "plant",
     stop: threading.Event | None = None,
+    max_loss: float | None = MAX_LOSS,
     **params: object,
 ) -> Result:
     """Solve `problem`; extra keyword arguments are CP-SAT parameters (e.g. random_seed).
@@ -128,7 +129,10 @@ def solve(
       `PINNED_MAX_S`), then the rest of the limit repairing it (`scheduler.cpsat.repair`):
       unaffected work moves only where the objective gains more than the stability term
       charges for the move.
-    Should the pinned replan find no plan, the plant replan gets the time left.
+    Should the pinned replan find no plan, the plant replan gets the time left. The repair's
+    stable plan keeps every unaffected list in order; it gives way to re-dispatching when it
+    produces more than `max_loss` worse (None: never), and the result's `tradeoff` carries
+    both production figures either way.
 
     `stop` (a worker's stop signal) ends the search early: the best plan found so far is
     returned, as at the limit. A replan's result counts the previous plan's operations it
@@ -166,6 +170,7 @@ def solve(
         "the rest of the previous plan is kept"
     )
     phases = dict(pinned.phases)
+    tradeoff: Tradeoff | None = None
     if scope == "affected" and not (stop is not None and stop.is_set()):
         phase = _Phases()
         with phase("right_shift"):
@@ -175,7 +180,8 @@ def solve(
             patience = max(PATIENCE_MIN_S, PATIENCE_SHARE * time_limit_s)
             repaired = repair(plant, plan, deadline, num_workers, affected,
                               stable=None if stable is None else stable[0], stop=stop,
-                              patience_s=patience)  # fmt: skip
+                              patience_s=patience, max_loss=max_loss)  # fmt: skip
+        tradeoff = None if repaired is None else repaired.tradeoff
         phases.update(phase.seconds)
         # The dispatching replan may win on production alone (`repair.MAX_LOSS`).
         if repaired is not None and (repaired.objective < total or repaired.start == "dispatch"):
@@ -189,6 +195,8 @@ def solve(
                 "gained more than the stability term charged for the move"
                 + (" (from the dispatching replan)" if repaired.start == "dispatch" else "")
             )
+        if tradeoff is not None:
+            note = f"{note}; {_tradeoff_note(tradeoff)}"
     status = SolveStatus.FEASIBLE if pinned.status is SolveStatus.OPTIMAL else pinned.status
     result = replace(  # scored as the plant replan is; no bound holds for it
         pinned,
@@ -201,8 +209,27 @@ def solve(
         affected_operations=len(affected),
         reason=note if pinned.reason is None else f"{pinned.reason}; {note}",
         phases=phases,
+        tradeoff=tradeoff,
     )
     return _counted(problem, result, affected)
+
+
+def _tradeoff_note(tradeoff: Tradeoff) -> str:
+    """The stable plan against re-dispatching, in a planner's words."""
+    loss = tradeoff.loss
+    cost = "n/a" if loss is None else f"{100 * loss:+.1f} %"
+    kept = (
+        "keeping every other machine's list"
+        if tradeoff.stable_resequenced == 0
+        else f"resequencing {tradeoff.stable_resequenced} unaffected operation(s)"
+    )
+    allowed = "any" if tradeoff.max_loss is None else f"{100 * tradeoff.max_loss:g} %"
+    verdict = "kept" if tradeoff.chosen == "stable" else "re-dispatched"
+    return (
+        f"the stable plan ({kept}) costs {tradeoff.stable:.1f} in production against "
+        f"{tradeoff.redispatch:.1f} re-dispatching ({cost}; replan_max_loss allows {allowed}): "
+        f"{verdict}"
+    )
 
 
 def _counted(

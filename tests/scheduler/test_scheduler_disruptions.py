@@ -332,8 +332,10 @@ def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """M0 goes offline: the pinned plan queues A behind B on M1, late; rebuilt from scratch, A
-    goes first. With no time for the pinned start, the repair takes the dispatching replan
-    (on the neighbourhood search of a large plant; a plant this small is searched whole)."""
+    goes first. With no time for the pinned start (nor for the list-kept search), the repair
+    takes the dispatching replan (on the neighbourhood search of a large plant; a plant this
+    small is searched whole). Given the time, the list-kept search puts A in front of B too:
+    an insertion, B keeps its place in M1's list, so the stable plan is as good."""
     import time
 
     from scheduler.cpsat import repair as repair_module
@@ -352,10 +354,15 @@ def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
     pinned = solve(down, LIMIT, scope="pinned")
     assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 100
     plant = settle(down).problem
-    fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, {("A", 0)}, first_share=0)
+    with monkeypatch.context() as patch:
+        patch.setattr(repair_module, "KEPT_SHARE", 0.0)
+        fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, {("A", 0)}, first_share=0)
     assert fixed is not None and fixed.start == "dispatch"
     assert fixed.plan.operation("A", 0).end <= 60
     assert pinned.objective is not None and fixed.objective < pinned.objective * plant.weights.scale
+    kept = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, {("A", 0)}, first_share=0)
+    assert kept is not None and kept.start == "kept-lists"
+    assert kept.plan.operation("A", 0).end <= 60 and kept.plan.operation("B", 0).start == 50
 
 
 def test_unknown_scope_is_refused() -> None:
