@@ -61,6 +61,8 @@ def feature_label(name: str) -> str:
         match = _WINDOW.match(name)
         if match and match["stat"] == "error_count":
             return f"Errors in {_window_words(match['window'])}"
+        if match and match["stat"] == "dev_rms":
+            return f"Deviation from healthy, all sensors, over {_window_words(match['window'])}"
         return sensor_words(name)
     match = _WINDOW.match(stat)
     if match:

@@ -20,7 +20,14 @@ import numpy as np
 import pandas as pd
 
 from features.baselines import Baselines, baselines_at
-from features.definitions import SENSOR_STATS, WINDOW_STATS, FeatureDefinition
+from features.definitions import (
+    ACROSS_SENSOR_STATS,
+    EVENT_COUNT_STATS,
+    MACHINE_STATS,
+    SENSOR_STATS,
+    WINDOW_STATS,
+    FeatureDefinition,
+)
 from features.machine_events import event_features, to_us
 from features.series import series_rows
 from features.windows import (
@@ -65,6 +72,28 @@ def _check_grid(definition: FeatureDefinition, start: datetime, end: datetime) -
             )
     if end < start:
         raise ValueError(f"end {end.isoformat()} is before start {start.isoformat()}.")
+
+
+def across_sensor_stats(
+    stats: dict[str, np.ndarray], shape: tuple[int, int, int]
+) -> dict[str, np.ndarray]:
+    """ACROSS_SENSOR_STATS of one window, (machines, instants), from its per-sensor stats of
+    ``shape`` (machines, sensors, instants) flattened to (cells, instants).
+
+    Sensors are added one at a time, elementwise: the order of the sum (and so its bits) does
+    not depend on how many instants are computed together, as numpy's pairwise reductions
+    along an axis would."""
+    dev = stats["dev"].reshape(shape)
+    total = np.zeros((shape[0], shape[2]))
+    seen = np.zeros((shape[0], shape[2]))
+    for s in range(shape[1]):
+        d = dev[:, s, :]
+        ok = np.isfinite(d)
+        total += np.where(ok, d * d, 0.0)
+        seen += ok
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rms = np.where(seen > 0, np.sqrt(total / seen), np.nan)
+    return {"dev_rms": rms}
 
 
 def compute_features(
@@ -182,6 +211,8 @@ def features_from_aggregates(
     n_features = len(definition.names)
     block = np.empty((n_machines, n_instants, n_features))
     sensor_cols = slice(0, n_sensors * per_sensor)
+    n_machine_stats = len(MACHINE_STATS) + len(EVENT_COUNT_STATS) * len(sizes)
+    across_from = n_sensors * per_sensor + n_machine_stats
     for w, size in enumerate(sizes):
         agg = aggregates[size]
         stats = window_stats(
@@ -192,6 +223,9 @@ def features_from_aggregates(
             block[:, :, sensor_cols][:, :, column::per_sensor] = (
                 stats[name].reshape(shape).transpose(0, 2, 1)
             )
+        across = across_sensor_stats(stats, shape)
+        for s, name in enumerate(ACROSS_SENSOR_STATS):
+            block[:, :, across_from + w * len(ACROSS_SENSOR_STATS) + s] = across[name]
     longest = aggregates[max(sizes)]
     last_v = longest.last_v.reshape(shape).transpose(0, 2, 1)
     last_age = -longest.last_t.reshape(shape).transpose(0, 2, 1)

@@ -7,7 +7,8 @@ that, so a model trained on one version can never silently be fed another; chang
 (or bump :data:`FORMULA_REVISION` when the math changes) and the version changes with it.
 
 Feature names are ``{sensor}__{stat}_{window}`` (e.g. ``temp__mean_1h``), ``{sensor}__{stat}``
-for per-sensor statistics and plain names for per-machine ones.
+for per-sensor statistics and plain names for per-machine ones (``{stat}_{window}`` when they
+are per window, e.g. ``dev_rms_1h``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from features.config import FeaturesConfig
 
 # Bump when a formula in features.compute changes: the version hash includes it.
-FORMULA_REVISION = 1
+FORMULA_REVISION = 2
 
 #: Statistics over each rolling window ``[t - w, t)``, per sensor.
 WINDOW_STATS: dict[str, str] = {
@@ -42,6 +43,16 @@ WINDOW_STATS: dict[str, str] = {
 SENSOR_STATS: dict[str, str] = {
     "last": "the newest sample before t",
     "last_age_h": "hours between that sample and t",
+}
+
+#: Statistics per machine and rolling window, across its sensors' window statistics. Wear moves
+#: many sensors a little, each in its own direction and under its own noise; one number for the
+#: whole machine averages that noise away where a tree, splitting one sensor at a time, cannot.
+ACROSS_SENSOR_STATS: dict[str, str] = {
+    "dev_rms": (
+        "root mean square over the sensors of their dev (how far the machine as a whole has "
+        "moved from its healthy baseline, in baseline stds; NaN sensors skipped)"
+    ),
 }
 
 #: Statistics per machine, from its events.
@@ -178,6 +189,9 @@ class FeatureDefinition:
         for minutes in self.windows_minutes:
             label = window_label(minutes)
             out.extend(f"{stat}_{label}" for stat in EVENT_COUNT_STATS)
+        for minutes in self.windows_minutes:
+            label = window_label(minutes)
+            out.extend(f"{stat}_{label}" for stat in ACROSS_SENSOR_STATS)
         return tuple(out)
 
     def describe(self) -> dict[str, str]:
@@ -194,5 +208,9 @@ class FeatureDefinition:
         for minutes in self.windows_minutes:
             label = window_label(minutes)
             for stat, doc in EVENT_COUNT_STATS.items():
+                out[f"{stat}_{label}"] = f"{doc}, last {label}"
+        for minutes in self.windows_minutes:
+            label = window_label(minutes)
+            for stat, doc in ACROSS_SENSOR_STATS.items():
                 out[f"{stat}_{label}"] = f"{doc}, last {label}"
         return out

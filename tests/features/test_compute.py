@@ -197,3 +197,34 @@ def test_deviation_from_the_healthy_baseline() -> None:
     assert frame.loc[at(120), "a__dev_10m"] == pytest.approx(3 / math.sqrt(60 / 59))
     assert math.isnan(frame.loc[at(140), "a__dev_10m"])  # a new baseline after maintenance
     assert math.isnan(frame.loc[at(200), "a__dev_10m"])  # its std is 0: undefined
+
+
+def test_dev_rms_is_the_machine_wide_deviation_over_the_sensors_that_have_one() -> None:
+    definition = FeatureDefinition(
+        sensors=("a", "b", "c"), windows_minutes=(10,), cadence_minutes=10, baseline_hours=1
+    )
+    minutes = np.arange(0, 120)
+    healthy = np.where(minutes % 2 == 0, 9.0, 11.0)  # baseline mean 10, std sqrt(60/59)
+    data = combine(
+        readings(7, 1, minutes, np.where(minutes < 60, healthy, 13.0)),  # +3 / std
+        readings(7, 2, minutes, np.where(minutes < 60, healthy, 6.0)),  # -4 / std
+        readings(7, 3, minutes[minutes < 60], healthy[minutes < 60]),  # silent after an hour
+    )
+    names = sensor_map({1: "a", 2: "b", 3: "c"})
+    origins = {7: T0}
+    periods = baseline_periods(definition, None, origins, [7], at(60), at(110))
+    baselines = baseline_stats(definition, data, names, periods)
+    frame = compute_features(
+        definition,
+        data,
+        sensors=names,
+        machine_ids=[7],
+        start=at(50),
+        end=at(110),
+        origins=origins,
+        baselines=baselines,
+    ).set_index("ts")
+    std = math.sqrt(60 / 59)
+    assert math.isnan(frame.loc[at(50), "dev_rms_10m"])  # no baseline yet
+    # c is silent: the mean over a and b of dev^2 = ((3 / std)^2 + (4 / std)^2) / 2
+    assert frame.loc[at(110), "dev_rms_10m"] == pytest.approx(math.sqrt(12.5) / std)

@@ -53,6 +53,7 @@ def test_bulk_and_single_instant_agree_bit_for_bit() -> None:
     bulk = compute_features(DEF, data, start=start, end=end, baselines=baselines, **common)
     assert len(bulk) == 2 * 288
     assert bulk.notna().mean().mean() > 0.9
+    assert bulk["dev_rms_6h"].notna().mean() > 0.5  # the across-sensor stats are compared too
 
     for minutes in (1440, 1850, 2210, 2600, 3 * 1440 - 10):
         t = at(minutes)
