@@ -59,6 +59,20 @@ def replanned(problem: Problem) -> Result:
     return result
 
 
+def a_behind_b_offline() -> Problem:
+    """Two machines, M0 offline: urgent A (planned on M0) can only wait behind B on M1, and
+    moves are priced so high that the pinned plan, A after B, is the stable plan."""
+    problem = Problem(
+        machines=(Machine("M0"), Machine("M1")),
+        jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
+        operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
+        horizon=600,
+        previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
+        weights=ObjectiveWeights(moved=10_000.0),
+    )
+    return disruption.offline(problem, "M0")
+
+
 def before() -> tuple[Problem, Result]:
     problem = plant()
     first = replanned(problem)
@@ -384,15 +398,7 @@ def test_a_stable_plan_far_worse_in_production_gives_way_to_the_dispatching_repl
     from scheduler.cpsat.repair import repair
 
     monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)  # the large plants' path
-    problem = Problem(
-        machines=(Machine("M0"), Machine("M1")),
-        jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
-        operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
-        horizon=600,
-        previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
-        weights=ObjectiveWeights(moved=10_000.0),
-    )
-    down = disruption.offline(problem, "M0")
+    down = a_behind_b_offline()
     pinned = solve(down, LIMIT, scope="pinned")
     assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 100
     plant = settle(down).problem

@@ -13,14 +13,13 @@ from scheduler import disruption
 from scheduler.cpsat import repair as repair_module
 from scheduler.cpsat import solve
 from scheduler.cpsat.list_lock import kept_lists_search
-from scheduler.objective_weights import ObjectiveWeights
 from scheduler.plan_builder import build_plan
 from scheduler.problem import Job, Machine, Operation, PlannedOperation, Problem
 from scheduler.right_shift import right_shift
 from scheduler.settle import settle
 from scheduler.stability import changes
 from scheduler.validate import hard_violations
-from tests.scheduler.test_scheduler_disruptions import LIMIT, _disrupt, before
+from tests.scheduler.test_scheduler_disruptions import LIMIT, _disrupt, a_behind_b_offline, before
 
 
 def _line() -> Problem:
@@ -124,15 +123,7 @@ def test_the_stable_plan_is_kept_when_the_planner_accepts_any_loss(
     a 10 % tolerance it gives way to re-dispatching and the trade-off shows the two production
     costs; with none (`max_loss` None) it is kept, and says so."""
     monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)
-    problem = Problem(
-        machines=(Machine("M0"), Machine("M1")),
-        jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
-        operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
-        horizon=600,
-        previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
-        weights=ObjectiveWeights(moved=10_000.0),
-    )
-    down = disruption.offline(problem, "M0")
+    down = a_behind_b_offline()
     plant = settle(down).problem
     pinned = solve(down, LIMIT, scope="pinned")
     assert pinned.plan is not None
