@@ -59,16 +59,17 @@ def replanned(problem: Problem) -> Result:
     return result
 
 
-def a_behind_b_offline() -> Problem:
-    """Two machines, M0 offline: urgent A (planned on M0) can only wait behind B on M1, and
-    moves are priced so high that the pinned plan, A after B, is the stable plan."""
+def a_behind_b_offline(weights: ObjectiveWeights | None = None) -> Problem:
+    """Two machines, M0 offline: urgent A (planned on M0) can only wait behind B on M1. With
+    the default `weights`, moves are priced so high that the pinned plan, A after B, is the
+    stable plan."""
     problem = Problem(
         machines=(Machine("M0"), Machine("M1")),
         jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
         operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
         horizon=600,
         previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
-        weights=ObjectiveWeights(moved=10_000.0),
+        weights=ObjectiveWeights(moved=10_000.0) if weights is None else weights,
     )
     return disruption.offline(problem, "M0")
 
@@ -356,15 +357,7 @@ def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
     from scheduler.cpsat.repair import repair
 
     monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)
-
-    problem = Problem(
-        machines=(Machine("M0"), Machine("M1")),
-        jobs=(Job("A", due=60, weight=5), Job("B", due=500)),
-        operations=(Operation("A", 0, {"M0": 50, "M1": 50}), Operation("B", 0, {"M1": 100})),
-        horizon=600,
-        previous=(PlannedOperation("A", 0, "M0", 0), PlannedOperation("B", 0, "M1", 0)),
-    )
-    down = disruption.offline(problem, "M0")
+    down = a_behind_b_offline(ObjectiveWeights())
     pinned = solve(down, LIMIT, scope="pinned")
     assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 100
     plant = settle(down).problem
