@@ -22,11 +22,10 @@ import pandas as pd
 from features.baselines import Baselines, baselines_at
 from features.definitions import (
     ACROSS_SENSOR_STATS,
-    EVENT_COUNT_STATS,
-    MACHINE_STATS,
     SENSOR_STATS,
     WINDOW_STATS,
     FeatureDefinition,
+    window_label,
 )
 from features.machine_events import event_features, to_us
 from features.series import series_rows
@@ -211,8 +210,7 @@ def features_from_aggregates(
     n_features = len(definition.names)
     block = np.empty((n_machines, n_instants, n_features))
     sensor_cols = slice(0, n_sensors * per_sensor)
-    n_machine_stats = len(MACHINE_STATS) + len(EVENT_COUNT_STATS) * len(sizes)
-    across_from = n_sensors * per_sensor + n_machine_stats
+    column_of = {name: i for i, name in enumerate(definition.names)}
     for w, size in enumerate(sizes):
         agg = aggregates[size]
         stats = window_stats(
@@ -224,8 +222,9 @@ def features_from_aggregates(
                 stats[name].reshape(shape).transpose(0, 2, 1)
             )
         across = across_sensor_stats(stats, shape)
-        for s, name in enumerate(ACROSS_SENSOR_STATS):
-            block[:, :, across_from + w * len(ACROSS_SENSOR_STATS) + s] = across[name]
+        label = window_label(definition.windows_minutes[w])
+        for name in ACROSS_SENSOR_STATS:
+            block[:, :, column_of[f"{name}_{label}"]] = across[name]
     longest = aggregates[max(sizes)]
     last_v = longest.last_v.reshape(shape).transpose(0, 2, 1)
     last_age = -longest.last_t.reshape(shape).transpose(0, 2, 1)
