@@ -82,6 +82,13 @@ class ModelsConfig(BaseModel):
     rul_objective: Literal["l2", "median"] = Field(
         default="l2", description="Loss of the central RUL booster."
     )
+    rul_linear_leaves: bool = Field(
+        default=True,
+        description=(
+            "The central RUL booster fits a linear model in each leaf (LightGBM linear_tree): "
+            "wear is a trend, which constant leaves cut into steps."
+        ),
+    )
     conformal_folds: int = Field(
         default=5, ge=2, le=20, description="Machine-grouped folds calibrating rul_low."
     )

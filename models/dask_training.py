@@ -152,6 +152,14 @@ class _DaskRulRegressor(RulRegressor):
         local = super()._regressor(alpha)
         return _DaskRegressor(**local.get_params(), **_port(self))
 
+    def _centre(self) -> LGBMRegressor:
+        """LightGBM's linear leaves exist only for its serial (single-machine) tree learner,
+        and lightgbm.dask trains data-parallel: on the cluster the centre keeps constant
+        leaves, and says so."""
+        if self.linear_leaves:
+            log.info("training on Dask: the central RUL booster has constant leaves")
+        return self._regressor(0.5 if self.objective == "median" else None)
+
     def fit(self, X: pd.DataFrame, y: object) -> RulRegressor:
         super().fit(X, y)
         self.__class__ = RulRegressor  # type: ignore[assignment]

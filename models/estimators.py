@@ -20,4 +20,9 @@ def risk_classifier(config: ModelsConfig) -> FailureRiskClassifier:
 
 def rul_regressor(config: ModelsConfig) -> RulRegressor:
     """The configured, unfitted RUL regressor (central estimate and ``config.quantile``)."""
-    return RulRegressor(**config.lightgbm.model_dump(), quantile=config.quantile, seed=config.seed)
+    return RulRegressor(
+        **config.lightgbm.model_dump(),
+        linear_leaves=config.rul_linear_leaves,
+        quantile=config.quantile,
+        seed=config.seed,
+    )

@@ -11,7 +11,10 @@ minus the booster texts, so it cannot drift from what :mod:`models.scoring` runs
 
 ONNX inputs are float32 (LightGBM's converter takes only float tensors); the classifier's ONNX
 output is the uncalibrated probability (``probabilities[:, 1]``), which the sidecar's
-calibration turns into ``p_fail``.
+calibration turns into ``p_fail``. ONNX tree ensembles have constant leaves, so a central RUL
+booster with linear leaves (``models.rul_linear_leaves``, the default) is refused rather than
+exported with its leaf models silently dropped: export it as ``lightgbm``, or train with
+``rul_linear_leaves = false`` for an ONNX runtime.
 """
 
 from __future__ import annotations
@@ -101,6 +104,11 @@ def _texts(artifact: ModelArtifact) -> dict[str, str]:
     }
 
 
+def has_linear_leaves(model_text: str) -> bool:
+    """Whether a LightGBM text model has trees with a linear model in their leaves."""
+    return "\nis_linear=1\n" in model_text
+
+
 def onnx_models(artifact: ModelArtifact) -> dict[str, bytes]:
     """The three boosters as serialised ONNX models (classifier without ZipMap)."""
     try:
@@ -111,6 +119,13 @@ def onnx_models(artifact: ModelArtifact) -> dict[str, bytes]:
             "ONNX export needs onnxmltools and onnx; install the extra: pip install "
             "'millwright[edge]'"
         ) from exc
+    for name, text in _texts(artifact).items():
+        if has_linear_leaves(text):
+            raise ExportError(
+                f"the {name} booster has linear leaves (models.rul_linear_leaves), which ONNX "
+                "tree ensembles cannot express; export --format lightgbm, or retrain with "
+                "[models] rul_linear_leaves = false for an ONNX runtime"
+            )
     width = len(artifact.feature_names)
     out = {}
     for name, booster in (
@@ -132,6 +147,7 @@ def export_model(artifact: ModelArtifact, version: str, fmt: Format, out_dir: Pa
     """Write ``artifact`` in ``fmt`` to ``out_dir`` (created): boosters and sidecar."""
     if fmt not in ("lightgbm", "onnx"):
         raise ExportError(f"export format must be lightgbm or onnx, got {fmt!r}")
+    blobs = onnx_models(artifact) if fmt == "onnx" else {}  # refusals before any file
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -143,7 +159,7 @@ def export_model(artifact: ModelArtifact, version: str, fmt: Format, out_dir: Pa
             path.write_text(text)
             boosters[name] = path
     else:
-        for name, blob in onnx_models(artifact).items():
+        for name, blob in blobs.items():
             path = out_dir / f"{version}.{name}.onnx"
             path.write_bytes(blob)
             boosters[name] = path

@@ -5,6 +5,15 @@ central estimate: a 10 % quantile says "nine times in ten the machine lasts at l
 Two LightGBM boosters are fitted on the same features, one for the centre (L2 by default, or
 ``objective='quantile'`` at 0.5 for a median) and one with the pinball loss at ``quantile``.
 Predictions are clipped at 0 and ``rul_low`` never exceeds ``rul``.
+
+``linear_leaves`` gives the central booster LightGBM's linear trees: each leaf fits a linear
+model on the features its branch split on instead of one constant. Wear is a trend, and
+constant leaves cut a trend into steps that hundreds of trees must smooth again (engine-grouped
+CV on C-MAPSS FD001, ``--cv 5``: tune half with 10 cuts per engine, NASA-truth RMSE 12.49 →
+12.03; all engines with 3 cuts, 12.22 → 11.72). The
+low quantile keeps constant leaves: its bound is what the conformal offsets calibrate, and linear
+leaves there overshot the coverage (0.953 against nominal 0.90). A row with a missing feature in
+a leaf's model gets that leaf's constant value, as LightGBM documents.
 """
 
 from __future__ import annotations
@@ -45,6 +54,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         reg_lambda: float = 1.0,
         max_bin: int = 255,
         objective: Literal["l2", "median"] = "l2",
+        linear_leaves: bool = False,
         quantile: float | None = 0.1,
         seed: int = 0,
         n_jobs: int = 1,
@@ -59,6 +69,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         self.reg_lambda = reg_lambda
         self.max_bin = max_bin
         self.objective = objective
+        self.linear_leaves = linear_leaves
         self.quantile = quantile
         self.seed = seed
         self.n_jobs = n_jobs
@@ -81,6 +92,11 @@ class RulRegressor(RegressorMixin, BaseEstimator):
             return LGBMRegressor(objective="l2", **params)
         return LGBMRegressor(objective="quantile", alpha=alpha, **params)
 
+    def _centre(self) -> LGBMRegressor:
+        """The central booster: L2 or the median, with linear leaves when asked."""
+        booster = self._regressor(0.5 if self.objective == "median" else None)
+        return booster.set_params(linear_tree=self.linear_leaves)
+
     def fit(self, X: pd.DataFrame, y: object) -> RulRegressor:
         """Learn from features ``X`` and the remaining useful life ``y`` (any time unit)."""
         if self.objective not in ("l2", "median"):
@@ -90,7 +106,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         columns = feature_columns(X)
         target = target_vector(y, len(X), "RUL")
         matrix = aligned_matrix(X, columns)
-        centre = self._regressor(0.5 if self.objective == "median" else None)
+        centre = self._centre()
         self.centre_ = centre.fit(matrix, target)
         if self.quantile is not None:
             self.low_ = self._regressor(self.quantile).fit(matrix, target)

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from features import load_training_frame
 from millwright.core.storage import Database
 from models.artifact import ModelArtifact
-from models.export import export_model, onnx_probabilities
+from models.export import ExportError, export_model, has_linear_leaves, onnx_probabilities
 from models.registry import RegisteredModel, load_model, save_candidate
 from models.training import train_model
 from tests.models.test_training_plant import Plant, models_config, plant_in
@@ -29,7 +29,19 @@ def plant(database_url: str) -> Iterator[Plant]:
 
 @pytest.fixture(scope="module")
 def model(plant: Plant) -> RegisteredModel:
+    """The default model: its central RUL booster has linear leaves."""
     trained = train_model(plant.database, models_config(), feature_version=plant.feature_version)
+    return load_model(plant.database, save_candidate(plant.database, trained).version)
+
+
+@pytest.fixture(scope="module")
+def onnx_model(plant: Plant) -> RegisteredModel:
+    """A model trained for an ONNX runtime: constant leaves everywhere."""
+    trained = train_model(
+        plant.database,
+        models_config(rul_linear_leaves=False),
+        feature_version=plant.feature_version,
+    )
     return load_model(plant.database, save_candidate(plant.database, trained).version)
 
 
@@ -49,8 +61,9 @@ def validation_matrix(database: Database, model: RegisteredModel) -> np.ndarray:
 
 
 def test_onnx_probabilities_match_lightgbm_on_validation_rows(
-    plant: Plant, model: RegisteredModel, tmp_path: Path
+    plant: Plant, onnx_model: RegisteredModel, tmp_path: Path
 ) -> None:
+    model = onnx_model
     result = export_model(model.artifact, model.version, "onnx", tmp_path)
     matrix = validation_matrix(plant.database, model)
     assert len(matrix) > 500
@@ -63,6 +76,15 @@ def test_onnx_probabilities_match_lightgbm_on_validation_rows(
     assert side["feature_names"] == list(model.artifact.feature_names)
     assert side["input"]["dtype"] == "float32"
     assert side["feature_definition"] == model.artifact.feature_definition
+
+
+def test_onnx_refuses_linear_leaves_instead_of_dropping_them(
+    model: RegisteredModel, tmp_path: Path
+) -> None:
+    assert has_linear_leaves(model.artifact.to_json()["rul"]["median"])
+    with pytest.raises(ExportError, match="linear leaves"):
+        export_model(model.artifact, model.version, "onnx", tmp_path)
+    assert not list(tmp_path.iterdir())
 
 
 def test_lightgbm_export_round_trips_to_the_same_predictions(
@@ -106,9 +128,19 @@ def test_lightgbm_export_round_trips_to_the_same_predictions(
     np.testing.assert_array_equal(booster.predict(matrix), want_p)
 
 
-def test_export_command(model: RegisteredModel, tmp_path: Path, database_url: str) -> None:
+def test_export_command(
+    model: RegisteredModel, onnx_model: RegisteredModel, tmp_path: Path, database_url: str
+) -> None:
     from millwright.app.cli import app
 
+    refused = CliRunner().invoke(
+        app,
+        ["models", "export", model.version, "--format", "onnx", "--out", str(tmp_path / "x")],
+        env={"MILLWRIGHT_DATABASE_URL": database_url},
+    )
+    assert refused.exit_code != 0
+    assert "linear leaves" in refused.output
+    model = onnx_model
     cli_env = {"MILLWRIGHT_DATABASE_URL": database_url}
 
     out = CliRunner().invoke(
