@@ -295,7 +295,9 @@ class ModelArtifact:
     def predict_matrix(self, matrix: np.ndarray) -> Predictions:
         """All three outputs for an aligned matrix: one LightGBM call per booster."""
         p_fail = self.calibration.p_fail(self.classifier, matrix)
-        rul = np.clip(np.asarray(self.rul.predict(matrix)), 0.0, None)
+        # at most the cap the targets were cut at: linear leaves extrapolate past the range
+        # they were fit on, and no target above the cap was ever seen
+        rul = np.clip(np.asarray(self.rul.predict(matrix)), 0.0, self.rul_cap_hours)
         raw = np.asarray(self.rul_low.predict(matrix))
         low = np.minimum(np.clip(self.conformal.apply(raw), 0.0, None), rul)
         return Predictions(p_fail, rul, low)

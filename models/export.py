@@ -83,7 +83,7 @@ def sidecar(artifact: ModelArtifact, version: str, fmt: Format, files: dict[str,
                 ),
                 "clip": [0.0, 1.0],
             },
-            "rul": {"clip_min": 0.0},
+            "rul": {"clip_min": 0.0, "clip_max": doc["rul_cap_hours"]},
             "rul_low": {
                 "quantile": doc["quantile"],
                 "conformal": doc["rul"]["conformal"],

@@ -4,7 +4,8 @@ The scheduler plans maintenance before ``rul_low``, so the low quantile matters 
 central estimate: a 10 % quantile says "nine times in ten the machine lasts at least this long".
 Two LightGBM boosters are fitted on the same features, one for the centre (L2 by default, or
 ``objective='quantile'`` at 0.5 for a median) and one with the pinball loss at ``quantile``.
-Predictions are clipped at 0 and ``rul_low`` never exceeds ``rul``.
+Predictions are clipped at 0 and at the largest target seen in training, and ``rul_low``
+never exceeds ``rul``.
 
 ``linear_leaves`` gives the central booster LightGBM's linear trees: each leaf fits a linear
 model on the features its branch split on instead of one constant. Wear is a trend, and
@@ -108,6 +109,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         matrix = aligned_matrix(X, columns)
         centre = self._centre()
         self.centre_ = centre.fit(matrix, target)
+        self.target_max_ = float(target.max())
         if self.quantile is not None:
             self.low_ = self._regressor(self.quantile).fit(matrix, target)
         self.feature_names_in_ = np.asarray(columns, dtype=object)
@@ -141,7 +143,7 @@ class RulRegressor(RegressorMixin, BaseEstimator):
         """Central RUL estimate per row, >= 0."""
         check_fitted(self, "centre_")
         matrix = aligned_matrix(X, list(self.feature_names_in_))
-        return np.clip(self.centre_.predict(matrix), 0.0, None)
+        return np.clip(self.centre_.predict(matrix), 0.0, self.target_max_)
 
     def predict_low(self, X: pd.DataFrame) -> np.ndarray:
         """The ``quantile`` lower bound of RUL per row, >= 0 and <= :meth:`predict`."""
@@ -150,4 +152,4 @@ class RulRegressor(RegressorMixin, BaseEstimator):
             raise ModelInputError("this RulRegressor was fitted with quantile=None")
         matrix = aligned_matrix(X, list(self.feature_names_in_))
         low = np.clip(self.low_.predict(matrix), 0.0, None)
-        return np.minimum(low, np.clip(self.centre_.predict(matrix), 0.0, None))
+        return np.minimum(low, self.predict(X))

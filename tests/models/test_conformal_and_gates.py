@@ -72,6 +72,10 @@ def test_conformal_rul_low_covers_held_out_machines_within_the_band() -> None:
     # the offsets come from out-of-fold predictions: they move the bound, bin by bin
     assert any(abs(o) > 0.1 for o in artifact.conformal.offsets)
     assert metrics["classifier"]["brier"] < metrics["classifier"]["brier_base_rate"]
+    # linear leaves extrapolate far outside the training range; rul stays within the cap
+    far = artifact.matrix(X[held].reset_index(drop=True)) * 100.0
+    assert np.abs(artifact.rul.predict(far)).max() > 2 * artifact.rul_cap_hours
+    assert artifact.predict_matrix(far).rul.max() <= artifact.rul_cap_hours
 
 
 GOOD = {

@@ -74,3 +74,27 @@ def test_contributions_sum_to_the_raw_prediction(plant: pd.DataFrame) -> None:
     table = contributions(reg, sample[list(reversed(FEATURES))])
     assert list(table.columns) == [*FEATURES, "bias"]
     np.testing.assert_allclose(table.sum(axis=1), reg.booster_.predict(sample.to_numpy()))
+
+
+def test_linear_leaves_follow_a_trend_and_never_leave_the_trained_range() -> None:
+    rng = np.random.default_rng(0)
+    wear = rng.uniform(0.0, 1.0, 2000)
+    X = pd.DataFrame({"wear": wear, "noise": rng.normal(size=2000)})
+    rul = 100.0 * (1.0 - wear)
+    kwargs = {"n_estimators": 40, "num_leaves": 4, "min_child_samples": 50, "quantile": 0.1}
+    kwargs["learning_rate"] = 0.2
+    steps = RulRegressor(**kwargs, linear_leaves=False).fit(X, rul)
+    trend = RulRegressor(**kwargs, linear_leaves=True).fit(X, rul)
+    error = {
+        name: float(np.abs(m.predict(X) - rul).mean())
+        for name, m in [("steps", steps), ("trend", trend)]
+    }
+    assert error["trend"] < error["steps"] / 2, error
+    # far outside the wear seen in training a linear leaf extrapolates; the output stays in
+    # [0, the largest target trained on]
+    outside = pd.DataFrame({"wear": [-50.0, 50.0], "noise": [0.0, 0.0]})
+    raw = trend.centre_.predict(outside.to_numpy())
+    assert raw.max() > 10 * rul.max() and raw.min() < 0.0  # what the clip is for
+    predicted = trend.predict(outside)
+    assert np.all(predicted >= 0.0) and np.all(predicted <= rul.max())
+    assert np.all(trend.predict_low(outside) <= predicted)
