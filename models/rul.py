@@ -11,10 +11,10 @@ never exceeds ``rul``.
 model on the features its branch split on instead of one constant. Wear is a trend, and
 constant leaves cut a trend into steps that hundreds of trees must smooth again (engine-grouped
 CV on C-MAPSS FD001, ``--cv 5``: tune half with 10 cuts per engine, NASA-truth RMSE 12.49 →
-12.03; all engines with 3 cuts, 12.22 → 11.72). The
-low quantile keeps constant leaves: its bound is what the conformal offsets calibrate, and linear
-leaves there overshot the coverage (0.953 against nominal 0.90). A row with a missing feature in
-a leaf's model gets that leaf's constant value, as LightGBM documents.
+12.03; all engines with 3 cuts, 12.22 → 11.72). The low quantile keeps constant leaves: its
+bound is what the conformal offsets calibrate, and linear leaves there overshot the coverage
+(0.953 against nominal 0.90). A row with a missing feature in a leaf's model gets that leaf's
+constant value, as LightGBM documents.
 """
 
 from __future__ import annotations
@@ -142,7 +142,9 @@ class RulRegressor(RegressorMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Central RUL estimate per row, >= 0."""
         check_fitted(self, "centre_")
-        matrix = aligned_matrix(X, list(self.feature_names_in_))
+        return self._centre_on(aligned_matrix(X, list(self.feature_names_in_)))
+
+    def _centre_on(self, matrix: np.ndarray) -> np.ndarray:
         return np.clip(self.centre_.predict(matrix), 0.0, self.target_max_)
 
     def predict_low(self, X: pd.DataFrame) -> np.ndarray:
@@ -152,4 +154,4 @@ class RulRegressor(RegressorMixin, BaseEstimator):
             raise ModelInputError("this RulRegressor was fitted with quantile=None")
         matrix = aligned_matrix(X, list(self.feature_names_in_))
         low = np.clip(self.low_.predict(matrix), 0.0, None)
-        return np.minimum(low, self.predict(X))
+        return np.minimum(low, self._centre_on(matrix))
