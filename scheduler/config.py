@@ -63,14 +63,16 @@ class SchedulerConfig(BaseModel):
         ),
     )
     replan_max_loss: float | None = Field(
-        default=0.10,
+        default=None,
         ge=0,
         description=(
             "The price of stability a planner accepts: a replan's stable plan (every"
             " unaffected machine list kept in order) gives way to re-dispatching when it"
             " produces more than this share worse (lateness, makespan, risk) than re-dispatching"
-            " by EDD; unset (null): never, and every unaffected list is kept as a hard rule."
-            " Either way the plan summary's `tradeoff` shows both production figures."
+            " by EDD (0.1: ten percent); unset (null, the default): never, and every unaffected"
+            " list is kept as a hard rule, so a replan moves only the work a disruption or new"
+            " order affects and its jobs' later steps. Either way the plan summary's `tradeoff`"
+            " shows both production figures."
         ),
     )
     replan_scope: Literal["affected", "pinned", "plant"] = Field(

@@ -347,9 +347,10 @@ def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """M0 goes offline: the pinned plan queues A behind B on M1, late; rebuilt from scratch, A
-    goes first. With no time for the pinned start (nor for the list-kept search), the repair
-    takes the dispatching replan (on the neighbourhood search of a large plant; a plant this
-    small is searched whole). Given the time, the list-kept search puts A in front of B too:
+    goes first. With no time for the pinned start (nor for the list-kept search) and a
+    planner's `max_loss` set, the repair takes the dispatching replan (on the neighbourhood
+    search of a large plant; a plant this small is searched whole). Given the time, by default
+    (no re-dispatching), the list-kept search puts A in front of B too:
     an insertion, B keeps its place in M1's list, so the stable plan is as good."""
     import time
 
@@ -363,7 +364,10 @@ def test_repair_restarts_from_the_dispatching_replan_when_it_is_cheaper(
     plant = settle(down).problem
     with monkeypatch.context() as patch:
         patch.setattr(repair_module, "KEPT_SHARE", 0.0)
-        fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, {("A", 0)}, first_share=0)
+        fixed = repair(
+            plant, pinned.plan, time.perf_counter() + 2.0, 1, {("A", 0)}, first_share=0,
+            max_loss=0.1,
+        )  # fmt: skip
     assert fixed is not None and fixed.start == "dispatch"
     assert fixed.plan.operation("A", 0).end <= 60
     assert pinned.objective is not None and fixed.objective < pinned.objective * plant.weights.scale
@@ -382,9 +386,9 @@ def test_a_stable_plan_far_worse_in_production_gives_way_to_the_dispatching_repl
 ) -> None:
     """M0 goes offline; kept in place, B makes the urgent A wait until 100. Re-dispatched, A
     goes first and B moves, which costs more under the whole objective (moves priced high)
-    than A's lateness; production (the stability term left out) is still far better, past
-    `max_loss`: the repair searches from the re-dispatched plan. With a tolerance of 100x it
-    keeps the stable start."""
+    than A's lateness; production (the stability term left out) is still far better, past a
+    planner's `max_loss` of 10 %: the repair searches from the re-dispatched plan. With a
+    tolerance of 100x it keeps the stable start."""
     import time
 
     from scheduler.cpsat import repair as repair_module
@@ -395,7 +399,7 @@ def test_a_stable_plan_far_worse_in_production_gives_way_to_the_dispatching_repl
     pinned = solve(down, LIMIT, scope="pinned")
     assert pinned.plan is not None and pinned.plan.operation("A", 0).start == 100
     plant = settle(down).problem
-    fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, first_share=0)
+    fixed = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, first_share=0, max_loss=0.1)
     assert fixed is not None and fixed.start == "dispatch"
     kept = repair(plant, pinned.plan, time.perf_counter() + 2.0, 1, first_share=0, max_loss=100)
     assert kept is not None and kept.start == "pinned"

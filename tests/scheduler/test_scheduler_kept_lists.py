@@ -128,7 +128,7 @@ def test_the_stable_plan_is_kept_when_the_planner_accepts_any_loss(
     pinned = solve(down, LIMIT, scope="pinned")
     assert pinned.plan is not None
     deadline = time.perf_counter() + 2.0
-    fixed = repair_module.repair(plant, pinned.plan, deadline, 1, first_share=0)
+    fixed = repair_module.repair(plant, pinned.plan, deadline, 1, first_share=0, max_loss=0.1)
     assert fixed is not None and fixed.start == "dispatch" and fixed.tradeoff is not None
     assert fixed.tradeoff.chosen == "redispatch"
     assert fixed.tradeoff.stable > 1.1 * fixed.tradeoff.redispatch
@@ -149,3 +149,26 @@ def test_right_shift_start_keeps_the_lists_the_search_then_keeps() -> None:
     found = kept_lists_search(plant, affected, start[0], {}, time.perf_counter() + 5.0, 1)
     assert found is not None
     assert changes(down.previous, build_plan(plant, *found), affected).resequenced <= affected
+
+
+@pytest.mark.parametrize("kind", ["breakdown", "offline", "overdue", "rush", "cancel"])
+def test_by_default_a_replan_resequences_only_the_affected_work(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The shipped default (`[scheduler] replan_max_loss` unset): whatever the disruption, on
+    the large plants' path, no unaffected operation changes machine or its place in its
+    machine's list; it may only shift in time. Re-dispatching is a planner's opt-in."""
+    from scheduler.config import SchedulerConfig
+
+    assert SchedulerConfig().replan_max_loss is None
+    monkeypatch.setattr(repair_module, "FULL_MAX_OPS", 0)
+    base, _ = before()
+    problem = _disrupt(base, kind)
+    result = solve(problem, LIMIT, scope="affected")
+    assert result.plan is not None, result
+    assert hard_violations(settle(problem).problem, result.plan) == []
+    affected = disruption.affected_operations(problem)
+    changed = changes(problem.previous, result.plan, affected)
+    assert changed.resequenced - affected == set()
+    if result.tradeoff is not None:
+        assert result.tradeoff.chosen == "stable" and result.tradeoff.max_loss is None
