@@ -98,3 +98,21 @@ def test_linear_leaves_follow_a_trend_and_never_leave_the_trained_range() -> Non
     predicted = trend.predict(outside)
     assert np.all(predicted >= 0.0) and np.all(predicted <= rul.max())
     assert np.all(trend.predict_low(outside) <= predicted)
+
+
+def test_the_configured_centre_has_linear_leaves_and_the_low_bound_constant_ones() -> None:
+    """`[models]` defaults reach the boosters: the centre fits linear leaves
+    (`rul_linear_leaves`); the low quantile, which the conformal offsets calibrate, keeps
+    constant leaves; the switch turns the centre's off."""
+    from models.config import ModelsConfig
+    from models.estimators import rul_regressor
+
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"wear": rng.uniform(0.0, 1.0, 400), "noise": rng.normal(size=400)})
+    rul = 100.0 * (1.0 - X["wear"].to_numpy())
+    config = ModelsConfig(lightgbm={"n_estimators": 10, "n_jobs": 1})
+    model = rul_regressor(config).fit(X, rul)
+    assert model.centre_.booster_.params["linear_tree"]
+    assert not model.low_.booster_.params.get("linear_tree")
+    plain = rul_regressor(config.model_copy(update={"rul_linear_leaves": False})).fit(X, rul)
+    assert not plain.centre_.booster_.params["linear_tree"]
