@@ -86,7 +86,8 @@ class ModelsConfig(BaseModel):
         default=True,
         description=(
             "The central RUL booster fits a linear model in each leaf (LightGBM linear_tree): "
-            "wear is a trend, which constant leaves cut into steps."
+            "wear is a trend, which constant leaves cut into steps. With rul_objective = "
+            "'median' the centre keeps constant leaves (the quantile loss does not fit them)."
         ),
     )
     conformal_folds: int = Field(
