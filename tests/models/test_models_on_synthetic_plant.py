@@ -104,13 +104,13 @@ def test_the_configured_centre_has_linear_leaves_and_the_low_bound_constant_ones
     """`[models]` defaults reach the boosters: the centre fits linear leaves
     (`rul_linear_leaves`); the low quantile, which the conformal offsets calibrate, keeps
     constant leaves; the switch turns the centre's off."""
-    from models.config import ModelsConfig
+    from models.config import LightGBMParams, ModelsConfig
     from models.estimators import rul_regressor
 
     rng = np.random.default_rng(1)
     X = pd.DataFrame({"wear": rng.uniform(0.0, 1.0, 400), "noise": rng.normal(size=400)})
     rul = 100.0 * (1.0 - X["wear"].to_numpy())
-    config = ModelsConfig(lightgbm={"n_estimators": 10, "n_jobs": 1})
+    config = ModelsConfig(lightgbm=LightGBMParams(n_estimators=10, n_jobs=1))
     model = rul_regressor(config).fit(X, rul)
     assert model.centre_.booster_.params["linear_tree"]
     assert not model.low_.booster_.params.get("linear_tree")
@@ -126,8 +126,12 @@ def test_a_median_centre_keeps_constant_leaves_even_when_linear_leaves_are_asked
     wear = rng.uniform(0.0, 1.0, 2000)
     X = pd.DataFrame({"wear": wear, "noise": rng.normal(size=2000)})
     rul = 100.0 * (1.0 - wear)
-    kwargs = {"n_estimators": 40, "num_leaves": 4, "min_child_samples": 50, "quantile": 0.1}
-    median = RulRegressor(**kwargs, objective="median", linear_leaves=True).fit(X, rul)
+    median, plain = (
+        RulRegressor(
+            n_estimators=40, num_leaves=4, min_child_samples=50, objective="median",
+            linear_leaves=linear,
+        ).fit(X, rul)
+        for linear in (True, False)
+    )  # fmt: skip
     assert not median.centre_.booster_.params["linear_tree"]
-    plain = RulRegressor(**kwargs, objective="median", linear_leaves=False).fit(X, rul)
     np.testing.assert_allclose(median.predict(X), plain.predict(X))
