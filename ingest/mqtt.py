@@ -95,6 +95,7 @@ class MqttCollector:
         self._connected = threading.Event()
         self._last_message: float | None = None
         self._last_error: str | None = None
+        self._subscribing: list[str] = []  # topic filters of the SUBSCRIBE in flight
         self.client = self._make_client()
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -130,6 +131,7 @@ class MqttCollector:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.on_connect_fail = self._on_connect_fail
         return client
 
@@ -169,6 +171,11 @@ class MqttCollector:
         )
 
     def wait_connected(self, timeout: float = 10) -> bool:
+        """True once the broker accepted us and answered the subscriptions.
+
+        A message published after this returns is delivered: on a first, clean session the
+        broker drops what arrives before the subscription exists.
+        """
         return self._connected.wait(timeout)
 
     def stop(self) -> None:
@@ -204,16 +211,27 @@ class MqttCollector:
         subscriptions: list[tuple[str, int]] = [
             (t.subscription(self.config.shared_group), int(s.qos)) for t, s in self._subs
         ]
+        self._subscribing = [f for f, _ in subscriptions]
         client.subscribe(subscriptions)
-        self._connected.set()
-        self._connected_gauge.set(1)
-        self._last_error = None
         log.info(
-            "source %s: connected (session present: %s), subscribed to %s",
+            "source %s: connected (session present: %s), subscribing to %s",
             self.name,
             getattr(flags, "session_present", None),
-            ", ".join(f for f, _ in subscriptions),
+            ", ".join(self._subscribing),
         )
+
+    def _on_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        pairs = zip(self._subscribing, reasons, strict=False)  # paho answers one per filter
+        refused = [f"{f} ({r})" for f, r in pairs if r.is_failure]
+        if refused:
+            self._last_error = "broker refused the subscription to " + ", ".join(refused)
+            log.error("source %s: %s", self.name, self._last_error)
+        else:
+            self._last_error = None
+        self._connected.set()
+        self._connected_gauge.set(1)
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         self._last_error = "cannot reach the broker"

@@ -55,6 +55,7 @@ if typing.TYPE_CHECKING:
         solve_schedule,
         worker_name,
     )
+    from scheduler.store import RiskRow, risks_the_plan_answers
 
 _FACE = {
     "CLOCK_SKEW": "scheduler.orders",
@@ -66,6 +67,7 @@ _FACE = {
     "OrderNotFound": "scheduler.errors",
     "OrderPage": "scheduler.orders",
     "PlanStatus": "scheduler.service",
+    "RiskRow": "scheduler.store",
     "ScheduleRecord": "scheduler.service",
     "SchedulerConfig": "scheduler.config",
     "SchedulerError": "scheduler.errors",
@@ -83,6 +85,7 @@ _FACE = {
     "replace_routing": "scheduler.orders",
     "plan_status": "scheduler.service",
     "request_schedule": "scheduler.service",
+    "risks_the_plan_answers": "scheduler.store",
     "run_worker": "scheduler.service",
     "solve_schedule": "scheduler.service",
     "start_step": "scheduler.orders",
@@ -101,6 +104,7 @@ __all__ = [
     "OrderNotFound",
     "OrderPage",
     "PlanStatus",
+    "RiskRow",
     "ScheduleRecord",
     "SchedulerConfig",
     "SchedulerError",
@@ -118,6 +122,7 @@ __all__ = [
     "plan_status",
     "replace_routing",
     "request_schedule",
+    "risks_the_plan_answers",
     "run_worker",
     "solve_schedule",
     "start_step",

@@ -118,12 +118,7 @@ def load_problem(
     names = {v: k for k, v in machine_ids.items()}
     jobs, operations, operation_ids, running = _jobs(conn, plan_start, names)
     offline = {m.name for m in machines if m.offline}
-    renewed = _renewed(conn, names)
-    risks = {
-        name: row
-        for name, row in _risks(conn, names).items()
-        if name not in offline and not (name in renewed and row.ts < renewed[name])
-    }
+    risks = _answered_risks(conn, names, offline)
     previous = _previous(conn, plan_start, operations, operation_ids, jobs, running)
     under_way = tuple(
         task for task in _under_way(conn, names, plan_start) if task.machine not in offline
@@ -259,6 +254,31 @@ def _contiguous(operations: list[Operation], ids: dict[tuple[str, int], int]) ->
         else:
             ids.pop(op.key, None)
     return kept
+
+
+def risks_the_plan_answers(conn: psycopg.Connection[Any]) -> list[RiskRow]:
+    """The latest risk of each machine that a plan solved now would answer, by machine name.
+
+    A machine offline, or back from maintenance, repair or failure since its last score, has no
+    risk to answer: the tiles say DOWN, and the old score describes a life that has ended. The
+    demo's watch and ``bench demo`` read the same rule as the plan, so "at risk but not
+    maintained" means what it says.
+    """
+    rows = conn.execute("SELECT id, name, status FROM machines").fetchall()
+    names = {machine_id: name for machine_id, name, _ in rows}
+    offline = {name for _, name, status in rows if status == "offline"}
+    return sorted(_answered_risks(conn, names, offline).values(), key=lambda r: r.machine)
+
+
+def _answered_risks(
+    conn: psycopg.Connection[Any], machine_names: dict[int, str], offline: set[str]
+) -> dict[str, RiskRow]:
+    renewed = _renewed(conn, machine_names)
+    return {
+        name: row
+        for name, row in _risks(conn, machine_names).items()
+        if name not in offline and not (name in renewed and row.ts < renewed[name])
+    }
 
 
 def _risks(conn: psycopg.Connection[Any], machine_names: dict[int, str]) -> dict[str, RiskRow]:

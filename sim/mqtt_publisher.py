@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -101,6 +102,8 @@ class MqttPublisher:
         self._pending = 0
         self._cond = threading.Condition()
         self._connected = threading.Event()
+        self._subscribed = threading.Event()  # the broker answered the order subscription
+        self._subscribe_refused: str | None = None
         self.sparkplug = sparkplug
         self._sp_lock = threading.Lock()  # seq order = publish order
         self._sessions = 0  # connections accepted so far; bdSeq of session k is k % 256
@@ -120,12 +123,17 @@ class MqttPublisher:
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
         client.on_message = self._handle_message
+        client.on_subscribe = self._handle_subscribe
         self._client = client
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout_s: float = 10.0) -> None:
-        """Connect and start paho's network thread; waits until the broker accepted us."""
+        """Connect and start paho's network thread.
+
+        Waits until the broker accepted us and, with a command topic, acknowledged the
+        subscription: an order sent after ``start`` returns is never lost to that race.
+        """
         try:
             self._client.connect(self.target.host, self.target.port, keepalive=30)
         except OSError as exc:
@@ -133,11 +141,25 @@ class MqttPublisher:
                 f"cannot connect to MQTT broker {self.target.host}:{self.target.port}: {exc}"
             ) from exc
         self._client.loop_start()
+        deadline = time.monotonic() + timeout_s
         if not self._connected.wait(timeout_s):
             self._client.loop_stop()
             raise MqttPublishError(
                 f"MQTT broker {self.target.host}:{self.target.port} did not accept the connection"
                 f" within {timeout_s} s"
+            )
+        if self.command_topic and not self._subscribed.wait(max(0.0, deadline - time.monotonic())):
+            self._client.loop_stop()
+            raise MqttPublishError(
+                f"MQTT broker {self.target.host}:{self.target.port} did not acknowledge the"
+                f" subscription to {self.command_topic} within {timeout_s} s"
+            )
+        if self._subscribe_refused is not None:
+            self._client.disconnect()
+            self._client.loop_stop()
+            raise MqttPublishError(
+                f"MQTT broker {self.target.host}:{self.target.port} refused the subscription to"
+                f" {self.command_topic}: {self._subscribe_refused}"
             )
 
     def flush(self, timeout_s: float = 30.0) -> bool:
@@ -259,6 +281,15 @@ class MqttPublisher:
             will = self.sparkplug.will(self._sessions % 256)
             client.will_set(will.topic, will.payload, qos=1, retain=False)
         self._connected.set()
+
+    def _handle_subscribe(
+        self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, properties: Any
+    ) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            self._subscribe_refused = ", ".join(refused)
+            log.error("MQTT broker refused the subscription to %s: %s", self.command_topic, refused)
+        self._subscribed.set()
 
     def _handle_disconnect(
         self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any

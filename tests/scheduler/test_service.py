@@ -8,6 +8,7 @@ from datetime import timedelta
 from api import plans
 from millwright.core.storage.database import Database
 from scheduler import service
+from scheduler import risks_the_plan_answers
 from scheduler.store import load_problem
 from tests.scheduler.plant import (
     CONFIG,
@@ -73,8 +74,10 @@ def test_a_risk_scored_before_the_last_maintenance_is_not_loaded(database: Datab
     )  # fmt: skip
     with database.connection() as conn:
         problem = load_problem(conn, CONFIG, NOW).problem
+        answered = risks_the_plan_answers(conn)
     assert [r.machine for r in problem.risks] == ["M1"]
     assert [t.machine for t in problem.maintenance] == ["M1"]
+    assert [r.machine for r in answered] == ["M1"], "the demo's watch reads the plan's rule"
 
 
 def test_a_maintenance_under_way_stays_in_the_plan_until_it_ends(database: Database) -> None:
@@ -180,6 +183,8 @@ def test_offline_machine_work_moves_or_waits_and_gets_no_maintenance(database: D
     assert [(r[0], r[1], r[3]) for r in rows] == [("operation", "M2", "J2")]  # no maint-M1
     job = plans.job_plan(database, "J1")
     assert job.operations == [] and job.unplaced[0].reason.startswith("J1/0 waiting for M1")
+    with database.connection() as conn:
+        assert risks_the_plan_answers(conn) == [], "an offline machine has no risk to answer"
 
 
 def test_overdue_order_is_late_not_infeasible(database: Database) -> None:

@@ -57,7 +57,9 @@ def bench_demo(
         typer.echo(
             f"over {plant_hours:g} plant hours: {w['samples']} samples,"
             f" {w['fraction_with_at_risk_machine'] or 0:.0%} with a machine at risk,"
-            f" {w['fraction_with_both'] or 0:.0%} with it and a risk-driven task in the plan;"
+            f" {w['fraction_with_both'] or 0:.0%} with it and a risk-driven task in the plan,"
+            f" {w['fraction_with_risk_task'] or 0:.0%} with a task in the plan; a machine waited"
+            f" at risk with no task at most {w['longest_wait_hours']} plant hours;"
             f" risk-driven tasks per plan {result['risk_tasks_per_plan']};"
             f" {result['failures']} failures, {result['maintenance_done']} maintenance,"
             f" {result['alerts']} alerts"

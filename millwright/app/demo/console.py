@@ -11,6 +11,7 @@ from typing import Any
 
 from millwright.core.storage.database import Database
 from models import latest_risks
+from scheduler import risks_the_plan_answers
 
 
 @dataclass
@@ -25,16 +26,31 @@ class Watch:
     at_risk_max: int = 0
     tasks_max: int = 0
     untreated: int = 0
-    """Samples where a task sat on a machine not at risk (a healthy machine maintained)."""
+    """Samples where a task sat on a machine neither at risk nor being maintained (a healthy
+    machine maintained)."""
+    longest_wait_h: float = 0.0
+    """The longest a machine stayed at risk, in plant hours, with no task in the plan: how
+    long the loop (score, page, replan) took to answer a new risk."""
+    waiting_since: dict[str, datetime] = field(default_factory=dict)
 
-    def add(self, at_risk: list[str], tasks: list[str]) -> None:
+    def add(
+        self, at_risk: list[str], tasks: list[str], now: datetime, under_way: list[str]
+    ) -> None:
+        """One sample: the machines at risk, the machines of the plan's maintenance tasks, and
+        those of its tasks that are a maintenance under way (the machine is being worked on)."""
+        planned = set(tasks)
+        self.waiting_since = {
+            m: self.waiting_since.get(m, now) for m in at_risk if m not in planned
+        }
+        for since in self.waiting_since.values():
+            self.longest_wait_h = max(self.longest_wait_h, (now - since).total_seconds() / 3600)
         self.samples += 1
         self.with_at_risk += bool(at_risk)
         self.with_task += bool(tasks)
         self.with_both += bool(at_risk) and bool(tasks)
         self.at_risk_max = max(self.at_risk_max, len(at_risk))
         self.tasks_max = max(self.tasks_max, len(tasks))
-        self.untreated += bool(set(tasks) - set(at_risk))
+        self.untreated += bool(planned - set(at_risk) - set(under_way))
 
     def as_dict(self) -> dict[str, Any]:
         def share(n: int) -> float | None:
@@ -48,6 +64,7 @@ class Watch:
             "fraction_with_task_on_machine_not_at_risk": share(self.untreated),
             "at_risk_machines_max": self.at_risk_max,
             "risk_tasks_in_plan_max": self.tasks_max,
+            "longest_wait_hours": round(self.longest_wait_h, 2),
         }
 
 
@@ -149,6 +166,17 @@ def look_first(database: Database, dashboard_url: str) -> str:
     )
 
 
+def risks_to_answer(database: Database) -> list[tuple[str, float, float | None]]:
+    """(name, p_fail, rul_low) of each machine whose risk a plan answers, riskiest first.
+
+    Not a machine that is down or back from maintenance since its last score: the tiles show
+    it DOWN, and the plan rightly maintains it no more.
+    """
+    with database.connection() as conn:
+        risks = risks_the_plan_answers(conn)
+    return sorted(((r.machine, r.p_fail, r.rul_low) for r in risks), key=lambda row: -row[1])
+
+
 def latest_risk(database: Database) -> list[tuple[str, float, float | None]]:
     """Each machine's latest (name, p_fail, rul_low), riskiest first."""
     with database.connection() as conn:
@@ -174,7 +202,7 @@ class AtRisk:
 
 def status_line(database: Database, now: datetime, alerts_delivered: int, at: AtRisk) -> str:
     risk = latest_risk(database)
-    at_risk = at.machines(risk)
+    at_risk = at.machines(risks_to_answer(database))
     top = f"highest risk {risk[0][0]} {risk[0][1]:.0%}" if risk else "no scores yet"
     return (
         f"plant time {now:%Y-%m-%d %H:%M} · {top} · {len(at_risk)} at warning or worse"
@@ -194,6 +222,17 @@ def current_maintenance_machines(database: Database) -> list[str]:
         "SELECT m.name FROM schedule_assignments a JOIN schedules s ON s.id = a.schedule_id"
         " JOIN machines m ON m.id = a.machine_id"
         " WHERE s.is_current AND a.kind = 'maintenance' ORDER BY m.name"
+    )
+    return [str(r[0]) for r in rows]
+
+
+def maintenance_under_way_machines(database: Database) -> list[str]:
+    """The machines of the current plan's tasks that are a maintenance already under way."""
+    rows = database.execute(
+        "SELECT m.name FROM schedule_assignments a JOIN schedules s ON s.id = a.schedule_id"
+        " JOIN machines m ON m.id = a.machine_id"
+        " WHERE s.is_current AND a.kind = 'maintenance'"
+        " AND (a.reason->>'under_way')::boolean ORDER BY m.name"
     )
     return [str(r[0]) for r in rows]
 

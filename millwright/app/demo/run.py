@@ -349,7 +349,12 @@ def _run(
                     echo(f"a plan with risk-driven maintenance after {seconds} s")
                     echo(console.look_first(database, report.dashboard_url))
                 if report.seconds_to_risk_plan is not None:
-                    report.watch.add(at_risk.machines(console.latest_risk(database)), tasks)
+                    report.watch.add(
+                        at_risk.machines(console.risks_to_answer(database)),
+                        tasks,
+                        now,
+                        console.maintenance_under_way_machines(database),
+                    )
                     if past is None and not saved.past_replayed:
                         past = replay_in_background(
                             database, demo_settings, start, train_from, live, stop, past_done
