@@ -7,8 +7,7 @@ from datetime import timedelta
 
 from api import plans
 from millwright.core.storage.database import Database
-from scheduler import service
-from scheduler import risks_the_plan_answers
+from scheduler import risks_the_plan_answers, service
 from scheduler.store import load_problem
 from tests.scheduler.plant import (
     CONFIG,
