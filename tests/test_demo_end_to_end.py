@@ -111,10 +111,10 @@ def test_short_demo_produces_every_stage(demo_database: str, tmp_path: Path) -> 
     # task: less than the warning window (12 plant hours, its low-estimate life). `bench demo`
     # measures the every-moment fractions. On a busy host the plant runs ahead of the loop and
     # more machines are at risk at once (6 of 9 seen with two CPU hogs beside the test).
-    watch = report.watch
-    assert watch.samples >= 5
-    assert watch.with_at_risk >= 1 and watch.with_task / watch.samples >= 0.5, watch.as_dict()
-    assert watch.longest_wait_h < options.cast_window_hours, watch.as_dict()
+    seen = report.watch
+    assert seen.samples >= 5
+    assert seen.with_at_risk >= 1 and seen.with_task / seen.samples >= 0.5, seen.as_dict()
+    assert seen.longest_wait_h < options.cast_window_hours, seen.as_dict()
     plans = report.tasks_per_plan
     assert plans and sum(1 for tasks in plans if tasks == 0) <= max(2, len(plans) // 10), plans
     assert max(plans) < options.machines and sum(plans) / len(plans) <= options.machines / 2, plans
