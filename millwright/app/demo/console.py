@@ -25,19 +25,14 @@ class Watch:
     with_both: int = 0
     at_risk_max: int = 0
     tasks_max: int = 0
-    untreated: int = 0
-    """Samples where a task sat on a machine neither at risk nor being maintained (a healthy
-    machine maintained)."""
     longest_wait_h: float = 0.0
     """The longest a machine stayed at risk, in plant hours, with no task in the plan: how
     long the loop (score, page, replan) took to answer a new risk."""
     waiting_since: dict[str, datetime] = field(default_factory=dict)
 
-    def add(
-        self, at_risk: list[str], tasks: list[str], now: datetime, under_way: list[str]
-    ) -> None:
-        """One sample: the machines at risk, the machines of the plan's maintenance tasks, and
-        those of its tasks that are a maintenance under way (the machine is being worked on)."""
+    def add(self, at_risk: list[str], tasks: list[str], now: datetime) -> None:
+        """One sample at plant time ``now``: the machines at risk, and the machines of the
+        current plan's maintenance tasks."""
         planned = set(tasks)
         self.waiting_since = {
             m: self.waiting_since.get(m, now) for m in at_risk if m not in planned
@@ -50,7 +45,6 @@ class Watch:
         self.with_both += bool(at_risk) and bool(tasks)
         self.at_risk_max = max(self.at_risk_max, len(at_risk))
         self.tasks_max = max(self.tasks_max, len(tasks))
-        self.untreated += bool(planned - set(at_risk) - set(under_way))
 
     def as_dict(self) -> dict[str, Any]:
         def share(n: int) -> float | None:
@@ -61,7 +55,6 @@ class Watch:
             "fraction_with_at_risk_machine": share(self.with_at_risk),
             "fraction_with_risk_task": share(self.with_task),
             "fraction_with_both": share(self.with_both),
-            "fraction_with_task_on_machine_not_at_risk": share(self.untreated),
             "at_risk_machines_max": self.at_risk_max,
             "risk_tasks_in_plan_max": self.tasks_max,
             "longest_wait_hours": round(self.longest_wait_h, 2),
@@ -222,17 +215,6 @@ def current_maintenance_machines(database: Database) -> list[str]:
         "SELECT m.name FROM schedule_assignments a JOIN schedules s ON s.id = a.schedule_id"
         " JOIN machines m ON m.id = a.machine_id"
         " WHERE s.is_current AND a.kind = 'maintenance' ORDER BY m.name"
-    )
-    return [str(r[0]) for r in rows]
-
-
-def maintenance_under_way_machines(database: Database) -> list[str]:
-    """The machines of the current plan's tasks that are a maintenance already under way."""
-    rows = database.execute(
-        "SELECT m.name FROM schedule_assignments a JOIN schedules s ON s.id = a.schedule_id"
-        " JOIN machines m ON m.id = a.machine_id"
-        " WHERE s.is_current AND a.kind = 'maintenance'"
-        " AND (a.reason->>'under_way')::boolean ORDER BY m.name"
     )
     return [str(r[0]) for r in rows]
 

@@ -350,10 +350,7 @@ def _run(
                     echo(console.look_first(database, report.dashboard_url))
                 if report.seconds_to_risk_plan is not None:
                     report.watch.add(
-                        at_risk.machines(console.risks_to_answer(database)),
-                        tasks,
-                        now,
-                        console.maintenance_under_way_machines(database),
+                        at_risk.machines(console.risks_to_answer(database)), tasks, now
                     )
                     if past is None and not saved.past_replayed:
                         past = replay_in_background(
