@@ -123,8 +123,7 @@ def collector_factory() -> Iterator[Callable[..., MqttCollector]]:
     def make(config: MqttSourceConfig, rt: IngestRuntime) -> MqttCollector:
         collector = MqttCollector(config, rt.pipeline, rt.metrics)
         collector.start()
-        assert collector.wait_connected(10), "collector did not connect"
-        time.sleep(0.2)  # SUBACK
+        assert collector.wait_connected(10), "collector did not connect and subscribe"
         started.append(collector)
         return collector
 
