@@ -56,12 +56,12 @@ FACES = {
     ],
     "scheduler": [
         "CLOCK_SKEW", "FieldProblem", "Order", "OrderConflict", "OrderError", "OrderInvalid",
-        "OrderNotFound", "OrderPage", "PlanStatus",
+        "OrderNotFound", "OrderPage", "PlanStatus", "RiskRow",
         "ScheduleRecord", "SchedulerConfig", "SchedulerError",
         "Step", "StepOption", "cancel_order", "cancel_step", "claim_next", "create_order",
         "finish_step", "get_order", "get_schedule", "list_orders", "list_schedules",
-        "plan_status",
-        "replace_routing", "request_schedule", "run_worker", "solve_schedule", "start_step",
+        "plan_status", "replace_routing", "request_schedule", "risks_the_plan_answers",
+        "run_worker", "solve_schedule", "start_step",
         "update_order", "update_step", "worker_name",
     ],
     "sim": [
