@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import psycopg
@@ -77,7 +77,7 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = conninfo_to_dict(postgres_admin_url)
     params["dbname"] = name
-    url = make_conninfo(**params)
+    url = make_conninfo("", **params)
     if not url.startswith("postgresql://"):
         url = _as_url(params)
     database = Database(url, min_size=1, max_size=2)
@@ -90,7 +90,7 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _as_url(params: dict[str, object]) -> str:
+def _as_url(params: Mapping[str, object]) -> str:
     from urllib.parse import quote
 
     host = str(params.get("host", "127.0.0.1"))

@@ -32,7 +32,7 @@ def demo_database(postgres_admin_url: str) -> Iterator[str]:
     params = conninfo_to_dict(postgres_admin_url)
     params["dbname"] = name
     try:
-        yield make_conninfo(**params)
+        yield make_conninfo("", **params)
     finally:
         with psycopg.connect(postgres_admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -97,6 +97,7 @@ def test_second_start_refuses_ctrl_c_stops_all_and_restart_keeps_its_token(
         assert first.returncode == 0
         _gone, alive = psutil.wait_procs(children, timeout=1)
         assert not alive, f"children still running after Ctrl-C: {alive}"
+        assert first.stdout is not None
         assert "demo summary" in "\n".join(rest + (first.stdout.read() or "").splitlines())
     finally:
         if first.poll() is None:

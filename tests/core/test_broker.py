@@ -12,7 +12,7 @@ def test_embedded_broker_round_trip() -> None:
     broker.start()
     try:
         got = threading.Event()
-        received: list[bytes] = []
+        received: list[bytes | bytearray] = []
         sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
 
         def on_message(_c: object, _u: object, message: mqtt.MQTTMessage) -> None:

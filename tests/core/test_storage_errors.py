@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 import string
 
 import psycopg
@@ -17,7 +18,7 @@ from millwright.core.storage.database import Database
 from tests.support.postgres_proc import free_port
 
 
-def _error(database_url: str, sql: str, params: object = None) -> BaseException:
+def _error(database_url: str, sql: str, params: Sequence[object] | None = None) -> BaseException:
     with psycopg.connect(database_url) as conn:
         conn.execute("CREATE TEMP TABLE t (name text UNIQUE, n smallint)")
         try:
