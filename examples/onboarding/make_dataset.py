@@ -27,7 +27,8 @@ REPAIR_HOURS = 4.0
 def build(seed: int = 19) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     rng = np.random.default_rng(seed)
     minutes = np.arange(0, DAYS * 24 * 60, STEP_MINUTES)
-    rows, orders = [], []
+    rows: list[pd.DataFrame] = []
+    orders: list[tuple[datetime, str, str, str, str, str, str]] = []
     for m in range(MACHINES):
         name = f"press-{m + 1:02d}"
         wear = np.full(len(minutes), np.nan)
