@@ -6,6 +6,7 @@ Real PostgreSQL; the edge's side is its pure episode logic (`alerts.evaluate`) o
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
 
 from alerts import (
     AlertsConfig,
@@ -14,6 +15,7 @@ from alerts import (
     EndpointConfig,
     EpisodeState,
     Rule,
+    RuleConfig,
     Score,
     adopt_edge_transitions,
     central_episodes,
@@ -31,11 +33,18 @@ T = datetime(2026, 3, 1, tzinfo=UTC)
 RULE = Rule(name="risk", warning_p_fail=0.5, critical_p_fail=0.9, resolve_p_fail=0.3)
 
 
+class _Adopt(TypedDict):
+    """The keyword arguments of `adopt_edge_transitions`."""
+
+    public_url: str
+    now: datetime
+
+
 def _config() -> AlertsConfig:
-    endpoint = {"secrets": [SECRET], "allow_private": True}
+    endpoint: dict[str, Any] = {"secrets": [SECRET], "allow_private": True}
     return AlertsConfig(
-        rules=[{"name": "risk", "warning_p_fail": 0.5, "critical_p_fail": 0.9,
-                "resolve_p_fail": 0.3}],
+        rules=[RuleConfig(name="risk", warning_p_fail=0.5, critical_p_fail=0.9,
+                          resolve_p_fail=0.3)],
         endpoints=[
             EndpointConfig(name="lan", url="http://127.0.0.1:9/lan", reachable_from_edge=True,
                            **endpoint),
@@ -72,7 +81,7 @@ def test_edge_episode_is_adopted_once_and_continues_centrally(database: Database
     transitions, state = _edge_outage(machine_id, EpisodeState(), [0.1, 0.6, 0.7, 0.95])
     assert [t.transition.kind.value for t in transitions] == ["open", "escalate"]
     states = {(machine_id, "risk"): state}
-    kwargs = {"public_url": "https://mw.example", "now": T + timedelta(hours=1)}
+    kwargs: _Adopt = {"public_url": "https://mw.example", "now": T + timedelta(hours=1)}
 
     report = adopt_edge_transitions(database, config, transitions, states, **kwargs)
     assert (report.adopted, report.already, report.states) == (2, 0, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 import pytest
 
@@ -19,6 +20,14 @@ from tests.alerts.test_service import add_scores
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 PUBLIC = "https://millwright.example.com/"
+
+
+class _Context(TypedDict):
+    """What `alarm_state` takes besides the alarm's own flags and the time."""
+
+    shelved_until: datetime | None
+    machine_status: str | None
+    out_of_service: bool
 
 
 def seed_flood(database: Database, start: datetime) -> dict[str, int]:
@@ -56,7 +65,7 @@ def seed_flood(database: Database, start: datetime) -> dict[str, int]:
 def test_states_follow_isa_18_2_precedence() -> None:
     now = T0
     later = now + timedelta(hours=1)
-    base = {"shelved_until": None, "machine_status": "running", "out_of_service": False}
+    base: _Context = {"shelved_until": None, "machine_status": "running", "out_of_service": False}
     assert (
         alarm_state(active=True, acknowledged=False, now=now, **base) is AlarmState.UNACKNOWLEDGED
     )
@@ -66,16 +75,16 @@ def test_states_follow_isa_18_2_precedence() -> None:
         is AlarmState.RETURNED_UNACKNOWLEDGED
     )
     assert alarm_state(active=False, acknowledged=True, now=now, **base) is AlarmState.NORMAL
-    shelved = {**base, "shelved_until": later}
+    shelved: _Context = {**base, "shelved_until": later}
     assert alarm_state(active=True, acknowledged=False, now=now, **shelved) is AlarmState.SHELVED
     # The shelf expires on its own: past its end the alarm is back.
     assert (
         alarm_state(active=True, acknowledged=False, now=later, **shelved)
         is AlarmState.UNACKNOWLEDGED
     )
-    maint = {**shelved, "machine_status": "maintenance"}
+    maint: _Context = {**shelved, "machine_status": "maintenance"}
     assert alarm_state(active=True, acknowledged=False, now=now, **maint) is AlarmState.SUPPRESSED
-    oos = {**maint, "out_of_service": True}
+    oos: _Context = {**maint, "out_of_service": True}
     assert alarm_state(active=True, acknowledged=True, now=now, **oos) is AlarmState.OUT_OF_SERVICE
 
 

@@ -69,10 +69,12 @@ def test_unresolvable_and_non_http_urls() -> None:
 
 
 def test_check_endpoints_reports_each_verdict() -> None:
+    from pydantic import SecretStr
+
     from alerts.config import AlertsConfig, EndpointConfig
     from alerts.service import check_endpoints
 
-    secret = ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]
+    secret = [SecretStr("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")]
     config = AlertsConfig(
         endpoints=[
             EndpointConfig(name="meta", url="http://169.254.169.254/", secrets=secret),
