@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,7 +166,7 @@ class Publisher:
     def publish(self, topic: str, payload: bytes | str, qos: int = 1) -> None:
         self.publish_many([(topic, payload)], qos)
 
-    def publish_many(self, messages: list[tuple[str, bytes | str]], qos: int = 1) -> None:
+    def publish_many(self, messages: Sequence[tuple[str, bytes | str]], qos: int = 1) -> None:
         infos = [self.client.publish(t, p, qos=qos) for t, p in messages]
         for info in infos:
             info.wait_for_publish(20)

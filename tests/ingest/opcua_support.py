@@ -18,11 +18,13 @@ from typing import Any
 
 from asyncua import Server, ua
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.user_managers import UserManager
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ingest.opcua import uatypes
 from ingest.opcua.certs import build_certificate
 from millwright.core.storage import Database
 
@@ -69,7 +71,7 @@ def make_cert(directory: Path, name: str, uri: str, *, server: bool) -> CertPair
     return pair
 
 
-class PasswordUsers:
+class PasswordUsers(UserManager):
     """asyncua user manager accepting exactly the given username/password pairs."""
 
     def __init__(self, users: dict[str, str]) -> None:
@@ -153,20 +155,22 @@ class TestServer:
             server.set_identity_tokens([ua.UserNameIdentityToken])
         self.ns = await server.register_namespace(NAMESPACE)
         plant = await server.nodes.objects.add_folder(
-            ua.NodeId("plant", self.ns), f"{self.ns}:Plant"
+            uatypes.node_id("plant", self.ns), f"{self.ns}:Plant"
         )
         for machine in self.machines:
-            folder = await plant.add_folder(ua.NodeId(machine, self.ns), f"{self.ns}:{machine}")
+            folder = await plant.add_folder(
+                uatypes.node_id(machine, self.ns), f"{self.ns}:{machine}"
+            )
             for sensor in self.sensors:
                 await folder.add_variable(
-                    ua.NodeId(f"{machine}.{sensor}", self.ns),
+                    uatypes.node_id(f"{machine}.{sensor}", self.ns),
                     f"{self.ns}:{sensor}",
                     ua.Variant(0.0, ua.VariantType.Double),
                 )
             for name, (owner, value, vtype) in self._extra.items():
                 if owner == machine:
                     await folder.add_variable(
-                        ua.NodeId(f"{machine}.{name}", self.ns),
+                        uatypes.node_id(f"{machine}.{name}", self.ns),
                         f"{self.ns}:{name}",
                         ua.Variant(value, vtype),
                     )
@@ -195,11 +199,11 @@ class TestServer:
         assert self.server is not None
         dv = ua.DataValue(
             ua.Variant(value, vtype),
-            StatusCode=ua.StatusCode(status),
-            SourceTimestamp=ts,
-            ServerTimestamp=datetime.now(UTC),
+            StatusCode=uatypes.status(status),
+            SourceTimestamp=None if ts is None else uatypes.ua_datetime(ts),
+            ServerTimestamp=uatypes.ua_datetime(datetime.now(UTC)),
         )
-        await self.server.write_attribute_value(ua.NodeId(f"{machine}.{sensor}", self.ns), dv)
+        await self.server.write_attribute_value(uatypes.node_id(f"{machine}.{sensor}", self.ns), dv)
 
     async def __aenter__(self) -> TestServer:
         return await self.start()

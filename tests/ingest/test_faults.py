@@ -105,7 +105,7 @@ def test_mosquitto_restart_mid_stream_loses_and_duplicates_nothing(
 
 def test_postgres_restart_mid_stream_buffers_and_replays_exactly(
     private_postgres: Any,
-    mqtt_broker: Any,
+    mqtt_broker: tuple[str, int],
     runtime_factory: Any,
     collector_factory: Any,
     unique: str,
@@ -196,7 +196,7 @@ def _metric(port: int, name: str) -> float:
 
 
 def test_collector_killed_between_receive_and_commit_gets_everything_after_restart(
-    mqtt_broker: Any,
+    mqtt_broker: tuple[str, int],
     database: Database,
     database_url: str,
     tmp_path: Path,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from ingest.mqtt import MqttCollector
 from ingest.plant_events import decode_events
@@ -51,7 +50,7 @@ def test_decode_takes_the_api_shape_and_names_each_bad_event() -> None:
 def test_events_topic_stores_good_events_dead_letters_bad_ones_and_replans(
     database: Database,
     runtime: IngestRuntime,
-    mqtt_broker: Any,
+    mqtt_broker: tuple[str, int],
     unique: str,
 ) -> None:
     for name in ("press-1", "press-2"):

@@ -201,7 +201,7 @@ def test_shared_subscription_splits_one_stream_between_two_collectors(
     runtime: Any,
     collector_factory: Any,
     publisher: Any,
-    mqtt_broker: Any,
+    mqtt_broker: tuple[str, int],
     unique: str,
 ) -> None:
     m = f"sh{unique}"

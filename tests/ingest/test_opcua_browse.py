@@ -16,6 +16,7 @@ from asyncua import ua
 from typer.testing import CliRunner
 
 from ingest.config import IngestConfig
+from ingest.opcua import uatypes
 from ingest.service import run_collect
 from millwright.app.cli import app
 from millwright.core.storage import Database
@@ -94,7 +95,9 @@ def test_browse_paces_nodes_from_the_server_and_captures_a_10_hz_signal(
             assert server.server is not None
             rate = ua.DataValue(ua.Variant(100.0, ua.VariantType.Double))
             await server.server.write_attribute_value(
-                ua.NodeId("fast.sig", server.ns), rate, ua.AttributeIds.MinimumSamplingInterval
+                uatypes.node_id("fast.sig", server.ns),
+                rate,
+                ua.AttributeIds.MinimumSamplingInterval,
             )
 
         server.call(declare())

@@ -10,7 +10,8 @@ from asyncua import ua
 from asyncua.common.utils import Buffer
 from asyncua.ua import ua_binary as uab
 
-from ingest.opcua.fastpublish import _decode, parse_datachanges
+from ingest.opcua import uatypes
+from ingest.opcua.fastpublish import DataChanges, _decode, parse_datachanges
 from ingest.opcua.source import OpcUaSource
 from ingest.runtime import IngestRuntime
 from millwright.core.storage import Database
@@ -105,12 +106,17 @@ def test_everything_not_uniform_is_handed_back() -> None:
 
 def test_decoded_response_equals_asyncua_when_handed_back_and_acks_when_taken() -> None:
     items = [_item(i + 1, float(i), ua.VariantType.Double, SourceTimestamp=T0) for i in range(4)]
-    data = _response(items, ua.StatusChangeNotification(Status=ua.StatusCode(0)))
+    data = _response(items, ua.StatusChangeNotification(Status=uatypes.status(0)))
     reference = uab.struct_from_binary(ua.PublishResponse, Buffer(data))
     assert _decode(Buffer(data), lambda _sid, _changes: False) == reference
 
     taken: list[int] = []
-    response = _decode(Buffer(data), lambda sid, changes: taken.append(sid) or True)
+
+    def take(sid: int, _changes: DataChanges) -> bool:
+        taken.append(sid)
+        return True
+
+    response = _decode(Buffer(data), take)
     assert taken == [7]
     message = response.Parameters.NotificationMessage
     assert message.SequenceNumber == 4  # still acknowledged and kept for Republish

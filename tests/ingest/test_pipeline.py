@@ -8,6 +8,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -107,7 +108,7 @@ def test_acks_follow_commits_and_batches_flush_by_size_or_time(tmp_path: Path) -
     acked: list[int] = []
     with pipeline:
         for i in range(250):
-            pipeline.submit_rows("src", rows(1, i), lambda i=i: acked.append(i))
+            pipeline.submit_rows("src", rows(1, i), partial(acked.append, i))
         wait_for(lambda: len(acked) == 250)
     assert acked == list(range(250))  # in submit order
     assert len(sink.rows) == 250
@@ -134,7 +135,7 @@ def test_outage_buffers_then_replays_everything_once_in_order(tmp_path: Path) ->
         wait_for(lambda: acked == [0])
         sink.down.set()
         for k in range(1, 6):
-            pipeline.submit_rows("src", rows(100, k * 100), lambda k=k: acked.append(k))
+            pipeline.submit_rows("src", rows(100, k * 100), partial(acked.append, k))
         # acknowledged while the database is down: they are safely on disk
         wait_for(lambda: acked == [0, 1, 2, 3, 4, 5])
         assert buffer.readings == 500
@@ -158,7 +159,7 @@ def test_full_buffer_stop_acknowledging_holds_acks_until_the_database_returns(
     with pipeline:
         sink.down.set()
         for k in range(3):
-            pipeline.submit_rows("src", rows(100, k * 100), lambda k=k: acked.append(k))
+            pipeline.submit_rows("src", rows(100, k * 100), partial(acked.append, k))
             time.sleep(0.1)  # one batch each
         wait_for(lambda: acked == [0])
         time.sleep(0.3)
@@ -175,7 +176,7 @@ def test_full_buffer_drop_oldest_is_counted(tmp_path: Path) -> None:
     with pipeline:
         sink.down.set()
         for k in range(4):
-            pipeline.submit_rows("src", rows(100, k * 100), lambda k=k: acked.append(k))
+            pipeline.submit_rows("src", rows(100, k * 100), partial(acked.append, k))
             time.sleep(0.1)  # one batch each
         wait_for(lambda: acked == [0, 1, 2, 3])
         assert buffer.readings == 200

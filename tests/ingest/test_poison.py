@@ -17,7 +17,7 @@ import numpy as np
 from ingest.buffer import StoreAndForwardBuffer
 from ingest.dead_letters import read_dead_letters
 from ingest.pipeline import to_epoch_us
-from millwright.core import sparkplug_b_pb2 as pb
+from millwright.core import sparkplug_b_pb2 as pb  # messages made at import: no stubs
 from millwright.core.storage import Database, ReadingColumns
 from tests.ingest.conftest import (
     Publisher,
@@ -39,7 +39,7 @@ def _random_name(n: int, seed: int) -> str:
 
 
 def _spb(seq: int, metrics: list[tuple[str, float]]) -> bytes:
-    p = pb.Payload(timestamp=MS, seq=seq)
+    p = pb.Payload(timestamp=MS, seq=seq)  # type: ignore[attr-defined]
     for name, value in metrics:
         p.metrics.add(name=name, datatype=10, double_value=value)
     return p.SerializeToString()
@@ -104,7 +104,7 @@ def test_five_poison_kinds_live_every_good_reading_arrives(
     database: Database,
     runtime: Any,
     collector_factory: Any,
-    mqtt_broker: Any,
+    mqtt_broker: tuple[str, int],
     unique: str,
 ) -> None:
     config = source_config(f"s{unique}", *mqtt_broker, _subscriptions(unique))
@@ -128,7 +128,7 @@ def test_five_poison_kinds_buffered_then_replayed_after_a_restart(
     database_url: str,
     runtime_factory: Any,
     collector_factory: Any,
-    mqtt_broker: Any,
+    mqtt_broker: tuple[str, int],
     unique: str,
     tmp_path: Path,
 ) -> None:

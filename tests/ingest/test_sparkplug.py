@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from ingest.sparkplug import COMPRESSED_UUID, SparkplugDecoder, rebirth_payload
-from millwright.core import sparkplug_b_pb2 as pb
+from millwright.core import sparkplug_b_pb2 as pb  # messages made at import: no stubs
 from tests.ingest.sparkplug_support import MS, compressed, spb
 
 RX = 1_714_564_900_000_000
@@ -35,10 +35,10 @@ def test_compressed_payloads_are_inflated_and_stored(algorithm: str | None) -> N
 
 def test_a_broken_compressed_payload_is_a_reason_not_a_crash() -> None:
     dec = SparkplugDecoder()
-    outer = pb.Payload(uuid=COMPRESSED_UUID, body=b"not deflate at all")
+    outer = pb.Payload(uuid=COMPRESSED_UUID, body=b"not deflate at all")  # type: ignore[attr-defined]
     result = dec.decode("spBv1.0/G/NDATA/e", outer.SerializeToString(), RX)
     assert result.rows == [] and result.reason == "compressed payload is not valid DEFLATE data"
-    bomb = pb.Payload(uuid=COMPRESSED_UUID, body=zlib.compress(b"\0" * (17 * 1024 * 1024)))
+    bomb = pb.Payload(uuid=COMPRESSED_UUID, body=zlib.compress(b"\0" * (17 * 1024 * 1024)))  # type: ignore[attr-defined]
     result = dec.decode("spBv1.0/G/NDATA/e", bomb.SerializeToString(), RX)
     assert result.reason == "compressed payload inflates to more than 16 MiB"
 
@@ -127,7 +127,7 @@ def test_unknown_alias_asks_for_a_rebirth_rate_limited() -> None:
 
 
 def test_rebirth_command_payload() -> None:
-    message = pb.Payload()
+    message = pb.Payload()  # type: ignore[attr-defined]
     message.ParseFromString(rebirth_payload(MS))
     (metric,) = message.metrics
     assert (metric.name, metric.datatype, metric.boolean_value) == (
@@ -163,7 +163,7 @@ def test_controls_and_properties_are_not_sensors() -> None:
 
 
 def test_quality_property_becomes_the_reading_quality() -> None:
-    p = pb.Payload(timestamp=MS, seq=0)
+    p = pb.Payload(timestamp=MS, seq=0)  # type: ignore[attr-defined]
     for name, code in [("good", 192), ("uncertain", 64), ("bad", 0), ("stale", 500)]:
         m = p.metrics.add(name=name, datatype=10, double_value=1.0)
         m.properties.keys.append("Quality")
