@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 T0 = datetime(2024, 3, 1, tzinfo=UTC)
@@ -18,8 +20,8 @@ def at(minutes: float) -> datetime:
 def readings(
     machine_id: int,
     sensor_id: int,
-    minutes: Sequence[float],
-    values: Sequence[float],
+    minutes: Sequence[float] | npt.NDArray[np.number[Any]],
+    values: Sequence[float] | npt.NDArray[np.number[Any]],
     quality: int = 0,
 ) -> pd.DataFrame:
     """One series: readings at T0 + minutes."""

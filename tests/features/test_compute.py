@@ -19,10 +19,8 @@ D = FeatureDefinition(
 SENSORS = sensor_map({1: "a", 2: "b", 99: "other"})
 
 
-def _frame(data: pd.DataFrame, start: float, end: float, **kwargs: object) -> pd.DataFrame:
-    return compute_features(
-        D, data, sensors=SENSORS, machine_ids=[7], start=at(start), end=at(end), **kwargs
-    )  # type: ignore[arg-type]
+def _frame(data: pd.DataFrame, start: float, end: float) -> pd.DataFrame:
+    return compute_features(D, data, sensors=SENSORS, machine_ids=[7], start=at(start), end=at(end))
 
 
 def _data() -> pd.DataFrame:

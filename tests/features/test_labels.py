@@ -80,7 +80,7 @@ def test_no_events_at_all() -> None:
 
 def _table(labels: pd.DataFrame) -> list[tuple[object, ...]]:
     """(hours, failed_within_h, rul, rul_lower, censored, down) per row, NaN/NA as None."""
-    out = []
+    out: list[tuple[object, ...]] = []
     for _, row in labels.iterrows():
         within = row["failed_within_h"]
         out.append(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,7 @@ DEF = FeatureDefinition(
 SENSORS = sensor_map({1: "a", 2: "b", 3: "c", 4: "a", 5: "b", 6: "c"})
 
 
-def _plant() -> tuple[pd.DataFrame, pd.DataFrame, dict[int, object]]:
+def _plant() -> tuple[pd.DataFrame, pd.DataFrame, dict[int, datetime]]:
     """Two machines, three days, irregular 1–3 minute sampling, a silent spell, large values."""
     rng = np.random.default_rng(11)
     parts = []
