@@ -23,7 +23,7 @@ from sim import (
 )
 from sim.errors import MqttPublishError
 from sim.mqtt_publisher import MqttPublisher, MqttTarget
-from sim.opcua_server import OpcUaPlantServer, sensor_node_id
+from sim.opcua_server import OpcUaPlantServer, node_id, sensor_node_id
 from sim.orders import OrderPayloadError, parse_order
 from sim.runner import OrderInbox, run_plant
 
@@ -197,15 +197,16 @@ def test_opcua_client_reads_the_values_the_core_produced(free_port: int) -> None
                     dv = await client.get_node(
                         sensor_node_id(ns, machine, sensor)
                     ).read_data_value()
+                    assert dv.Value is not None
                     assert dv.Value.Value == value
                     assert dv.SourceTimestamp == sample.ts
-            folder = client.get_node(ua.NodeId("m-001", ns))
+            folder = client.get_node(node_id(ns, "m-001"))
             names = {(await c.read_browse_name()).Name for c in await folder.get_children()}
             assert names == {s.id for s in plant.sensors} | {"state", "line"}
-            state = await client.get_node(ua.NodeId("m-001.state", ns)).read_value()
+            state = await client.get_node(node_id(ns, "m-001.state")).read_value()
             assert state == "running"
             plant.submit(MaintenanceOrder("m-001", plant.now))
             await server.write_events(plant.advance(timedelta(minutes=1)))
-            assert await client.get_node(ua.NodeId("m-001.state", ns)).read_value() == "maintenance"
+            assert await client.get_node(node_id(ns, "m-001.state")).read_value() == "maintenance"
 
     asyncio.run(scenario())

@@ -4,6 +4,7 @@ exactly where the recorded one stopped."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from millwright.core.storage import Database
 from sim.build import build_plant
@@ -15,7 +16,7 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 WINDOW = timedelta(hours=16)
 
 
-def _config(**changes: object) -> SimConfig:
+def _config(**changes: Any) -> SimConfig:
     return SimConfig(machines=12, lines=3, seed=7, start=START, **changes)
 
 
@@ -36,8 +37,8 @@ def test_some_machine_is_always_wearing_out_however_often_it_is_maintained() -> 
         assert due[1] - plant.now <= 2 * WINDOW, f"hour {hour}: nobody next in line"
         # an eager maintainer: whatever is within a day of failing is maintained in 2 h
         for m in plant.machines:
-            due = plant.ground_truth(m.id).failure_at
-            soon = due is not None and due - plant.now < timedelta(days=1)
+            failure_at = plant.ground_truth(m.id).failure_at
+            soon = failure_at is not None and failure_at - plant.now < timedelta(days=1)
             if soon and not plant.pending_orders(m.id):
                 plant.submit(MaintenanceOrder(m.id, plant.now + timedelta(hours=2)))
     healthy = [t for t in _due(plant) if t - plant.now > 4 * WINDOW]

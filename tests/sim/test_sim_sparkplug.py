@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -80,7 +80,7 @@ def test_edge_node_messages_decode_with_aliases_seq_and_timestamps() -> None:
         node.sample(_sample("m-1", T0, a=1.5, b=-2.25)),
         node.sample(_sample("m-2", T0, a=3.0, b=4.0)),
         node.sample(_sample("m-1", t1, a=1.75, b=-2.5)),
-        node.device_death("m-2", t1),
+        cast(SparkplugMessage, node.device_death("m-2", t1)),  # m-2 is born: a DDEATH
     ]
     assert node.device_death("m-2", t1) is None  # already dead: nothing to retract
     assert node.born == {"m-1"}
