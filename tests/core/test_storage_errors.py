@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
 import string
+from collections.abc import Sequence
 
 import psycopg
 import pytest
