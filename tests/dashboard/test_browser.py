@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard.app import create_dashboard
@@ -43,35 +43,35 @@ def served(settings: Settings, database: Database, plant: Plant, users: None) ->
 
 
 @pytest.fixture
-def browser() -> Iterator[WebDriver]:
+def browser() -> Iterator[Chrome]:
     with chromium() as driver:
         yield driver
 
 
-def wait(driver: WebDriver, condition: Any, timeout: float = WAIT_S) -> Any:
+def wait(driver: Chrome, condition: Any, timeout: float = WAIT_S) -> Any:
     # Refreshes replace elements under our feet: a stale element means "look again".
     return WebDriverWait(
         driver, timeout, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)
     ).until(condition)
 
 
-def wait_for_page(driver: WebDriver, page: str) -> None:
+def wait_for_page(driver: Chrome, page: str) -> None:
     """Until the page's refresh callback has delivered data (its stamp is in the DOM)."""
     wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, f"#{page}-stamp [data-updated]"))
 
 
-def screenshot(driver: WebDriver, name: str) -> Path:
+def screenshot(driver: Chrome, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
 
 
-def severe(driver: WebDriver) -> list[dict[str, Any]]:
+def severe(driver: Chrome) -> list[dict[str, Any]]:
     return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
 
 
-def sign_in(driver: WebDriver, url: str, username: str) -> None:
+def sign_in(driver: Chrome, url: str, username: str) -> None:
     driver.get(f"{url}/login")
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(PASSWORD)
@@ -79,11 +79,11 @@ def sign_in(driver: WebDriver, url: str, username: str) -> None:
     wait(driver, lambda d: d.find_elements(By.ID, "user-name"))
 
 
-def page_text(driver: WebDriver) -> str:
+def page_text(driver: Chrome) -> str:
     return str(driver.find_element(By.TAG_NAME, "body").text)
 
 
-def trends_width(driver: WebDriver) -> float:
+def trends_width(driver: Chrome) -> float:
     return float(
         driver.execute_script(
             "return document.querySelector('#machine-trends .main-svg')"
@@ -92,7 +92,7 @@ def trends_width(driver: WebDriver) -> float:
     )
 
 
-def post_callback(driver: WebDriver, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+def post_callback(driver: Chrome, url: str, payload: dict[str, Any]) -> dict[str, Any]:
     """POST a Dash callback from the page, with the browser's own session cookie."""
     script = """
         const done = arguments[arguments.length - 1];
@@ -107,7 +107,7 @@ def post_callback(driver: WebDriver, url: str, payload: dict[str, Any]) -> dict[
     return dict(result)
 
 
-def test_a_signed_out_visitor_sees_only_the_sign_in_page(served: str, browser: WebDriver) -> None:
+def test_a_signed_out_visitor_sees_only_the_sign_in_page(served: str, browser: Chrome) -> None:
     for path in ("/", "/schedule", "/alerts", "/machine/press-01"):
         browser.get(served + path)
         assert "/login" in browser.current_url
@@ -124,7 +124,7 @@ def test_a_signed_out_visitor_sees_only_the_sign_in_page(served: str, browser: W
 
 
 def test_every_page_renders_the_seeded_plant(
-    served: str, browser: WebDriver, database: Database
+    served: str, browser: Chrome, database: Database
 ) -> None:
     browser.set_script_timeout(10)
     sign_in(browser, served, "planner")
@@ -174,7 +174,7 @@ def test_every_page_renders_the_seeded_plant(
     assert machines == ["press-01", "mill-05", "press-02"]
     screenshot(browser, "alerts")
 
-    def ack_first_row(d: WebDriver) -> bool:
+    def ack_first_row(d: Chrome) -> bool:
         # a refresh may replace the table between finding the row and clicking: look again
         d.find_element(By.CSS_SELECTOR, "#alerts-journal-table tbody tr button").click()
         return True
@@ -192,7 +192,7 @@ def test_every_page_renders_the_seeded_plant(
 
 
 def test_a_viewer_cannot_trigger_a_reschedule(
-    served: str, browser: WebDriver, database: Database
+    served: str, browser: Chrome, database: Database
 ) -> None:
     browser.set_script_timeout(10)
     sign_in(browser, served, "viewer")
@@ -217,7 +217,7 @@ def test_a_viewer_cannot_trigger_a_reschedule(
     assert severe(browser) == []
 
 
-def _timed_load(driver: WebDriver, url: str, page: str, extra: Any = None) -> float:
+def _timed_load(driver: Chrome, url: str, page: str, extra: Any = None) -> float:
     driver.get("about:blank")
     start = time.perf_counter()
     driver.get(url)
@@ -230,7 +230,7 @@ def _timed_load(driver: WebDriver, url: str, page: str, extra: Any = None) -> fl
 @pytest.mark.slow  # a measurement (prints the load times), not a check of behaviour
 def test_load_times_with_a_week_of_minute_data(
     served: str,
-    browser: WebDriver,
+    browser: Chrome,
     database: Database,
     plant: Plant,
     capsys: pytest.CaptureFixture[str],
@@ -242,7 +242,7 @@ def test_load_times_with_a_week_of_minute_data(
     assert written == 20 * 7 * 1440
     sign_in(browser, served, "viewer")
 
-    def trends_drawn(driver: WebDriver) -> bool:
+    def trends_drawn(driver: Chrome) -> bool:
         count = driver.execute_script(
             "return document.querySelectorAll('#machine-trends g.trace.scatter').length"
         )

@@ -13,15 +13,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from selenium.common.exceptions import TimeoutException
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.actions.action_builder import ActionBuilder
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.remote.webdriver import WebDriver
 
 import alerts
 from dashboard.app import create_dashboard
@@ -66,33 +66,33 @@ def served(database_url: str, database: Database, ahead: Plant) -> Iterator[str]
 
 
 @pytest.fixture
-def browser() -> Iterator[WebDriver]:
+def browser() -> Iterator[Chrome]:
     with chromium() as driver:
         driver.set_window_size(1440, 900)
         driver.set_script_timeout(10)
         yield driver
 
 
-def docs_shot(driver: WebDriver, name: str) -> None:
+def docs_shot(driver: Chrome, name: str) -> None:
     shot = screenshot(driver, name)
     if os.environ.get("MILLWRIGHT_UPDATE_DOCS_SHOTS"):
         DOCS.mkdir(exist_ok=True)
         shutil.copyfile(shot, DOCS / f"{name}.png")
 
 
-def graph(driver: WebDriver, graph_id: str, expression: str) -> Any:
+def graph(driver: Chrome, graph_id: str, expression: str) -> Any:
     """Evaluate ``expression`` on the plotly graph div (``gd``) of dcc.Graph ``graph_id``."""
     return driver.execute_script(
         f"const gd = document.querySelector('#{graph_id} .js-plotly-plot'); return {expression};"
     )
 
 
-def stamp_of(driver: WebDriver, page: str) -> str:
+def stamp_of(driver: Chrome, page: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, f"#{page}-stamp [data-updated]")
                .get_attribute("data-updated"))  # fmt: skip
 
 
-def click_at(driver: WebDriver, x: float, y: float) -> None:
+def click_at(driver: Chrome, x: float, y: float) -> None:
     actions = ActionBuilder(driver)
     actions.pointer_action.move_to_location(int(x), int(y)).click()
     actions.perform()
@@ -105,7 +105,7 @@ def local(ts: datetime) -> str:
 
 
 def test_a_data_clock_plant_shows_its_live_series_trends_and_plan(
-    served: str, browser: WebDriver, ahead: Plant
+    served: str, browser: Chrome, ahead: Plant
 ) -> None:
     sign_in(browser, served, "viewer")
     browser.get(served + "/machine/press-01")
@@ -141,7 +141,7 @@ def test_a_data_clock_plant_shows_its_live_series_trends_and_plan(
 
 
 def test_gantt_keeps_zoom_has_every_row_and_a_bar_opens_its_order(
-    served: str, browser: WebDriver
+    served: str, browser: Chrome
 ) -> None:
     sign_in(browser, served, "planner")
     browser.get(served + "/schedule")
@@ -196,7 +196,7 @@ def test_gantt_keeps_zoom_has_every_row_and_a_bar_opens_its_order(
 
 
 def test_ack_with_comment_shelve_and_expiry_on_the_plant_clock(
-    served: str, browser: WebDriver, database: Database, ahead: Plant
+    served: str, browser: Chrome, database: Database, ahead: Plant
 ) -> None:
     sign_in(browser, served, "fixer")
     browser.get(served + "/alerts")
@@ -216,7 +216,7 @@ def test_ack_with_comment_shelve_and_expiry_on_the_plant_clock(
     comment = browser.find_element(By.ID, "alerts-comment")
     comment.send_keys("sensor cable being replaced", Keys.TAB)
 
-    def click_shelve(d: WebDriver) -> bool:
+    def click_shelve(d: Chrome) -> bool:
         # a refresh may replace the row between finding its button and clicking it
         found = [b for b in d.find_elements(By.CSS_SELECTOR, f"{row} button") if b.text == "Shelve"]
         if found:
@@ -244,7 +244,7 @@ def test_ack_with_comment_shelve_and_expiry_on_the_plant_clock(
     assert severe(browser) == []
 
 
-def test_the_journal_lists_a_resolved_alarm(served: str, browser: WebDriver, ahead: Plant) -> None:
+def test_the_journal_lists_a_resolved_alarm(served: str, browser: Chrome, ahead: Plant) -> None:
     sign_in(browser, served, "viewer")
     browser.get(served + "/alerts")
     wait_for_page(browser, "alerts")
@@ -260,7 +260,7 @@ def test_the_journal_lists_a_resolved_alarm(served: str, browser: WebDriver, ahe
 
 
 def test_kpis_on_a_seeded_flood_with_the_range_in_the_url(
-    database_url: str, database: Database, browser: WebDriver
+    database_url: str, database: Database, browser: Chrome
 ) -> None:
     seed_users(database)
     seed_flood(database, T0)
@@ -274,7 +274,7 @@ def test_kpis_on_a_seeded_flood_with_the_range_in_the_url(
         browser.get(url + "/alerts?from=2026-03-02T06:00&to=2026-03-02T07:00")
         wait_for_page(browser, "alerts")
 
-        def kpis(d: WebDriver) -> list[str]:
+        def kpis(d: Chrome) -> list[str]:
             # one script reads all five: a refresh every 2 s replaces the elements, and on a
             # busy host five separate reads almost never see one render
             ids = ["kpi-rate", "kpi-flood", "kpi-peak", "kpi-stale", "kpi-count"]
@@ -289,7 +289,7 @@ def test_kpis_on_a_seeded_flood_with_the_range_in_the_url(
         # both still-open alarms are older than 24 h at the wall-clock now.
         seen: list[list[str]] = []
 
-        def settled(d: WebDriver) -> bool:
+        def settled(d: Chrome) -> bool:
             seen.append(kpis(d))
             return seen[-1] == ["5.50", "33%", "15", "2", "33"]
 
@@ -306,7 +306,7 @@ def test_kpis_on_a_seeded_flood_with_the_range_in_the_url(
         assert severe(browser) == []
 
 
-def test_the_time_range_and_refresh_live_in_the_url(served: str, browser: WebDriver) -> None:
+def test_the_time_range_and_refresh_live_in_the_url(served: str, browser: Chrome) -> None:
     sign_in(browser, served, "viewer")
     browser.get(served + "/machine/press-01")
     wait_for_page(browser, "machine")
@@ -338,13 +338,13 @@ def test_the_time_range_and_refresh_live_in_the_url(served: str, browser: WebDri
 
 
 def test_kiosk_mode_signs_in_with_a_viewer_token_and_rotates(
-    served: str, browser: WebDriver, database: Database
+    served: str, browser: Chrome, database: Database
 ) -> None:
     token = UserStore(database).create_token("viewer")
     browser.get(f"{served}/?kiosk=1&rotate=5&theme=hp&token={token}")
     wait_for_page(browser, "overview")
     assert "token" not in browser.current_url  # dropped from the address at once
-    assert "kiosk" in browser.find_element(By.TAG_NAME, "body").get_attribute("class")
+    assert "kiosk" in cast(str, browser.find_element(By.TAG_NAME, "body").get_attribute("class"))
     assert not browser.find_element(By.ID, "nav-overview").is_displayed()
     time.sleep(1)
     docs_shot(browser, "kiosk-overview")
@@ -358,7 +358,7 @@ def test_kiosk_mode_signs_in_with_a_viewer_token_and_rotates(
     assert "viewer-only" in page_text(browser)  # a token that could act is refused
 
 
-def test_pages_fit_from_1024_to_1920(served: str, browser: WebDriver) -> None:
+def test_pages_fit_from_1024_to_1920(served: str, browser: Chrome) -> None:
     sign_in(browser, served, "planner")
     for width, height in ((1024, 768), (1920, 1080)):
         browser.set_window_size(width, height)

@@ -11,8 +11,8 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
 
 from dashboard.app import create_dashboard
 from millwright.core.storage.database import Database
@@ -32,7 +32,7 @@ def served(database_url: str, database: Database, plant: Plant, users: None) -> 
         yield url
 
 
-def _attempt(driver: WebDriver, url: str, password: str) -> str:
+def _attempt(driver: Chrome, url: str, password: str) -> str:
     driver.get(f"{url}/login")
     driver.find_element(By.ID, "username").send_keys("planner")
     driver.find_element(By.ID, "password").send_keys(password)

@@ -70,7 +70,8 @@ def test_a_machine_page_arrives_with_its_first_view(
     context: DashboardContext, plant: Plant
 ) -> None:
     page = render_page(context, "/machine/press-01", "?range=7d", VIEWER)
-    graphs = {g.id: g for g in walk(page) if isinstance(g, dcc.Graph)}
+    # Dash sets a component's props at run time: its classes declare no `id`, `figure`, `config`.
+    graphs: dict[str, Any] = {g.id: g for g in walk(page) if isinstance(g, dcc.Graph)}  # type: ignore[attr-defined]
     assert set(graphs) == {"machine-risk", "machine-features", "machine-trends"}
     assert len(graphs["machine-trends"].figure["data"]) == 6  # 3 sensors, drawn on arrival
     assert all(g.config["responsive"] is False for g in graphs.values())
