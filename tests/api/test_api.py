@@ -288,7 +288,7 @@ def test_reschedule_to_plan_per_machine_and_per_job(plant: Plant) -> None:
 
     requested = plant.post("/schedules", {"time_limit_s": 3})
     assert requested.status_code == 202
-    schedule_id = requested.json()["id"]
+    schedule_id: int = requested.json()["id"]
     assert requested.json()["state"] == "requested"
     claimed = service.claim_next(plant.database, "test")
     assert claimed == schedule_id

@@ -41,6 +41,13 @@ def active(plant: Plant) -> RegisteredModel:
     return model
 
 
+def _lookback(model: RegisteredModel) -> pd.Timedelta:
+    """The model's longest feature window (a trained artifact carries its feature definition)."""
+    definition = model.artifact.feature_definition
+    assert definition is not None
+    return pd.Timedelta(minutes=max(definition["windows_minutes"]))
+
+
 def _readings(plant: Plant, instant: pd.Timestamp, lookback: pd.Timedelta) -> pd.DataFrame:
     """What the collector saw in the instant's look-back (here read back from the centre)."""
     return read_series(
@@ -69,7 +76,7 @@ def test_edge_features_and_scores_equal_the_centre(
     # From here on the edge uses only its SQLite copy (a new process would see the same).
     cache = EdgeCache(tmp_path / "edge.sqlite")
     scorer = EdgeScorer(cache, config)
-    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    lookback = _lookback(active)
     # machines down for repair have older latest rows: compute each instant's machines
     frames = []
     for ts, group in central.groupby("ts"):
@@ -123,7 +130,7 @@ def test_sync_stores_every_edge_score_once(
     central = latest_features(plant.database, active.record.feature_version)
     last = pd.Timestamp(central["ts"].max())
     up = central.loc[central["ts"] == last, "machine_id"].tolist()
-    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    lookback = _lookback(active)
     kept = 0
     for hours in (2, 1, 0):  # three hourly instants scored while the centre is away
         instant = last - pd.Timedelta(hours=hours)
@@ -192,7 +199,7 @@ def test_scores_from_just_before_the_drop_are_judged_at_the_edge(
     central = latest_features(plant.database, active.record.feature_version)
     last = pd.Timestamp(central["ts"].max())
     up = central.loc[central["ts"] == last, "machine_id"].tolist()
-    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    lookback = _lookback(active)
     for hours in (1, 0):  # scored while the link was up; the centre never judged them
         at = last - pd.Timedelta(hours=hours)
         scorer.score(_readings(plant, at, lookback), at.to_pydatetime(), up)
@@ -250,7 +257,7 @@ def test_the_windows_closed_bins_give_the_centres_features(
                            state.sensors["sensor"], strict=True)
     }  # fmt: skip
     window = ReadingWindow(names, state)
-    lookback = pd.Timedelta(minutes=max(active.artifact.feature_definition["windows_minutes"]))
+    lookback = _lookback(active)
     assert window.prime(_readings(plant, instant, lookback)) > 0
     instant_us = int(instant.value // 1000)
     window.close_until(instant_us)

@@ -83,7 +83,7 @@ def before() -> tuple[Problem, Result]:
 
 def hit_with_successors(base: Problem, hit: set[tuple[str, int]]) -> set[tuple[str, int]]:
     """The frozen placements `hit` plus the frozen later steps of their jobs."""
-    first = {}
+    first: dict[str, int] = {}
     for job, seq in hit:
         first[job] = min(seq, first.get(job, seq))
     return {k for k in base.frozen() if k[0] in first and k[1] >= first[k[0]]}

@@ -117,7 +117,8 @@ def test_worker_solves_request_and_marks_plan_current(database: Database) -> Non
     assert claimed == first.id
     done = service.solve_schedule(database, CONFIG, claimed, now=NOW)
     assert (done.state, done.is_current, done.solver_status) == ("done", True, "optimal")
-    assert done.objective is not None and done.bound is not None and done.runtime_s > 0
+    assert done.objective is not None and done.bound is not None
+    assert done.runtime_s is not None and done.runtime_s > 0
     rows = _assignments(database, done.id)
     maintenance = [r for r in rows if r[0] == "maintenance"]
     assert len(maintenance) == 1 and maintenance[0][1] == "M3"
