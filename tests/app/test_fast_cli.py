@@ -102,3 +102,33 @@ def test_the_help_table_matches_the_commands(name: str) -> None:
     command = load_stage_command(name)
     assert command.name == name
     assert command.get_short_help_str(200) == STAGE_COMMANDS[name].help
+
+
+_SPIN = """
+import os, sys
+sys.argv = ["millwright", "--version"]
+from millwright.app.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("SPIN=" + os.environ.get("GOMP_SPINCOUNT", "unset"), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    ("operator", "expected"),
+    [({}, "10000"), ({"OMP_WAIT_POLICY": "PASSIVE"}, "unset"), ({"GOMP_SPINCOUNT": "5"}, "5")],
+)
+def test_openmp_threads_spin_briefly_unless_the_operator_chose(
+    operator: dict[str, str], expected: str
+) -> None:
+    """LightGBM's threads wait with a short spin (fast on a quiet host, little waste on a busy
+    one); an operator's OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+    result = subprocess.run(
+        [sys.executable, "-c", _SPIN], capture_output=True, text=True, env={**env, **operator}
+    )
+    assert f"SPIN={expected}" in result.stderr.splitlines()
