@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,12 +74,13 @@ def test_conformal_rul_low_covers_held_out_machines_within_the_band() -> None:
     assert any(abs(o) > 0.1 for o in artifact.conformal.offsets)
     assert metrics["classifier"]["brier"] < metrics["classifier"]["brier_base_rate"]
     # linear leaves extrapolate far outside the training range; rul stays within the cap
+    assert artifact.rul_cap_hours is not None  # the training labels have observed lives
     far = artifact.matrix(X[held].reset_index(drop=True)) * 100.0
     assert np.abs(artifact.rul.predict(far)).max() > 2 * artifact.rul_cap_hours
     assert artifact.predict_matrix(far).rul.max() <= artifact.rul_cap_hours
 
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "classifier": {"brier": 0.02, "brier_base_rate": 0.15, "roc_auc": 0.97, "pr_auc": 0.9},
     "rul": {"rmse": 9.0, "coverage": 0.95, "coverage_below_cap": 0.91},
     "validation_machines": 5,

@@ -19,14 +19,14 @@ from models.drift import (
 
 
 def test_psi_by_hand() -> None:
-    expected = [0.5, 0.5]
-    actual = [0.25, 0.75]
+    expected = np.asarray([0.5, 0.5])
+    actual = np.asarray([0.25, 0.75])
     assert psi(expected, actual) == pytest.approx(
         (0.25 - 0.5) * math.log(0.25 / 0.5) + (0.75 - 0.5) * math.log(0.75 / 0.5)
     )
     assert psi(expected, expected) == 0.0
     # an empty bin is floored at 1e-4 instead of giving an infinite PSI
-    assert psi([0.5, 0.5], [1.0, 0.0]) == pytest.approx(
+    assert psi(np.asarray([0.5, 0.5]), np.asarray([1.0, 0.0])) == pytest.approx(
         0.5 * math.log(1.0 / 0.5) + (1e-4 - 0.5) * math.log(1e-4 / 0.5)
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 import pandas as pd
 
@@ -11,6 +13,16 @@ from models.rul import RulRegressor
 from models.validation import classifier_metrics, group_splits, rul_metrics
 
 FEATURES = ["vibration", "temperature", "noise"]
+
+
+class _Boosting(TypedDict, total=False):
+    """The :class:`RulRegressor` parameters a test sets and shares between two fits."""
+
+    n_estimators: int
+    num_leaves: int
+    min_child_samples: int
+    learning_rate: float
+    quantile: float | None
 
 
 def _out_of_fold(plant: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -81,7 +93,12 @@ def test_linear_leaves_follow_a_trend_and_never_leave_the_trained_range() -> Non
     wear = rng.uniform(0.0, 1.0, 2000)
     X = pd.DataFrame({"wear": wear, "noise": rng.normal(size=2000)})
     rul = 100.0 * (1.0 - wear)
-    kwargs = {"n_estimators": 40, "num_leaves": 4, "min_child_samples": 50, "quantile": 0.1}
+    kwargs: _Boosting = {
+        "n_estimators": 40,
+        "num_leaves": 4,
+        "min_child_samples": 50,
+        "quantile": 0.1,
+    }
     kwargs["learning_rate"] = 0.2
     steps = RulRegressor(**kwargs, linear_leaves=False).fit(X, rul)
     trend = RulRegressor(**kwargs, linear_leaves=True).fit(X, rul)
@@ -93,7 +110,7 @@ def test_linear_leaves_follow_a_trend_and_never_leave_the_trained_range() -> Non
     # far outside the wear seen in training a linear leaf extrapolates; the output stays in
     # [0, the largest target trained on]
     outside = pd.DataFrame({"wear": [-50.0, 50.0], "noise": [0.0, 0.0]})
-    raw = trend.centre_.predict(outside.to_numpy())
+    raw = np.asarray(trend.centre_.predict(outside.to_numpy()))
     assert raw.max() > 10 * rul.max() and raw.min() < 0.0  # what the clip is for
     predicted = trend.predict(outside)
     assert np.all(predicted >= 0.0) and np.all(predicted <= rul.max())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -145,7 +146,11 @@ def test_exact_shap_is_available_and_agrees_on_the_main_driver(
     # On healthy machines the main "driver" is whichever feature pulls risk down most, and the
     # two methods share that credit differently; what a maintenance lead reads is the driver of
     # an elevated risk, so the methods must agree where the main contribution raises it.
-    raising = [(p[0], s[0]) for p, s in zip(path, shap, strict=True) if s[0]["contribution"] > 0]
+    raising = [
+        (p[0], s[0])
+        for p, s in zip(path, shap, strict=True)
+        if cast(float, s[0]["contribution"]) > 0
+    ]
     assert raising, "the plant has machines near the end of their life"
     same = np.mean([p["feature"] == s["feature"] for p, s in raising])
     assert same >= 0.7
