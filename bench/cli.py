@@ -186,6 +186,13 @@ def eval_cmapss(
         "all", "--engines", help="CV over all engines, or one seeded half: tune or report."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for folds, cuts and LightGBM."),
+    repeats: int = typer.Option(
+        1,
+        "--repeats",
+        min=1,
+        help="CV: repeat with seeds --seed, --seed + 1, … and pool the points (one draw of "
+        "folds and cuts moves FD001's RMSE by more than a point).",
+    ),
     threads: int = typer.Option(2, "--threads", min=1, help="LightGBM threads."),
     trees: int | None = typer.Option(
         None, "--trees", min=1, help="Boosting rounds (default: the [models] default)."
@@ -206,6 +213,8 @@ def eval_cmapss(
     official = test is not None and rul is not None
     if official == (cv >= 2) or (test is None) != (rul is None):
         raise typer.BadParameter("give either both --test and --rul, or --cv K with K >= 2")
+    if official and repeats > 1:
+        raise typer.BadParameter("--repeats draws CV folds and cuts again: it needs --cv")
     if engines not in ("all", "tune", "report"):
         raise typer.BadParameter(f"--engines must be all, tune or report, got {engines!r}")
     try:
@@ -226,7 +235,7 @@ def eval_cmapss(
 
     def progress(fold: int, metrics: dict[str, Any]) -> None:
         typer.echo(
-            f"fold {fold + 1}/{cv}: RMSE {metrics['rmse']:.2f}  q10 coverage "
+            f"fold {fold + 1}/{cv * repeats}: RMSE {metrics['rmse']:.2f}  q10 coverage "
             f"{metrics['q10_coverage']:.3f}  training {metrics['train_seconds']:.1f} s "
             f"({metrics['train_cpu_seconds']:.1f} CPU s)  RUL cap {metrics['rul_cap']}",
             err=True,
@@ -237,15 +246,19 @@ def eval_cmapss(
         result = cmapss_eval.evaluate_official(train_frame, test_frame, truth, config)
         mode = "official"
     else:
-        result = cmapss_eval.cross_validate(
+        result = cmapss_eval.repeated_cross_validate(
             train_frame,
             config,
             cv,
             cuts,
             cast(Literal["all", "tune", "report"], engines),
+            repeats,
             progress=progress,
         )
         mode = f"cv{cv}" + ("" if engines == "all" else f"-{engines}")
+        if repeats > 1:
+            per_seed = ", ".join(f"{r:.2f}" for r in result.seed_rmse)
+            typer.echo(f"RMSE by seed {seed}…{seed + repeats - 1}: {per_seed}", err=True)
     m = result.metrics
     auc = "n/a" if m["roc_auc"] is None else f"{m['roc_auc']:.3f}"
     typer.echo(
@@ -287,6 +300,8 @@ def eval_cmapss(
                 "cuts": cuts if not official else 1,
                 "fold_rmse": [round(f["rmse"], 4) for f in result.folds],
                 "fold_rul_cap": [f["rul_cap"] for f in result.folds],
+                "seeds": list(range(seed, seed + (repeats if not official else 1))),
+                "seed_rmse": [round(r, 4) for r in result.seed_rmse],
             }
         )
         typer.echo(json.dumps(payload))

@@ -196,6 +196,7 @@ def test_eval_cmapss_cross_validation(nasa_files: dict[str, Path]) -> None:
     assert len(payload["fold_rmse"]) == 2
     assert payload["rmse"] < 35
     assert payload["fold_rul_cap"] == [100.0, 100.0]  # --rul-cap pins every fold's cap
+    assert payload["seeds"] == [0] and payload["seed_rmse"] == [payload["rmse"]]
 
 
 def test_eval_cmapss_config_pins_the_rul_cap_only_when_asked() -> None:
@@ -212,6 +213,9 @@ def test_eval_cmapss_needs_one_mode(nasa_files: dict[str, Path]) -> None:
     assert result.exit_code == 2
     bad = CliRunner().invoke(_cli(), [*args, "--test", str(nasa_files["rul"]), "--rul", "x"])
     assert bad.exit_code == 2
+    official = [*args, "--test", str(nasa_files["test"]), "--rul", str(nasa_files["rul"])]
+    repeated = CliRunner().invoke(_cli(), [*official, "--repeats", "2"])
+    assert repeated.exit_code == 2 and "--repeats" in repeated.output
 
 
 def test_error_by_truth_splits_the_squared_error_by_true_rul() -> None:
@@ -228,3 +232,19 @@ def test_error_by_truth_splits_the_squared_error_by_true_rul() -> None:
     total = 4 + 100 + 225 + 625
     assert rows["125-inf"]["sse_share"] == round(850 / total, 3)
     assert sum(r["sse_share"] for r in rows.values()) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_repeated_cross_validation_pools_every_seed(fd001: pd.DataFrame) -> None:
+    """--repeats draws folds and cuts once per seed and pools their points; each seed's own
+    figure is the figure a single run with that seed gives."""
+    from bench.cmapss_eval import cross_validate, models_config, repeated_cross_validate
+
+    engines = fd001[fd001["unit"] <= 10].reset_index(drop=True)
+    config = models_config(seed=4, n_estimators=20).model_copy(update={"conformal_folds": 2})
+    both = repeated_cross_validate(engines, config, 2, cuts=2, repeats=2)
+    alone = cross_validate(engines, config.model_copy(update={"seed": 5}), 2, cuts=2)
+    assert len(both.seed_rmse) == 2 and len(both.folds) == 4
+    assert both.points == 2 * alone.points == 40
+    assert both.seed_rmse[1] == pytest.approx(alone.rmse)
+    expected = np.sqrt(np.mean((both.scored["rul"].to_numpy() - both.truth) ** 2))
+    assert both.rmse == pytest.approx(expected)
