@@ -246,7 +246,7 @@ def eval_cmapss(
         result = cmapss_eval.evaluate_official(train_frame, test_frame, truth, config)
         mode = "official"
     else:
-        result = cmapss_eval.repeated_cross_validate(
+        result = cmapss_eval.cross_validate(
             train_frame,
             config,
             cv,

@@ -167,7 +167,7 @@ class CmapssResult:
     scored: pd.DataFrame = field(default_factory=pd.DataFrame)
     """unit, cycle, p_fail, rul, rul_low of every scored point."""
     seed_rmse: list[float] = field(default_factory=list)
-    """RMSE of each seed's pooled points (:func:`repeated_cross_validate`)."""
+    """RMSE of each seed's pooled points (``repeats`` of :func:`cross_validate`)."""
 
     @property
     def rmse(self) -> float:
@@ -274,16 +274,56 @@ def cross_validate(
     n_splits: int = 5,
     cuts: int = 1,
     engines: Literal["all", "tune", "report"] = "all",
+    repeats: int = 1,
     progress: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> CmapssResult:
     """Engine-grouped K-fold: train on K-1 folds, cut held-out engines, score at each cut.
 
     Every engine (of the chosen half) is held out once; metrics pool all held-out points.
     ``train_seconds`` (wall) and ``train_cpu_seconds`` are means over folds of features + fit.
-    """
+
+    ``repeats`` draws folds and cuts again with seeds ``config.seed`` … ``+ repeats - 1`` and
+    pools the points. Why: on FD001's 100 engines one draw moves the RMSE by more than a point
+    (10-fold: 10.95, 12.67, 12.02 for seeds 0-2), more than the differences a setting is
+    judged by. ``seed_rmse`` keeps each draw's figure."""
     if engines != "all":
         tune, report = halves(frame, seed=0)
         frame = tune if engines == "tune" else report
+    runs = [
+        _one_draw(
+            frame,
+            config.model_copy(update={"seed": config.seed + r}),
+            n_splits,
+            cuts,
+            None if progress is None else _numbered(progress, r * n_splits),
+        )
+        for r in range(repeats)
+    ]
+    truth = np.concatenate([run.truth for run in runs])
+    scored = pd.concat([run.scored for run in runs], ignore_index=True)
+    pooled = point_metrics(truth, scored, config.horizon_hours, cuts)
+    folds = [fold for run in runs for fold in run.folds]
+    return CmapssResult(
+        pooled,
+        float(np.mean([f["train_seconds"] for f in folds])),
+        runs[0].engines,
+        pooled["points"],
+        folds,
+        train_cpu_seconds=float(np.mean([f["train_cpu_seconds"] for f in folds])),
+        truth=truth,
+        scored=scored,
+        seed_rmse=[run.rmse for run in runs],
+    )
+
+
+def _one_draw(
+    frame: pd.DataFrame,
+    config: ModelsConfig,
+    n_splits: int,
+    cuts: int,
+    progress: Callable[[int, dict[str, Any]], None] | None,
+) -> CmapssResult:
+    """One draw of folds and cuts (``config.seed``) over ``frame``'s engines."""
     seed = config.seed
     units = frame["unit"].to_numpy()
     truths, scored, seconds, folds = [], [], [], []
@@ -323,48 +363,6 @@ def cross_validate(
         truth=truth_all,
         scored=scored_all,
         seed_rmse=[pooled["rmse"]],
-    )
-
-
-def repeated_cross_validate(
-    frame: pd.DataFrame,
-    config: ModelsConfig,
-    n_splits: int = 5,
-    cuts: int = 1,
-    engines: Literal["all", "tune", "report"] = "all",
-    repeats: int = 1,
-    progress: Callable[[int, dict[str, Any]], None] | None = None,
-) -> CmapssResult:
-    """:func:`cross_validate` with seeds ``config.seed`` … ``+ repeats - 1``, points pooled.
-
-    Why: the seed draws the folds and the cuts, and on FD001's 100 engines one draw moves the
-    RMSE by more than a point (10-fold: 10.95, 12.67, 12.02 for seeds 0-2), more than the
-    differences a setting is judged by. ``seed_rmse`` keeps each draw's figure."""
-    runs = [
-        cross_validate(
-            frame,
-            config.model_copy(update={"seed": config.seed + r}),
-            n_splits,
-            cuts,
-            engines,
-            progress=None if progress is None else _numbered(progress, r * n_splits),
-        )
-        for r in range(repeats)
-    ]
-    truth = np.concatenate([run.truth for run in runs])
-    scored = pd.concat([run.scored for run in runs], ignore_index=True)
-    pooled = point_metrics(truth, scored, config.horizon_hours, cuts)
-    folds = [fold for run in runs for fold in run.folds]
-    return CmapssResult(
-        pooled,
-        float(np.mean([f["train_seconds"] for f in folds])),
-        runs[0].engines,
-        pooled["points"],
-        folds,
-        train_cpu_seconds=float(np.mean([f["train_cpu_seconds"] for f in folds])),
-        truth=truth,
-        scored=scored,
-        seed_rmse=[run.rmse for run in runs],
     )
 
 

@@ -237,11 +237,11 @@ def test_error_by_truth_splits_the_squared_error_by_true_rul() -> None:
 def test_repeated_cross_validation_pools_every_seed(fd001: pd.DataFrame) -> None:
     """--repeats draws folds and cuts once per seed and pools their points; each seed's own
     figure is the figure a single run with that seed gives."""
-    from bench.cmapss_eval import cross_validate, models_config, repeated_cross_validate
+    from bench.cmapss_eval import cross_validate, models_config
 
     engines = fd001[fd001["unit"] <= 10].reset_index(drop=True)
     config = models_config(seed=4, n_estimators=20).model_copy(update={"conformal_folds": 2})
-    both = repeated_cross_validate(engines, config, 2, cuts=2, repeats=2)
+    both = cross_validate(engines, config, 2, cuts=2, repeats=2)
     alone = cross_validate(engines, config.model_copy(update={"seed": 5}), 2, cuts=2)
     assert len(both.seed_rmse) == 2 and len(both.folds) == 4
     assert both.points == 2 * alone.points == 40
