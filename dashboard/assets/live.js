@@ -95,3 +95,23 @@
     }, 150);
   });
 })();
+
+// The alarm journal's buttons (Acknowledge, Shelve, Unshelve) report a click through one
+// store, alerts-click, that no refresh replaces. Their own n_clicks would be lost when a
+// refresh re-renders the table in the same instant, and with it the user's confirmation.
+(function () {
+  "use strict";
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-alarm-action]") : null;
+    if (!button || button.disabled || !window.dash_clientside || !window.dash_clientside.set_props) {
+      return;
+    }
+    window.dash_clientside.set_props("alerts-click", {
+      data: {
+        alert: Number(button.getAttribute("data-alert")),
+        action: button.getAttribute("data-alarm-action"),
+        at: Date.now(),
+      },
+    });
+  }, true);
+})();

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, no_update
+from dash import Dash, Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 import alerts
@@ -142,22 +142,24 @@ def register(app: Dash, context: DashboardContext) -> None:
         Output("alerts-message", "children"),
         Output("alerts-acked", "data"),
         Output("alerts-comment", "value"),
-        Input({"type": "alarm-action", "action": ALL, "alert": ALL}, "n_clicks"),
+        Input("alerts-click", "data"),
         State("alerts-comment", "value"),
         State("alerts-shelve-for", "value"),
         State("alerts-acked", "data"),
         prevent_initial_call=True,
     )
     def _act(
-        clicks: list[int | None], comment: str | None, minutes: int | None, acked: int | None
+        click: dict[str, Any] | None, comment: str | None, minutes: int | None, acked: int | None
     ) -> tuple[str, int, Any]:
-        # Re-rendered tables bring fresh buttons (n_clicks 0) that also fire this callback:
-        # act only on a real click of one button.
-        trigger = ctx.triggered_id
-        value = ctx.triggered[0].get("value") if ctx.triggered else None
-        if not isinstance(trigger, dict) or not value:
+        # The click arrives in a store, not as the buttons' n_clicks: a refresh that replaced
+        # the buttons would fire a second call of this callback, and Dash then drops the
+        # first call's answer (the user's confirmation; plotly/dash#1861).
+        if not isinstance(click, dict) or click.get("action") not in ("ack", "shelve", "unshelve"):
             raise PreventUpdate
-        alert_id, action = int(trigger["alert"]), str(trigger["action"])
+        try:
+            alert_id, action = int(click["alert"]), str(click["action"])
+        except (KeyError, TypeError, ValueError):
+            raise PreventUpdate from None
         user = auth.request_user()
         try:
             if action == "ack":

@@ -44,6 +44,9 @@ def layout(machines: list[str] | None = None) -> html.Div:
         className="alerts",
         children=[
             dcc.Store(id="alerts-acked", data=0),
+            # what the user last clicked in the journal (assets/live.js writes it): the action
+            # callback listens here, not to the buttons, which every refresh replaces
+            dcc.Store(id="alerts-click", data=None),
             html.Div(
                 className="page-head",
                 children=[
@@ -244,13 +247,10 @@ def _actions(alert: Alert, state: AlarmState, can_act: bool) -> list[Any]:
     buttons = []
 
     def button(label: str, action: str) -> html.Button:
+        # assets/live.js reads these attributes on a click (see the alerts-click store)
+        data: dict[str, Any] = {"data-alarm-action": action, "data-alert": str(alert.id)}
         return html.Button(
-            label,
-            id={"type": "alarm-action", "action": action, "alert": alert.id},
-            n_clicks=0,
-            className="btn btn-small",
-            disabled=not can_act,
-            title=title,
+            label, className="btn btn-small", disabled=not can_act, title=title, **data
         )
 
     if not alert.acknowledged:
