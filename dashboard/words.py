@@ -63,6 +63,11 @@ def feature_label(name: str) -> str:
             return f"Errors in {_window_words(match['window'])}"
         if match and match["stat"] == "dev_rms":
             return f"Deviation from healthy, all sensors, over {_window_words(match['window'])}"
+        if match and match["stat"] == "dev_rms_rate":
+            return (
+                f"Deviation from healthy per hour (wear rate), all sensors, over "
+                f"{_window_words(match['window'])}"
+            )
         return sensor_words(name)
     match = _WINDOW.match(stat)
     if match:

@@ -147,8 +147,9 @@ def baselines_at(
     origins: Mapping[int, datetime | None],
     machine_ids: Sequence[int],
     instants: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Baseline mean and std for every (machine, sensor, instant), NaN where not established."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Baseline mean and std for every (machine, sensor, instant), NaN where not established,
+    and the hours from the baseline's reset to each (machine, instant), NaN likewise."""
     n_sensors = len(definition.sensors)
     span = int(definition.baseline_hours * US_PER_HOUR_INT)
     lookup = baselines.index()
@@ -156,6 +157,7 @@ def baselines_at(
     table_std = np.vstack([baselines.std, np.full((1, n_sensors), np.nan)])
     missing = len(baselines)
     which = np.full((len(machine_ids), len(instants)), missing, dtype=np.int64)
+    since = np.full((len(machine_ids), len(instants)), np.nan)
     per_machine = events_by_machine(events if events is not None else empty_events())
     for i, machine in enumerate(machine_ids):
         resets = reset_times(per_machine.get(int(machine)), origins.get(int(machine)))
@@ -165,6 +167,9 @@ def baselines_at(
         )
         for kk in np.unique(k[established]):
             row = lookup.get((int(machine), int(resets[kk])), missing)
-            which[i, established & (k == kk)] = row
+            here = established & (k == kk)
+            which[i, here] = row
+            if row != missing:
+                since[i, here] = (instants[here] - resets[kk]) / US_PER_HOUR_INT
     # (M, T, S) -> (M, S, T)
-    return table_mean[which].transpose(0, 2, 1), table_std[which].transpose(0, 2, 1)
+    return table_mean[which].transpose(0, 2, 1), table_std[which].transpose(0, 2, 1), since

@@ -74,10 +74,14 @@ def _check_grid(definition: FeatureDefinition, start: datetime, end: datetime) -
 
 
 def across_sensor_stats(
-    stats: dict[str, np.ndarray], shape: tuple[int, int, int]
+    stats: dict[str, np.ndarray],
+    shape: tuple[int, int, int],
+    baseline_age_hours: np.ndarray,
+    baseline_hours: float,
 ) -> dict[str, np.ndarray]:
     """ACROSS_SENSOR_STATS of one window, (machines, instants), from its per-sensor stats of
-    ``shape`` (machines, sensors, instants) flattened to (cells, instants).
+    ``shape`` (machines, sensors, instants) flattened to (cells, instants), and the hours from
+    each (machine, instant)'s baseline reset (:func:`features.baselines.baselines_at`).
 
     Sensors are added one at a time, elementwise: the order of the sum (and so its bits) does
     not depend on how many instants are computed together, as numpy's pairwise reductions
@@ -92,7 +96,9 @@ def across_sensor_stats(
         seen += ok
     with np.errstate(invalid="ignore", divide="ignore"):
         rms = np.where(seen > 0, np.sqrt(total / seen), np.nan)
-    return {"dev_rms": rms}
+    # the baseline describes its middle hour; an established one is baseline_hours old or more
+    rate = rms / (baseline_age_hours - baseline_hours / 2)
+    return {"dev_rms": rms, "dev_rms_rate": rate}
 
 
 def compute_features(
@@ -197,7 +203,7 @@ def features_from_aggregates(
     # only the windows ending at the instants' bins are read: from bin n_lookback - 1 on
     aggregates = window_aggregates(bins, sizes, bin_hours, decay, keep_from=n_lookback - 1)
 
-    base_mean, base_std = baselines_at(
+    base_mean, base_std, base_age = baselines_at(
         definition,
         baselines if baselines is not None else Baselines.empty(n_sensors),
         events,
@@ -221,7 +227,7 @@ def features_from_aggregates(
             block[:, :, sensor_cols][:, :, column::per_sensor] = (
                 stats[name].reshape(shape).transpose(0, 2, 1)
             )
-        across = across_sensor_stats(stats, shape)
+        across = across_sensor_stats(stats, shape, base_age, definition.baseline_hours)
         label = window_label(definition.windows_minutes[w])
         for name in ACROSS_SENSOR_STATS:
             block[:, :, column_of[f"{name}_{label}"]] = across[name]

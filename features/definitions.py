@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from features.config import FeaturesConfig
 
 # Bump when a formula in features.compute changes: the version hash includes it.
-FORMULA_REVISION = 2
+FORMULA_REVISION = 3
 
 #: Statistics over each rolling window ``[t - w, t)``, per sensor.
 WINDOW_STATS: dict[str, str] = {
@@ -52,6 +52,10 @@ ACROSS_SENSOR_STATS: dict[str, str] = {
     "dev_rms": (
         "root mean square over the sensors of their dev (how far the machine as a whole has "
         "moved from its healthy baseline, in baseline stds; NaN sensors skipped)"
+    ),
+    "dev_rms_rate": (
+        "dev_rms per hour since the middle of the baseline: how fast the machine has moved "
+        "away from it on average, its wear rate, which a window's slope measures too noisily"
     ),
 }
 

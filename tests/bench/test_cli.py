@@ -51,8 +51,8 @@ def test_bench_scoring_small(database: Database, database_url: str) -> None:
         database_url, config, machines=50, sensors=2, repeats=1, training_rows=400
     )
     assert figures["machines"] == 50 and figures["written"] == 50
-    # 26 per sensor, 5 per machine and a machine-wide dev_rms per window (3)
-    assert figures["features"] == 2 * 26 + 5 + 3
+    # 26 per sensor, 5 per machine and a machine-wide dev_rms and its rate per window (3)
+    assert figures["features"] == 2 * 26 + 5 + 3 * 2
     assert figures["bare_predict_seconds"] > 0 and figures["score_seconds"] > 0
     assert set(figures["stages"]) == {"read", "predict", "explain", "drift", "write"}
     assert "50 machines" in summary_lines(figures)[0]

@@ -108,6 +108,7 @@ def test_words_replace_identifiers() -> None:
     )
     assert feature_label("operating_hours_since_repair") == "Operating hours since repair"
     assert feature_label("dev_rms_6h") == "Deviation from healthy, all sensors, over 6 h"
+    assert feature_label("dev_rms_rate_6h").startswith("Deviation from healthy per hour")
     text = reason_words({"text": "maintenance: rul_low=5577 hazard=1.19e-05"})
     assert "5577" not in text and "hazard" not in text
     assert fmt_duration(timedelta(hours=3, minutes=20)) == "3 h 20 min"

@@ -226,3 +226,8 @@ def test_dev_rms_is_the_machine_wide_deviation_over_the_sensors_that_have_one() 
     assert math.isnan(frame.loc[at(50), "dev_rms_10m"])  # no baseline yet
     # c is silent: the mean over a and b of dev^2 = ((3 / std)^2 + (4 / std)^2) / 2
     assert frame.loc[at(110), "dev_rms_10m"] == pytest.approx(math.sqrt(12.5) / std)
+    # its rate: per hour since the baseline's middle (the first reading + 30 min)
+    assert math.isnan(frame.loc[at(50), "dev_rms_rate_10m"])
+    assert frame.loc[at(110), "dev_rms_rate_10m"] == pytest.approx(
+        math.sqrt(12.5) / std / ((110 - 30) / 60)
+    )

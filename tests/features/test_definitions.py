@@ -24,10 +24,10 @@ def test_version_is_stable_and_follows_the_definition() -> None:
 def test_names_cover_every_statistic_once() -> None:
     d = FeatureDefinition(sensors=("temp",), windows_minutes=(60, 90), cadence_minutes=10)
     names = d.names
-    assert len(names) == len(set(names)) == 1 * (2 * 8 + 2) + 2 + 2 + 2
+    assert len(names) == len(set(names)) == 1 * (2 * 8 + 2) + 2 + 2 + 2 * 2
     assert names[:3] == ("temp__count_1h", "temp__mean_1h", "temp__std_1h")
     assert "temp__slope_90m" in names and "error_count_90m" in names
-    assert names[-2:] == ("dev_rms_1h", "dev_rms_90m")
+    assert names[-4:] == ("dev_rms_1h", "dev_rms_rate_1h", "dev_rms_90m", "dev_rms_rate_90m")
     assert set(d.describe()) == set(names)
 
 
