@@ -245,9 +245,11 @@ def journal(
 
 
 # An episode the edge opened keeps the edge's id through later central transitions, so a
-# receiver folds every notification of it into one incident.
+# receiver folds every notification of it into one incident, and keeps saying it was opened
+# at the edge (``scored_at_edge``) once the centre escalates or resolves it.
 _KEEP_EDGE_EPISODE = (
-    "::jsonb || jsonb_strip_nulls(jsonb_build_object('edge_episode', details->'edge_episode'))"
+    "::jsonb || jsonb_strip_nulls(jsonb_build_object('edge_episode', details->'edge_episode',"
+    " 'scored_at_edge', details->'scored_at_edge'))"
 )
 
 

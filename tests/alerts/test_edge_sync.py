@@ -105,6 +105,7 @@ def test_edge_episode_is_adopted_once_and_continues_centrally(database: Database
     (alert,) = list_alerts(database)
     assert alert.state.value == "resolved"
     assert alert.details["edge_episode"] == "edge-1"  # kept through the central resolve
+    assert alert.details["scored_at_edge"] is True  # and so is where it was opened
     (episode,) = central_episodes(database)
     assert episode.state.severity is None and episode.state.last_ts == T + timedelta(minutes=60)
 
