@@ -52,6 +52,14 @@ def _window_words(window: str) -> str:
     return f"{window[:-1]} {_WINDOW_WORDS[window[-1]]}"
 
 
+_MACHINE_WINDOW_WORDS = {
+    "error_count": "Errors in",
+    "dev_rms": "Deviation from healthy, all sensors, over",
+    "dev_rms_rate": "Deviation from healthy per hour (wear rate), all sensors, over",
+}
+"""Machine-wide per-window features (no sensor in the name): the words before the window."""
+
+
 def feature_label(name: str) -> str:
     """A feature name in words: ``temp__mean_1h`` → "temp · mean over 1 h"."""
     if name in MACHINE_FEATURES:
@@ -59,15 +67,8 @@ def feature_label(name: str) -> str:
     sensor, sep, stat = name.partition("__")
     if not sep:
         match = _WINDOW.match(name)
-        if match and match["stat"] == "error_count":
-            return f"Errors in {_window_words(match['window'])}"
-        if match and match["stat"] == "dev_rms":
-            return f"Deviation from healthy, all sensors, over {_window_words(match['window'])}"
-        if match and match["stat"] == "dev_rms_rate":
-            return (
-                f"Deviation from healthy per hour (wear rate), all sensors, over "
-                f"{_window_words(match['window'])}"
-            )
+        if match and match["stat"] in _MACHINE_WINDOW_WORDS:
+            return f"{_MACHINE_WINDOW_WORDS[match['stat']]} {_window_words(match['window'])}"
         return sensor_words(name)
     match = _WINDOW.match(stat)
     if match:
